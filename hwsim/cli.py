@@ -1,0 +1,45 @@
+"""`hwsim` command line: one subcommand module per job, errors as one line.
+
+Each module in COMMAND_MODULES has `register(subparsers)`, which adds its subcommands and
+sets `func(args) -> int` on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from hwsim.errors import HwsimError
+
+COMMAND_MODULES = (
+    "hwsim.dtypes.commands",  # formats
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hwsim",
+        description="Hardware co-design simulator for quantized accelerators.",
+        epilog="Example: hwsim run arch/bitmod.yaml llama-2-7b:prefill:256 --mode analytic",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except HwsimError as e:
+        print(f"hwsim: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hwsim: interrupted", file=sys.stderr)
+        return 130

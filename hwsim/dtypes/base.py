@@ -1,0 +1,134 @@
+"""The contract every number format meets.
+
+A format is a frozen dataclass: its parameters are data, its derived facts are properties.
+`encode` maps real values to unsigned bit patterns (codes), `decode` maps codes back to
+float64. Each format has two implementations of the same arithmetic: a scalar,
+obviously-correct Python reference (`encode_scalar` / `decode_scalar`) and a vectorised one
+(`encode` / `decode`, numpy or numba); the test suite holds them equal over every code and
+every midpoint of every format of 8 bits or fewer.
+
+Inputs are converted to float64 exactly (float32 -> float64 is exact) and rounded once.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from hwsim.errors import HwsimError
+
+
+class Rounding(enum.StrEnum):
+    """Rounding modes, named as in IEEE 754 / the ml_dtypes world."""
+
+    RNE = "rne"  # to nearest, ties to even
+    TIES_AWAY = "ties_away"  # to nearest, ties away from zero
+    TOWARD_ZERO = "toward_zero"  # truncate
+    DOWN = "down"  # toward -inf (floor)
+    UP = "up"  # toward +inf (ceil)
+    STOCHASTIC = "stochastic"  # up with probability = fraction of the gap (needs an rng)
+
+
+def as_rounding(rounding) -> Rounding:
+    try:
+        return Rounding(rounding)
+    except ValueError:
+        names = ", ".join(r.value for r in Rounding)
+        raise HwsimError(f"rounding: expected one of {names}, got {rounding!r}") from None
+
+
+def stochastic_draws(shape, rounding: Rounding, rng) -> np.ndarray | None:
+    """Uniform [0, 1) draws for stochastic rounding, one per element, or None.
+
+    Stochastic rounding rounds a value lying a fraction f of the way from its lower to its
+    upper neighbour up exactly when its draw u < f. Scalar references take u explicitly so
+    that both implementations see the same draws.
+    """
+    if rounding is not Rounding.STOCHASTIC:
+        return None
+    if not isinstance(rng, np.random.Generator):
+        raise HwsimError("rounding='stochastic' needs rng=numpy.random.Generator(...)")
+    return rng.random(shape)
+
+
+CODE_CLASSES = ("zero", "subnormal", "normal", "inf", "nan")
+
+
+class Format(ABC):
+    """Base of every number format (subclasses are frozen dataclasses)."""
+
+    @property
+    @abstractmethod
+    def name(self) -> str:
+        """Canonical name; `hwsim.format(f.name)` returns an equal format."""
+
+    @property
+    @abstractmethod
+    def bits(self) -> int:
+        """Width of one code in bits."""
+
+    @property
+    def code_dtype(self) -> np.dtype:
+        """Smallest unsigned numpy dtype that holds a code."""
+        for dt in (np.uint8, np.uint16, np.uint32, np.uint64):
+            if self.bits <= np.dtype(dt).itemsize * 8:
+                return np.dtype(dt)
+        raise HwsimError(f"{self.name}: {self.bits}-bit codes are wider than 64 bits")
+
+    @property
+    def max_value(self) -> float:
+        """Largest finite value."""
+        v = self.values()
+        return float(np.nanmax(v[np.isfinite(v)]))
+
+    @property
+    def min_value(self) -> float:
+        """Smallest (most negative) finite value."""
+        v = self.values()
+        return float(np.nanmin(v[np.isfinite(v)]))
+
+    # --- vectorised -------------------------------------------------------------------
+    @abstractmethod
+    def encode(self, x, rounding="rne", saturate=None, rng=None) -> np.ndarray:
+        """Round real values to codes. `saturate=None` takes the format's default."""
+
+    @abstractmethod
+    def decode(self, codes) -> np.ndarray:
+        """Codes to float64 values."""
+
+    def round(self, x, rounding="rne", saturate=None, rng=None) -> np.ndarray:
+        """decode(encode(x)): the representable value each input rounds to."""
+        return self.decode(self.encode(x, rounding=rounding, saturate=saturate, rng=rng))
+
+    def codes(self) -> np.ndarray:
+        """Every code of the format, in order."""
+        if self.bits > 24:
+            raise HwsimError(f"{self.name}: too many codes to list ({self.bits} bits)")
+        return np.arange(2**self.bits, dtype=np.uint64).astype(self.code_dtype)
+
+    def values(self) -> np.ndarray:
+        """decode of every code, indexed by code."""
+        return self.decode(self.codes())
+
+    def classify(self, codes) -> np.ndarray:
+        """Class of each code: one of CODE_CLASSES (default: from the decoded value)."""
+        v = self.decode(codes)
+        out = np.full(v.shape, "normal", dtype=object)
+        out[v == 0] = "zero"
+        out[np.isinf(v)] = "inf"
+        out[np.isnan(v)] = "nan"
+        return out
+
+    # --- scalar reference -------------------------------------------------------------
+    @abstractmethod
+    def encode_scalar(self, x: float, rounding="rne", saturate=None, u: float | None = None) -> int:
+        """Reference encode of one value; `u` is the stochastic-rounding draw."""
+
+    @abstractmethod
+    def decode_scalar(self, code: int) -> float:
+        """Reference decode of one code."""
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,58 @@
+"""Name -> format resolution: fixed names plus parametric spellings (`fp_e3m2`, `int4`, ...).
+
+Formats register themselves here when their module is imported (`hwsim.dtypes` imports all
+of them). `format(name)` is the only way user input becomes a format.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+from hwsim.dtypes.base import Format
+from hwsim.errors import HwsimError, closest
+
+_NAMED: dict[str, Callable[[], Format]] = {}
+_PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], Format], tuple[str, ...]]] = []
+
+
+def register_format(name: str, factory: Callable[[], Format]) -> None:
+    """Register a fixed name (e.g. 'float8_e4m3fn') built by `factory()`."""
+    if name in _NAMED:
+        raise RuntimeError(f"format {name!r} registered twice")
+    _NAMED[name] = factory
+
+
+def register_pattern(
+    pattern: str, build: Callable[[re.Match], Format], listed: tuple[str, ...] = ()
+) -> None:
+    """Register a parametric spelling; `listed` are the instances `format_names()` shows."""
+    _PATTERNS.append((re.compile(pattern), build, tuple(listed)))
+
+
+@lru_cache(maxsize=None)
+def format(name: str) -> Format:  # noqa: A001 - public API name from DESIGN.md
+    """The format called `name` (any registered or parametric spelling)."""
+    if isinstance(name, Format):
+        return name
+    if not isinstance(name, str):
+        raise HwsimError(f"format: expected a format name (str), got {type(name).__name__}")
+    key = name.strip()
+    if key in _NAMED:
+        return _NAMED[key]()
+    for pattern, build, _ in _PATTERNS:
+        m = pattern.fullmatch(key)
+        if m:
+            return build(m)
+    raise HwsimError(
+        f"unknown format {name!r}; closest registered names: {closest(key, format_names())}"
+    )
+
+
+def format_names() -> list[str]:
+    """Every listable format name: fixed names and the listed parametric instances."""
+    names = list(_NAMED)
+    for _, _, listed in _PATTERNS:
+        names.extend(listed)
+    return sorted(dict.fromkeys(names))

@@ -1,0 +1,20 @@
+"""The one exception type for user mistakes.
+
+Anything a user can get wrong (a format name, a YAML field, a shape) raises `HwsimError`
+with a one-line message naming the file, field and what was expected. The CLI prints the
+message alone, never a traceback. Programming errors stay ordinary exceptions.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+
+class HwsimError(ValueError):
+    """A user error whose message is one line and says what was expected."""
+
+
+def closest(name: str, choices, n: int = 3) -> str:
+    """', '.join of the registered names closest to `name` (for 'did you mean' hints)."""
+    matches = difflib.get_close_matches(name, list(choices), n=n, cutoff=0.4)
+    return ", ".join(matches) if matches else ", ".join(sorted(choices)[:n])

@@ -1,0 +1,85 @@
+"""The PE registry: `@register_pe("name")` on a class, `run(kind, a, w, **params)` to use one.
+
+A PE class is constructed with its parameters (`PEClass(**params)`, unknown parameters are a
+one-line error) and offers:
+  run(a, w) -> PEResult            exact out = a @ w.T, counts, data-dependent cycles
+  expected(macs, a_format, w_format) -> PEEstimate   shapes-only cycles and counts, for
+                                   workloads without tensors (the simulator's default path)
+`pe/` never imports `sim/`: the simulator sees only PEResult / PEEstimate.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hwsim.errors import HwsimError, closest
+from hwsim.pe.counts import ActionCounts
+
+_PES: dict[str, type] = {}
+
+
+@dataclass
+class PEResult:
+    """What one PE kernel call computed and what it cost."""
+
+    out: np.ndarray  # exact output, a @ w.T
+    counts: ActionCounts  # actions with widths
+    cycles: int  # cycles of one PE lane stream over the whole call (see each PE's doc)
+    tile_cycles: np.ndarray | None = None  # per output tile, where data-dependent
+    overflows: int = 0  # accumulator overflow events (wrapped or saturated)
+    info: dict = field(default_factory=dict)  # PE-specific statistics (term histograms, ...)
+
+
+@dataclass(frozen=True)
+class PEEstimate:
+    """Shapes-only cost of `macs` multiply-accumulates on one PE (expected values)."""
+
+    cycles_per_mac: float  # cycles one PE spends per MAC (1 for a bit-parallel MAC)
+    counts_per_mac: dict[str, float]  # expected action counts per MAC
+
+
+def register_pe(name: str):
+    """Class decorator: make a PE kind available under `name`."""
+
+    def wrap(cls):
+        if name in _PES:
+            raise RuntimeError(f"PE kind {name!r} registered twice")
+        cls.kind = name
+        _PES[name] = cls
+        return cls
+
+    return wrap
+
+
+def pe_kinds() -> list[str]:
+    _load_all()
+    return sorted(_PES)
+
+
+def get_pe(kind: str, **params):
+    """An instance of PE `kind` with `params`, validated."""
+    _load_all()
+    if kind not in _PES:
+        raise HwsimError(f"unknown PE kind {kind!r}; closest: {closest(kind, _PES)}")
+    cls = _PES[kind]
+    accepted = inspect.signature(cls).parameters
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise HwsimError(
+            f"PE {kind!r}: unknown parameter(s) {', '.join(unknown)}; "
+            f"expected some of {', '.join(accepted) or '(none)'}"
+        )
+    return cls(**params)
+
+
+def run(kind: str, a, w, **params) -> PEResult:
+    """Compute a @ w.T on PE `kind`: exact outputs, action counts and cycles."""
+    return get_pe(kind, **params).run(a, w)
+
+
+def _load_all() -> None:
+    # Importing the package registers every PE module (decorators run at import).
+    import hwsim.pe  # noqa: F401
