@@ -1,1 +1,48 @@
-"""hwsim.workload"""
+"""hwsim.workload: what a model asks the hardware to do.
+
+`load_workload(source)` takes a workload YAML file, a SCALE-Sim topology CSV, or a model
+card string `model:phase:length[:batch]` (see hwsim.workload.cards).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hwsim.errors import HwsimError
+from hwsim.workload.cards import build_card, load_card, model_names
+from hwsim.workload.op import OP_KINDS, ConvShape, Op, Workload
+
+
+def load_workload(source) -> Workload:
+    """A Workload from a .yaml/.yml file, a SCALE-Sim .csv, or a card string."""
+    if isinstance(source, Workload):
+        return source
+    text = str(source)
+    suffix = Path(text).suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        from hwsim.workload.io import load_yaml
+
+        return load_yaml(text)
+    if suffix == ".csv":
+        from hwsim.workload.io import load_scalesim_csv
+
+        return load_scalesim_csv(text)
+    if text.count(":") in (2, 3) and not Path(text).exists():
+        return load_card(text)
+    raise HwsimError(
+        f"workload {text!r}: expected a .yaml file, a SCALE-Sim .csv, or a card "
+        "model:phase:length[:batch]"
+    )
+
+
+__all__ = [
+    "OP_KINDS",
+    "ConvShape",
+    "HwsimError",
+    "Op",
+    "Workload",
+    "build_card",
+    "load_card",
+    "load_workload",
+    "model_names",
+]

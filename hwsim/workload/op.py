@@ -7,11 +7,15 @@ folded into one op). Per-op figures are for one instance; totals multiply by `re
 
 from __future__ import annotations
 
+import fnmatch
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 OP_KINDS = ("gemm", "conv", "attn_qk", "attn_av", "vector")
+PHASES = ("prefill", "decode", "")
+VECTOR_KINDS = ("softmax", "norm", "act", "elementwise", "pool", "embedding")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,35 @@ class Op:
     def total_macs(self) -> int:
         return self.macs * self.repeat
 
+    @property
+    def input_elements(self) -> int:
+        """Elements of the input activation of one instance (a conv's feature map, not im2col)."""
+        if self.kind == "vector":
+            return self.elements
+        if self.kind == "conv" and self.conv is not None:
+            c = self.conv
+            images = self.M // max(1, c.out_hw[0] * c.out_hw[1])
+            return images * c.in_channels * c.in_hw[0] * c.in_hw[1]
+        return self.batch * self.M * self.K
+
+    @property
+    def weight_elements(self) -> int:
+        """Elements of the second operand (weights, or K/V for attention; 0 for vector ops)."""
+        return 0 if self.kind == "vector" else self.batch * self.N * self.K
+
+    @property
+    def output_elements(self) -> int:
+        return self.elements if self.kind == "vector" else self.batch * self.M * self.N
+
+    def bytes(self, act_bits: int = 16, weight_bits: int = 16) -> int:
+        """Bytes read and written by one instance: inputs + weights + outputs, each once.
+
+        Attention ops read their second operand (K or V) as an activation, at `act_bits`.
+        """
+        wb = act_bits if self.weight_is_activation else weight_bits
+        bits = (self.input_elements + self.output_elements) * act_bits
+        return math.ceil(bits / 8) + math.ceil(self.weight_elements * wb / 8)
+
 
 @dataclass(frozen=True, eq=False)
 class Workload:
@@ -75,3 +108,29 @@ class Workload:
 
     def __len__(self) -> int:
         return len(self.ops)
+
+    def bytes(self, act_bits: int = 16, weight_bits: int = 16) -> int:
+        """Total bytes moved, each op's operands once per instance, repeat counts included."""
+        return sum(op.bytes(act_bits, weight_bits) * op.repeat for op in self.ops)
+
+    @property
+    def weight_params(self) -> int:
+        """Stored weight elements (attention operands excluded), repeat counts included."""
+        return sum(
+            op.weight_elements * op.repeat
+            for op in self.ops
+            if op.kind in ("gemm", "conv") and not op.weight_is_activation
+        )
+
+    def select(self, pattern: str) -> tuple[Op, ...]:
+        """Ops whose name matches an fnmatch pattern or whose kind equals `pattern`."""
+        return tuple(
+            op for op in self.ops if op.kind == pattern or fnmatch.fnmatchcase(op.name, pattern)
+        )
+
+    def op(self, name: str) -> Op:
+        """The op with this exact name (KeyError if none)."""
+        for o in self.ops:
+            if o.name == name:
+                return o
+        raise KeyError(name)
