@@ -62,3 +62,107 @@ class QTensor:
     @property
     def shape(self) -> tuple[int, ...]:
         return self.codes.shape
+
+
+@dataclass(frozen=True)
+class GroupLayout:
+    """How a tensor splits into scale groups, and back.
+
+    Every granularity is handled as a (n_groups, group_len) matrix of the tensor's values:
+    tensor -> one row; channel -> one row per slice along `axis`; group/block -> rows of
+    `group_len` consecutive elements along `axis` (the axis zero-padded to a multiple of
+    group_len). Rows are ordered like the scale layout, so a per-row vector reshapes into
+    `scale_shape` directly.
+    """
+
+    shape: tuple[int, ...]
+    axis: int  # normalised to 0..ndim-1 (0 for 0-d tensors)
+    granularity: str
+    group_len: int
+    groups_along_axis: int  # entries of the scale layout along `axis`
+
+    @classmethod
+    def of(cls, shape, spec: QuantSpec) -> GroupLayout:
+        from hwsim.errors import HwsimError
+
+        shape = tuple(int(n) for n in shape)
+        gran = spec.granularity
+        if gran not in GRANULARITIES:
+            raise HwsimError(
+                f"QuantSpec.granularity: expected one of {', '.join(GRANULARITIES)}, got {gran!r}"
+            )
+        if gran == "tensor":
+            return cls(shape, 0, gran, int(np.prod(shape, dtype=np.int64)), 1)
+        ndim = len(shape)
+        if not (isinstance(spec.axis, int) and -ndim <= spec.axis < ndim):
+            raise HwsimError(
+                f"QuantSpec.axis: expected an integer in [{-ndim}, {ndim - 1}] for a tensor of "
+                f"shape {shape}, got {spec.axis!r}"
+            )
+        axis = spec.axis % ndim
+        length = shape[axis]
+        if gran == "channel":
+            return cls(shape, axis, gran, length, 1)
+        g = spec.group_size
+        if not (isinstance(g, int | np.integer) and g > 0):
+            raise HwsimError(
+                f"QuantSpec.group_size: granularity {gran!r} needs an integer > 0, got {g!r}"
+            )
+        if spec.pad not in ("error", "zero"):
+            raise HwsimError(f"QuantSpec.pad: expected 'error' or 'zero', got {spec.pad!r}")
+        if length % g and spec.pad == "error":
+            raise HwsimError(
+                f"QuantSpec.group_size: {g} does not divide axis {spec.axis} of length "
+                f"{length} (shape {shape}); set pad='zero' to zero-pad the last group"
+            )
+        return cls(shape, axis, gran, int(g), -(-length // g))
+
+    @property
+    def scale_shape(self) -> tuple[int, ...]:
+        if self.granularity == "tensor":
+            return (1,) * len(self.shape)
+        s = list(self.shape)
+        s[self.axis] = self.groups_along_axis
+        return tuple(s)
+
+    @property
+    def n_groups(self) -> int:
+        return int(np.prod(self.scale_shape, dtype=np.int64))
+
+    @property
+    def _padded_len(self) -> int:
+        return self.groups_along_axis * self.group_len
+
+    def to_groups(self, a: np.ndarray, fill=0) -> np.ndarray:
+        """The (n_groups, group_len) matrix of `a` (a view where no padding is needed)."""
+        a = np.asarray(a)
+        if self.granularity == "tensor":
+            return a.reshape(1, -1)
+        m = np.moveaxis(a, self.axis, -1)
+        pad = self._padded_len - m.shape[-1]
+        if pad:
+            widths = [(0, 0)] * (m.ndim - 1) + [(0, pad)]
+            m = np.pad(m, widths, constant_values=fill)
+        return m.reshape(-1, self.group_len)
+
+    def from_groups(self, g: np.ndarray) -> np.ndarray:
+        """Inverse of `to_groups`: back to the tensor's shape (padding dropped)."""
+        if self.granularity == "tensor":
+            return g.reshape(self.shape)
+        moved = [n for i, n in enumerate(self.shape) if i != self.axis]
+        m = g.reshape(*moved, self._padded_len)[..., : self.shape[self.axis]]
+        return np.moveaxis(m, -1, self.axis)
+
+    def to_layout(self, per_group: np.ndarray) -> np.ndarray:
+        """A per-row vector (n_groups,) as an array of `scale_shape`."""
+        if self.granularity == "tensor":
+            return per_group.reshape(self.scale_shape)
+        moved = [n for i, n in enumerate(self.scale_shape) if i != self.axis]
+        return np.moveaxis(per_group.reshape(*moved, self.groups_along_axis), -1, self.axis)
+
+    def from_layout(self, layout: np.ndarray) -> np.ndarray:
+        """Inverse of `to_layout`: an array of `scale_shape` as a per-row vector."""
+        layout = np.asarray(layout)
+        if self.granularity == "tensor":
+            return layout.reshape(-1)
+        return np.moveaxis(layout, self.axis, -1).reshape(-1)

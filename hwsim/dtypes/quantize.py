@@ -1,0 +1,313 @@
+"""Quantizers: float tensor + QuantSpec -> QTensor (codes + scales), and back.
+
+Per group (see `GroupLayout`): pick a range (absmax, percentile, or the clip ratio with least
+MSE), derive the scale, round it to the scale format, then encode x / scale (+ zero point)
+with the element format, saturating at its extremes. Inputs are taken as float64 (float32 ->
+float64 is exact); x / scale is computed in float64 and rounded once by the element format.
+
+Scale conventions:
+- symmetric: scale = amax / qmax, with qmax = the format's largest value for integer grids
+  (int8 -> 127, its -128 unused) and max|value| otherwise (BitMoD's max|codebook|).
+- asymmetric: the range [min(x, 0), max(x, 0)] maps onto [qmin, qmax] of the format;
+  integer grids get integer zero points (round half even, clamped to [qmin, qmax]).
+- scale formats: fp32 / fp16 / bf16 (RNE from float64, saturating at the format's max),
+  e8m0 (MX shared exponent by `spec.scale_rule`, codes = exponent + 127), pow2 (the smallest
+  power of two >= the scale; codes = the exponent), intN (N-bit unsigned codes times one fp32
+  second-level scale per tensor in meta['scale2']: max group scale / (2^N - 1), codes
+  rounded half even and at least 1 for a non-zero group).
+- an all-zero group gets scale 1 (e8m0: 2^-127, as MX) and all-zero codes.
+Non-finite inputs go to the element format as they are (its NaN/inf semantics apply); they
+are left out of the range statistics.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import numpy as np
+
+from hwsim.dtypes.base import Format, as_rounding
+from hwsim.dtypes.qtensor import CLIPPINGS, SCALE_RULES, GroupLayout, QTensor, QuantSpec
+from hwsim.dtypes.registry import format as get_format
+from hwsim.errors import HwsimError
+
+# MSE clipping search: amax * r for r = 1.00, 0.98, ..., 0.50; ties keep the larger ratio.
+MSE_CLIP_RATIOS = tuple(round(1.0 - 0.02 * k, 2) for k in range(26))
+
+# (mantissa bits, minimum normal exponent, largest finite value) of the float scale formats
+_FLOAT_SCALES = {
+    "fp32": (23, -126, float(np.finfo(np.float32).max)),
+    "fp16": (10, -14, 65504.0),
+    "bf16": (7, -126, float.fromhex("0x1.fep127")),
+}
+_INT_SCALE = re.compile(r"int([1-9]|1[0-6])")
+
+
+# --- format facts -------------------------------------------------------------------------
+@cache
+def format_facts(fmt: Format) -> tuple[float, float, bool]:
+    """(min value, max value, is an integer grid) of an element format."""
+    is_int = getattr(fmt, "is_integer", None)
+    if fmt.bits <= 16:
+        v = fmt.values()
+        v = v[np.isfinite(v)]
+        lo, hi = float(v.min()), float(v.max())
+        if is_int is None:
+            u = np.unique(v)
+            is_int = bool(np.all(u == np.round(u)) and u.size == hi - lo + 1)
+    else:
+        lo, hi = float(fmt.min_value), float(fmt.max_value)
+        is_int = bool(is_int)
+    return lo, hi, bool(is_int)
+
+
+def symmetric_qmax(fmt: Format) -> float:
+    """The code value an absmax input maps to (see module doc)."""
+    lo, hi, is_int = format_facts(fmt)
+    return hi if is_int else max(hi, -lo)
+
+
+# --- scale formats ------------------------------------------------------------------------
+def round_to_float(s: np.ndarray, man_bits: int, emin: int, max_finite: float) -> np.ndarray:
+    """Round positive float64 values to a binary float format, RNE once, saturating."""
+    s = np.asarray(s, dtype=np.float64)
+    _, e = np.frexp(s)
+    q_exp = np.maximum(e - 1, emin) - man_bits  # exponent of the format's ulp at s
+    out = np.ldexp(np.rint(np.ldexp(s, -q_exp)), q_exp)
+    return np.minimum(out, max_finite)
+
+
+def e8m0_exponent(amax: np.ndarray, fmt: Format, rule: str) -> np.ndarray:
+    """MX shared exponent per block, clipped to [-127, 127] (amax 0 -> -127).
+
+    floor: floor(log2 amax) - emax (OCP spec); ceil: ceil(log2 amax) - emax;
+    rceil: ceil(log2(amax / max)) (NVIDIA: the smallest scale that does not clip);
+    even: floor(log2 of amax rounded RNE to the element's significand width) - emax.
+    emax is the exponent of the element format's largest value.
+    """
+    if rule not in SCALE_RULES:
+        raise HwsimError(
+            f"QuantSpec.scale_rule: expected one of {', '.join(SCALE_RULES)}, got {rule!r}"
+        )
+    _, hi, _ = format_facts(fmt)
+    emax = int(np.frexp(hi)[1]) - 1
+    a = np.asarray(amax, dtype=np.float64)
+    pos = a > 0
+    safe = np.where(pos, a, 1.0)
+    m, e = np.frexp(safe)  # safe = m * 2^e, 0.5 <= m < 1
+    if rule == "floor":
+        k = e - 1 - emax
+    elif rule == "ceil":
+        k = np.where(m == 0.5, e - 1, e) - emax
+    elif rule == "even":
+        sig = significand_bits(fmt)
+        rounded = np.ldexp(np.rint(np.ldexp(m, sig)), e - sig)
+        k = np.frexp(rounded)[1] - 1 - emax
+    else:  # rceil: smallest k with 2^k * hi >= amax
+        k = np.ceil(np.log2(safe / hi)).astype(np.int64)
+        k = np.where(np.ldexp(hi, k - 1) >= safe, k - 1, k)
+        k = np.where(np.ldexp(hi, k) < safe, k + 1, k)
+    return np.clip(np.where(pos, k, -127), -127, 127).astype(np.int64)
+
+
+def significand_bits(fmt: Format) -> int:
+    """Significand width (mantissa + implicit bit) of a float element; integers: their width."""
+    man = getattr(fmt, "man_bits", None)
+    return int(man) + 1 if man is not None else int(fmt.bits) - 1
+
+
+def _round_scales(s, amax, fmt: Format, spec: QuantSpec):
+    """(scales, scale_codes, meta) for raw float64 scales s (0 where the group is all zero)."""
+    sf = spec.scale_format
+    zero = ~(s > 0)
+    s1 = np.where(zero, 1.0, s)
+    if sf in _FLOAT_SCALES:
+        man, emin, mx = _FLOAT_SCALES[sf]
+        out = round_to_float(s1, man, emin, mx)
+        tiny = np.ldexp(1.0, emin - man)
+        return np.where(zero, 1.0, np.maximum(out, tiny)), None, {}
+    if sf == "e8m0":
+        k = e8m0_exponent(amax, fmt, spec.scale_rule)
+        return np.ldexp(1.0, k), (k + 127).astype(np.uint8), {}
+    if sf == "pow2":
+        m, e = np.frexp(s1)
+        k = np.where(m == 0.5, e - 1, e)
+        k = np.where(zero, 0, k)
+        return np.ldexp(1.0, k), k.astype(np.int32), {}
+    m = _INT_SCALE.fullmatch(sf)
+    if m:
+        n = int(m.group(1))
+        top = 2**n - 1
+        smax = float(np.max(np.where(zero, 0.0, s))) if s.size else 0.0
+        scale2 = round_to_float(np.array(smax / top if smax > 0 else 1.0), 23, -126, 3e38)
+        scale2 = float(scale2)
+        codes = np.clip(np.rint(s / scale2), 1, top)
+        codes = np.where(zero, 0, codes).astype(np.uint8 if n <= 8 else np.uint16)
+        scales = np.where(zero, 1.0, codes * scale2)
+        return scales, codes, {"scale2": scale2}
+    raise HwsimError(
+        "QuantSpec.scale_format: expected fp32, fp16, bf16, e8m0, pow2 or intN (N in 1..16), "
+        f"got {sf!r}"
+    )
+
+
+# --- ranges -------------------------------------------------------------------------------
+def _finite(G: np.ndarray) -> np.ndarray:
+    return G if np.all(np.isfinite(G)) else np.where(np.isfinite(G), G, 0.0)
+
+
+def group_ranges(G: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) per row before clip search: lo <= 0 <= hi (symmetric: lo = -hi)."""
+    if spec.clipping == "percentile":
+        p = float(spec.percentile)
+        if not 0 < p <= 100:
+            raise HwsimError(f"QuantSpec.percentile: expected a number in (0, 100], got {p!r}")
+        F = _finite(G)
+        if spec.symmetric:
+            hi = np.percentile(np.abs(F), p, axis=1)
+            return -hi, hi
+        lo = np.percentile(F, 100 - p, axis=1)
+        hi = np.percentile(F, p, axis=1)
+    else:
+        if spec.symmetric:
+            hi = np.max(np.abs(G), axis=1)
+            if not np.all(np.isfinite(hi)):
+                hi = np.max(np.abs(_finite(G)), axis=1)
+            return -hi, hi.astype(np.float64)
+        lo, hi = np.min(G, axis=1), np.max(G, axis=1)
+        if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+            F = _finite(G)
+            lo, hi = np.min(F, axis=1), np.max(F, axis=1)
+    return np.minimum(lo, 0.0).astype(np.float64), np.maximum(hi, 0.0).astype(np.float64)
+
+
+# --- quantize one candidate ---------------------------------------------------------------
+def _scales_and_zero_points(lo, hi, fmt: Format, spec: QuantSpec):
+    qlo, qhi, is_int = format_facts(fmt)
+    if spec.symmetric:
+        return *_round_scales(hi / symmetric_qmax(fmt), hi, fmt, spec), None
+    if spec.scale_format == "e8m0":
+        raise HwsimError("QuantSpec.symmetric: e8m0 (MX) scales are symmetric only")
+    span = hi - lo
+    scales, codes, meta = _round_scales(span / (qhi - qlo), np.maximum(hi, -lo), fmt, spec)
+    zp = qlo - lo / scales
+    if is_int:
+        zp = np.clip(np.rint(zp), qlo, qhi)
+    return scales, codes, meta, zp
+
+
+def encode_groups(G, scales, zp, fmt: Format, rounding, rng) -> np.ndarray:
+    """Codes of the rows of G under per-row scales / zero points (saturating)."""
+    qlo, qhi, _ = format_facts(fmt)
+    q = G / scales[:, None]
+    if zp is not None:
+        q = q + zp[:, None]
+    q = np.clip(q, qlo, qhi)  # saturate (NaN passes through to the format)
+    return fmt.encode(q, rounding=rounding, saturate=True, rng=rng)
+
+
+def decode_groups(C, scales, zp, fmt: Format) -> np.ndarray:
+    v = fmt.decode(C)
+    if zp is not None:
+        v = v - zp[:, None]
+    return v * scales[:, None]
+
+
+def quantize_groups(G, fmt: Format, spec: QuantSpec, rng):
+    """(codes, scales, zero points or None, scale codes, meta) for the rows of G."""
+    lo, hi = group_ranges(G, spec)
+    if spec.clipping not in CLIPPINGS:
+        raise HwsimError(
+            f"QuantSpec.clipping: expected one of {', '.join(CLIPPINGS)}, got {spec.clipping!r}"
+        )
+    if spec.clipping != "mse":
+        scales, scodes, meta, zp = _scales_and_zero_points(lo, hi, fmt, spec)
+        return encode_groups(G, scales, zp, fmt, spec.rounding, rng), scales, zp, scodes, meta
+    best = None
+    F = _finite(G)
+    for r in MSE_CLIP_RATIOS:
+        scales, scodes, meta, zp = _scales_and_zero_points(lo * r, hi * r, fmt, spec)
+        # the search rounds to nearest (even), so it needs no rng and is deterministic
+        codes = encode_groups(G, scales, zp, fmt, "rne", None)
+        err = np.sum(np.square(_finite(decode_groups(codes, scales, zp, fmt)) - F), axis=1)
+        if best is None:
+            best = [err, scales, zp, scodes, np.full(err.shape, r)]
+            continue
+        better = err < best[0]
+        best[0] = np.where(better, err, best[0])
+        best[1] = np.where(better, scales, best[1])
+        if zp is not None:
+            best[2] = np.where(better, zp, best[2])
+        if scodes is not None:
+            best[3] = np.where(better, scodes, best[3])
+        best[4] = np.where(better, r, best[4])
+    _, scales, zp, scodes, ratios = best
+    meta = {"clip_ratios": ratios}
+    if spec.scale_format.startswith("int"):
+        # the second-level scale depends on all groups: redo it from the chosen ranges
+        scales, scodes, m2, zp = _scales_and_zero_points(lo * ratios, hi * ratios, fmt, spec)
+        meta.update(m2)
+    return encode_groups(G, scales, zp, fmt, spec.rounding, rng), scales, zp, scodes, meta
+
+
+# --- public API ---------------------------------------------------------------------------
+def _check_spec(spec: QuantSpec) -> None:
+    if not isinstance(spec, QuantSpec):
+        raise HwsimError(f"quantize: expected a QuantSpec, got {type(spec).__name__}")
+    as_rounding(spec.rounding)
+
+
+def quantize(x, spec: QuantSpec, rng: np.random.Generator | None = None) -> QTensor:
+    """Quantize a float array: codes (the tensor's shape) plus scales in the grouped layout.
+
+    spec.format a tuple -> per-group datatype selection (see hwsim.dtypes.mixture).
+    rounding='stochastic' needs `rng`.
+    """
+    _check_spec(spec)
+    if len(spec.menu) > 1:
+        from hwsim.dtypes.mixture import quantize_menu
+
+        return quantize_menu(x, spec, rng)
+    fmt = get_format(spec.menu[0])
+    x = np.asarray(x)
+    if x.dtype.kind not in "fiu":
+        raise HwsimError(f"quantize: expected a real-valued array, got dtype {x.dtype}")
+    if x.dtype.kind != "f" or x.dtype.itemsize > 8:
+        x = x.astype(np.float64)
+    layout = GroupLayout.of(x.shape, spec)
+    G = layout.to_groups(x)
+    codes, scales, zp, scodes, meta = quantize_groups(G, fmt, spec, rng)
+    return QTensor(
+        codes=layout.from_groups(codes),
+        scales=layout.to_layout(np.asarray(scales, dtype=np.float64)),
+        zero_points=None if zp is None else layout.to_layout(np.asarray(zp, np.float64)),
+        spec=spec,
+        scale_codes=None if scodes is None else layout.to_layout(scodes),
+        meta=meta,
+    )
+
+
+def dequantize(qt: QTensor) -> np.ndarray:
+    """float64 values scales * (decode(codes) - zero_points), each group through its format."""
+    if not isinstance(qt, QTensor):
+        raise HwsimError(f"dequantize: expected a QTensor, got {type(qt).__name__}")
+    if qt.meta.get("scheme") == "olive":
+        from hwsim.dtypes.olive import olive_dequantize
+
+        return olive_dequantize(qt)
+    layout = GroupLayout.of(qt.codes.shape, qt.spec)
+    scales = layout.from_layout(qt.scales)
+    zp = None if qt.zero_points is None else layout.from_layout(qt.zero_points)
+    C = layout.to_groups(qt.codes)
+    menu = qt.spec.menu
+    if qt.format_ids is None:
+        return layout.from_groups(decode_groups(C, scales, zp, get_format(menu[0])))
+    ids = layout.from_layout(qt.format_ids)
+    out = np.empty(C.shape, dtype=np.float64)
+    for k, name in enumerate(menu):
+        rows = ids == k
+        if np.any(rows):
+            z = None if zp is None else zp[rows]
+            out[rows] = decode_groups(C[rows], scales[rows], z, get_format(name))
+    return layout.from_groups(out)
