@@ -1,0 +1,440 @@
+"""Numba inner loops of the MAC PEs (accumulators, INT/FP MAC, fixed point, DSP packing).
+
+Only loops live here; every kernel has a pure-Python twin in hwsim.pe.accumulators or in the
+PE module, and the tests hold them equal. All kernels take a [M, K] and w [N, K] and
+compute the accumulation of a[i, k] * w[j, k] over k, in the order given by `tree`:
+tree <= 1 is sequential (acc = acc (+) p_k); tree = n > 1 sums each run of n consecutive
+products with a pairwise tree (level by level: (b0 (+) b1), (b2 (+) b3), ...; an odd last
+element passes up unchanged) and then adds the tree's result into the accumulator. Every
+(+) is the accumulator's rounding/overflowing addition.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# --- integer -----------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def int_fit(z, lo, hi, span, saturate):
+    """z brought into [lo, hi] by wrapping (mod span) or saturating; (value, overflowed)."""
+    if lo <= z <= hi:
+        return z, 0
+    if saturate:
+        return (hi if z > hi else lo), 1
+    return ((z - lo) % span) + lo, 1
+
+
+@njit(cache=True)
+def int_gemm(a, w, width, saturate, tree):
+    """Integer accumulation of int64 products in a `width`-bit (<= 62) accumulator.
+
+    Returns (out [M, N] int64, overflow events [M, N] int64). A product that does not fit
+    the accumulator is itself wrapped/saturated and counted.
+    """
+    M, K = a.shape
+    N = w.shape[0]
+    lo = -(1 << (width - 1))
+    hi = (1 << (width - 1)) - 1
+    span = 1 << width
+    out = np.empty((M, N), np.int64)
+    ovf = np.zeros((M, N), np.int64)
+    buf = np.empty(max(tree, 1), np.int64)
+    for i in range(M):
+        for j in range(N):
+            acc = 0
+            events = 0
+            if tree <= 1:
+                for k in range(K):
+                    p, o = int_fit(a[i, k] * w[j, k], lo, hi, span, saturate)
+                    acc, o2 = int_fit(acc + p, lo, hi, span, saturate)
+                    events += o + o2
+            else:
+                for k0 in range(0, K, tree):
+                    c = min(tree, K - k0)
+                    for t in range(c):
+                        p, o = int_fit(a[i, k0 + t] * w[j, k0 + t], lo, hi, span, saturate)
+                        buf[t] = p
+                        events += o
+                    while c > 1:
+                        half = c // 2
+                        for t in range(half):
+                            v, o = int_fit(buf[2 * t] + buf[2 * t + 1], lo, hi, span, saturate)
+                            buf[t] = v
+                            events += o
+                        if c % 2 == 1:
+                            buf[half] = buf[c - 1]
+                        c = half + c % 2
+                    acc, o2 = int_fit(acc + buf[0], lo, hi, span, saturate)
+                    events += o2
+            out[i, j] = acc
+            ovf[i, j] = events
+    return out, ovf
+
+
+# --- floating point ----------------------------------------------------------------------
+
+
+@njit(cache=True)
+def round_float(s, err, man_bits, emin, max_finite, saturate):
+    """RNE of the exact value x = s + err to a float format; (value, overflowed).
+
+    s = RN53(x) and err = x - s exactly (TwoSum). The target grid (man_bits fraction bits,
+    min normal exponent emin, subnormals below) is a subset of the float64 grid, so
+    RN_target(x) = RN_target(s) unless s sits exactly on a target midpoint, where the sign
+    of err breaks the tie. Zero keeps the sign of x.
+    """
+    if s == 0.0 or not math.isfinite(s):
+        return s, 0
+    e = math.frexp(s)[1] - 1
+    if e < emin:
+        e = emin
+    q = e - man_bits
+    r = math.ldexp(s, -q)  # exact: a power-of-two scaling
+    fl = math.floor(r)
+    d = r - fl  # exact
+    if d > 0.5:
+        n = fl + 1.0
+    elif d < 0.5:
+        n = fl
+    elif err > 0.0:
+        n = fl + 1.0
+    elif err < 0.0 or fl - 2.0 * math.floor(fl * 0.5) == 0.0:
+        n = fl
+    else:
+        n = fl + 1.0
+    if n == 0.0:
+        return math.copysign(0.0, s), 0
+    res = math.ldexp(n, q)
+    if abs(res) > max_finite:
+        if saturate:
+            return math.copysign(max_finite, s), 1
+        return math.copysign(math.inf, s), 1
+    return res, 0
+
+
+@njit(cache=True)
+def float_add(x, y, man_bits, emin, max_finite, saturate):
+    """x (+) y: exact sum (TwoSum) rounded once to the format; (value, overflowed)."""
+    s = x + y
+    if not math.isfinite(s):
+        return s, 0
+    bb = s - x
+    err = (x - (s - bb)) + (y - bb)
+    return round_float(s, err, man_bits, emin, max_finite, saturate)
+
+
+@njit(cache=True)
+def float_gemm(a, w, man_bits, emin, max_finite, saturate, tree):
+    """Float accumulation with RNE after every addition of exact float64 products.
+
+    Products a*w are exact in float64 (callers guarantee <= 53 significand bits and no
+    under/overflow). The first product of a sequential sum is rounded into the format by
+    the addition 0 (+) p. Returns (out [M, N] float64, overflow events [M, N] int64).
+    """
+    M, K = a.shape
+    N = w.shape[0]
+    out = np.empty((M, N), np.float64)
+    ovf = np.zeros((M, N), np.int64)
+    buf = np.empty(max(tree, 1), np.float64)
+    for i in range(M):
+        for j in range(N):
+            acc = 0.0
+            events = 0
+            if tree <= 1:
+                for k in range(K):
+                    acc, o = float_add(acc, a[i, k] * w[j, k], man_bits, emin, max_finite, saturate)
+                    events += o
+            else:
+                for k0 in range(0, K, tree):
+                    c = min(tree, K - k0)
+                    for t in range(c):
+                        # a tree leaf enters the format like any operand of its adder
+                        v, o = round_float(
+                            a[i, k0 + t] * w[j, k0 + t], 0.0, man_bits, emin, max_finite, saturate
+                        )
+                        buf[t] = v
+                        events += o
+                    while c > 1:
+                        half = c // 2
+                        for t in range(half):
+                            v, o = float_add(
+                                buf[2 * t], buf[2 * t + 1], man_bits, emin, max_finite, saturate
+                            )
+                            buf[t] = v
+                            events += o
+                        if c % 2 == 1:
+                            buf[half] = buf[c - 1]
+                        c = half + c % 2
+                    acc, o = float_add(acc, buf[0], man_bits, emin, max_finite, saturate)
+                    events += o
+            out[i, j] = acc
+            ovf[i, j] = events
+    return out, ovf
+
+
+@njit(cache=True)
+def fp32_seq_gemm(a, w):
+    """Fast twin of float_gemm for an fp32 sequential accumulator when every product is an
+    fp32 number: float32(float64(acc) + p) is the correctly rounded fp32 sum because
+    53 >= 2*24 + 2 (double rounding is innocuous, Figueroa 1995). Overflow -> inf, counted.
+    """
+    M, K = a.shape
+    N = w.shape[0]
+    out = np.empty((M, N), np.float64)
+    ovf = np.zeros((M, N), np.int64)
+    for i in range(M):
+        for j in range(N):
+            acc = np.float32(0.0)
+            events = 0
+            for k in range(K):
+                prev = acc
+                acc = np.float32(np.float64(acc) + a[i, k] * w[j, k])
+                if math.isinf(acc) and math.isfinite(prev):
+                    events += 1
+            out[i, j] = acc
+            ovf[i, j] = events
+    return out, ovf
+
+
+@njit(cache=True)
+def trunc_toward_zero(x, q):
+    """x truncated toward zero to a multiple of 2**q (exact in float64)."""
+    return math.ldexp(math.trunc(math.ldexp(x, -q)), q)
+
+
+@njit(cache=True)
+def trunc_align_gemm(a, w, chunk, mantissa_bits, promote_every):
+    """GPU tensor-core model: per chunk of `chunk` products plus the running partial sum,
+    align every term to the largest exponent E, truncate each toward zero to a multiple of
+    2**(E - mantissa_bits), add exactly (no normalisation inside the chunk) and truncate the
+    chunk result to fp32 (RZ). Every `promote_every` products (0 = never) the partial sum is
+    added into an fp32 register with RNE and restarts from 0; at the end the partial sum is
+    added in the same way. Exactness: each truncated term is an integer multiple of
+    2**(E-p) below 2**(E+1), so a chunk sum has < p + 2 + log2(chunk + 1) <= 53 bits.
+    """
+    M, K = a.shape
+    N = w.shape[0]
+    out = np.empty((M, N), np.float64)
+    ovf = np.zeros((M, N), np.int64)
+    fmax = 3.4028234663852886e38
+    for i in range(M):
+        for j in range(N):
+            total = 0.0
+            partial = 0.0
+            events = 0
+            since = 0
+            for k0 in range(0, K, chunk):
+                c = min(chunk, K - k0)
+                emax = -100000
+                if partial != 0.0:
+                    emax = math.frexp(partial)[1] - 1
+                for t in range(c):
+                    p = a[i, k0 + t] * w[j, k0 + t]
+                    if p != 0.0:
+                        e = math.frexp(p)[1] - 1
+                        if e > emax:
+                            emax = e
+                if emax == -100000:
+                    continue
+                q = emax - mantissa_bits
+                s = trunc_toward_zero(partial, q)
+                for t in range(c):
+                    s += trunc_toward_zero(a[i, k0 + t] * w[j, k0 + t], q)
+                partial, o = round_toward_zero_fp32(s)
+                events += o
+                since += c
+                if promote_every > 0 and since >= promote_every:
+                    total, o = float_add(total, partial, 23, -126, fmax, False)
+                    events += o
+                    partial = 0.0
+                    since = 0
+            if promote_every > 0:
+                total, o = float_add(total, partial, 23, -126, fmax, False)
+                events += o
+            else:
+                total = partial
+            out[i, j] = total
+            ovf[i, j] = events
+    return out, ovf
+
+
+@njit(cache=True)
+def round_toward_zero_fp32(x):
+    """x truncated to fp32 (RZ, subnormals kept); overflow -> inf, counted."""
+    if x == 0.0 or not math.isfinite(x):
+        return x, 0
+    e = math.frexp(x)[1] - 1
+    if e < -126:
+        e = -126
+    r = trunc_toward_zero(x, e - 23)
+    if abs(r) > 3.4028234663852886e38:
+        return math.copysign(math.inf, x), 1
+    return r, 0
+
+
+# --- exact (Kulisch) -------------------------------------------------------------------
+
+
+@njit(cache=True)
+def round_int_to_float(s, exp2, man_bits, emin, max_finite, saturate):
+    """RNE of the exact value s * 2**exp2 (s an int64) to a float format, elementwise."""
+    out = np.empty(s.shape, np.float64)
+    ovf = np.zeros(s.shape, np.int64)
+    flat_s = s.ravel()
+    flat_o = out.ravel()
+    flat_v = ovf.ravel()
+    for t in range(flat_s.size):
+        v = flat_s[t]
+        hi = float(v)  # RNE int64 -> float64
+        # |v| < 2**62, so hi fits an int64 and the residue is exact
+        err = float(v - np.int64(hi))
+        r, o = round_float(
+            math.ldexp(hi, exp2), math.ldexp(err, exp2), man_bits, emin, max_finite, saturate
+        )
+        flat_o[t] = r
+        flat_v[t] = o
+    return out, ovf
+
+
+# --- fixed point (ap_fixed) ------------------------------------------------------------
+
+# Quantization modes (REFERENCE.md §1, floor first then add)
+Q_TRN, Q_TRN_ZERO, Q_RND, Q_RND_ZERO, Q_RND_MIN_INF, Q_RND_INF, Q_RND_CONV = range(7)
+# Overflow modes
+O_WRAP, O_SAT, O_SAT_ZERO, O_SAT_SYM = range(4)
+
+
+@njit(cache=True)
+def fixed_quantize(v, d, qmode):
+    """Integer v (value v * 2**-F) dropped by d >= 0 fraction bits with ap_fixed mode qmode."""
+    if d <= 0:
+        return v << (-d)
+    fl = v >> d
+    rem = v - (fl << d)
+    qb = (rem >> (d - 1)) & 1
+    r = (rem & ((1 << (d - 1)) - 1)) != 0
+    s = v < 0
+    lsb = fl & 1
+    if qmode == Q_TRN:
+        up = False
+    elif qmode == Q_TRN_ZERO:
+        up = s and (qb == 1 or r)
+    elif qmode == Q_RND:
+        up = qb == 1
+    elif qmode == Q_RND_ZERO:
+        up = qb == 1 and (s or r)
+    elif qmode == Q_RND_MIN_INF:
+        up = qb == 1 and r
+    elif qmode == Q_RND_INF:
+        up = qb == 1 and ((not s) or r)
+    else:
+        up = qb == 1 and (lsb == 1 or r)
+    return fl + 1 if up else fl
+
+
+@njit(cache=True)
+def fixed_overflow(v, width, signed, omode):
+    """Integer v brought into a width-bit (un)signed range; (value, overflowed)."""
+    if signed:
+        lo = -(1 << (width - 1))
+        hi = (1 << (width - 1)) - 1
+    else:
+        lo = 0
+        hi = (1 << width) - 1
+    if omode == O_SAT_SYM and signed and v == lo:
+        return -hi, 0
+    if lo <= v <= hi:
+        return v, 0
+    if omode == O_WRAP:
+        return ((v - lo) % (1 << width)) + lo, 1
+    if omode == O_SAT:
+        return (hi if v > hi else lo), 1
+    if omode == O_SAT_ZERO:
+        return 0, 1
+    return ((hi if signed else hi) if v > hi else (-hi if signed else lo)), 1
+
+
+@njit(cache=True)
+def fixed_gemm(a, w, prod_frac, acc_frac, acc_width, acc_signed, qmode, omode):
+    """HLS `acc += a*w` with acc an ap_fixed: a, w integer mantissas whose product has
+    prod_frac fraction bits; every addition is exact at max(acc_frac, prod_frac) bits, then
+    quantized to acc_frac bits (qmode) and brought into acc_width bits (omode).
+    """
+    M, K = a.shape
+    N = w.shape[0]
+    f = max(acc_frac, prod_frac)
+    out = np.empty((M, N), np.int64)
+    ovf = np.zeros((M, N), np.int64)
+    for i in range(M):
+        for j in range(N):
+            acc = 0
+            events = 0
+            for k in range(K):
+                z = (acc << (f - acc_frac)) + ((a[i, k] * w[j, k]) << (f - prod_frac))
+                z = fixed_quantize(z, f - acc_frac, qmode)
+                acc, o = fixed_overflow(z, acc_width, acc_signed, omode)
+                events += o
+            out[i, j] = acc
+            ovf[i, j] = events
+    return out, ovf
+
+
+@njit(cache=True)
+def dsp_packed_products(a, w, chain):
+    """Two INT8 multiplies per DSP48E2 (Xilinx WP486): P = a * (w1 * 2**18 + w2).
+
+    For each activation row i and weight rows (2m, 2m+1), the 27-bit pre-adder forms
+    w1 * 2**18 + w2 (w1 = row 2m, w2 = row 2m+1, or 0 past the end), the 27x18 multiplier
+    forms a * packed, and the 48-bit P register accumulates `chain` consecutive products.
+    At the end of each chain the two fields are unpacked: lo = sign-extended P[17:0],
+    hi = (P - lo) >> 18 (the sign correction for the borrow lo makes from hi). The field
+    sums are then added exactly in the fabric. Returns (sums [M, 2*ceil(N/2)] int64,
+    lo-field overflow events [M, ceil(N/2)]: chains whose true low sum left [-2**17, 2**17)).
+    """
+    M, K = a.shape
+    N = w.shape[0]
+    pairs = (N + 1) // 2
+    out = np.zeros((M, 2 * pairs), np.int64)
+    bad = np.zeros((M, pairs), np.int64)
+    mask48 = (1 << 48) - 1
+    for i in range(M):
+        for m in range(pairs):
+            j1 = 2 * m
+            j2 = 2 * m + 1
+            s1 = 0
+            s2 = 0
+            for k0 in range(0, K, chain):
+                p = 0
+                true_lo = 0
+                for k in range(k0, min(K, k0 + chain)):
+                    w2 = w[j2, k] if j2 < N else 0
+                    packed = (w[j1, k] << 18) + w2
+                    p = (p + a[i, k] * packed) & mask48  # 48-bit register
+                    true_lo += a[i, k] * w2
+                if p >= (1 << 47):
+                    p -= 1 << 48
+                lo = p & ((1 << 18) - 1)
+                if lo >= (1 << 17):
+                    lo -= 1 << 18
+                hi = (p - lo) >> 18
+                if true_lo < -(1 << 17) or true_lo >= (1 << 17):
+                    bad[i, m] += 1
+                s1 += hi
+                s2 += lo
+            out[i, j1] = s1
+            out[i, j2] = s2
+    return out, bad
+
+
+@njit(cache=True)
+def round_array(x, man_bits, emin, max_finite, saturate):
+    """RNE of each float64 value to a float format."""
+    out = np.empty_like(x)
+    for t in range(x.size):
+        out[t] = round_float(x[t], 0.0, man_bits, emin, max_finite, saturate)[0]
+    return out
