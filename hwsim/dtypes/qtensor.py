@@ -28,6 +28,8 @@ class QuantSpec:
                  consecutive elements along `axis`) | block (MX/BFP blocks along `axis`)
     scale_format: fp32 | fp16 | bf16 | e8m0 | pow2 | intN (N-bit unsigned integer scale with a
                  second-level fp32 scale per tensor, as BitMoD's 8-bit group scales)
+    menu_select: with a menu, choose the datatype per group (least MSE per group) or once per
+                 tensor (least total MSE, ANT style); the scales stay per `granularity`
     """
 
     format: str | tuple[str, ...] = "int8"
@@ -41,6 +43,7 @@ class QuantSpec:
     rounding: str = "rne"
     scale_rule: str = "floor"  # MX / e8m0 scales only
     pad: str = "error"  # error | zero: what to do when group_size does not divide the axis
+    menu_select: str = "group"  # menus only: group (BitMoD, per group) | tensor (ANT, one type)
 
     @property
     def menu(self) -> tuple[str, ...]:

@@ -117,7 +117,7 @@ def significand_bits(fmt: Format) -> int:
     return int(man) + 1 if man is not None else int(fmt.bits) - 1
 
 
-def _round_scales(s, amax, fmt: Format, spec: QuantSpec):
+def round_scales(s, amax, fmt: Format, spec: QuantSpec):
     """(scales, scale_codes, meta) for raw float64 scales s (0 where the group is all zero)."""
     sf = spec.scale_format
     zero = ~(s > 0)
@@ -183,18 +183,29 @@ def group_ranges(G: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray
 
 
 # --- quantize one candidate ---------------------------------------------------------------
-def _scales_and_zero_points(lo, hi, fmt: Format, spec: QuantSpec):
-    qlo, qhi, is_int = format_facts(fmt)
+def raw_scales(lo, hi, fmt: Format, spec: QuantSpec) -> np.ndarray:
+    """Unrounded float64 scale per row for the range [lo, hi]."""
     if spec.symmetric:
-        return *_round_scales(hi / symmetric_qmax(fmt), hi, fmt, spec), None
+        return hi / symmetric_qmax(fmt)
+    qlo, qhi, _ = format_facts(fmt)
+    return (hi - lo) / (qhi - qlo)
+
+
+def zero_points(lo, scales, fmt: Format, spec: QuantSpec):
+    """Zero points in code-value units (None when symmetric): lo maps onto the format's qmin."""
+    if spec.symmetric:
+        return None
     if spec.scale_format == "e8m0":
         raise HwsimError("QuantSpec.symmetric: e8m0 (MX) scales are symmetric only")
-    span = hi - lo
-    scales, codes, meta = _round_scales(span / (qhi - qlo), np.maximum(hi, -lo), fmt, spec)
+    qlo, qhi, is_int = format_facts(fmt)
     zp = qlo - lo / scales
-    if is_int:
-        zp = np.clip(np.rint(zp), qlo, qhi)
-    return scales, codes, meta, zp
+    return np.clip(np.rint(zp), qlo, qhi) if is_int else zp
+
+
+def _scales_and_zero_points(lo, hi, fmt: Format, spec: QuantSpec):
+    amax = np.maximum(hi, -lo)
+    scales, codes, meta = round_scales(raw_scales(lo, hi, fmt, spec), amax, fmt, spec)
+    return scales, codes, meta, zero_points(lo, scales, fmt, spec)
 
 
 def encode_groups(G, scales, zp, fmt: Format, rounding, rng) -> np.ndarray:
