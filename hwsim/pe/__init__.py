@@ -14,3 +14,9 @@ __all__ = [
     "run",
     "split_key",
 ]
+
+# PE modules register themselves on import (E1: MAC family)
+from hwsim.pe import (
+    float_mac,  # noqa: E402,F401
+    int_mac,  # noqa: E402,F401
+)

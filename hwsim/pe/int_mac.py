@@ -1,0 +1,194 @@
+"""Bit-parallel INT MAC (the TPU-like baseline): INTa x INTw -> integer accumulator.
+
+`IntMAC(acc_bits=32, overflow="wrap", order="sequential", tree_width=2, on_overflow="count")`
+computes out[i, j] = sum_k a[i, k] * w[j, k] exactly as a `acc_bits`-bit accumulator would
+(see hwsim.pe.accumulators for wrap/saturate and the order), with every overflow event counted.
+
+Operands: integer numpy arrays (their width is the smallest two's complement width holding
+their values), or QTensors of a format whose every value is an integer (int8, int4, uint8,
+...; width = the format's bits); zero points are subtracted first (the operand then needs one
+bit more). `out` holds the integer accumulators; `dequantize_output(out, a, w)` applies
+per-tensor / per-channel scales.
+
+Fast path: when K * max|a| * max|w| <= 2**(acc_bits-1) - 1, no partial sum in any order can
+leave the accumulator's range, so nothing wraps, and since that bound is also < 2**53 every
+partial sum of a float64 BLAS matmul is an integer below 2**53, hence exact whatever order or
+FMA use the BLAS picks. Otherwise the numba kernel runs the exact accumulator model.
+
+Cycles: one MAC per cycle, so `cycles` = M*N*K (one PE doing every MAC of the call; divide by
+the number of PEs for an array). `tile_cycles` is None (not data dependent).
+Counts: `mul.{a}x{w}` and `add.{acc_bits}` M*N*K each; `add.{bits}` once per operand element
+whose zero point is subtracted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hwsim.errors import HwsimError
+from hwsim.pe.accumulators import Accumulator, accumulate_gemm
+from hwsim.pe.counts import ActionCounts
+from hwsim.pe.registry import PEEstimate, PEResult, register_pe
+
+ON_OVERFLOW = ("count", "raise")
+
+
+def signed_width(lo: int, hi: int) -> int:
+    """Smallest two's complement width holding every integer in [lo, hi]."""
+    bits = 1
+    while not (-(2 ** (bits - 1)) <= lo and hi <= 2 ** (bits - 1) - 1):
+        bits += 1
+    return bits
+
+
+def _is_qtensor(x) -> bool:
+    return hasattr(x, "codes") and hasattr(x, "spec")
+
+
+def _format_of(x, who: str):
+    from hwsim.dtypes import format as get_format
+
+    menu = x.spec.menu
+    if len(menu) != 1:
+        raise HwsimError(f"{who}: expected one element format, got a menu {menu}")
+    return get_format(menu[0])
+
+
+def integer_format_check(fmt, who: str) -> None:
+    """Raise unless every value of `fmt` is an integer (an INT MAC cannot take it otherwise)."""
+    vals = fmt.values()
+    finite = vals[np.isfinite(vals)]
+    if finite.size != vals.size or not np.all(finite == np.round(finite)):
+        raise HwsimError(f"{who}: format {fmt.name} is not an integer format")
+
+
+def integer_operand(x, who: str) -> tuple[np.ndarray, int, int]:
+    """(int64 values, operand width in bits, zero-point subtractions) of an INT MAC operand."""
+    if _is_qtensor(x):
+        fmt = _format_of(x, who)
+        integer_format_check(fmt, who)
+        vals = fmt.decode(x.codes)
+        bits, subs = fmt.bits, 0
+        if x.zero_points is not None and np.any(x.zero_points != 0):
+            zp = np.broadcast_to(x.zero_points, vals.shape)
+            if not np.all(zp == np.round(zp)):
+                raise HwsimError(f"{who}: zero points must be integers for an INT MAC")
+            vals = vals - zp
+            bits, subs = bits + 1, vals.size
+        return vals.astype(np.int64), bits, subs
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "iub":
+        raise HwsimError(
+            f"{who}: expected integer codes or a QTensor of an integer format, "
+            f"got dtype {arr.dtype}"
+        )
+    arr = arr.astype(np.int64)
+    if arr.size == 0:
+        return arr, 1, 0
+    return arr, signed_width(int(arr.min()), int(arr.max())), 0
+
+
+def check_shapes(a: np.ndarray, w: np.ndarray, who: str) -> None:
+    if a.ndim != 2 or w.ndim != 2:
+        raise HwsimError(
+            f"{who}: expected a [M, K] and w [N, K], got shapes {a.shape} and {w.shape}"
+        )
+    if a.shape[1] != w.shape[1]:
+        raise HwsimError(f"{who}: K mismatch, a is {a.shape} and w is {w.shape}")
+
+
+def _channel_scale(x, rows: int, who: str) -> np.ndarray:
+    """Per-row scale column [rows, 1] of a QTensor whose scales are constant along K."""
+    s = np.asarray(x.scales, dtype=np.float64)
+    if s.ndim != 2 or s.shape[1] != 1 or s.shape[0] not in (1, rows):
+        raise HwsimError(
+            f"{who}: expected per-tensor or per-row scales (constant along K), "
+            f"got scales of shape {s.shape}"
+        )
+    return np.broadcast_to(s, (rows, 1))
+
+
+def dequantize_output(out: np.ndarray, a, w) -> np.ndarray:
+    """out * scale_a[i] * scale_w[j] for per-tensor / per-channel QTensor operands."""
+    out = np.asarray(out, dtype=np.float64)
+    if _is_qtensor(a):
+        out = out * _channel_scale(a, out.shape[0], "dequantize_output: a")
+    if _is_qtensor(w):
+        out = out * _channel_scale(w, out.shape[1], "dequantize_output: w").T
+    return out
+
+
+def raise_or_count(overflows: int, on_overflow: str, who: str) -> None:
+    if overflows and on_overflow == "raise":
+        raise HwsimError(f"{who}: {overflows} accumulator overflow event(s) (on_overflow='raise')")
+
+
+@register_pe("int_mac")
+class IntMAC:
+    """INTa x INTw -> `acc_bits`-bit integer accumulator, 1 MAC per cycle."""
+
+    def __init__(
+        self,
+        acc_bits: int = 32,
+        overflow: str = "wrap",
+        order: str = "sequential",
+        tree_width: int = 2,
+        on_overflow: str = "count",
+    ):
+        self.acc = Accumulator(
+            "int", width=acc_bits, overflow=overflow, order=order, tree_width=tree_width
+        )
+        if on_overflow not in ON_OVERFLOW:
+            raise HwsimError(f"int_mac.on_overflow: expected count or raise, got {on_overflow!r}")
+        self.on_overflow = on_overflow
+
+    def check(self, a_format=None, w_format=None) -> None:
+        from hwsim.dtypes import format as get_format
+
+        for who, f in (("int_mac: a", a_format), ("int_mac: w", w_format)):
+            if f is not None:
+                integer_format_check(get_format(f), who)
+
+    def expected(self, a_format=None, w_format=None) -> PEEstimate:
+        from hwsim.dtypes import format as get_format
+
+        self.check(a_format, w_format)
+        ab = get_format(a_format).bits if a_format is not None else 8
+        wb = get_format(w_format).bits if w_format is not None else 8
+        return PEEstimate(1.0, {f"mul.{ab}x{wb}": 1.0, f"add.{self.acc.width}": 1.0})
+
+    def run(self, a, w) -> PEResult:
+        av, abits, asubs = integer_operand(a, "int_mac: a")
+        wv, wbits, wsubs = integer_operand(w, "int_mac: w")
+        check_shapes(av, wv, "int_mac")
+        M, K = av.shape
+        N = wv.shape[0]
+        if abits + wbits > 62:
+            raise HwsimError(
+                f"int_mac: operands of {abits} and {wbits} bits are too wide "
+                f"(at most 62 bits together)"
+            )
+        out, events, fast = self.gemm(av, wv)
+        overflows = int(events.sum())
+        raise_or_count(overflows, self.on_overflow, "int_mac")
+        macs = M * N * K
+        counts = ActionCounts()
+        counts.add("mul", macs, abits, wbits)
+        counts.add("add", macs, self.acc.width)
+        if asubs or wsubs:
+            counts.add("add", asubs, abits - 1)
+            counts.add("add", wsubs, wbits - 1)
+        info = {"fast_path": fast, "overflow_events": events, "operand_bits": (abits, wbits)}
+        return PEResult(out, counts, macs, None, overflows, info)
+
+    def gemm(self, av: np.ndarray, wv: np.ndarray):
+        """(out int64 [M, N], overflow events [M, N], used the BLAS fast path)."""
+        K = av.shape[1]
+        amax = int(np.abs(av).max(initial=0))
+        wmax = int(np.abs(wv).max(initial=0))
+        bound = K * amax * wmax  # >= |any partial sum|, in any order
+        if bound <= 2 ** (self.acc.width - 1) - 1 and bound < 2**53:
+            out = av.astype(np.float64) @ wv.astype(np.float64).T
+            return out.astype(np.int64), np.zeros(out.shape, np.int64), True
+        out, events = accumulate_gemm(av, wv, self.acc)
+        return out, events, False
