@@ -272,7 +272,8 @@ def _check_spec(spec: QuantSpec) -> None:
 def quantize(x, spec: QuantSpec, rng: np.random.Generator | None = None) -> QTensor:
     """Quantize a float array: codes (the tensor's shape) plus scales in the grouped layout.
 
-    spec.format a tuple -> per-group datatype selection (see hwsim.dtypes.mixture).
+    spec.format a tuple -> per-group datatype selection (see hwsim.dtypes.mixture);
+    olive_int4 / olive_flint4 -> outlier-victim pairs (see hwsim.dtypes.olive).
     rounding='stochastic' needs `rng`.
     """
     _check_spec(spec)
@@ -280,6 +281,10 @@ def quantize(x, spec: QuantSpec, rng: np.random.Generator | None = None) -> QTen
         from hwsim.dtypes.mixture import quantize_menu
 
         return quantize_menu(x, spec, rng)
+    from hwsim.dtypes.olive import OLIVE_NORMALS, olive_quantize
+
+    if spec.menu[0] in OLIVE_NORMALS:
+        return olive_quantize(x, spec, rng)
     fmt = get_format(spec.menu[0])
     x = np.asarray(x)
     if x.dtype.kind not in "fiu":
