@@ -1,1 +1,444 @@
-"""(being written)"""
+"""Minifloats: sign, exponent, mantissa formats with the special-value conventions in use.
+
+`FloatFormat(exp_bits, man_bits, bias, convention)` covers the OCP / ml_dtypes family:
+
+- ``ieee``:   top exponent reserved for +-inf and NaNs (float16, bfloat16, float8_e5m2, e4m3, e3m4)
+- ``fn``:     no inf; NaN only at the all-ones codes S.1111.111 (float8_e4m3fn)
+- ``fnuz``:   no inf, no -0; a single NaN at code 1000...0 (float8_e4m3fnuz, e5m2fnuz, b11)
+- ``finite``: no inf, no NaN, every code a number (float4_e2m1fn, float6_e2m3fn, e3m2fn, fp_eXmY)
+- ``fnu``:    unsigned powers of two, no zero, no mantissa, NaN at all-ones (float8_e8m0fnu)
+
+Casting rules (REFERENCE.md section 1, measured against ml_dtypes 0.6 and torch 2.13):
+each input is taken exactly as float64 and rounded once, on the grid extended past the
+largest exponent; a result above `max_value` overflows. Overflow (and +-inf input) gives
+inf where the format has it, else NaN, unless `saturate` (then +-max); directed modes that
+round toward zero overflow to +-max as IEEE 754 says. Formats without inf and NaN always
+saturate, so `saturate` is ignored for them. NaN input: the NaN code with the input's sign
+(quiet NaN for ieee, all-ones for fn, 0x80 for fnuz); formats without NaN give zero with the
+*opposite* sign of the NaN, as ml_dtypes 0.6 does. Ties go to the even code (for man_bits 0:
+the even exponent code). float8_e8m0fnu follows ml_dtypes and torch: zero and negative
+inputs give NaN, ties round up, values below 2**-127 give 2**-127, and between 2**-127 and
+2**-126 every value above 2**-127 rounds up to 2**-126 (both libraries do this).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from hwsim.dtypes import _float_kernels as K
+from hwsim.dtypes.base import Format, Rounding, as_rounding, stochastic_draws
+from hwsim.dtypes.registry import register_format, register_pattern
+from hwsim.errors import HwsimError
+
+CONVENTIONS = ("ieee", "fn", "fnuz", "finite", "fnu")  # order matches _float_kernels
+_MODE_NUMBER = {r: i for i, r in enumerate(Rounding)}
+
+# Canonical (ml_dtypes) names: (exp_bits, man_bits, bias, convention).
+NAMED = {
+    "float8_e4m3fn": (4, 3, 7, "fn"),
+    "float8_e5m2": (5, 2, 15, "ieee"),
+    "float8_e4m3fnuz": (4, 3, 8, "fnuz"),
+    "float8_e5m2fnuz": (5, 2, 16, "fnuz"),
+    "float8_e4m3b11fnuz": (4, 3, 11, "fnuz"),
+    "float8_e4m3": (4, 3, 7, "ieee"),
+    "float8_e3m4": (3, 4, 3, "ieee"),
+    "float6_e2m3fn": (2, 3, 1, "finite"),
+    "float6_e3m2fn": (3, 2, 3, "finite"),
+    "float4_e2m1fn": (2, 1, 1, "finite"),
+    "float8_e8m0fnu": (8, 0, 127, "fnu"),
+    "bfloat16": (8, 7, 127, "ieee"),
+    "float16": (5, 10, 15, "ieee"),
+}
+_CANONICAL = {params: name for name, params in NAMED.items()}
+
+
+@dataclass(frozen=True)
+class FloatFormat(Format):
+    """A minifloat: `exp_bits` exponent bits, `man_bits` mantissa bits, exponent `bias`."""
+
+    exp_bits: int
+    man_bits: int
+    bias: int
+    convention: str = "ieee"
+
+    def __post_init__(self):
+        for field in ("exp_bits", "man_bits", "bias"):
+            if not isinstance(getattr(self, field), int | np.integer):
+                value = getattr(self, field)
+                raise HwsimError(f"FloatFormat.{field}: expected an integer, got {value!r}")
+        if self.convention not in CONVENTIONS:
+            raise HwsimError(
+                f"FloatFormat.convention: expected one of {', '.join(CONVENTIONS)}, "
+                f"got {self.convention!r}"
+            )
+        if self.exp_bits < 1:
+            raise HwsimError(f"FloatFormat.exp_bits: expected >= 1, got {self.exp_bits}")
+        if self.man_bits < 0:
+            raise HwsimError(f"FloatFormat.man_bits: expected >= 0, got {self.man_bits}")
+        if self.convention == "ieee" and self.man_bits < 1:
+            raise HwsimError("FloatFormat.man_bits: the ieee convention needs >= 1 (NaN codes)")
+        if self.convention == "fnu" and self.man_bits != 0:
+            raise HwsimError(f"FloatFormat.man_bits: fnu formats have 0, got {self.man_bits}")
+        if self.bits > 32:
+            raise HwsimError(f"FloatFormat: expected at most 32 bits in all, got {self.bits}")
+        low = self.emin - (self.man_bits if self.has_subnormals else 0)
+        if self.emax > 1023 or low < -1074:
+            raise HwsimError(
+                f"FloatFormat.bias: {self.bias} puts values outside float64 (2**{low} .. "
+                f"2**{self.emax + 1}); expected exponents within -1074 .. 1023"
+            )
+
+    # --- derived facts ----------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        key = (self.exp_bits, self.man_bits, self.bias, self.convention)
+        if key in _CANONICAL:
+            return _CANONICAL[key]
+        e, m = self.exp_bits, self.man_bits
+        if self.convention == "finite" and 3 <= self.bits <= 8:
+            default = 2 ** (e - 1) - 1
+            return f"fp_e{e}m{m}" + ("" if self.bias == default else f"b{self.bias}")
+        return f"minifloat_e{e}m{m}b{self.bias}_{self.convention}"
+
+    @property
+    def kind(self) -> str:
+        return f"float:{self.convention}"
+
+    @property
+    def signed(self) -> bool:
+        return self.convention != "fnu"
+
+    @property
+    def bits(self) -> int:
+        return self.exp_bits + self.man_bits + (1 if self.signed else 0)
+
+    @property
+    def field_widths(self) -> tuple[int, ...]:
+        """Widths of the sign, exponent and mantissa fields (for printing bit patterns)."""
+        widths = ((1,) if self.signed else ()) + (self.exp_bits,)
+        return widths + ((self.man_bits,) if self.man_bits else ())
+
+    @property
+    def has_inf(self) -> bool:
+        return self.convention == "ieee"
+
+    @property
+    def has_nan(self) -> bool:
+        return self.convention != "finite"
+
+    @property
+    def has_negative_zero(self) -> bool:
+        return self.convention in ("ieee", "fn", "finite")
+
+    @property
+    def has_subnormals(self) -> bool:
+        """True when exponent field 0 means 0.m * 2**emin (every signed convention)."""
+        return self.convention != "fnu"
+
+    @property
+    def saturates_by_default(self) -> bool:
+        """Formats with neither inf nor NaN can only saturate."""
+        return not (self.has_inf or self.has_nan)
+
+    @property
+    def emin(self) -> int:
+        """Exponent of the smallest normal binade."""
+        return (1 if self.has_subnormals else 0) - self.bias
+
+    @property
+    def emax(self) -> int:
+        """Exponent of the largest finite binade."""
+        top = 2**self.exp_bits - 1
+        reserved = self.convention == "ieee" or (
+            self.convention in ("fn", "fnu") and self.man_bits == 0
+        )
+        return top - (1 if reserved else 0) - self.bias
+
+    @property
+    def max_code(self) -> int:
+        """Code of the largest finite value (positive)."""
+        magnitude_all = 2 ** (self.exp_bits + self.man_bits) - 1
+        if self.convention == "ieee":
+            return ((2**self.exp_bits - 1) << self.man_bits) - 1
+        if self.convention in ("fn", "fnu"):
+            return magnitude_all - 1
+        return magnitude_all
+
+    @property
+    def sign_bit(self) -> int:
+        return 1 << (self.bits - 1) if self.signed else 0
+
+    @property
+    def nan_code(self) -> int | None:
+        """The canonical (positive, quiet) NaN code, or None."""
+        if self.convention == "ieee":
+            return ((2**self.exp_bits - 1) << self.man_bits) | (1 << (self.man_bits - 1))
+        if self.convention in ("fn", "fnu"):
+            return 2 ** (self.bits - (1 if self.signed else 0)) - 1
+        if self.convention == "fnuz":
+            return self.sign_bit
+        return None
+
+    @property
+    def inf_code(self) -> int | None:
+        """Code of +inf, or None."""
+        return (2**self.exp_bits - 1) << self.man_bits if self.has_inf else None
+
+    @property
+    def max_value(self) -> float:
+        return self.decode_scalar(self.max_code)
+
+    @property
+    def min_value(self) -> float:
+        return -self.max_value if self.signed else self.decode_scalar(0)
+
+    @property
+    def min_normal(self) -> float:
+        return math.ldexp(1.0, self.emin)
+
+    @property
+    def min_subnormal(self) -> float | None:
+        """Smallest positive subnormal, None if the format has no subnormal codes."""
+        if not self.has_subnormals or self.man_bits == 0:
+            return None
+        return math.ldexp(1.0, self.emin - self.man_bits)
+
+    @property
+    def min_positive(self) -> float:
+        return self.min_subnormal if self.min_subnormal is not None else self.min_normal
+
+    # --- vectorised (numba) -------------------------------------------------------------
+    def _saturating(self, saturate) -> bool:
+        if saturate is not None and not isinstance(saturate, bool | np.bool_):
+            raise HwsimError(f"saturate: expected None, True or False, got {saturate!r}")
+        return self.saturates_by_default or bool(saturate)
+
+    def _special_codes(self, sat: bool) -> tuple[int, ...]:
+        """(nan_pos, nan_neg, inf_pos, inf_neg, overflow_pos, overflow_neg, zero_neg)."""
+        s, mx = self.sign_bit, self.max_code
+        if self.convention == "finite":  # ml_dtypes: NaN -> zero of the opposite sign
+            nan_pos, nan_neg = s, 0
+        elif self.convention in ("fnuz", "fnu"):
+            nan_pos = nan_neg = self.nan_code
+        else:
+            nan_pos, nan_neg = self.nan_code, self.nan_code | s
+        if self.has_inf:
+            ovf_pos, ovf_neg = self.inf_code, self.inf_code | s
+        elif self.has_nan:
+            ovf_pos, ovf_neg = nan_pos, nan_neg
+        else:
+            ovf_pos, ovf_neg = mx, mx | s
+        inf_pos, inf_neg = (mx, mx | s) if sat else (ovf_pos, ovf_neg)
+        if self.convention == "fnu":
+            inf_neg = self.nan_code
+        zero_neg = s if self.has_negative_zero else 0
+        return (nan_pos, nan_neg, inf_pos, inf_neg, ovf_pos, ovf_neg, zero_neg)
+
+    def encode(self, x, rounding="rne", saturate=None, rng=None) -> np.ndarray:
+        """Round `x` once to this format; returns codes (unsigned ints, `code_dtype`)."""
+        mode = as_rounding(rounding)
+        sat = self._saturating(saturate)
+        bits, (sm, se, sbias) = _float_bits(x)
+        draws = stochastic_draws(bits.shape, mode, rng)
+        draws = np.zeros(0) if draws is None else draws.ravel()
+        out = np.empty(bits.size, dtype=self.code_dtype)
+        p = tuple(np.int64(c) for c in self._special_codes(sat))
+        K.encode_kernel(
+            bits.ravel(), out, draws, sm, se, sbias, self.man_bits, self.emin, self.emax,
+            not self.signed, self.max_code, self.sign_bit, _MODE_NUMBER[mode], sat, p,
+        )  # fmt: skip
+        return out.reshape(bits.shape)
+
+    def decode(self, codes) -> np.ndarray:
+        """Codes to float64 (NaN codes decode to NaN carrying the code's sign bit)."""
+        c = self._checked_codes(codes)
+        out = np.empty(c.size, dtype=np.float64)
+        conv = CONVENTIONS.index(self.convention)
+        K.decode_kernel(
+            c.ravel(), out, self.bits, self.exp_bits, self.man_bits, self.bias, self.emin,
+            conv, self.signed,
+        )  # fmt: skip
+        return out.reshape(c.shape)
+
+    def _checked_codes(self, codes) -> np.ndarray:
+        c = np.ascontiguousarray(codes)
+        if c.dtype.kind not in "iu":
+            raise HwsimError(f"{self.name} codes: expected an integer array, got {c.dtype}")
+        if c.size and (int(c.min()) < 0 or int(c.max()) >= 2**self.bits):
+            raise HwsimError(
+                f"{self.name} codes: expected integers in 0 .. {2**self.bits - 1}, "
+                f"got {int(c.min())} .. {int(c.max())}"
+            )
+        return c
+
+    def classify(self, codes) -> np.ndarray:
+        """zero / subnormal / normal / inf / nan for each code."""
+        c = self._checked_codes(codes).astype(np.int64)
+        mag = c & (2 ** (self.bits - (1 if self.signed else 0)) - 1)
+        v = self.decode(c)
+        out = np.full(c.shape, "normal", dtype=object)
+        if self.has_subnormals:
+            out[(mag >> self.man_bits) == 0] = "subnormal"
+        out[v == 0] = "zero"
+        out[np.isinf(v)] = "inf"
+        out[np.isnan(v)] = "nan"
+        return out
+
+    # --- scalar reference (plain Python, exact rationals) -------------------------------
+    def decode_scalar(self, code: int) -> float:
+        code = int(code)
+        if not 0 <= code < 2**self.bits:
+            raise HwsimError(f"{self.name} code: expected 0 .. {2**self.bits - 1}, got {code}")
+        negative = self.signed and code >= self.sign_bit
+        magnitude = code - self.sign_bit if negative else code
+        sign = -1.0 if negative else 1.0
+        if self._is_nan_code(code):
+            return math.copysign(math.nan, sign)
+        if self.has_inf and code in (self.inf_code, self.inf_code | self.sign_bit):
+            return sign * math.inf
+        exp_field, mantissa = divmod(magnitude, 2**self.man_bits)
+        if exp_field == 0 and self.has_subnormals:
+            value = Fraction(mantissa, 2**self.man_bits) * Fraction(2) ** self.emin
+        else:
+            significand = 1 + Fraction(mantissa, 2**self.man_bits)
+            value = significand * Fraction(2) ** (exp_field - self.bias)
+        return sign * float(value)
+
+    def _is_nan_code(self, code: int) -> bool:
+        if self.convention == "ieee":
+            magnitude = code & ~self.sign_bit
+            return magnitude > self.inf_code
+        if self.convention in ("fn", "fnu"):
+            return code & ~self.sign_bit == self.nan_code
+        return self.convention == "fnuz" and code == self.nan_code
+
+    def classify_scalar(self, code: int) -> str:
+        value = self.decode_scalar(code)
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf"
+        if value == 0:
+            return "zero"
+        exponent_field = (int(code) & ~self.sign_bit) >> self.man_bits
+        return "subnormal" if self.has_subnormals and exponent_field == 0 else "normal"
+
+    def encode_scalar(self, x: float, rounding="rne", saturate=None, u: float | None = None) -> int:
+        mode = as_rounding(rounding)
+        sat = self._saturating(saturate)
+        if mode is Rounding.STOCHASTIC and u is None:
+            raise HwsimError("rounding='stochastic' needs the draw u (a float in [0, 1))")
+        nan_pos, nan_neg, inf_pos, inf_neg, ovf_pos, ovf_neg, zero_neg = self._special_codes(sat)
+        x = float(x)
+        negative = math.copysign(1.0, x) < 0
+        if math.isnan(x):
+            return nan_neg if negative else nan_pos
+        if math.isinf(x):
+            return inf_neg if negative else inf_pos
+        if not self.signed and (negative or x == 0):
+            return self.nan_code
+        a = abs(Fraction(x))
+        if a == 0:
+            return zero_neg if negative else 0
+        lo, hi = self._neighbours(a)
+        # Which way each mode rounds an inexact magnitude (toward zero = lo).
+        if lo in (a, hi):
+            r = lo
+        elif mode in (Rounding.RNE, Rounding.TIES_AWAY) and not self.signed:
+            lowest_binade = a < 2 * self.min_normal
+            r = hi if (lowest_binade or a - lo >= hi - a) else lo  # ties up (ml_dtypes)
+        elif mode is Rounding.RNE:
+            if a - lo != hi - a:
+                r = lo if a - lo < hi - a else hi
+            else:
+                r = lo if self._magnitude_code(lo) % 2 == 0 else hi
+        elif mode is Rounding.TIES_AWAY:
+            r = lo if a - lo < hi - a else hi
+        elif mode is Rounding.TOWARD_ZERO:
+            r = lo
+        elif mode is Rounding.DOWN:
+            r = hi if negative else lo
+        elif mode is Rounding.UP:
+            r = lo if negative else hi
+        else:
+            r = hi if Fraction(u) < (a - lo) / (hi - lo) else lo
+        if r > Fraction(self.max_value):
+            rounds_toward_zero = mode is Rounding.TOWARD_ZERO or (
+                mode in (Rounding.DOWN, Rounding.UP) and (mode is Rounding.UP) == negative
+            )
+            if sat or rounds_toward_zero:
+                return self.max_code | (self.sign_bit if negative else 0)
+            return ovf_neg if negative else ovf_pos
+        if r == 0:
+            return zero_neg if negative else 0
+        return self._magnitude_code(r) | (self.sign_bit if negative else 0)
+
+    def _neighbours(self, a: Fraction) -> tuple[Fraction, Fraction]:
+        """Representable magnitudes lo <= a < hi on the grid without an upper exponent limit."""
+        exponent = math.frexp(float(a))[1] - 1  # floor(log2 a); a is a float, so exact
+        if not self.has_subnormals and exponent < self.emin:
+            smallest = Fraction(2) ** self.emin  # no zero: everything below is the smallest
+            return smallest, smallest
+        quantum = Fraction(2) ** (max(exponent, self.emin) - self.man_bits)
+        lo = (a // quantum) * quantum
+        return lo, lo + quantum
+
+    def _magnitude_code(self, r: Fraction) -> int:
+        """Code of a representable magnitude r >= 0 (also past the largest exponent)."""
+        if r == 0:
+            return 0
+        exponent = math.frexp(float(r))[1] - 1
+        if self.has_subnormals and exponent < self.emin:
+            return int(r / Fraction(2) ** (self.emin - self.man_bits))
+        significand = r / Fraction(2) ** exponent  # in [1, 2)
+        mantissa = int((significand - 1) * 2**self.man_bits)
+        exp_field = exponent + self.bias
+        return (exp_field << self.man_bits) + mantissa
+
+
+def _float_bits(x) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """Input as a signed-int view of IEEE binary32/64 bits, plus (man_bits, exp_bits, bias)."""
+    arr = np.asarray(x)
+    kind = arr.dtype.kind
+    if arr.dtype == np.float32:
+        return np.ascontiguousarray(arr).view(np.int32), (23, 8, 127)
+    if arr.dtype == np.float64:
+        return np.ascontiguousarray(arr).view(np.int64), (52, 11, 1023)
+    if kind == "f" and arr.dtype.itemsize < 4 or kind == "V" and arr.dtype.itemsize <= 2:
+        # float16 and the ml_dtypes types up to 16 bits are exactly float32 values
+        return _float_bits(arr.astype(np.float32))
+    if kind in "biu":
+        if arr.dtype.itemsize >= 8 and arr.size and int(np.abs(arr).max()) > 2**53:
+            raise HwsimError("x: integers above 2**53 are not exact in float64; pass floats")
+        return _float_bits(arr.astype(np.float64))
+    raise HwsimError(f"x: expected real numbers (float16/32/64, bfloat16, ints), got {arr.dtype}")
+
+
+def _build_fp(match) -> FloatFormat:
+    name = match.group(0)
+    e, m = int(match.group(1)), int(match.group(2))
+    if e < 1:
+        raise HwsimError(f"{name}: exponent bits: expected >= 1, got {e}")
+    if not 3 <= 1 + e + m <= 8:
+        raise HwsimError(f"{name}: expected 3 .. 8 bits in all (1 sign + E + M), got {1 + e + m}")
+    bias = 2 ** (e - 1) - 1 if match.group(3) is None else int(match.group(3))
+    return FloatFormat(e, m, bias, "finite")
+
+
+def _build_generic(match) -> FloatFormat:
+    e, m, bias, convention = match.groups()
+    return FloatFormat(int(e), int(m), int(bias), convention)
+
+
+def _fp_names() -> tuple[str, ...]:
+    return tuple(f"fp_e{e}m{t - 1 - e}" for t in range(3, 9) for e in range(1, t))
+
+
+for _name, _params in NAMED.items():
+    register_format(_name, lambda params=_params: FloatFormat(*params))
+register_pattern(r"fp_e(\d+)m(\d+)(?:b(-?\d+))?", _build_fp, listed=_fp_names())
+register_pattern(r"minifloat_e(\d+)m(\d+)b(-?\d+)_(ieee|fnuz|fnu|fn|finite)", _build_generic)
