@@ -17,6 +17,7 @@ __all__ = [
 
 # PE modules register themselves on import (E1: MAC family)
 from hwsim.pe import (
+    fixed_point,  # noqa: E402,F401
     float_mac,  # noqa: E402,F401
     int_mac,  # noqa: E402,F401
 )

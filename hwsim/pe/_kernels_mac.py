@@ -356,7 +356,8 @@ def fixed_overflow(v, width, signed, omode):
         return (hi if v > hi else lo), 1
     if omode == O_SAT_ZERO:
         return 0, 1
-    return ((hi if signed else hi) if v > hi else (-hi if signed else lo)), 1
+    # O_SAT_SYM: symmetric range [-hi, hi]
+    return (hi if v > hi else (-hi if signed else lo)), 1
 
 
 @njit(cache=True)
@@ -385,36 +386,39 @@ def fixed_gemm(a, w, prod_frac, acc_frac, acc_width, acc_signed, qmode, omode):
 
 
 @njit(cache=True)
-def dsp_packed_products(a, w, chain):
+def dsp_packed_gemm(a, w, chain, prod_frac, acc_frac, acc_width, acc_signed, qmode, omode):
     """Two INT8 multiplies per DSP48E2 (Xilinx WP486): P = a * (w1 * 2**18 + w2).
 
-    For each activation row i and weight rows (2m, 2m+1), the 27-bit pre-adder forms
-    w1 * 2**18 + w2 (w1 = row 2m, w2 = row 2m+1, or 0 past the end), the 27x18 multiplier
-    forms a * packed, and the 48-bit P register accumulates `chain` consecutive products.
-    At the end of each chain the two fields are unpacked: lo = sign-extended P[17:0],
-    hi = (P - lo) >> 18 (the sign correction for the borrow lo makes from hi). The field
-    sums are then added exactly in the fabric. Returns (sums [M, 2*ceil(N/2)] int64,
-    lo-field overflow events [M, ceil(N/2)]: chains whose true low sum left [-2**17, 2**17)).
+    For activation row i and weight rows (2m, 2m+1) the 27-bit pre-adder forms
+    w1 * 2**18 + w2 (w2 = 0 past the last row), the 27x18 multiplier forms a * packed and the
+    48-bit P register accumulates `chain` consecutive products. At the end of a chain the two
+    fields are unpacked: lo = sign-extended P[17:0], hi = (P - lo) >> 18 (the sign correction
+    for the borrow a negative low field takes from the high one), and each field sum is added
+    into its ap_fixed accumulator (qmode/omode as fixed_gemm). Returns (out [M, N],
+    accumulator overflow events [M, N], chains whose true low-field sum left [-2**17, 2**17)
+    and so corrupted both fields, as the hardware would [M, ceil(N/2)]).
     """
     M, K = a.shape
     N = w.shape[0]
     pairs = (N + 1) // 2
-    out = np.zeros((M, 2 * pairs), np.int64)
+    f = max(acc_frac, prod_frac)
+    out = np.zeros((M, N), np.int64)
+    ovf = np.zeros((M, N), np.int64)
     bad = np.zeros((M, pairs), np.int64)
     mask48 = (1 << 48) - 1
     for i in range(M):
         for m in range(pairs):
             j1 = 2 * m
             j2 = 2 * m + 1
-            s1 = 0
-            s2 = 0
+            acc1 = 0
+            acc2 = 0
             for k0 in range(0, K, chain):
                 p = 0
                 true_lo = 0
                 for k in range(k0, min(K, k0 + chain)):
                     w2 = w[j2, k] if j2 < N else 0
                     packed = (w[j1, k] << 18) + w2
-                    p = (p + a[i, k] * packed) & mask48  # 48-bit register
+                    p = (p + a[i, k] * packed) & mask48  # 48-bit P register
                     true_lo += a[i, k] * w2
                 if p >= (1 << 47):
                     p -= 1 << 48
@@ -424,11 +428,21 @@ def dsp_packed_products(a, w, chain):
                 hi = (p - lo) >> 18
                 if true_lo < -(1 << 17) or true_lo >= (1 << 17):
                     bad[i, m] += 1
-                s1 += hi
-                s2 += lo
-            out[i, j1] = s1
-            out[i, j2] = s2
-    return out, bad
+                z = (acc1 << (f - acc_frac)) + (hi << (f - prod_frac))
+                acc1, o = fixed_overflow(
+                    fixed_quantize(z, f - acc_frac, qmode), acc_width, acc_signed, omode
+                )
+                ovf[i, j1] += o
+                if j2 < N:
+                    z = (acc2 << (f - acc_frac)) + (lo << (f - prod_frac))
+                    acc2, o = fixed_overflow(
+                        fixed_quantize(z, f - acc_frac, qmode), acc_width, acc_signed, omode
+                    )
+                    ovf[i, j2] += o
+            out[i, j1] = acc1
+            if j2 < N:
+                out[i, j2] = acc2
+    return out, ovf, bad
 
 
 @njit(cache=True)
