@@ -1,0 +1,126 @@
+"""Numba inner loops of the bit-serial and shift-and-add PEs (outer logic lives in the PEs).
+
+Every kernel here has a pure-Python reference in its PE module; tests hold them equal bit for
+bit. No fastmath: each float operation is the IEEE operation it names.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from hwsim.pe._kernels_mac import float_add
+
+
+@njit(cache=True)
+def bitmod_float_gemm(a_al, signs, shifts, cycles, scode, gs, dp, man_bits, emin, max_finite):
+    """BitMoD term-serial GEMM with a float group accumulator.
+
+    a_al [M, K] float64: lane-aligned activations (exact dyadics); signs/shifts [N, K, T]
+    int8: terms per weight (compacted when skipping zero terms); cycles [N, K // dp] int64:
+    term cycles per chunk of dp lanes; scode [N, G] int64: integer group scales.
+    Per chunk and cycle t the dp lane products sign * a * 2**shift are summed exactly (adder
+    tree) and added into the group accumulator with one RNE rounding (float_add, saturating).
+    A group's sum times its integer scale is exact and is added into an fp32 accumulator.
+    Returns (fp32 sums before the second-level scale [M, N], overflow events [M, N]).
+    """
+    M, K = a_al.shape
+    N = signs.shape[0]
+    G = K // gs
+    chunks_per_group = gs // dp
+    out = np.zeros((M, N), np.float32)
+    ovf = np.zeros((M, N), np.int64)
+    p2 = np.empty(64, np.float64)
+    for i in range(64):
+        p2[i] = 2.0**i
+    for m in range(M):
+        for n in range(N):
+            total = np.float32(0.0)
+            events = 0
+            for g in range(G):
+                acc = 0.0
+                for c in range(g * chunks_per_group, (g + 1) * chunks_per_group):
+                    k0 = c * dp
+                    for t in range(cycles[n, c]):
+                        s = 0.0
+                        for lane in range(dp):
+                            sg = signs[n, k0 + lane, t]
+                            if sg != 0:
+                                s += sg * a_al[m, k0 + lane] * p2[shifts[n, k0 + lane, t]]
+                        if s != 0.0:
+                            acc, o = float_add(acc, s, man_bits, emin, max_finite, True)
+                            events += o
+                d = np.float32(acc * scode[n, g])  # exact: 16 + scale bits fit fp32
+                total = np.float32(total + d)
+            out[m, n] = total
+            ovf[m, n] = events
+    return out, ovf
+
+
+@njit(cache=True)
+def fp32_group_dequant(partials, scales):
+    """Sequential fp32 accumulation of fp32(partials[g]) * fp32(scales[g]) over groups.
+
+    partials [M, N, G] float64 (exactly representable in fp32 by the caller's check),
+    scales [N, G] float32. acc = fp32(acc + fp32(p * s)), group by group.
+    """
+    M, N, G = partials.shape
+    out = np.zeros((M, N), np.float32)
+    for m in range(M):
+        for n in range(N):
+            acc = np.float32(0.0)
+            for g in range(G):
+                d = np.float32(np.float32(partials[m, n, g]) * scales[n, g])
+                acc = np.float32(acc + d)
+            out[m, n] = acc
+    return out
+
+
+@njit(cache=True)
+def fp32_seq_dot_groups(a, w, gs):
+    """Per-group sequential fp32 sums of exact products: out [M, N, G] float32.
+
+    a [M, K], w [N, K] float64 with every product a*w exact in fp32 (caller checks).
+    """
+    M, K = a.shape
+    N = w.shape[0]
+    G = K // gs
+    out = np.zeros((M, N, G), np.float32)
+    for m in range(M):
+        for n in range(N):
+            for g in range(G):
+                acc = np.float32(0.0)
+                for k in range(g * gs, (g + 1) * gs):
+                    acc = np.float32(acc + np.float32(a[m, k] * w[n, k]))
+                out[m, n, g] = acc
+    return out
+
+
+@njit(cache=True)
+def fp32_seq_dot(a, w):
+    """Sequential fp32 sums of exact products (a*w exact in fp32): out [M, N] float32."""
+    M, K = a.shape
+    N = w.shape[0]
+    out = np.zeros((M, N), np.float32)
+    for m in range(M):
+        for n in range(N):
+            acc = np.float32(0.0)
+            for k in range(K):
+                acc = np.float32(acc + np.float32(a[m, k] * w[n, k]))
+            out[m, n] = acc
+    return out
+
+
+@njit(cache=True)
+def int_gemm_exact(a, w):
+    """Exact int64 a @ w.T (caller proves |sum| < 2**63)."""
+    M, K = a.shape
+    N = w.shape[0]
+    out = np.zeros((M, N), np.int64)
+    for m in range(M):
+        for n in range(N):
+            s = 0
+            for k in range(K):
+                s += a[m, k] * w[n, k]
+            out[m, n] = s
+    return out
