@@ -19,5 +19,6 @@ __all__ = [
 from hwsim.pe import (
     fixed_point,  # noqa: E402,F401
     float_mac,  # noqa: E402,F401
+    hawq,  # noqa: E402,F401
     int_mac,  # noqa: E402,F401
 )
