@@ -1,1 +1,60 @@
-"""hwsim.cost"""
+"""hwsim.cost: prices a finished simulation's action counts (energy) and components (area).
+
+`recost(stats, profile)` returns a copy of `stats` priced with another profile, without
+re-simulating. Profiles are data files in hwsim/cost/data with a source per entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hwsim.cost.area import area_breakdown_mm2
+from hwsim.cost.energy import action_pj, kulisch_bits, price_counts, sram_pj_per_bit
+from hwsim.cost.profiles import Profile, load_profile, profile_names
+from hwsim.cost.scaling import area_scale, energy_scale
+
+
+def recost(stats, profile: str | Profile | None = None):
+    """A copy of `stats` with energy_pj, energy/area breakdowns and per-op energy priced."""
+    prof = (
+        profile
+        if isinstance(profile, Profile)
+        else load_profile(profile or stats.arch.technology.profile)
+    )
+    breakdown: dict[str, float] = {}
+    unpriced: set[str] = set()
+    per_op = []
+    for row, counts in zip(stats.ops.itertuples(), stats.op_counts, strict=True):
+        parts, missing = price_counts(counts, stats.arch, prof)
+        unpriced |= missing
+        per_op.append(sum(parts.values()))
+        for k, v in parts.items():
+            breakdown[k] = breakdown.get(k, 0.0) + v * row.repeat
+    ops = stats.ops.copy()
+    ops["energy_pj"] = per_op
+    area = area_breakdown_mm2(stats.arch, prof, stats.pe_counts_per_mac)
+    energy_breakdown = dict(sorted(breakdown.items()))
+    if unpriced:
+        energy_breakdown["unpriced_actions"] = ", ".join(sorted(unpriced))
+    return replace(
+        stats,
+        ops=ops,
+        energy_pj=float(sum(breakdown.values())),
+        energy_breakdown_pj=energy_breakdown,
+        area_mm2=float(sum(area.values())),
+        area_breakdown_mm2=area,
+        profile=prof.name,
+    )
+
+
+__all__ = [
+    "Profile",
+    "action_pj",
+    "area_scale",
+    "energy_scale",
+    "kulisch_bits",
+    "load_profile",
+    "profile_names",
+    "recost",
+    "sram_pj_per_bit",
+]

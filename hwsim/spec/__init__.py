@@ -1,1 +1,27 @@
-"""hwsim.spec"""
+"""hwsim.spec: accelerator descriptions (YAML or SCALE-Sim .cfg) as validated frozen dataclasses."""
+
+from hwsim.spec.loader import load_arch
+from hwsim.spec.schema import (
+    DRAM,
+    Arch,
+    FPGADevice,
+    MemoryLevel,
+    Override,
+    PEArray,
+    Precision,
+    Technology,
+    VectorUnit,
+)
+
+__all__ = [
+    "DRAM",
+    "Arch",
+    "FPGADevice",
+    "MemoryLevel",
+    "Override",
+    "PEArray",
+    "Precision",
+    "Technology",
+    "VectorUnit",
+    "load_arch",
+]

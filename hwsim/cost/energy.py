@@ -1,0 +1,124 @@
+"""Energy = sum over action counts x a profile's table (pJ). The simulator never does this.
+
+Pricing rules (per_action profiles; coefficients scaled from the profile's node to the arch's):
+  mul.AxW                    mult_pj_per_bit2 * A * W     (array multiplier ~ product of widths)
+  add.B, shift.B, and.B,
+  acc_norm.B, dequant.B      add_pj_per_bit * B           (priced as a B-bit adder: an upper
+                                                            bound for AND/shift stages)
+  reg_write.B, lut.B         reg_pj_per_bit * B
+  other PE keys              left unpriced and listed in energy_breakdown_pj["unpriced_actions"]
+per_cycle profiles price `pe:active_cycles` at pe_pj_per_cycle[arch name or "AxW"] instead.
+SRAM: bits read or written x E64(bank) / 64 with E64 = sram_pj_per_64b_at_8kb *
+(bank_bytes / 8 KiB) ** sram_size_exponent (Horowitz fit; banking shrinks each access).
+DRAM: bits moved x pJ/bit (the arch's dram.energy_pj_per_bit, else the profile's by type;
+never node-scaled). Vector unit: one fp16 multiply and one fp16 add per element.
+A minifloat (E, M) product accumulates exactly in a Kulisch register of kulisch_bits(E, M).
+"""
+
+from __future__ import annotations
+
+import math
+
+from hwsim.cost.profiles import Profile
+from hwsim.cost.scaling import energy_scale
+from hwsim.errors import HwsimError
+from hwsim.pe.counts import split_key
+from hwsim.spec.schema import Arch, MemoryLevel
+
+_ADDER_LIKE = ("add", "shift", "and", "acc_norm", "dequant")
+_REGISTER_LIKE = ("reg_write", "lut")
+
+
+def kulisch_bits(exp_bits: int, man_bits: int) -> int:
+    """Width of an exact accumulator for products of two (E, M) minifloats: 2 (2^E + M)."""
+    return 2 * (2**exp_bits + man_bits)
+
+
+def mult_pj(a_bits: int, w_bits: int, profile: Profile, scale: float = 1.0) -> float:
+    """Energy of one a_bits x w_bits integer multiply."""
+    return profile["mult_pj_per_bit2"] * a_bits * w_bits * scale
+
+
+def add_pj(bits: int, profile: Profile, scale: float = 1.0) -> float:
+    """Energy of one bits-wide add."""
+    return profile["add_pj_per_bit"] * bits * scale
+
+
+def action_pj(key: str, profile: Profile, scale: float = 1.0) -> float | None:
+    """Energy of one PE action `key` (hwsim.pe counts key), or None when unpriced."""
+    action, widths = split_key(key)
+    if action == "mul" and len(widths) == 2:
+        return mult_pj(widths[0], widths[1], profile, scale)
+    if action in _ADDER_LIKE and len(widths) == 1:
+        return add_pj(widths[0], profile, scale)
+    if action in _REGISTER_LIKE and len(widths) == 1:
+        return profile["reg_pj_per_bit"] * widths[0] * scale
+    return None
+
+
+def sram_pj_per_bit(level: MemoryLevel, profile: Profile, scale: float = 1.0) -> float:
+    """Energy per bit accessed in `level` (bank-size fit)."""
+    bank_bytes = level.size_bytes / level.banks
+    e64 = profile["sram_pj_per_64b_at_8kb"] * (bank_bytes / 8192) ** profile["sram_size_exponent"]
+    return e64 / 64 * scale
+
+
+def dram_pj_per_bit(arch: Arch, profile: Profile) -> float:
+    if arch.dram.energy_pj_per_bit is not None:
+        return arch.dram.energy_pj_per_bit
+    try:
+        return profile.dram_pj_per_bit[arch.dram.type]
+    except KeyError:
+        known = ", ".join(sorted(profile.dram_pj_per_bit))
+        raise HwsimError(
+            f"arch.dram.type: profile {profile.name!r} has no energy for {arch.dram.type!r}; "
+            f"expected one of {known} or set dram.energy_pj_per_bit ({arch.source})"
+        ) from None
+
+
+def pe_cycle_key(arch: Arch, profile: Profile) -> str:
+    """Key of pe_pj_per_cycle / pe_um2 for this arch: its name, else 'AxW' bits."""
+    if arch.name in profile.pe_pj_per_cycle:
+        return arch.name
+    key = f"{arch.precision.activation_bits}x{math.floor(arch.precision.weight_bits)}"
+    if key in profile.pe_pj_per_cycle:
+        return key
+    raise HwsimError(
+        f"arch.technology.profile: {profile.name!r} prices PEs per cycle but has no entry for "
+        f"{arch.name!r} or {key!r}; expected one of {', '.join(profile.pe_pj_per_cycle)} "
+        f"({arch.source})"
+    )
+
+
+def price_counts(counts: dict, arch: Arch, profile: Profile) -> tuple[dict, set]:
+    """Energy in pJ per component of one set of counts, and the action keys left unpriced."""
+    scale = energy_scale(profile.node_nm, arch.technology.node_nm)
+    levels = {level.name: level for level in arch.memory}
+    out: dict[str, float] = {}
+    unpriced: set[str] = set()
+
+    def add(component: str, pj: float) -> None:
+        out[component] = out.get(component, 0.0) + pj
+
+    per_cycle = profile.pe_pricing == "per_cycle"
+    for key, n in counts.items():
+        component, _, rest = key.partition(":")
+        if component == "pe":
+            if rest == "active_cycles":
+                if per_cycle:
+                    add("pe", n * profile.pe_pj_per_cycle[pe_cycle_key(arch, profile)] * scale)
+            elif rest != "macs" and not per_cycle:
+                pj = action_pj(rest, profile, scale)
+                if pj is None:
+                    unpriced.add(rest)
+                else:
+                    add("pe", n * pj)
+        elif component == "sram":
+            name, _, action = rest.partition(":")
+            if action in ("read_bits", "write_bits"):
+                add(f"sram:{name}", n * sram_pj_per_bit(levels[name], profile, scale))
+        elif component == "dram":
+            add("dram", n * dram_pj_per_bit(arch, profile))
+        elif component == "vector" and rest != "cycles":
+            add("vector", n * (profile["fp16_mult_pj"] + profile["fp16_add_pj"]) * scale)
+    return out, unpriced

@@ -1,0 +1,67 @@
+"""Action counts of one op instance, keyed `component:action` (priced later by hwsim.cost).
+
+pe:<key>                 the PE's expected counts per MAC (hwsim.pe ActionCounts keys) x MACs
+pe:macs                  multiply-accumulates
+pe:active_cycles         PEs x cycles the array computes (BitMoD prices a PE per cycle)
+sram:<level>:read_bits   bits the level delivers (operands to the array, outputs to DRAM)
+sram:<level>:write_bits  bits written into the level (fills from DRAM, outputs from the array)
+sram:<level>:reads       full-width read accesses (one per array step per operand level)
+dram:read_bits / dram:write_bits
+vector:<kind>            elements through the vector unit; vector:cycles its busy cycles
+"""
+
+from __future__ import annotations
+
+from math import ceil
+
+from hwsim.sim.mapping import OpMapping
+from hwsim.spec.schema import Arch
+from hwsim.workload.op import Op
+
+
+def gemm_counts(
+    arch: Arch, dataflow, m: OpMapping, pe, w_bits: float, a_bits: int, array_cycles: int
+) -> dict:
+    """Counts of one mapped GEMM/conv/attention op instance."""
+    arr = arch.pe_array
+    macs = m.op.macs
+    out: dict[str, float] = {f"pe:{k}": v * macs for k, v in pe.counts_per_mac.items()}
+    out["pe:macs"] = macs
+    out["pe:active_cycles"] = arr.pes * array_cycles
+    wb = a_bits if m.op.weight_is_activation else w_bits
+    w_elems, i_elems = dataflow.operand_reads(
+        arr.rows, arr.cols, m.stream_steps, arr.dot_product_width
+    )
+    per = m.instances * m.folds
+    levels = {
+        "weights": arch.level_for("weights").name,
+        "inputs": arch.level_for("inputs").name,
+        "outputs": arch.level_for("outputs").name,
+    }
+
+    def add(level: str, action: str, value: float) -> None:
+        key = f"sram:{level}:{action}"
+        out[key] = out.get(key, 0) + value
+
+    add(levels["weights"], "read_bits", per * w_elems * wb)
+    add(levels["inputs"], "read_bits", per * i_elems * a_bits)
+    add(levels["weights"], "reads", m.instances * m.steps)
+    add(levels["inputs"], "reads", m.instances * m.steps)
+    reads, writes = m.dram_read_bytes, m.dram_write_bytes
+    add(levels["weights"], "write_bits", reads["weights"] * 8)
+    add(levels["inputs"], "write_bits", reads["inputs"] * 8)
+    add(levels["outputs"], "write_bits", writes["outputs"] * 8)
+    add(levels["outputs"], "read_bits", writes["outputs"] * 8)
+    out["dram:read_bits"] = (reads["weights"] + reads["inputs"]) * 8
+    out["dram:write_bits"] = writes["outputs"] * 8
+    return out
+
+
+def vector_counts(op: Op, cycles: int) -> dict:
+    """Counts of one vector op instance."""
+    return {f"vector:{op.vector_kind or 'elementwise'}": op.elements, "vector:cycles": cycles}
+
+
+def words(bits: float, word_bits: int) -> int:
+    """Accesses of `word_bits` needed for `bits`."""
+    return ceil(bits / word_bits)

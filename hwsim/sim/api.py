@@ -1,0 +1,232 @@
+"""simulate(arch, workload, quant=None, mode=...) -> Stats.
+
+Modes (per op instance; the workload total is the sum over ops of cycles x repeat):
+  event     the simpy engine (hwsim.sim.engine): DRAM channel, buffer slots, PE array, writer
+  analytic  max(compute, dram) with dram = floor(DRAM bytes / bytes_per_cycle), the BitMoD
+            paper simulator's per-layer model (REFERENCE §2), no events
+  scalesim  SCALE-Sim's "Total Cycles" formula (its os fill and trailing -1 quirks), no stalls
+Vector ops run on the vector unit (ceil(elements / lanes) x cycles per element), their data
+staying on chip; with `vector_unit.overlapped` they are reported but hidden behind the array.
+SCALE-Sim has no vector unit, so scalesim mode gives vector ops 0 cycles.
+
+`quant` overrides the arch's default precisions: a dict of `Precision` field names (e.g.
+{"weight_bits": 8, "weight_format": "int8"}) or a `Precision`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import fields, replace
+from pathlib import Path
+
+import pandas as pd
+
+from hwsim.errors import HwsimError
+from hwsim.sim.actions import gemm_counts, vector_counts
+from hwsim.sim.dataflow import get_dataflow
+from hwsim.sim.engine import simulate_op
+from hwsim.sim.mapping import OpMapping, map_op, scalesim_cycles, vector_cycles
+from hwsim.sim.pe_model import pe_model
+from hwsim.sim.stats import OP_COLUMNS, Stats
+from hwsim.spec.schema import Arch, Precision
+from hwsim.workload.op import Op, Workload
+
+MODES = ("event", "analytic", "scalesim")
+
+
+def simulate(arch, workload, quant=None, mode: str = "event", profile: str | None = None) -> Stats:
+    """Simulate `workload` on `arch`; energy and area priced with `profile` (arch's default)."""
+    if mode not in MODES:
+        raise HwsimError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
+    if isinstance(arch, str | Path):
+        from hwsim.spec import load_arch
+
+        arch = load_arch(arch)
+    if not isinstance(arch, Arch):
+        raise HwsimError(f"arch: expected an Arch or a path, got {type(arch).__name__}")
+    if isinstance(workload, str | Path):
+        from hwsim.workload import load_workload
+
+        workload = load_workload(str(workload))
+    if not isinstance(workload, Workload):
+        raise HwsimError(
+            f"workload: expected a Workload or a card/path, got {type(workload).__name__}"
+        )
+    arch = arch.for_workload(workload.name)
+    prec = _apply_quant(arch.precision, quant)
+    arch = replace(arch, precision=prec)
+    pe = pe_model(arch, prec.activation_format, prec.weight_format)
+    w_bits, a_bits = prec.weight_storage_bits, prec.activation_bits
+
+    rows, op_counts, cache = [], [], {}
+    for op in workload.ops:
+        key = (
+            op.kind,
+            op.M,
+            op.N,
+            op.K,
+            op.batch,
+            op.weight_is_activation,
+            op.conv,
+            op.elements,
+            op.vector_kind,
+        )
+        if key not in cache:
+            cache[key] = _run_op(arch, op, pe, w_bits, a_bits, mode)
+        row, counts = cache[key]
+        rows.append({**row, "op": op.name, "repeat": op.repeat})
+        op_counts.append(counts)
+    table = pd.DataFrame(rows, columns=list(OP_COLUMNS))
+    total = int((table["cycles"] * table["repeat"]).sum())
+    rep = table["repeat"]
+    breakdown = {
+        "compute": int((table["compute_cycles"] * rep).sum()),
+        "fill_drain": int((table["fill_drain_cycles"] * rep).sum()),
+        "memory_stall": int((table["stall_cycles"] * rep).sum()),
+        "vector": int((table["vector_cycles"] * rep).sum()),
+    }
+    stats = Stats(
+        arch=arch,
+        workload_name=workload.name,
+        mode=mode,
+        cycles=total,
+        ops=table,
+        op_counts=op_counts,
+        macs=workload.macs,
+        breakdown=breakdown,
+        pe_counts_per_mac=pe.counts_per_mac,
+        arch_hash=_hash(repr(arch)),
+        workload_hash=_workload_hash(workload),
+        quant_hash=_hash(repr(quant)) if quant is not None else "",
+    )
+    from hwsim.cost import recost
+
+    return recost(stats, profile or arch.technology.profile)
+
+
+def _run_op(arch: Arch, op: Op, pe, w_bits: float, a_bits: int, mode: str):
+    if op.kind == "vector":
+        vc = vector_cycles(arch, op)
+        hidden = arch.vector_unit.overlapped or mode == "scalesim"
+        row = _row(op, cycles=0 if hidden else vc, vector_cycles=vc)
+        return row, vector_counts(op, vc)
+    m = map_op(arch, op, pe, w_bits, a_bits)
+    dram_analytic = int(m.dram_bytes // arch.dram.bytes_per_cycle)
+    fill = m.instances * m.folds * m.fill_drain_cycles
+    if mode == "event":
+        t = simulate_op(arch, m)
+        row = _row(
+            op,
+            m,
+            cycles=t.cycles,
+            compute_cycles=t.compute_cycles,
+            fill_drain_cycles=t.fill_drain_cycles,
+            stall_cycles=t.stall_cycles,
+            dram_cycles=t.dram_busy_cycles,
+        )
+    elif mode == "analytic":
+        compute = m.compute_cycles
+        cycles = max(compute, dram_analytic)
+        row = _row(
+            op,
+            m,
+            cycles=cycles,
+            compute_cycles=compute - fill,
+            fill_drain_cycles=fill,
+            stall_cycles=cycles - compute,
+            dram_cycles=dram_analytic,
+        )
+    else:
+        cycles = scalesim_cycles(arch, op)
+        stream = m.instances * m.folds * (m.fold_cycles - m.fill_drain_cycles)
+        row = _row(
+            op,
+            m,
+            cycles=cycles,
+            compute_cycles=min(stream, cycles),
+            fill_drain_cycles=max(0, cycles - stream),
+            dram_cycles=dram_analytic,
+        )
+    slots = row["cycles"] * arch.pe_array.pes * arch.pe_array.dot_product_width
+    row["utilisation"] = op.macs / slots if slots else 0.0
+    return row, gemm_counts(
+        arch,
+        get_dataflow(arch.dataflow),
+        m,
+        pe,
+        w_bits,
+        a_bits,
+        row["compute_cycles"] + row["fill_drain_cycles"],
+    )
+
+
+def _row(op: Op, m: OpMapping | None = None, **values) -> dict:
+    row = {
+        "kind": op.kind,
+        "M": op.M,
+        "N": op.N,
+        "K": op.K,
+        "batch": op.batch,
+        "cycles": 0,
+        "compute_cycles": 0,
+        "dram_cycles": 0,
+        "dram_bytes": 0,
+        "energy_pj": float("nan"),
+        "fill_drain_cycles": 0,
+        "stall_cycles": 0,
+        "vector_cycles": 0,
+        "utilisation": 0.0,
+        "loop_order": "",
+        "tiles": 0,
+        "weight_fetches": 0,
+        "input_fetches": 0,
+        "dram_read_weights_bytes": 0,
+        "dram_read_inputs_bytes": 0,
+        "dram_write_outputs_bytes": 0,
+    }
+    if m is not None:
+        row.update(
+            dram_bytes=m.dram_bytes,
+            loop_order=m.loop_order,
+            tiles=m.tiles,
+            weight_fetches=m.weight_fetches,
+            input_fetches=m.input_fetches,
+            dram_read_weights_bytes=m.dram_read_bytes["weights"],
+            dram_read_inputs_bytes=m.dram_read_bytes["inputs"],
+            dram_write_outputs_bytes=m.dram_write_bytes["outputs"],
+        )
+    row.update(values)
+    return row
+
+
+def _apply_quant(prec: Precision, quant) -> Precision:
+    if quant is None:
+        return prec
+    if isinstance(quant, Precision):
+        return quant
+    if isinstance(quant, dict):
+        names = {f.name for f in fields(Precision)}
+        unknown = sorted(set(quant) - names)
+        if unknown:
+            expected = ", ".join(sorted(names))
+            raise HwsimError(f"quant: unknown field(s) {', '.join(unknown)}; expected {expected}")
+        return replace(prec, **quant)
+    raise HwsimError(
+        "quant: expected None, a dict of precision fields or a Precision, "
+        f"got {type(quant).__name__}"
+    )
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _workload_hash(wl: Workload) -> str:
+    parts = [wl.name]
+    for op in wl.ops:
+        d = {f.name: getattr(op, f.name) for f in fields(op) if f.name not in ("inputs", "weights")}
+        parts.append(repr(d))
+    return _hash("\n".join(parts))
+
+
+__all__ = ["MODES", "simulate"]

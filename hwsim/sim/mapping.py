@@ -1,0 +1,176 @@
+"""Mapping: one op -> tiles that fit the buffers, bytes per level and operand, compute cycles.
+
+Loop order (chosen to minimise DRAM traffic, reported as `loop_order`):
+  weights_outer  weights are split into chunks that fit the weight buffer; the inputs are
+                 streamed once per weight chunk (fetched ceil(W / Wcap) times)
+  inputs_outer   inputs are split into chunks that fit the input buffer; the weights are
+                 streamed once per input chunk (fetched ceil(I / Icap) times)
+An operand that fits its buffer is fetched once. Inputs_outer is taken only when it moves
+strictly fewer bytes, which is the BitMoD simulator's refetch rule (REFERENCE §2). Outputs
+are written back once (the reduction is never split: every PE owns full-K partial sums).
+
+Operand bytes of one GEMM instance (C[M,N] = A[M,K] W[N,K]^T):
+  W = ceil(K * w_bits / 8) * N   (w_bits: stored bits per weight incl. group scales; the
+                                  second operand of attention matmuls is an activation)
+  I = ceil(K * a_bits / 8) * M   (a conv reads its real feature map, not the im2col copy)
+  O = ceil(N * a_bits / 8) * M
+A buffer level holding both weights and inputs gives each half its tile capacity; outputs
+stream out and take no capacity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil
+
+from hwsim.errors import HwsimError
+from hwsim.sim.dataflow import get_dataflow
+from hwsim.sim.pe_model import PEModel
+from hwsim.spec.schema import Arch
+from hwsim.workload.op import Op
+
+
+@dataclass(frozen=True)
+class OpMapping:
+    """How one op (all `batch` GEMMs of one instance) runs on the array."""
+
+    op: Op
+    instances: int  # independent GEMMs (op.batch)
+    weight_bytes: int  # per GEMM instance
+    input_bytes: int
+    output_bytes: int
+    weight_fetches: int  # times the weights cross the DRAM interface
+    input_fetches: int
+    loop_order: str  # weights_outer | inputs_outer
+    outer_chunks: int  # chunks of the stationary (outer) operand
+    inner_chunks: int  # chunks of the streamed operand per outer chunk (1: resident)
+    folds: int  # array folds per GEMM instance
+    steps: int  # array steps per GEMM instance (BitMoD's "tiles")
+    stream_steps: int  # T: dp-wide steps streamed per fold
+    fold_cycles: int  # cycles of one fold (physical model)
+    fill_drain_cycles: int  # part of fold_cycles spent filling and draining a systolic array
+    step_cycles: int  # cycles of one dp-wide step of one PE
+
+    @property
+    def compute_cycles(self) -> int:
+        """PE-array cycles of the whole op instance."""
+        return self.instances * self.folds * self.fold_cycles
+
+    @property
+    def dram_read_bytes(self) -> dict[str, int]:
+        return {
+            "weights": self.instances * self.weight_bytes * self.weight_fetches,
+            "inputs": self.instances * self.input_bytes * self.input_fetches,
+        }
+
+    @property
+    def dram_write_bytes(self) -> dict[str, int]:
+        return {"outputs": self.instances * self.output_bytes}
+
+    @property
+    def dram_bytes(self) -> int:
+        return sum(self.dram_read_bytes.values()) + sum(self.dram_write_bytes.values())
+
+    @property
+    def tiles(self) -> int:
+        return self.instances * self.outer_chunks * self.inner_chunks
+
+
+def capacities(arch: Arch) -> dict[str, int]:
+    """Tile capacity in bytes available to weights and to inputs."""
+    out = {}
+    for operand in ("weights", "inputs"):
+        level = arch.level_for(operand)
+        sharing = sum(1 for o in ("weights", "inputs") if o in level.operands)
+        out[operand] = level.tile_capacity_bytes // sharing
+    return out
+
+
+def operand_bytes(op: Op, w_bits: float, a_bits: int) -> tuple[int, int, int]:
+    """(W, I, O) bytes of one GEMM instance."""
+    wb = a_bits if op.weight_is_activation else w_bits
+    weights = ceil(op.K * wb / 8) * op.N
+    if op.kind == "conv" and op.conv is not None:
+        c = op.conv
+        images = op.M // max(1, c.out_hw[0] * c.out_hw[1])
+        channels = c.in_channels // max(1, c.groups)
+        inputs = ceil(channels * c.in_hw[0] * c.in_hw[1] * a_bits / 8) * images
+    else:
+        inputs = ceil(op.K * a_bits / 8) * op.M
+    outputs = ceil(op.N * a_bits / 8) * op.M
+    return weights, inputs, outputs
+
+
+def map_op(arch: Arch, op: Op, pe: PEModel, w_bits: float, a_bits: int) -> OpMapping:
+    """Tile `op` onto `arch` (already specialised to the workload) and time its folds."""
+    if op.kind == "vector":
+        raise ValueError("vector ops are not mapped onto the PE array")
+    arr = arch.pe_array
+    W, I, O = operand_bytes(op, w_bits, a_bits)
+    cap = capacities(arch)
+    _check_fits(arch, op, pe, w_bits, a_bits, cap)
+    w_chunks = ceil(W / cap["weights"])
+    i_chunks = ceil(I / cap["inputs"])
+    weights_outer = (W, I * w_chunks)  # (weight bytes, input bytes) moved
+    inputs_outer = (W * i_chunks, I)
+    if w_chunks > 1 and i_chunks > 1 and sum(inputs_outer) < sum(weights_outer):
+        order, wf, if_, outer, inner = "inputs_outer", i_chunks, 1, i_chunks, w_chunks
+    else:
+        order, wf, if_, outer, inner = "weights_outer", 1, w_chunks, w_chunks, i_chunks
+        if w_chunks == 1 or i_chunks == 1:
+            wf = if_ = 1  # one operand stays resident: both cross DRAM once
+    df = get_dataflow(arch.dataflow)
+    sr, sc, T = df.dims(op.M, op.N, op.K, arr.dot_product_width)
+    folds = ceil(sr / arr.rows) * ceil(sc / arr.cols)
+    fold = df.fold_cycles(T, pe.step_cycles, arr.rows, arr.cols, arr.systolic)
+    return OpMapping(
+        op=op,
+        instances=op.batch,
+        weight_bytes=W,
+        input_bytes=I,
+        output_bytes=O,
+        weight_fetches=wf,
+        input_fetches=if_,
+        loop_order=order,
+        outer_chunks=outer,
+        inner_chunks=inner,
+        folds=folds,
+        steps=folds * T,
+        stream_steps=T,
+        fold_cycles=fold,
+        fill_drain_cycles=fold - T * pe.step_cycles,
+        step_cycles=pe.step_cycles,
+    )
+
+
+def _check_fits(arch: Arch, op: Op, pe: PEModel, w_bits, a_bits, cap) -> None:
+    """The smallest tile (one array step of each operand) must fit its buffer."""
+    arr = arch.pe_array
+    wb = a_bits if op.weight_is_activation else w_bits
+    need = {
+        "weights": ceil(arr.rows * arr.dot_product_width * wb / 8),
+        "inputs": ceil(arr.cols * arr.dot_product_width * a_bits / 8),
+    }
+    for operand, n in need.items():
+        if cap[operand] < n:
+            level = arch.level_for(operand)
+            idx = arch.memory.index(level)
+            raise HwsimError(
+                f"arch.memory[{idx}].size_bytes: buffer {level.name!r} too small for any tile of "
+                f"op {op.name!r} ({operand} need {n} bytes, have {cap[operand]}) ({arch.source})"
+            )
+
+
+def scalesim_cycles(arch: Arch, op: Op) -> int:
+    """SCALE-Sim's 'Total Cycles' for the op's GEMMs (each batch instance a layer)."""
+    arr = arch.pe_array
+    return op.batch * get_dataflow(arch.dataflow).scalesim_total(
+        op.M, op.N, op.K, arr.rows, arr.cols
+    )
+
+
+def vector_cycles(arch: Arch, op: Op) -> int:
+    """Cycles of a vector op on the vector unit."""
+    vu = arch.vector_unit
+    per = vu.cycles_per_element.get(op.vector_kind, 1)
+    return ceil(op.elements / vu.lanes) * per

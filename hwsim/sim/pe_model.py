@@ -1,0 +1,42 @@
+"""What the simulator needs from a PE kind: cycles per array step and counts per MAC.
+
+The PE registry's `expected(a_format, w_format)` gives `cycles_per_mac`, the cycles one PE
+spends per multiply-accumulate with all its lanes busy. One array step is one dp-wide dot
+product (dp = dot_product_width), so a step takes ceil(cycles_per_mac * dp) cycles:
+a bit-parallel MAC (1 cycle/MAC, dp 1) -> 1; BitMoD's 4-lane term-serial PE at 2 terms per
+weight (0.5 cycles/MAC) -> 2, the paper simulator's pe_latency = ceil(floor(bits) / 2).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from hwsim.errors import HwsimError
+from hwsim.pe.registry import get_pe
+from hwsim.spec.schema import Arch
+
+
+@dataclass(frozen=True)
+class PEModel:
+    """Shapes-only timing and counts of the arch's PE at given formats."""
+
+    step_cycles: int  # cycles of one dp-wide step of one PE
+    counts_per_mac: dict  # expected action counts per MAC (floats)
+
+
+def pe_model(arch: Arch, a_format: str | None, w_format: str | None) -> PEModel:
+    """Ask the arch's PE kind for its expected cost at these formats."""
+    arr = arch.pe_array
+    pe = get_pe(arr.pe_kind, **arr.params)
+    check = getattr(pe, "check", None)
+    if check is not None:
+        try:
+            check(a_format, w_format)
+        except HwsimError as e:
+            raise HwsimError(f"arch.pe_array.pe: {e} ({arch.source})") from None
+    est = pe.expected(a_format, w_format)
+    cycles = est.cycles_per_mac * arr.dot_product_width
+    # tolerate float noise from expected values such as 0.5 * 4
+    step = max(1, math.ceil(cycles - 1e-9))
+    return PEModel(step, dict(est.counts_per_mac))

@@ -1,0 +1,111 @@
+"""Stats: what a simulation produced (cycles, traffic, action counts), never joules.
+
+`energy_pj`, `energy_breakdown_pj` and `area_mm2` are filled by `hwsim.cost.recost`, which
+can be called again with another profile without re-simulating.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from hwsim.spec.schema import Arch
+
+OP_COLUMNS = [
+    "op",
+    "kind",
+    "M",
+    "N",
+    "K",
+    "batch",
+    "repeat",
+    "cycles",
+    "compute_cycles",
+    "dram_cycles",
+    "dram_bytes",
+    "energy_pj",
+    "fill_drain_cycles",
+    "stall_cycles",
+    "vector_cycles",
+    "utilisation",
+    "loop_order",
+    "tiles",
+    "weight_fetches",
+    "input_fetches",
+    "dram_read_weights_bytes",
+    "dram_read_inputs_bytes",
+    "dram_write_outputs_bytes",
+]
+
+
+@dataclass
+class Stats:
+    """Result of `hwsim.simulate`: per-op table, totals, counts and provenance hashes."""
+
+    arch: Arch  # the arch after per-workload overrides
+    workload_name: str
+    mode: str  # event | analytic | scalesim
+    cycles: int  # whole workload, repeats included
+    ops: pd.DataFrame  # one row per op, per-instance figures (see OP_COLUMNS)
+    op_counts: list[dict]  # per op, action counts of one instance ("component:action" keys)
+    macs: int  # total MACs, repeats included
+    breakdown: dict = field(default_factory=dict)  # compute, fill_drain, memory_stall, vector
+    pe_counts_per_mac: dict = field(default_factory=dict)  # the PE's expected counts per MAC
+    arch_hash: str = ""
+    workload_hash: str = ""
+    quant_hash: str = ""
+    energy_pj: float = float("nan")
+    energy_breakdown_pj: dict = field(default_factory=dict)  # per component
+    area_mm2: float = float("nan")
+    area_breakdown_mm2: dict = field(default_factory=dict)
+    profile: str = ""  # cost profile used for energy/area
+
+    @property
+    def counts(self) -> dict[str, float]:
+        """Action counts of the whole workload (repeats included)."""
+        total: dict[str, float] = {}
+        for row, counts in zip(self.ops.itertuples(), self.op_counts, strict=True):
+            for key, value in counts.items():
+                total[key] = total.get(key, 0) + value * row.repeat
+        return dict(sorted(total.items()))
+
+    @property
+    def latency_s(self) -> float:
+        """Wall time on the arch's clock."""
+        return self.cycles / (self.arch.clock_mhz * 1e6)
+
+    @property
+    def utilisation(self) -> float:
+        """MACs over the MAC slots the array offered during `cycles`."""
+        arr = self.arch.pe_array
+        slots = self.cycles * arr.pes * arr.dot_product_width
+        return self.macs / slots if slots else 0.0
+
+    @property
+    def dram_bytes(self) -> int:
+        return int((self.ops["dram_bytes"] * self.ops["repeat"]).sum())
+
+    def summary(self) -> dict:
+        """Machine-readable totals (the CLI's --json keys included)."""
+        return {
+            "arch": self.arch.name,
+            "workload": self.workload_name,
+            "mode": self.mode,
+            "cycles": int(self.cycles),
+            "latency_s": self.latency_s,
+            "energy_pj": float(self.energy_pj),
+            "area_mm2": float(self.area_mm2),
+            "macs": int(self.macs),
+            "utilisation": self.utilisation,
+            "dram_bytes": self.dram_bytes,
+            "breakdown_cycles": {k: int(v) for k, v in self.breakdown.items()},
+            "energy_breakdown_pj": {
+                k: v for k, v in self.energy_breakdown_pj.items() if k != "unpriced_actions"
+            },
+            "unpriced_actions": self.energy_breakdown_pj.get("unpriced_actions", ""),
+            "profile": self.profile,
+            "arch_hash": self.arch_hash,
+            "workload_hash": self.workload_hash,
+            "quant_hash": self.quant_hash,
+        }
