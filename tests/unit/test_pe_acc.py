@@ -52,10 +52,7 @@ def test_int8_accumulator_every_pair_equals_python(overflow):
     out, ovf = accumulate(pairs, acc)
     for (p, q), o, v in zip(pairs.tolist(), out.tolist(), ovf.tolist()):
         z = p + q
-        if overflow == "wrap":
-            want = (z + 128) % 256 - 128
-        else:
-            want = min(max(z, -128), 127)
+        want = (z + 128) % 256 - 128 if overflow == "wrap" else min(max(z, -128), 127)
         assert (o, v) == (want, int(not -128 <= z <= 127))
 
 
