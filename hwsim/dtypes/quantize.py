@@ -56,9 +56,11 @@ def format_facts(fmt: Format) -> tuple[float, float, bool]:
         if is_int is None:
             u = np.unique(v)
             is_int = bool(np.all(u == np.round(u)) and u.size == hi - lo + 1)
-    else:
+    else:  # too many codes to list: an integer grid spans 2^bits (or 2^bits - 1) integers
         lo, hi = float(fmt.min_value), float(fmt.max_value)
-        is_int = bool(is_int)
+        if is_int is None:
+            integral = lo == round(lo) and hi == round(hi)
+            is_int = integral and hi - lo + 1 in (2.0**fmt.bits, 2.0**fmt.bits - 1)
     return lo, hi, bool(is_int)
 
 
@@ -82,7 +84,8 @@ def e8m0_exponent(amax: np.ndarray, fmt: Format, rule: str) -> np.ndarray:
     """MX shared exponent per block, clipped to [-127, 127] (amax 0 -> -127).
 
     floor: floor(log2 amax) - emax (OCP spec); ceil: ceil(log2 amax) - emax;
-    rceil: ceil(log2(amax / max)) (NVIDIA: the smallest scale that does not clip);
+    rceil: ceil(log2 d) with d = amax / max in float32 arithmetic (NVIDIA, torchao: the
+    power of two at or above the plain scale; float32 rounding of d decides at the edge);
     even: floor(log2 of amax rounded RNE to the element's significand width) - emax.
     emax is the exponent of the element format's largest value.
     """
@@ -104,10 +107,13 @@ def e8m0_exponent(amax: np.ndarray, fmt: Format, rule: str) -> np.ndarray:
         sig = significand_bits(fmt)
         rounded = np.ldexp(np.rint(np.ldexp(m, sig)), e - sig)
         k = np.frexp(rounded)[1] - 1 - emax
-    else:  # rceil: smallest k with 2^k * hi >= amax
-        k = np.ceil(np.log2(safe / hi)).astype(np.int64)
-        k = np.where(np.ldexp(hi, k - 1) >= safe, k - 1, k)
-        k = np.where(np.ldexp(hi, k) < safe, k + 1, k)
+    else:  # rceil, in float32 as NVIDIA/torchao: d = fl32(fl32(amax) * fl32(1/max))
+        with np.errstate(over="ignore"):
+            d = (safe.astype(np.float32) * np.float32(1.0 / hi)).astype(np.float64)
+        md, ed = np.frexp(np.where(np.isfinite(d) & (d > 0), d, 1.0))
+        k = np.where(md == 0.5, ed - 1, ed)
+        k = np.where(d == 0, -127, np.where(np.isinf(d), 127, k))
+        return np.clip(np.where(pos, k, -127), -127, 127).astype(np.int64)
     return np.clip(np.where(pos, k, -127), -127, 127).astype(np.int64)
 
 
