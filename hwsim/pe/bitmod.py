@@ -79,24 +79,28 @@ def to_fp16(a, who: str) -> np.ndarray:
     a = np.asarray(a)
     if a.ndim != 2 or a.dtype.kind not in "fiu":
         raise HwsimError(f"{who}: activations must be a 2-D float array [M, K], got {a.shape}")
-    a16 = a.astype(np.float16)
+    with np.errstate(over="ignore", invalid="ignore"):  # refused just below
+        a16 = a.astype(np.float16)
     if not np.all(np.isfinite(a16)):
         raise HwsimError(f"{who}: activations must be finite in FP16 (|a| <= 65504, no NaN)")
     return a16
 
 
 def align_lanes(a16: np.ndarray, dp: int, guard: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Exponent match per chunk of dp lanes: (aligned values [M, K] float64, lsb exp [M, C])."""
+    """Exponent match per chunk of dp lanes: (aligned values [M, K] float64, LSB exponents
+    [M, C]; an all-zero chunk reports a large positive exponent, i.e. no constraint)."""
     a = a16.astype(np.float64)
     M, K = a.shape
     field = (a16.view(np.uint16).astype(np.int64) >> 10) & 0x1F
     lane_e = np.where(a != 0, np.maximum(field, 1) - 25, _FAR_BELOW)
-    if guard is None:
-        return a, lane_e.min(axis=1, keepdims=True)
+    if guard is None:  # lsb exponent per row over non-zero lanes (zeros: no constraint)
+        return a, np.where(a != 0, lane_e, -_FAR_BELOW).min(axis=1, keepdims=True)
     E = lane_e.reshape(M, K // dp, dp).max(axis=2)
     Ek = np.repeat(E, dp, axis=1)
     A = np.floor(np.ldexp(np.abs(a), guard - Ek))  # exact power-of-two scaling, then truncate
-    return np.copysign(np.ldexp(A, Ek - guard), a), E - guard
+    return np.copysign(np.ldexp(A, Ek - guard), a), np.where(
+        E == _FAR_BELOW, -_FAR_BELOW, E - guard
+    )
 
 
 def align_scalar(chunk: list[float], guard: int | None) -> list[Fraction]:
@@ -210,10 +214,11 @@ class BitMoDPE:
         chunk_cycles = wt["chunk_cycles"]  # [N, C]
         info = {"term_hist": wt["term_hist"] * M, "terms_per_weight": wt["mean_terms"]}
         if self.group_acc == "float":
+            acc = self.acc
             out32, ovf = KS.bitmod_float_gemm(
-                np.ldexp(a_al, -wt["frac_bits"]), wt["signs"], wt["shifts"], chunk_cycles, op.scale_codes,
-                op.group_size, self.dp, self.acc.man_bits, self.acc.emin,
-                self.acc.max_finite, )  # fmt: skip
+                np.ldexp(a_al, -wt["frac_bits"]), wt["signs"], wt["shifts"], chunk_cycles,
+                op.scale_codes, op.group_size, self.dp, acc.man_bits, acc.emin, acc.max_finite,
+            )  # fmt: skip
             out = (out32 * np.float32(s2)).astype(np.float64)
             overflows = int(ovf.sum())
         else:

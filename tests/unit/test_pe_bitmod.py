@@ -1,0 +1,202 @@
+"""BitMoD term-serial PE: numba == scalar reference bit for bit, exact mode == exact maths,
+data-dependent cycles and counts consistent with the terms."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+import hwsim
+from hwsim.errors import HwsimError
+from hwsim.pe.bitmod import BitMoDPE, align_lanes, align_scalar, bitmod_reference
+from hwsim.pe.terms import nonzero_terms_per_code, term_plan
+
+FP4 = tuple(f"bitmod_fp4_{v}" for v in ("er_pos", "er_neg", "ea_pos", "ea_neg"))
+FP3 = tuple(f"bitmod_fp3_{v}" for v in ("er_pos", "er_neg", "ea_pos", "ea_neg"))
+
+
+def quant(w, fmt=FP4, g=32):
+    return hwsim.quantize(
+        w, hwsim.QuantSpec(format=fmt, granularity="group", group_size=g, scale_format="int8")
+    )
+
+
+def acts(rng, M, K):
+    """FP16 activations over a wide exponent range, with zeros and subnormals."""
+    a = rng.standard_normal((M, K)) * 2.0 ** rng.integers(-26, 12, (M, K))
+    a[rng.random((M, K)) < 0.1] = 0.0
+    return np.clip(a, -65504, 65504).astype(np.float16)
+
+
+CONFIGS = [
+    {},
+    {"skip_zero_terms": True},
+    {"group_acc": "exact"},
+    {"group_acc": "exact", "align_guard_bits": None},
+    {"align_guard_bits": 0, "skip_zero_terms": True},
+    {"dp": 8},
+    {"dp": 2, "acc_format": "e5m10"},
+]
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=[str(c) for c in CONFIGS])
+@pytest.mark.parametrize("fmt", [FP4, FP3, "int8", "int6"])
+def test_equals_scalar_reference(rng, cfg, fmt):
+    M, N, K = 2, 3, 64
+    a = acts(rng, M, K)
+    qt = quant(rng.standard_normal((N, K)), fmt)
+    pe = BitMoDPE(**cfg)
+    res = pe.run(a, qt)
+    ref, ovf = bitmod_reference(a, qt, pe)
+    np.testing.assert_array_equal(res.out, ref)
+    assert res.overflows == ovf
+
+
+def test_adversarial_extremes_and_overflow(rng):
+    K = 32
+    a = np.full((4, K), 65504.0, np.float16)
+    a[1, ::2] = -65504.0  # alternating signs
+    a[2] = np.float16(2.0**-24)  # smallest subnormal everywhere
+    a[3, :] = 0.0
+    w = np.ones((2, K))
+    w[1, ::3] = -1.0
+    qt = quant(w, FP4)
+    for cfg in ({}, {"acc_format": "e5m10"}, {"skip_zero_terms": True, "acc_format": "e4m3"}):
+        pe = BitMoDPE(**cfg)
+        res = pe.run(a, qt)
+        ref, ovf = bitmod_reference(a, qt, pe)
+        np.testing.assert_array_equal(res.out, ref)
+        assert res.overflows == ovf
+    assert BitMoDPE(acc_format="e5m10").run(a, qt).overflows > 0  # 65504 * 12 saturates
+    assert BitMoDPE().run(a, qt).overflows == 0  # e6m15 holds it
+
+
+def test_exact_mode_equals_independent_exact_sum(rng):
+    M, N, K = 3, 4, 128
+    a = acts(rng, M, K)
+    qt = quant(rng.standard_normal((N, K)), FP4)
+    res = BitMoDPE(group_acc="exact", align_guard_bits=None).run(a, qt)
+    vals = np.zeros((N, K))
+    for i, name in enumerate(FP4):
+        f = hwsim.format(name)
+        mask = np.repeat(qt.format_ids, 32, axis=1) == i
+        vals[mask] = f.decode(qt.codes[mask])
+    sc = np.repeat(qt.scale_codes, 32, axis=1).astype(int)
+    s2 = float(np.float32(qt.meta["scale2"]))
+    for m in range(M):
+        for n in range(N):
+            exact = sum(Fraction(float(a[m, k])) * int(vals[n, k]) * int(sc[n, k]) for k in range(K))
+            assert res.out[m, n] == float(exact) * s2
+    # and it approximates the float product of dequantized operands
+    x = a.astype(np.float64) @ hwsim.dequantize(qt).T
+    np.testing.assert_allclose(res.out, x, rtol=1e-6, atol=1e-300)
+
+
+def test_exact_mode_python_fallback_for_huge_dynamic_range():
+    K = 2048
+    a = np.full((2, K), np.float16(2.0**-24))
+    a[0, :8] = 65504.0  # 8 * 2**40 lsb units * |w| 16 * scale 255: beyond 2**53
+    w = np.full((3, K), 12.0)
+    w[:, 0] = 16.0
+    qt = quant(w, FP4, g=128)
+    pe = BitMoDPE(group_acc="exact", align_guard_bits=None)
+    res = pe.run(a, qt)
+    assert res.info["exact_fallback_rows"] == 1
+    ref, _ = bitmod_reference(a, qt, pe)
+    np.testing.assert_array_equal(res.out, ref)
+
+
+def test_alignment_vectorised_equals_scalar(rng):
+    a = acts(rng, 5, 64)
+    for guard in (None, 0, 3, 8):
+        al, _ = align_lanes(a, 4, guard)
+        for m in range(5):
+            for c in range(16):
+                chunk = [float(x) for x in a[m, 4 * c : 4 * c + 4]]
+                ref = align_scalar(chunk, guard)
+                assert [Fraction(x) for x in al[m, 4 * c : 4 * c + 4]] == ref
+
+
+def test_cycles_static_and_skipping(rng):
+    M, N, K, g = 2, 5, 256, 128
+    w = rng.standard_normal((N, K))
+    w[0] = 0.0  # an all-zero row: no terms at all
+    qt = quant(w, FP4, g=g)
+    a = acts(rng, M, K)
+    static = BitMoDPE().run(a, qt)
+    # 64 chunks x 2 terms; dequant (8 cycles) overlaps the next group, the last one drains
+    assert np.all(static.tile_cycles == K // 4 * 2 + 8)
+    assert static.cycles == M * N * (K // 4 * 2 + 8)
+    skip = BitMoDPE(skip_zero_terms=True).run(a, qt)
+    ids = np.repeat(qt.format_ids, g, axis=1)
+    nnz = np.zeros((N, K), int)
+    for i, name in enumerate(FP4):
+        per_code = nonzero_terms_per_code(term_plan(name))
+        nnz[ids == i] = per_code[qt.codes[ids == i]]
+    chunk = nnz.reshape(N, -1, 4).max(axis=2)
+    groups = chunk.reshape(N, 2, -1).sum(axis=2)
+    expect = np.maximum(groups[:, 0] + 8, groups.sum(axis=1)) + 8
+    np.testing.assert_array_equal(skip.tile_cycles, np.broadcast_to(expect, (M, N)))
+    assert skip.tile_cycles[0, 0] == 16  # zero row: only the two dequantizations
+    assert skip.counts["term"] == M * nnz.sum() == static.counts["term"]
+    assert skip.info["term_hist"].sum() == M * N * K
+    assert skip.info["terms_per_weight"] == pytest.approx(nnz.mean())
+    np.testing.assert_array_equal(skip.out, static.out)  # skipping only drops zero terms
+
+
+def test_counts_consistent_with_shapes(rng):
+    M, N, K = 3, 4, 64
+    res = BitMoDPE().run(acts(rng, M, K), quant(rng.standard_normal((N, K)), "int8"))
+    c = res.counts
+    assert c["lut.8"] == c["align.15"] == M * N * K
+    assert c["dequant.8"] == c["fadd.32"] == M * N * (K // 32)
+    assert c["fmul.32"] == M * N
+    assert c["fadd.22"] == M * N * (K // 4) * 4  # 4 Booth terms per chunk
+    assert c["and.15"] == c["shift.15"] == c["term"]
+
+
+def test_registry_and_expected():
+    assert "bitmod" in hwsim.pe.pe_kinds()
+    est = BitMoDPE().expected("float16", FP4)
+    assert est.cycles_per_mac == pytest.approx(0.5)
+    assert BitMoDPE().expected("float16", "int8").cycles_per_mac == pytest.approx(1.0)
+    assert BitMoDPE().expected(None, "int6").cycles_per_mac == pytest.approx(0.75)
+    skip = BitMoDPE(skip_zero_terms=True).expected("float16", "bitmod_fp4")
+    assert skip.cycles_per_mac < 0.5
+
+
+def test_run_through_registry(rng):
+    a = acts(rng, 2, 32)
+    qt = quant(rng.standard_normal((3, 32)), FP4)
+    res = hwsim.pe.run("bitmod", a, qt, skip_zero_terms=True)
+    np.testing.assert_array_equal(res.out, BitMoDPE(skip_zero_terms=True).run(a, qt).out)
+
+
+def test_errors(rng):
+    qt = quant(rng.standard_normal((3, 32)), FP4)
+    a = acts(rng, 2, 32)
+    with pytest.raises(HwsimError, match="bitmod.dp"):
+        BitMoDPE(dp=0)
+    with pytest.raises(HwsimError, match="group_acc"):
+        BitMoDPE(group_acc="kulisch")
+    with pytest.raises(HwsimError, match="align_guard_bits"):
+        BitMoDPE(align_guard_bits=-1)
+    with pytest.raises(HwsimError, match="K mismatch"):
+        BitMoDPE().run(a[:, :16], qt)
+    with pytest.raises(HwsimError, match="not a multiple of dp"):
+        BitMoDPE(dp=64).run(a, qt)
+    with pytest.raises(HwsimError, match="finite in FP16"):
+        BitMoDPE().run(np.full((2, 32), 1e6), qt)
+    with pytest.raises(HwsimError, match="must be a float array"):
+        BitMoDPE().run(qt, qt)
+    fp32_scales = hwsim.quantize(
+        rng.standard_normal((3, 32)), hwsim.QuantSpec(format=FP4, granularity="group", group_size=32)
+    )
+    with pytest.raises(HwsimError, match="integer group scales"):
+        BitMoDPE().run(a, fp32_scales)
+    with pytest.raises(HwsimError, match="activations must be float16"):
+        BitMoDPE().check("int8", "bitmod_fp4")
+    with pytest.raises(HwsimError, match="unknown PE parameter|unknown parameter"):
+        hwsim.pe.run("bitmod", a, qt, lanes=4)
