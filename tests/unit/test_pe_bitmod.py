@@ -87,7 +87,9 @@ def test_exact_mode_equals_independent_exact_sum(rng):
     s2 = float(np.float32(qt.meta["scale2"]))
     for m in range(M):
         for n in range(N):
-            exact = sum(Fraction(float(a[m, k])) * int(vals[n, k]) * int(sc[n, k]) for k in range(K))
+            exact = sum(
+                Fraction(float(a[m, k])) * int(vals[n, k]) * int(sc[n, k]) for k in range(K)
+            )
             assert res.out[m, n] == float(exact) * s2
     # and it approximates the float product of dequantized operands
     x = a.astype(np.float64) @ hwsim.dequantize(qt).T
@@ -191,9 +193,8 @@ def test_errors(rng):
         BitMoDPE().run(np.full((2, 32), 1e6), qt)
     with pytest.raises(HwsimError, match="must be a float array"):
         BitMoDPE().run(qt, qt)
-    fp32_scales = hwsim.quantize(
-        rng.standard_normal((3, 32)), hwsim.QuantSpec(format=FP4, granularity="group", group_size=32)
-    )
+    spec = hwsim.QuantSpec(format=FP4, granularity="group", group_size=32)
+    fp32_scales = hwsim.quantize(rng.standard_normal((3, 32)), spec)
     with pytest.raises(HwsimError, match="integer group scales"):
         BitMoDPE().run(a, fp32_scales)
     with pytest.raises(HwsimError, match="activations must be float16"):
