@@ -15,7 +15,8 @@ Scale conventions:
   power of two >= the scale; codes = the exponent), intN (N-bit unsigned codes times one fp32
   second-level scale per tensor in meta['scale2']: max group scale / (2^N - 1), codes
   rounded half even and at least 1 for a non-zero group).
-- an all-zero group gets scale 1 (e8m0: 2^-127, as MX) and all-zero codes.
+- an all-zero group gets scale 1 (e8m0: 2^-127, as MX) and all-zero codes; with e8m0 a group
+  holding NaN/inf gets the NaN scale code 0xFF and decodes to NaN (MX semantics).
 Non-finite inputs go to the element format as they are (its NaN/inf semantics apply); they
 are left out of the range statistics.
 """
@@ -232,7 +233,21 @@ def decode_groups(C, scales, zp, fmt: Format) -> np.ndarray:
 
 
 def quantize_groups(G, fmt: Format, spec: QuantSpec, rng):
-    """(codes, scales, zero points or None, scale codes, meta) for the rows of G."""
+    """(codes, scales, zero points or None, scale codes, meta) for the rows of G.
+
+    With e8m0 scales a group holding NaN or +-inf gets the NaN scale code 0xFF (scale NaN)
+    and all-zero element codes, as an MX block does: the whole group decodes to NaN.
+    """
+    if spec.scale_format == "e8m0" and not np.all(np.isfinite(G)):
+        bad = ~np.all(np.isfinite(G), axis=1)
+        codes, scales, zp, scodes, meta = quantize_groups(
+            np.where(bad[:, None], 0.0, G), fmt, spec, rng
+        )
+        zero_code = fmt.encode(np.zeros(1), rounding="rne", saturate=True)[0]
+        codes[bad] = zero_code
+        scales = np.where(bad, np.nan, scales)
+        scodes = np.where(bad, 0xFF, scodes).astype(np.uint8)
+        return codes, scales, zp, scodes, meta
     lo, hi = group_ranges(G, spec)
     if spec.clipping not in CLIPPINGS:
         raise HwsimError(

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import hwsim
 from hwsim.dtypes.metrics import mse
 from hwsim.dtypes.qtensor import QuantSpec
 from hwsim.dtypes.quantize import (
+    MSE_CLIP_RATIOS,
+    e8m0_exponent,
     format_facts,
+    round_to_float,
     symmetric_qmax,
 )
 from hwsim.errors import HwsimError
@@ -174,3 +182,212 @@ def test_pow2_scales_match_torch_exactly_on_ties(rng):
     zps = torch.from_numpy(qt.zero_points[:, 0].astype(np.int64))
     t = torch.quantize_per_channel(torch.from_numpy(x), scales, zps, 0, torch.qint8)
     assert np.array_equal(hwsim.format("int8").decode(qt.codes), t.int_repr().numpy())
+
+
+# --- scale formats --------------------------------------------------------------------------
+def test_round_to_float_matches_numpy_and_ml_dtypes(rng):
+    s = np.exp(rng.uniform(-30, 30, 20000))
+    assert np.array_equal(round_to_float(s, 23, -126, 3.4e38), s.astype(np.float32))
+    small = s[s < 60000]
+    assert np.array_equal(round_to_float(small, 10, -14, 65504.0), small.astype(np.float16))
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    s32 = s.astype(np.float32).astype(np.float64)  # ml_dtypes casts via float32
+    want = s32.astype(np.float32).astype(ml_dtypes.bfloat16).astype(np.float64)
+    assert np.array_equal(round_to_float(s32, 7, -126, float.fromhex("0x1.fep127")), want)
+    # ties round to even, overflow saturates
+    assert round_to_float(np.array([1 + 2.0**-11]), 10, -14, 65504.0)[0] == 1.0
+    assert round_to_float(np.array([1e6]), 10, -14, 65504.0)[0] == 65504.0
+
+
+@pytest.mark.parametrize("sf, check", [
+    ("fp16", lambda s: np.array_equal(s, s.astype(np.float16))),
+    ("bf16", lambda s: np.all(np.frexp(s)[0] * 2**8 % 1 == 0)),
+    ("pow2", lambda s: np.all(np.frexp(s)[0] == 0.5)),
+])  # fmt: skip
+def test_scale_formats(sf, check, rng):
+    x = rng.normal(size=(8, 64)) * rng.uniform(0.001, 1000, (8, 1))
+    qt = hwsim.quantize(x, QuantSpec("int8", "group", 16, scale_format=sf))
+    assert check(qt.scales)
+    assert np.all(
+        np.abs(hwsim.dequantize(qt) - x)
+        <= _expand(qt, qt.scales) / 2 * (1 + 1e-12)
+        + (np.abs(x) - 127 * _expand(qt, qt.scales)).clip(0)
+    )
+    if sf == "pow2":  # the smallest power of two that does not clip
+        raw = np.max(np.abs(x).reshape(8, 4, 16), axis=2) / 127
+        assert np.all((qt.scales >= raw) & (qt.scales < 2 * raw))
+        assert np.array_equal(np.ldexp(1.0, qt.scale_codes), qt.scales)
+
+
+def test_int_scale_codes_with_second_level_scale(rng):
+    x = rng.normal(size=(4, 256)) * rng.uniform(0.01, 10, (4, 1))
+    qt = hwsim.quantize(x, QuantSpec("int4", "group", 32, scale_format="int8"))
+    s2 = qt.meta["scale2"]
+    assert s2 == float(np.float32(s2))
+    raw = np.max(np.abs(x).reshape(4, 8, 32), axis=2) / 7
+    assert s2 == float(np.float32(raw.max() / 255))
+    assert np.array_equal(qt.scale_codes, np.clip(np.rint(raw / s2), 1, 255).astype(np.uint8))
+    assert np.array_equal(qt.scales, qt.scale_codes * s2)
+    with pytest.raises(HwsimError, match="scale_format: expected fp32, fp16, bf16, e8m0, pow2"):
+        hwsim.quantize(x, QuantSpec("int4", "group", 32, scale_format="int17"))
+
+
+def test_e8m0_rules_known_values():
+    f = hwsim.format("float4_e2m1fn")  # emax 2
+    amax = np.array([6.0, 7.0, 4.0, 6.5, 0.0, 1e-300, 1e300])
+    assert e8m0_exponent(amax, f, "floor").tolist() == [0, 0, 0, 0, -127, -127, 127]
+    assert e8m0_exponent(amax, f, "ceil").tolist() == [1, 1, 0, 1, -127, -127, 127]
+    # 7 = 0.875 * 2^3: 3.5 rounds to 4 (even) -> carries; 6.5: 3.25 -> 3
+    assert e8m0_exponent(amax, f, "even").tolist() == [0, 1, 0, 0, -127, -127, 127]
+    assert e8m0_exponent(amax, f, "rceil").tolist() == [0, 1, 0, 1, -127, -127, 127]
+
+
+MX_ELEMENTS = {"fp8_e4m3": "float8_e4m3fn", "fp8_e5m2": "float8_e5m2", "fp6_e2m3": "float6_e2m3fn",
+               "fp6_e3m2": "float6_e3m2fn", "fp4": "float4_e2m1fn", "int8": "int8_sym"}  # fmt: skip
+
+
+def _tie_rich_blocks(rng, n_blocks=64):
+    x = rng.choice([-1, 1], (n_blocks, 32)) * np.exp2(rng.uniform(-12, 12, (n_blocks, 1)))
+    x = x * rng.choice([0.5, 0.625, 0.75, 0.875, 1.0, 0.9375, 0.96875, 0.53125], (n_blocks, 32))
+    x[::3] = rng.normal(size=(len(x[::3]), 32)) * 10.0 ** rng.integers(-5, 5, (len(x[::3]), 1))
+    x[1, :] = 0.0
+    return x.astype(np.float32)
+
+
+@pytest.mark.parametrize("rule", ["floor", "ceil", "even", "rceil"])
+@pytest.mark.parametrize("mx", list(MX_ELEMENTS))
+def test_block_e8m0_equals_mx_format(mx, rule, rng):
+    x = _tie_rich_blocks(rng)
+    spec = QuantSpec(MX_ELEMENTS[mx], "block", 32, scale_format="e8m0", scale_rule=rule)
+    qt = hwsim.quantize(x, spec)
+    block = hwsim.format(f"mx{mx}" + ("" if rule == "floor" else f"_{rule}"))
+    assert np.array_equal(hwsim.dequantize(qt), block.round(x))
+    scale_codes, element_codes = block.encode_blocks(x)
+    assert np.array_equal(qt.codes.reshape(element_codes.shape), element_codes)
+    # MXINT8 implies 2^-6 on its int8 elements: its exponents are 6 higher (both clip the
+    # all-zero block to code 0)
+    shift = np.where(scale_codes.ravel() > 0, 6 if mx == "int8" else 0, 0)
+    assert np.array_equal(qt.scale_codes.ravel() + shift, scale_codes.ravel())
+
+
+def test_e8m0_nan_block_like_mx(rng):
+    x = rng.normal(size=(2, 64)).astype(np.float32)
+    x[0, 40] = np.nan
+    spec = QuantSpec("float8_e4m3fn", "block", 32, scale_format="e8m0")
+    qt = hwsim.quantize(x, spec)
+    assert qt.scale_codes.tolist() == [[qt.scale_codes[0, 0], 255], qt.scale_codes[1].tolist()]
+    xh = hwsim.dequantize(qt)
+    assert np.all(np.isnan(xh[0, 32:])) and np.all(np.isfinite(xh[0, :32]))
+    assert np.array_equal(xh, hwsim.format("mxfp8_e4m3").round(x), equal_nan=True)
+    with pytest.raises(HwsimError, match="e8m0 \\(MX\\) scales are symmetric only"):
+        hwsim.quantize(x[1], QuantSpec("int8", "block", 32, scale_format="e8m0", symmetric=False))
+
+
+# --- clipping and rounding -----------------------------------------------------------------
+def test_mse_clipping_never_worse_than_absmax(rng):
+    x = rng.standard_t(2, size=(16, 128))
+    base = QuantSpec("int4", "group", 32)
+    a = hwsim.quantize(x, base)
+    m = hwsim.quantize(x, QuantSpec("int4", "group", 32, clipping="mse"))
+    err = {k: np.sum((hwsim.dequantize(q) - x).reshape(64, 32) ** 2, axis=1) for k, q in
+           (("a", a), ("m", m))}  # fmt: skip
+    assert np.all(err["m"] <= err["a"])
+    assert err["m"].sum() < 0.9 * err["a"].sum()
+    assert set(np.unique(m.meta["clip_ratios"])) <= set(MSE_CLIP_RATIOS)
+    again = hwsim.quantize(x, QuantSpec("int4", "group", 32, clipping="mse"))
+    assert np.array_equal(again.codes, m.codes) and np.array_equal(again.scales, m.scales)
+
+
+def test_percentile_clipping(rng):
+    x = rng.normal(size=(4, 1000))
+    x[:, 0] = 100.0
+    full = hwsim.quantize(x, QuantSpec("int8", "channel", clipping="percentile", percentile=100))
+    assert np.array_equal(full.scales, hwsim.quantize(x, QuantSpec("int8", "channel")).scales)
+    p99 = hwsim.quantize(x, QuantSpec("int8", "channel", clipping="percentile", percentile=99.0))
+    want = np.float32(np.percentile(np.abs(x), 99.0, axis=1) / 127)
+    assert np.array_equal(p99.scales[:, 0], want)
+    assert np.all(hwsim.format("int8").decode(p99.codes[:, 0]) == 127)  # clipped
+    asym = QuantSpec("int8", "channel", clipping="percentile", percentile=99.0, symmetric=False)
+    assert hwsim.quantize(x, asym).zero_points.shape == (4, 1)
+    with pytest.raises(HwsimError, match=r"percentile: expected a number in \(0, 100\]"):
+        hwsim.quantize(x, QuantSpec("int8", clipping="percentile", percentile=0))
+
+
+def test_rounding_is_passed_to_the_format(rng):
+    x = rng.normal(size=(4, 64))
+    tz = hwsim.quantize(x, QuantSpec("int4", "channel", rounding="toward_zero"))
+    q = x / tz.scales
+    assert np.array_equal(hwsim.format("int4").decode(tz.codes), np.clip(np.trunc(q), -8, 7))
+    spec = QuantSpec("int4", "channel", rounding="stochastic")
+    with pytest.raises(HwsimError, match="stochastic' needs rng"):
+        hwsim.quantize(x, spec)
+    a = hwsim.quantize(x, spec, rng=np.random.default_rng(5))
+    b = hwsim.quantize(x, spec, rng=np.random.default_rng(5))
+    assert np.array_equal(a.codes, b.codes)
+    v = hwsim.format("int4").decode(a.codes)
+    assert np.all((v == np.floor(q)) | (v == np.ceil(q)) | (np.abs(q) > 7))
+
+
+# --- properties ----------------------------------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(
+    x=hnp.arrays(np.float32, (3, 8), elements=st.floats(-1e6, 1e6, width=32)),
+    name=st.sampled_from(["int8", "int4", "float8_e4m3fn", "float4_e2m1fn", "bitmod_fp4"]),
+    gran=st.sampled_from(["tensor", "channel", "group"]),
+)
+def test_round_trip_is_idempotent(x, name, gran):
+    spec = QuantSpec(name, gran, 4 if gran == "group" else None)
+    qt = hwsim.quantize(x, spec)
+    xh = hwsim.dequantize(qt)
+    assert np.all(np.isfinite(xh))
+    again = hwsim.quantize(xh, spec)
+    assert np.array_equal(again.codes, qt.codes) or np.array_equal(hwsim.dequantize(again), xh)
+    # symmetric quantization is odd: -x gives the negated values
+    if name != "int8" and name != "int4":
+        assert np.array_equal(hwsim.dequantize(hwsim.quantize(-x, spec)), -xh)
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=hnp.arrays(np.float64, (2, 16), elements=st.floats(-1e3, 1e3)))
+def test_int8_error_bound_property(x):
+    qt = hwsim.quantize(x, QuantSpec("int8", "channel", symmetric=False))
+    assert np.all(np.abs(hwsim.dequantize(qt) - x) <= _expand(qt, qt.scales) * (0.5 + 1e-9))
+
+
+# --- bad input -----------------------------------------------------------------------------
+@pytest.mark.parametrize("spec, match", [
+    (QuantSpec("int8", "row"), "QuantSpec.granularity: expected one of tensor, channel"),
+    (QuantSpec("int8", "group"), "QuantSpec.group_size: granularity 'group' needs an integer"),
+    (QuantSpec("int8", "channel", axis=3), r"QuantSpec.axis: expected an integer in \[-2, 1\]"),
+    (QuantSpec("int8", clipping="max"), "QuantSpec.clipping: expected one of absmax, mse"),
+    (QuantSpec("int8", scale_format="fp8"), "QuantSpec.scale_format: expected fp32"),
+    (QuantSpec("int8", scale_format="e8m0", scale_rule="up"), "QuantSpec.scale_rule"),
+    (QuantSpec("int8", rounding="nearest"), "rounding: expected one of"),
+    (QuantSpec("int9x"), "unknown format 'int9x'"),
+    (QuantSpec("int8", "group", 4, pad="wrap"), "QuantSpec.pad: expected 'error' or 'zero'"),
+])  # fmt: skip
+def test_bad_specs(spec, match, rng):
+    with pytest.raises(HwsimError, match=match):
+        hwsim.quantize(rng.normal(size=(2, 8)), spec)
+
+
+def test_bad_arguments():
+    with pytest.raises(HwsimError, match="quantize: expected a QuantSpec"):
+        hwsim.quantize(np.ones(4), "int8")
+    with pytest.raises(HwsimError, match="quantize: expected a real-valued array"):
+        hwsim.quantize(np.array(["a"]), QuantSpec("int8"))
+    with pytest.raises(HwsimError, match="dequantize: expected a QTensor"):
+        hwsim.dequantize(np.ones(4))
+
+
+def test_non_finite_inputs_follow_the_format(rng):
+    x = rng.normal(size=16)
+    x[3], x[5] = np.nan, np.inf
+    qt = hwsim.quantize(x, QuantSpec("float8_e4m3fn"))
+    xh = hwsim.dequantize(qt)
+    assert np.isnan(xh[3]) and xh[5] == 448 * qt.scales[0]  # saturating quantizer
+    fin = np.isfinite(x)
+    assert qt.scales[0] == np.float32(np.max(np.abs(x[fin])) / 448)
+    with pytest.raises(HwsimError, match="NaN"):
+        hwsim.quantize(x, QuantSpec("int8"))
+    assert math.isfinite(hwsim.quantize(np.zeros(4), QuantSpec("int8")).scales[0])
