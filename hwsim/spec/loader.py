@@ -162,7 +162,8 @@ def load_arch(path) -> Arch:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise HwsimError(f"{p}: not valid YAML ({p}{where})") from None
+        problem = getattr(e, "problem", None) or "parse error"
+        raise HwsimError(f"{p}: not valid YAML: {problem} ({p}{where})") from None
     if not isinstance(doc, _Map):
         raise HwsimError(f"arch: expected a YAML mapping at the top of {p}")
     return arch_from_mapping(doc, str(p))
@@ -435,7 +436,9 @@ def _fpga(c: _Checker, doc: _Map) -> FPGADevice | None:
     if m is None:
         return None
     path = "arch.fpga"
-    c.known(m, path, ["part", "luts", "dsps", "bram_36k", "uram", "max_clock_mhz"])
+    c.known(
+        m, path, ["part", "luts", "dsps", "bram_36k", "uram", "max_clock_mhz", "multipliers_on"]
+    )
     vals = dict(
         part=c.get(m, "part", path, "str"),
         luts=c.get(m, "luts", path, "int", gt=0),
@@ -443,7 +446,14 @@ def _fpga(c: _Checker, doc: _Map) -> FPGADevice | None:
         bram_36k=c.get(m, "bram_36k", path, "int", ge=0),
         uram=c.get(m, "uram", path, "int", default=0, ge=0),
         max_clock_mhz=c.get(m, "max_clock_mhz", path, "num", default=0.0, ge=0),
+        multipliers_on=c.get(m, "multipliers_on", path, "str", default="dsp"),
     )
+    if vals["multipliers_on"] not in (None, "dsp", "lut"):
+        where = c.line_of(m, "multipliers_on")
+        c.fail(
+            f"{path}.multipliers_on", where, f"expected dsp or lut, got {vals['multipliers_on']!r}"
+        )
+        return None
     return None if None in vals.values() else FPGADevice(**vals)
 
 

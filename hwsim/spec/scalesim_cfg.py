@@ -81,7 +81,7 @@ def load_scalesim_cfg(path: Path) -> Arch:
         pe_array=PEArray(rows, cols, "int_mac", (), 1, True),
         dataflow=_DATAFLOWS[dataflow],
         memory=memory,
-        dram=DRAM("ddr4", float(bandwidth), 0, None),
+        dram=DRAM("lpddr4", float(bandwidth), 0, None),
         vector_unit=VectorUnit(cols),
         technology=Technology(45, "horowitz45"),
         precision=Precision(None, None, 8, 8, None, 0),

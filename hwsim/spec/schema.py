@@ -149,6 +149,8 @@ class FPGADevice:
     """288 Kb UltraRAMs."""
     max_clock_mhz: float = 0.0
     """Highest clock the datapath closes timing at (0: use clock_mhz)."""
+    multipliers_on: str = "dsp"
+    """Where the design maps its multipliers: dsp or lut."""
 
 
 @dataclass(frozen=True)
