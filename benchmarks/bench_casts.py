@@ -1,4 +1,4 @@
-"""float32 -> codes throughput: hwsim encoders against `x.astype(ml_dtypes.T)`, same array, same run.
+"""float32 -> codes throughput: hwsim encoders against `x.astype(ml_dtypes.T)` on the same array.
 
 Run: python benchmarks/bench_casts.py [--n 10000000] [--repeats 7] [--only NAME ...]
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 
 import numpy as np
 
@@ -188,9 +189,13 @@ class FloatFormat(Format):
         """Code of +inf, or None."""
         return (2**self.exp_bits - 1) << self.man_bits if self.has_inf else None
 
-    @property
+    @cached_property
     def max_value(self) -> float:
         return self.decode_scalar(self.max_code)
+
+    @cached_property
+    def _max_fraction(self) -> Fraction:
+        return Fraction(self.max_value)
 
     @property
     def min_value(self) -> float:
@@ -219,6 +224,13 @@ class FloatFormat(Format):
 
     def _special_codes(self, sat: bool) -> tuple[int, ...]:
         """(nan_pos, nan_neg, inf_pos, inf_neg, overflow_pos, overflow_neg, zero_neg)."""
+        return self._specials[bool(sat)]
+
+    @cached_property
+    def _specials(self) -> dict[bool, tuple[int, ...]]:
+        return {sat: self._compute_special_codes(sat) for sat in (False, True)}
+
+    def _compute_special_codes(self, sat: bool) -> tuple[int, ...]:
         s, mx = self.sign_bit, self.max_code
         if self.convention == "finite":  # ml_dtypes: NaN -> zero of the opposite sign
             nan_pos, nan_neg = s, 0
@@ -242,16 +254,17 @@ class FloatFormat(Format):
         """Round `x` once to this format; returns codes (unsigned ints, `code_dtype`)."""
         mode = as_rounding(rounding)
         sat = self._saturating(saturate)
-        bits, (sm, se, sbias) = _float_bits(x)
-        draws = stochastic_draws(bits.shape, mode, rng)
+        shape = np.shape(x)
+        bits, (sm, se, sbias) = _float_bits(np.asarray(x).ravel())
+        draws = stochastic_draws(shape, mode, rng)
         draws = np.zeros(0) if draws is None else draws.ravel()
         out = np.empty(bits.size, dtype=self.code_dtype)
         p = tuple(np.int64(c) for c in self._special_codes(sat))
         K.encode_kernel(
-            bits.ravel(), out, draws, sm, se, sbias, self.man_bits, self.emin, self.emax,
+            bits, out, draws, sm, se, sbias, self.man_bits, self.emin, self.emax,
             not self.signed, self.max_code, self.sign_bit, _MODE_NUMBER[mode], sat, p,
         )  # fmt: skip
-        return out.reshape(bits.shape)
+        return out.reshape(shape)
 
     def decode(self, codes) -> np.ndarray:
         """Codes to float64 (NaN codes decode to NaN carrying the code's sign bit)."""
@@ -259,13 +272,13 @@ class FloatFormat(Format):
         out = np.empty(c.size, dtype=np.float64)
         conv = CONVENTIONS.index(self.convention)
         K.decode_kernel(
-            c.ravel(), out, self.bits, self.exp_bits, self.man_bits, self.bias, self.emin,
-            conv, self.signed,
+            np.ascontiguousarray(c).ravel(), out, self.bits, self.exp_bits, self.man_bits,
+            self.bias, self.emin, conv, self.signed,
         )  # fmt: skip
         return out.reshape(c.shape)
 
     def _checked_codes(self, codes) -> np.ndarray:
-        c = np.ascontiguousarray(codes)
+        c = np.asarray(codes)
         if c.dtype.kind not in "iu":
             raise HwsimError(f"{self.name} codes: expected an integer array, got {c.dtype}")
         if c.size and (int(c.min()) < 0 or int(c.max()) >= 2**self.bits):
@@ -366,7 +379,7 @@ class FloatFormat(Format):
             r = lo if negative else hi
         else:
             r = hi if Fraction(u) < (a - lo) / (hi - lo) else lo
-        if r > Fraction(self.max_value):
+        if r > self._max_fraction:
             rounds_toward_zero = mode is Rounding.TOWARD_ZERO or (
                 mode in (Rounding.DOWN, Rounding.UP) and (mode is Rounding.UP) == negative
             )
@@ -401,13 +414,13 @@ class FloatFormat(Format):
 
 
 def _float_bits(x) -> tuple[np.ndarray, tuple[int, int, int]]:
-    """Input as a signed-int view of IEEE binary32/64 bits, plus (man_bits, exp_bits, bias)."""
-    arr = np.asarray(x)
+    """1-D input as a signed-int view of IEEE binary32/64 bits, plus (man_bits, exp_bits, bias)."""
+    arr = np.ascontiguousarray(x)
     kind = arr.dtype.kind
     if arr.dtype == np.float32:
-        return np.ascontiguousarray(arr).view(np.int32), (23, 8, 127)
+        return arr.view(np.int32), (23, 8, 127)
     if arr.dtype == np.float64:
-        return np.ascontiguousarray(arr).view(np.int64), (52, 11, 1023)
+        return arr.view(np.int64), (52, 11, 1023)
     if kind == "f" and arr.dtype.itemsize < 4 or kind == "V" and arr.dtype.itemsize <= 2:
         # float16 and the ml_dtypes types up to 16 bits are exactly float32 values
         return _float_bits(arr.astype(np.float32))
