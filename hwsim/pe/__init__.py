@@ -26,6 +26,7 @@ __all__ = [
 # PE modules register themselves on import (E1: MAC family)
 # E2: bit-serial, shift-and-add, mixed-datatype
 from hwsim.pe import (
+    bit_serial,  # noqa: E402,F401
     bitmod,  # noqa: E402,F401
     fixed_point,  # noqa: E402,F401
     float_mac,  # noqa: E402,F401
