@@ -307,11 +307,15 @@ class BlockFormat(Format):
         x = np.asarray(x)
         if x.dtype not in (np.float32, np.float64):
             x = x.astype(np.float64)
-        if x.ndim == 0 or x.shape[-1] % self.block:
-            n = "a scalar" if x.ndim == 0 else f"length {x.shape[-1]}"
+        if x.ndim == 0:
             raise HwsimError(
-                f"{self.name}: the last axis has {n}, expected a multiple of the block size "
-                f"{self.block}"
+                f"{self.name}: expected an array with a last axis (blocks of {self.block}), "
+                "got a scalar"
+            )
+        if x.shape[-1] % self.block:
+            raise HwsimError(
+                f"{self.name}: the last axis has length {x.shape[-1]}, expected a multiple of "
+                f"the block size {self.block}"
             )
         return x
 
