@@ -1,0 +1,96 @@
+"""scalesim mode == SCALE-Sim's 'Total Cycles' formula; the physical model differs as documented."""
+
+from __future__ import annotations
+
+import itertools
+from functools import lru_cache
+from dataclasses import replace
+from math import ceil
+from pathlib import Path
+
+import pytest
+
+from hwsim.sim import simulate
+from hwsim.sim.mapping import scalesim_cycles
+from hwsim.spec import load_arch
+from hwsim.workload.op import Op, Workload
+
+ARCH = Path(__file__).resolve().parents[2] / "arch"
+
+
+def scalesim_reference(M, N, K, R, C, dataflow):
+    """REFERENCE §2, written out: (Sr, Sc, T) per dataflow, rows per fold, folds, -1."""
+    if dataflow == "os":
+        sr, sc, t, rows = M, N, K, R + C + K - 2  # SCALE-Sim's os quirk (R, not 2R)
+    elif dataflow == "ws":
+        sr, sc, t, rows = K, N, M, 2 * R + C + M - 2
+    else:
+        sr, sc, t, rows = K, M, N, 2 * R + C + N - 2
+    folds = -(-sr // R) * -(-sc // C)
+    return folds * rows - 1
+
+
+@lru_cache(maxsize=None)
+def arch_with(R, C, dataflow):
+    base = load_arch(ARCH / "scalesim.yaml")
+    return replace(base, pe_array=replace(base.pe_array, rows=R, cols=C), dataflow=dataflow)
+
+
+SIZES = (1, 7, 32, 33, 100)
+ARRAYS = ((8, 8), (32, 32), (16, 4), (1, 9))
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+def test_scalesim_mode_matches_formula_on_grid(dataflow):
+    for (R, C), (M, N, K) in itertools.product(ARRAYS, itertools.product(SIZES, repeat=3)):
+        arch = arch_with(R, C, dataflow)
+        op = Op("g", "gemm", M=M, N=N, K=K)
+        assert scalesim_cycles(arch, op) == scalesim_reference(M, N, K, R, C, dataflow), (
+            M, N, K, R, C)
+
+
+def test_hand_computed_cases():
+    # os, one full fold: R + C + K - 2 - 1 = 4 + 4 + 4 - 3
+    assert scalesim_cycles(arch_with(4, 4, "os"), Op("a", "gemm", M=4, N=4, K=4)) == 9
+    # ws GEMV (M = 1): folds ceil(100/8) * ceil(10/8) = 26, rows 2*8 + 8 + 1 - 2 = 23
+    assert scalesim_cycles(arch_with(8, 8, "ws"), Op("b", "gemm", M=1, N=10, K=100)) == 597
+    # ragged os: ceil(33/32) * ceil(40/32) = 4 folds of 32 + 32 + 5 - 2
+    assert scalesim_cycles(arch_with(32, 32, "os"), Op("c", "gemm", M=33, N=40, K=5)) == 267
+
+
+def test_simulate_scalesim_mode_sums_layers_and_batches():
+    ops = (
+        Op("l1", "gemm", M=33, N=40, K=5),
+        Op("l2", "attn_qk", M=16, N=16, K=8, batch=3, weight_is_activation=True),
+        Op("l3", "gemm", M=1, N=10, K=100, repeat=2),
+    )
+    st = simulate(ARCH / "scalesim.yaml", Workload("w", ops), mode="scalesim")
+    expected = (
+        scalesim_reference(33, 40, 5, 32, 32, "os")
+        + 3 * scalesim_reference(16, 16, 8, 32, 32, "os")
+        + 2 * scalesim_reference(1, 10, 100, 32, 32, "os")
+    )
+    assert st.cycles == expected
+    assert list(st.ops["cycles"]) == [
+        scalesim_reference(33, 40, 5, 32, 32, "os"),
+        3 * scalesim_reference(16, 16, 8, 32, 32, "os"),
+        scalesim_reference(1, 10, 100, 32, 32, "os"),
+    ]
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+def test_physical_model_differs_by_documented_quirks(dataflow):
+    """Physical systolic fold = 2R + C + T - 2, no trailing -1 (infinite DRAM bandwidth)."""
+    base = arch_with(8, 8, dataflow)
+    arch = replace(base, dram=replace(base.dram, bytes_per_cycle=float("inf"), latency_cycles=0))
+    M, N, K = 20, 12, 9
+    op = Op("g", "gemm", M=M, N=N, K=K)
+    st = simulate(arch, Workload("w", (op,)), mode="event")
+    sr, sc, t = {"os": (N, M, K), "ws": (K, N, M), "is": (K, M, N)}[dataflow]
+    folds = ceil(sr / 8) * ceil(sc / 8)
+    assert st.cycles == folds * (2 * 8 + 8 + t - 2)
+    quirk = folds * 8 if dataflow == "os" else 0  # os: SCALE-Sim omits the R-cycle drain
+    if dataflow == "os":
+        # SCALE-Sim puts M on the rows; hwsim's os puts N there (same fold count here)
+        assert ceil(M / 8) * ceil(N / 8) == folds
+    assert st.cycles == scalesim_reference(M, N, K, 8, 8, dataflow) + 1 + quirk
