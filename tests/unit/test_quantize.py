@@ -15,8 +15,10 @@ from hwsim.dtypes.metrics import mse
 from hwsim.dtypes.qtensor import QuantSpec
 from hwsim.dtypes.quantize import (
     MSE_CLIP_RATIOS,
+    _fast_path,
     e8m0_exponent,
     format_facts,
+    quantize_groups,
     round_to_float,
     symmetric_qmax,
 )
@@ -120,6 +122,32 @@ def test_vectorised_equals_scalar_reference(name, symmetric, rng):
         assert qt.scales[i, 0] == scale
         if not symmetric:
             assert qt.zero_points[i, 0] == zp
+
+
+@pytest.mark.parametrize("name", ["int4", "int8", "uint8", "int4_sym", "int12", "int2"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_kernel_equals_generic_path(name, dtype, rng):
+    fmt = hwsim.format(name)
+    spec = QuantSpec(name, "group", 16)
+    G = rng.normal(size=(40, 16)) * np.exp2(rng.integers(-20, 20, (40, 1)))
+    qmax = symmetric_qmax(fmt)
+    G[:10] = (rng.integers(-20, 20, (10, 16)) + 0.5) / 4  # ties
+    G[:10, 0] = qmax / 4
+    G[10] = 0.0
+    G[11] = 1e-44  # the scale underflows float32 to 2^-149
+    G[12, :3] = [-1e38, 3e38, -3.4e38]
+    G = G.astype(dtype)
+    fast = _fast_path(G, fmt, spec)
+    assert fast is not None
+    slow = quantize_groups(G, fmt, spec, None, fast=False)
+    assert np.array_equal(fast[0], slow[0]) and fast[0].dtype == slow[0].dtype
+    assert np.array_equal(fast[1], slow[1])
+    # non-finite input: the kernel declines and the generic path decides
+    G[5, 5] = np.inf
+    assert _fast_path(G, fmt, spec) is None
+    G[5, 5] = np.nan
+    with pytest.raises(HwsimError, match="NaN"):
+        quantize_groups(G, fmt, spec, None)
 
 
 # --- symmetric vs asymmetric, torch oracle --------------------------------------------------
