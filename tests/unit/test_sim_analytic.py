@@ -41,10 +41,22 @@ CONFIGS = {  # arch: (prefill rows, cols, decode rows, cols, dp, bit-serial)
     "fp16": (32, 24, 64, 12, 1, False),
 }
 DECODE_BITS = {
-    "ant": {"opt-1.3b": 5, "phi-2": 5, "yi-6b": 5.25, "llama-2-7b": 5, "llama-2-13b": 5,
-            "llama-3-8b": 4.5},
-    "olive": {"opt-1.3b": 3.875, "phi-2": 4, "yi-6b": 4.25, "llama-2-7b": 3.75,
-              "llama-2-13b": 3.75, "llama-3-8b": 3.5},
+    "ant": {
+        "opt-1.3b": 5,
+        "phi-2": 5,
+        "yi-6b": 5.25,
+        "llama-2-7b": 5,
+        "llama-2-13b": 5,
+        "llama-3-8b": 4.5,
+    },
+    "olive": {
+        "opt-1.3b": 3.875,
+        "phi-2": 4,
+        "yi-6b": 4.25,
+        "llama-2-7b": 3.75,
+        "llama-2-13b": 3.75,
+        "llama-3-8b": 3.5,
+    },
 }
 PREFILL_BITS = {"bitmod": 4.0625, "ant": 5.5, "olive": 4.5, "fp16": 16}
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
 from dataclasses import replace
+from functools import cache
 from math import ceil
 from pathlib import Path
 
@@ -21,16 +21,16 @@ ARCH = Path(__file__).resolve().parents[2] / "arch"
 def scalesim_reference(M, N, K, R, C, dataflow):
     """REFERENCE §2, written out: (Sr, Sc, T) per dataflow, rows per fold, folds, -1."""
     if dataflow == "os":
-        sr, sc, t, rows = M, N, K, R + C + K - 2  # SCALE-Sim's os quirk (R, not 2R)
+        sr, sc, rows = M, N, R + C + K - 2  # SCALE-Sim's os quirk (R, not 2R); T = K
     elif dataflow == "ws":
-        sr, sc, t, rows = K, N, M, 2 * R + C + M - 2
+        sr, sc, rows = K, N, 2 * R + C + M - 2  # T = M
     else:
-        sr, sc, t, rows = K, M, N, 2 * R + C + N - 2
+        sr, sc, rows = K, M, 2 * R + C + N - 2  # T = N
     folds = -(-sr // R) * -(-sc // C)
     return folds * rows - 1
 
 
-@lru_cache(maxsize=None)
+@cache
 def arch_with(R, C, dataflow):
     base = load_arch(ARCH / "scalesim.yaml")
     return replace(base, pe_array=replace(base.pe_array, rows=R, cols=C), dataflow=dataflow)
@@ -46,7 +46,12 @@ def test_scalesim_mode_matches_formula_on_grid(dataflow):
         arch = arch_with(R, C, dataflow)
         op = Op("g", "gemm", M=M, N=N, K=K)
         assert scalesim_cycles(arch, op) == scalesim_reference(M, N, K, R, C, dataflow), (
-            M, N, K, R, C)
+            M,
+            N,
+            K,
+            R,
+            C,
+        )
 
 
 def test_hand_computed_cases():
