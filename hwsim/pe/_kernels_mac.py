@@ -181,23 +181,37 @@ def float_gemm(a, w, man_bits, emin, max_finite, saturate, tree):
 def fp32_seq_gemm(a, w):
     """Fast twin of float_gemm for an fp32 sequential accumulator when every product is an
     fp32 number: float32(float64(acc) + p) is the correctly rounded fp32 sum because
-    53 >= 2*24 + 2 (double rounding is innocuous, Figueroa 1995). Overflow -> inf, counted.
+    53 >= 2*24 + 2 (double rounding is innocuous, Figueroa 1995). Overflow -> inf, counted
+    (an fp32 register that became inf stays inf or NaN, so events = outputs that are
+    non-finite while every product is finite). Four outputs advance together so their
+    independent dependency chains overlap.
     """
     M, K = a.shape
     N = w.shape[0]
     out = np.empty((M, N), np.float64)
     ovf = np.zeros((M, N), np.int64)
     for i in range(M):
-        for j in range(N):
-            acc = np.float32(0.0)
-            events = 0
+        j = 0
+        while j < N:
+            c0 = np.float32(0.0)
+            c1 = np.float32(0.0)
+            c2 = np.float32(0.0)
+            c3 = np.float32(0.0)
+            j1 = min(j + 1, N - 1)
+            j2 = min(j + 2, N - 1)
+            j3 = min(j + 3, N - 1)
             for k in range(K):
-                prev = acc
-                acc = np.float32(np.float64(acc) + a[i, k] * w[j, k])
-                if math.isinf(acc) and math.isfinite(prev):
-                    events += 1
-            out[i, j] = acc
-            ovf[i, j] = events
+                x = a[i, k]
+                c0 = np.float32(np.float64(c0) + x * w[j, k])
+                c1 = np.float32(np.float64(c1) + x * w[j1, k])
+                c2 = np.float32(np.float64(c2) + x * w[j2, k])
+                c3 = np.float32(np.float64(c3) + x * w[j3, k])
+            cs = (c0, c1, c2, c3)
+            for t in range(4):
+                if j + t < N:
+                    out[i, j + t] = cs[t]
+                    ovf[i, j + t] = 0 if math.isfinite(cs[t]) else 1
+            j += 4
     return out, ovf
 
 

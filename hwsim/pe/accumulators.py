@@ -211,7 +211,8 @@ def accumulate_gemm(a: np.ndarray, w: np.ndarray, acc: Accumulator):
         s = acc.spec
         a, w = _f64(a), _f64(w)
         fp32_seq = s.name in ("fp32", "float32") and acc.tree == 1 and not _saturate(acc)
-        if fp32_seq and _products_fit_fp32(a, w):
+        finite = np.isfinite(a).all() and np.isfinite(w).all()
+        if fp32_seq and finite and _products_fit_fp32(a, w):
             return K.fp32_seq_gemm(a, w)
         return K.float_gemm(a, w, s.man_bits, s.emin, s.max_finite, _saturate(acc), acc.tree)
     if acc.kind == "trunc_align":
