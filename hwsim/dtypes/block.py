@@ -282,11 +282,11 @@ class BlockFormat(Format):
         return self._element_lut.copy()
 
     def classify(self, codes) -> np.ndarray:
+        """Class of each element code (as the element format classifies it)."""
+        codes = np.asarray(codes)
         if self.element.is_integer:
-            return super().classify(codes)
-        return self.element_format.classify(
-            np.asarray(codes).astype(self.element_format.code_dtype)
-        )
+            return np.where(self._element_lut[codes] == 0, "zero", "normal").astype(object)
+        return self.element_format.classify(codes.astype(self.element_format.code_dtype))
 
     def scale_values(self, scale_codes) -> np.ndarray:
         """2^(code - 127) per E8M0 scale code; NaN for 0xFF."""

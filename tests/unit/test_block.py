@@ -228,6 +228,27 @@ def test_facts_and_registry():
     )
 
 
+def test_classify_element_codes():
+    f8 = hwsim.format("mxfp8_e4m3")
+    got = f8.classify(np.array([0, 1, 8, 0x7F, 0xFF], dtype=np.uint8)).tolist()
+    assert got == ["zero", "subnormal", "normal", "nan", "nan"]
+    assert hwsim.format("mxint8").classify(np.array([0, 1, 128])).tolist() == [
+        "zero",
+        "normal",
+        "normal",
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("elem", "rule"), CASES)
+def test_scalar_reference_equals_vectorised_on_the_whole_grid(elem, rule):
+    fmt = hwsim.format(mx_name(elem, rule))
+    x = tie_blocks(elem, np.random.default_rng(3))
+    np.testing.assert_array_equal(
+        fmt.encode(x)[:, 0], np.array([fmt.encode_scalar(row) for row in x], dtype=np.uint8)
+    )
+
+
 def test_bfp(rng):
     x = random_blocks(rng, 64).reshape(4, -1)
     # bfp8_b32 is MXINT8 exactly
