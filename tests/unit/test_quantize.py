@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -379,6 +379,8 @@ def test_round_trip_is_idempotent(x, name, gran):
 @given(x=hnp.arrays(np.float64, (2, 16), elements=st.floats(-1e3, 1e3)))
 def test_int8_error_bound_property(x):
     qt = hwsim.quantize(x, QuantSpec("int8", "channel", symmetric=False))
+    # a scale in float32's subnormal range has few significant bits: no half-step bound there
+    assume(np.all(qt.scales >= 2.0**-126))
     assert np.all(np.abs(hwsim.dequantize(qt) - x) <= _expand(qt, qt.scales) * (0.5 + 1e-9))
 
 
