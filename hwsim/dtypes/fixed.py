@@ -20,7 +20,7 @@ a subnormal double 0.m * 2^-1022 is read as 1.m * 2^-1023, which matters only wh
 
 Validity, from the header: W >= 1 (ap_int_base<0> does not compile); ap_ufixed may not use
 AP_WRAP_SM (the header exits); I is unrestricted there, so `ap_fixed<4,9>` is legal (values
-are multiples of 2^5 in [-128, 112]). hwsim adds W <= 64 (codes fit uint64), I <= 1024 and
+are multiples of 2^5 in [-256, 224]). hwsim adds W <= 64 (codes fit uint64), I <= 1024 and
 F <= 1074 (max and resolution are finite non-zero doubles), and the saturation-bit count N,
 if given, must be 0. Decode is exact for W <= 53 and correctly rounded to float64 above.
 """
@@ -262,6 +262,10 @@ class FixedFormat(Format):
         return encode_codes(x, self.W, self.F, self.signed, rule, overflow, rng).astype(
             self.code_dtype
         )
+
+    def round(self, x, rounding=None, saturate=None, rng=None) -> np.ndarray:
+        """decode(encode(x)); by default with the type's own q-mode and o-mode."""
+        return self.decode(self.encode(x, rounding=rounding, saturate=saturate, rng=rng))
 
     def decode(self, codes) -> np.ndarray:
         ints = self.integers(codes)
