@@ -226,6 +226,9 @@ def test_facts_and_registry():
     np.testing.assert_array_equal(
         f4.scale_values(e8m0), e8m0.view(ml_dtypes.float8_e8m0fnu).astype(np.float64)
     )
+    np.testing.assert_array_equal(
+        f4.scale_values(e8m0), hwsim.format("float8_e8m0fnu").decode(e8m0)
+    )
 
 
 def test_classify_element_codes():
