@@ -125,9 +125,10 @@ def assert_scalar_matches(f, x, rounding, saturate, seed=5):
     np.testing.assert_array_equal(got, np.array(want, dtype=f.code_dtype), err_msg=f"{f}")
 
 
-@pytest.mark.parametrize(
-    "kind, bits", [(k, b) for k in ("int", "uint", "sym") for b in range(1, 9) if (k, b) != ("sym", 1)]
-)
+KINDS_BITS = [(k, b) for k in ("int", "uint", "sym") for b in range(1, 9) if (k, b) != ("sym", 1)]
+
+
+@pytest.mark.parametrize("kind, bits", KINDS_BITS)
 def test_scalar_equals_vectorised_exhaustive(kind, bits):
     f = IntFormat(bits, signed=kind != "uint", symmetric=kind == "sym")
     x = grid(f)
@@ -135,9 +136,7 @@ def test_scalar_equals_vectorised_exhaustive(kind, bits):
         for saturate in (True,) if kind == "sym" else (True, False):
             assert_scalar_matches(f, x, rounding, saturate)
     # every code decodes the same way in both implementations
-    np.testing.assert_array_equal(
-        f.decode(f.codes()), [f.decode_scalar(c) for c in f.codes()]
-    )
+    np.testing.assert_array_equal(f.decode(f.codes()), [f.decode_scalar(c) for c in f.codes()])
 
 
 @pytest.mark.parametrize("name", ["int32", "uint32", "int16_sym", "int24"])
