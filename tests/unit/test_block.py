@@ -194,6 +194,17 @@ def test_saturation_and_scale_rules_differ_as_documented():
     assert hwsim.format("mxfp4_ceil").encode(x)[0, 0] == 128
 
 
+def test_rceil_uses_float32_arithmetic_like_nvidia():
+    # one float32 ulp above MXINT8's largest element: fl32(amax * fl32(64/127)) rounds to 1.0,
+    # so the fp32 recipe keeps X = 1 and saturates (exact arithmetic would give X = 2)
+    x = np.zeros(32, dtype=np.float32)
+    x[0] = np.nextafter(np.float32(127 / 64), np.float32(2))
+    codes = hwsim.format("mxint8_rceil").encode(x)[0]
+    assert codes[0] == 127 and codes[1] == 127
+    x[0] = np.nextafter(x[0], np.float32(2))  # two ulps above: the product exceeds 1
+    assert hwsim.format("mxint8_rceil").encode(x)[0, 0] == 128
+
+
 def test_shapes_leading_axes_and_float64(rng):
     fmt = hwsim.format("mxfp6_e3m2")
     x = rng.normal(size=(3, 2, 64))
