@@ -32,5 +32,6 @@ from hwsim.pe import (
     float_mac,  # noqa: E402,F401
     hawq,  # noqa: E402,F401
     int_mac,  # noqa: E402,F401
+    mixed_dtype,  # noqa: E402,F401
     shift_add,  # noqa: E402,F401
 )

@@ -124,3 +124,20 @@ def int_gemm_exact(a, w):
                 s += a[m, k] * w[n, k]
             out[m, n] = s
     return out
+
+
+@njit(cache=True)
+def int_group_partials(a, w, gs):
+    """Exact int64 group sums sum_{k in g} a[m, k] * w[n, k]: [M, N, G] (caller bounds them)."""
+    M, K = a.shape
+    N = w.shape[0]
+    G = K // gs
+    out = np.zeros((M, N, G), np.int64)
+    for m in range(M):
+        for n in range(N):
+            for g in range(G):
+                s = 0
+                for k in range(g * gs, (g + 1) * gs):
+                    s += a[m, k] * w[n, k]
+                out[m, n, g] = s
+    return out

@@ -239,8 +239,11 @@ class Operand:
         return np.repeat(per_group, self.group_size, axis=1)
 
 
-def read_operand(qt, who: str, name: str = "w") -> Operand:
-    """Read a 2-D QTensor whose scales are per tensor, per row, or per group along K."""
+def read_operand(qt, who: str, name: str = "w", allow_olive: bool = False) -> Operand:
+    """Read a 2-D QTensor whose scales are per tensor, per row, or per group along K.
+
+    OliVe-paired tensors (allow_olive): pairs (2i, 2i+1) along K decode through the normal
+    and the outlier codebook (victims decode to 0); `formats` is (normal, outlier)."""
     from hwsim.dtypes import QTensor
     from hwsim.dtypes import format as get_format
     from hwsim.dtypes.qtensor import GroupLayout
@@ -249,7 +252,8 @@ def read_operand(qt, who: str, name: str = "w") -> Operand:
         raise HwsimError(f"{who}: {name} must be a QTensor, got {type(qt).__name__}")
     if qt.codes.ndim != 2:
         raise HwsimError(f"{who}: {name} must be 2-D [rows, K], got shape {qt.codes.shape}")
-    if qt.meta.get("scheme") == "olive":
+    olive = qt.meta.get("scheme") == "olive"
+    if olive and not allow_olive:
         raise HwsimError(f"{who}: {name} is OliVe-paired; use the mixed_dtype PE")
     R, K = qt.codes.shape
     layout = GroupLayout.of(qt.codes.shape, qt.spec)
@@ -272,7 +276,14 @@ def read_operand(qt, who: str, name: str = "w") -> Operand:
     ids = grid(qt.format_ids, np.int64) if qt.format_ids is not None else np.zeros((R, G), int)
     codes = np.asarray(qt.codes).astype(np.int64)
     gs = K // G
-    if len(formats) == 1:
+    if olive:
+        from hwsim.dtypes.olive import olive_decode_pairs
+
+        if K % 2:
+            raise HwsimError(f"{who}: OliVe {name} needs an even K, got {K}")
+        formats = (formats[0], get_format(qt.meta["outlier_format"]))
+        values = olive_decode_pairs(qt.codes, *formats).astype(np.float64)
+    elif len(formats) == 1:
         values = formats[0].decode(qt.codes).astype(np.float64)
     else:
         values = np.empty((R, K), dtype=np.float64)
