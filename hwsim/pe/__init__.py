@@ -1,9 +1,16 @@
 """Bit-accurate processing-element kernels (one module per PE kind).
 
-Bit-serial / shift-and-add / mixed-datatype PEs (E2) and their action keys:
-  bitmod        term, and.L, shift.L, add.B, fadd.22 (group float accumulator), align.L,
-                lut.w, dequant.N (bit-serial group-scale unit), fadd.32, fmul.32
-                (see hwsim.pe.bitmod for what each counts)
+Bit-serial / shift-and-add / mixed-datatype PEs (E2) and their action keys (each module's
+doc says exactly what one count is):
+  bitmod        term, and.L, shift.L (AND-and-shift per non-zero term), add.B (adder tree),
+                fadd.22 (e6m15 group accumulator), align.L (exponent match), lut.w (term
+                decoder), dequant.N (bit-serial group-scale unit), fadd.32, fmul.32
+  stripes       and.w, add.acc (lane-cycles), shift.acc (shift-accumulate), reg_write.acc
+  loom          and.1 or mul.bxb, add.acc, shift.acc, reg_write.acc
+  mixpe         shift.a + add.(a+w) per set weight bit, add.acc or fadd.32 (group sums),
+                mul.wxacc (zero-point term), fmul.32 / fadd.32 (dequantization)
+  denseshift    add.e (exponent add) or shift.a, fadd.32 or add.acc, fmul.32, fadd.32
+  mixed_dtype   lut.w, mul.axv, add.acc, fmul.32|64, fadd.32|64
 `fadd.{bits}` / `fmul.{bits}` are floating-point adds / multiplies of that total width,
 `add` / `mul` integer ones.
 """
