@@ -13,6 +13,16 @@ doc says exactly what one count is):
   mixed_dtype   lut.w, mul.axv, add.acc, fmul.32|64, fadd.32|64
 `fadd.{bits}` / `fmul.{bits}` are floating-point adds / multiplies of that total width,
 `add` / `mul` integer ones.
+
+MAC-family PEs (E1) and their action keys (accumulator models: hwsim.pe.accumulators):
+  int_mac       mul.{a}x{w}, add.{acc} (M*N*K each); add.{bits} per zero-point subtraction
+  float_mac     fmul.{a}x{w}; fadd.{1+E+M} (float acc) | add.{span} (kulisch) |
+                add.{p+1} + acc_norm.32 per chunk + fadd.32 per promotion (trunc_align)
+  fixed_point   mul.{Wa}x{Ww} | dsp.27x18 + add.48 (DSP packing) | shift.{Wa} per weight term
+                + add.{Wa+Ww} per extra term (pow2 / khot); add.{Wacc} per accumulation
+  hawq          int_mac's keys + add.{acc} (bias), mul.{acc}x31 (dyadic), shift.64,
+                add.{out_bits} (zero point) per output
+  cycles: one MAC per cycle per PE (M*N*K; DSP packing M*ceil(N/2)*K); tile_cycles None.
 """
 
 from hwsim.pe.counts import ActionCounts, action_key, split_key

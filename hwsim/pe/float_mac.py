@@ -13,9 +13,10 @@ far inside float64's range; `run` checks this on the actual data and refuses oth
 per-tensor / per-channel scales.
 
 Cycles: one MAC per cycle, `cycles` = M*N*K (one PE doing the whole call); tile_cycles None.
-Counts per MAC: `mul.{a}x{w}` (operand widths in bits) and `add.{acc}` (accumulator width:
-1+E+M for float, the exact span for kulisch, mantissa_bits+1 aligned adds for trunc_align);
-trunc_align adds `acc_norm.32` per chunk and `add.32` per fp32 promotion.
+Counts per MAC: `fmul.{a}x{w}` (a float multiply of operands that wide) and the accumulator
+add: `fadd.{1+E+M}` for a float accumulator, `add.{span}` (integer, the exact fixed-point span)
+for kulisch, `add.{mantissa_bits+1}` (aligned integer add) for trunc_align; trunc_align also
+counts `acc_norm.32` per chunk and `fadd.32` per fp32 promotion.
 """
 
 from __future__ import annotations
@@ -105,6 +106,10 @@ class FloatMAC:
             if f is not None:
                 float_format_check(get_format(f), who)
 
+    def _acc_add(self) -> str:
+        """Action of one accumulator addition: float add, or integer add (kulisch, aligned)."""
+        return "fadd" if self.acc.kind == "float" else "add"
+
     def _acc_bits(self, span_bits: int) -> int:
         if self.acc.kind == "float":
             return self.acc.bits
@@ -120,16 +125,16 @@ class FloatMAC:
         fw = get_format(w_format) if w_format is not None else None
         ab = fa.bits if fa else 16
         wb = fw.bits if fw else 16
-        counts = {f"mul.{ab}x{wb}": 1.0}
+        counts = {f"fmul.{ab}x{wb}": 1.0}
         if self.acc.kind == "kulisch":
             span = _kulisch_span_formats(fa, fw)
             counts[f"add.{span}"] = 1.0
         else:
-            counts[f"add.{self._acc_bits(0)}"] = 1.0
+            counts[f"{self._acc_add()}.{self._acc_bits(0)}"] = 1.0
         if self.acc.kind == "trunc_align":
             counts["acc_norm.32"] = 1.0 / self.acc.chunk
             if self.acc.promote_every:
-                counts["add.32"] = 1.0 / self.acc.promote_every
+                counts["fadd.32"] = 1.0 / self.acc.promote_every
         return PEEstimate(1.0, counts)
 
     def run(self, a, w) -> PEResult:
@@ -147,12 +152,12 @@ class FloatMAC:
         N = wv.shape[0]
         macs = M * N * K
         counts = ActionCounts()
-        counts.add("mul", macs, abits, wbits)
-        counts.add("add", macs, self._acc_bits(_kulisch_span(av, wv)))
+        counts.add("fmul", macs, abits, wbits)
+        counts.add(self._acc_add(), macs, self._acc_bits(_kulisch_span(av, wv)))
         if self.acc.kind == "trunc_align":
             counts.add("acc_norm", M * N * math.ceil(K / self.acc.chunk), 32)
             if self.acc.promote_every:
-                counts.add("add", M * N * (math.ceil(K / self.acc.promote_every)), 32)
+                counts.add("fadd", M * N * (math.ceil(K / self.acc.promote_every)), 32)
         info = {"overflow_events": events, "operand_bits": (abits, wbits)}
         return PEResult(out, counts, macs, None, overflows, info)
 

@@ -52,7 +52,7 @@ def test_e4m3_gemm_equals_fraction_reference(params, rng):
     ref, events = accumulate_gemm_reference(a.astype(np.float64), w.astype(np.float64), pe.acc)
     assert np.array_equal(res.out, ref.astype(np.float64))
     assert res.overflows == int(events.sum())
-    assert res.counts["mul.8x8"] == 5 * 4 * 150
+    assert res.counts["fmul.8x8"] == 5 * 4 * 150
 
 
 def test_small_case_exact_against_fractions_by_hand():
@@ -94,7 +94,7 @@ def test_overflow_counted_and_inf_propagates():
 def test_expected_and_check():
     pe = hwsim.pe.get_pe("float_mac", acc_format="fp16")
     est = pe.expected("float8_e4m3fn", "float8_e5m2")
-    assert est.counts_per_mac == {"mul.8x8": 1.0, "add.16": 1.0}
+    assert est.counts_per_mac == {"fmul.8x8": 1.0, "fadd.16": 1.0}
     ta = hwsim.pe.get_pe("float_mac", acc="trunc_align", chunk=16, promote_every=128)
     assert ta.expected("float8_e4m3fn", "float8_e4m3fn").counts_per_mac["acc_norm.32"] == 1 / 16
     with pytest.raises(HwsimError, match="not a floating-point format"):
