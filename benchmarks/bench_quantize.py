@@ -6,8 +6,9 @@ hwsim does the whole quantizer (absmax per group of 128, fp32 scale, RNE of x / 
 saturation, 4-bit two's complement codes); the peer, `x.astype(ml_dtypes.int4)`, is only the
 storage cast of the same array (no scales, no rounding choice). The ratio printed is peer
 time / hwsim time, best of `repeats` interleaved calls after a warm-up call (numba
-compilation), so > 1.0 means hwsim is faster. Before timing, hwsim's codes are checked equal to a reference built from ml_dtypes
-(clip(rint(x / scale)) cast to int4 with hwsim's scales) and to hwsim's generic numpy path.
+compilation), so > 1.0 means hwsim is faster. Before timing, hwsim's codes are checked
+equal to a reference built from ml_dtypes (clip(rint(x / scale)) cast to int4 with hwsim's
+scales) and to hwsim's generic numpy path.
 """
 
 from __future__ import annotations
