@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -170,3 +171,22 @@ def test_bad_scalesim_csv(tmp_path, text, match):
     (tmp_path / "t.csv").write_text(text)
     with pytest.raises(HwsimError, match=match):
         hwsim.load_workload(tmp_path / "t.csv")
+
+
+WORKLOADS = Path(__file__).resolve().parents[2] / "workloads"
+
+
+@pytest.mark.parametrize("path", sorted(WORKLOADS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_workload_files_load(path):
+    wl = hwsim.load_workload(path)
+    assert wl.macs > 0 and len(wl.ops) > 0
+
+
+def test_shipped_traces_match_their_cards():
+    minilm = hwsim.load_workload(WORKLOADS / "minilm.yaml")
+    assert minilm.macs == hwsim.load_workload("minilm-l6:prefill:12").macs
+    smol = hwsim.load_workload(WORKLOADS / "smollm2-135m.yaml")
+    tokens = smol.metadata["tokens"]
+    card = hwsim.load_workload(f"smollm2-135m:prefill:{tokens}")
+    assert smol.macs == card.macs
+    assert hwsim.load_workload(WORKLOADS / "efficientnet-lite0.yaml").macs == 385_187_552
