@@ -10,7 +10,11 @@ from pathlib import Path
 
 from hwsim.errors import HwsimError
 from hwsim.workload.cards import build_card, load_card, model_names
+from hwsim.workload.io import load_scalesim_csv, load_yaml, save_scalesim_csv, save_yaml
 from hwsim.workload.op import OP_KINDS, ConvShape, Op, Workload
+from hwsim.workload.recipe import Recipe, apply_recipe, load_recipe
+from hwsim.workload.synthetic import materialize
+from hwsim.workload.tracer import AttentionConfig, fold_layers, trace
 
 
 def load_workload(source) -> Workload:
@@ -20,12 +24,8 @@ def load_workload(source) -> Workload:
     text = str(source)
     suffix = Path(text).suffix.lower()
     if suffix in (".yaml", ".yml"):
-        from hwsim.workload.io import load_yaml
-
         return load_yaml(text)
     if suffix == ".csv":
-        from hwsim.workload.io import load_scalesim_csv
-
         return load_scalesim_csv(text)
     if text.count(":") in (2, 3) and not Path(text).exists():
         return load_card(text)
@@ -37,12 +37,23 @@ def load_workload(source) -> Workload:
 
 __all__ = [
     "OP_KINDS",
+    "AttentionConfig",
     "ConvShape",
     "HwsimError",
     "Op",
+    "Recipe",
     "Workload",
+    "apply_recipe",
     "build_card",
+    "fold_layers",
     "load_card",
+    "load_recipe",
+    "load_scalesim_csv",
     "load_workload",
+    "load_yaml",
+    "materialize",
     "model_names",
+    "save_scalesim_csv",
+    "save_yaml",
+    "trace",
 ]
