@@ -5,7 +5,8 @@ k_hot=2, dsp_packing=False, dsp_chain=7, on_overflow="count")`
 
 - Operands: QTensors of an `ap_fixed<W,I,...>` / `ap_ufixed` format, or float arrays whose values
   are exact in `a_format` / `w_format`. Each value is held as its integer mantissa v * 2**F
-  (F = W - I fraction bits).
+  (F = W - I fraction bits). QTensor scales are not applied (`out` is in ap_fixed units;
+  hwsim.pe.int_mac.dequantize_output applies per-tensor / per-channel scales).
 - Products are full precision: ap_fixed<Wa,Ia> * ap_fixed<Ww,Iw> -> ap_fixed<Wa+Ww, Ia+Iw>.
 - Accumulator `acc_format` (`ap_fixed<W,I,Q,O>`): every addition is exact, then quantized to
   the accumulator's fraction bits with its Q mode and brought into W bits with its O mode
@@ -23,7 +24,8 @@ Cycles: one MAC per cycle, `cycles` = M*N*K (one PE doing the whole call; with D
 a DSP retires two MACs per cycle, so cycles = M*ceil(N/2)*K). tile_cycles None.
 Counts: `mul.{Wa}x{Ww}` per MAC (fixed weights, no packing); `dsp.27x18` and `add.48` per packed
 DSP operation; `shift.{Wa}` per non-zero weight term and `add.{Wa+Ww}` per extra term
-(pow2 / khot); `add.{Wacc}` per accumulator addition.
+(pow2 / khot); `add.{Wacc}` per accumulator addition. `expected` assumes 8-bit operands for
+a format given as None and, for khot, the worst case of k_hot terms per weight.
 """
 
 from __future__ import annotations

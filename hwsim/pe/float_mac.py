@@ -16,7 +16,8 @@ Cycles: one MAC per cycle, `cycles` = M*N*K (one PE doing the whole call); tile_
 Counts per MAC: `fmul.{a}x{w}` (a float multiply of operands that wide) and the accumulator
 add: `fadd.{1+E+M}` for a float accumulator, `add.{span}` (integer, the exact fixed-point span)
 for kulisch, `add.{mantissa_bits+1}` (aligned integer add) for trunc_align; trunc_align also
-counts `acc_norm.32` per chunk and `fadd.32` per fp32 promotion.
+counts `acc_norm.32` per chunk and `fadd.32` per fp32 promotion. `expected` assumes 16-bit
+operands (fp16 range) for a format given as None.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ FMA use the BLAS picks. Otherwise the numba kernel runs the exact accumulator mo
 Cycles: one MAC per cycle, so `cycles` = M*N*K (one PE doing every MAC of the call; divide by
 the number of PEs for an array). `tile_cycles` is None (not data dependent).
 Counts: `mul.{a}x{w}` and `add.{acc_bits}` M*N*K each; `add.{bits}` once per operand element
-whose zero point is subtracted.
+whose zero point is subtracted. `expected(a_format, w_format)` assumes 8-bit operands for a
+format given as None.
 """
 
 from __future__ import annotations

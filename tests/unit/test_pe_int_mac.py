@@ -123,3 +123,15 @@ def test_bad_inputs_are_one_line_errors(rng):
     with pytest.raises(HwsimError, match="on_overflow"):
         hwsim.pe.run("int_mac", a, a, on_overflow="ignore")
     assert isinstance(hwsim.pe.get_pe("int_mac").acc, Accumulator)
+
+
+def test_quantized_pipeline_int8_and_fp8(rng):
+    x, w = rng.standard_normal((8, 64)), rng.standard_normal((16, 64))
+    qa = hwsim.quantize(x, QuantSpec("int8"))
+    qw = hwsim.quantize(w, QuantSpec("int8", granularity="channel"))
+    res = hwsim.pe.run("int_mac", qa, qw)
+    f = hwsim.format("int8")
+    want = f.decode(qa.codes).astype(np.int64) @ f.decode(qw.codes).astype(np.int64).T
+    assert np.array_equal(res.out, want)
+    approx = dequantize_output(res.out, qa, qw)
+    assert np.allclose(approx, hwsim.dequantize(qa) @ hwsim.dequantize(qw).T, rtol=0, atol=1e-9)
