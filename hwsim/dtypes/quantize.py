@@ -168,6 +168,8 @@ def _finite(G: np.ndarray) -> np.ndarray:
 
 def group_ranges(G: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray]:
     """(lo, hi) per row before clip search: lo <= 0 <= hi (symmetric: lo = -hi)."""
+    if G.shape[1] == 0:  # an empty tensor: nothing to range over
+        return np.zeros(G.shape[0]), np.zeros(G.shape[0])
     if spec.clipping == "percentile":
         p = float(spec.percentile)
         if not 0 < p <= 100:
@@ -277,6 +279,7 @@ def _fast_path(G, fmt: Format, spec: QuantSpec):
         and spec.scale_format == "fp32"
         and spec.rounding == "rne"
         and G.dtype in (np.float32, np.float64)
+        and G.shape[1] > 0
     )
     if not applies:
         return None

@@ -421,3 +421,12 @@ def test_non_finite_inputs_follow_the_format(rng):
     with pytest.raises(HwsimError, match="NaN"):
         hwsim.quantize(x, QuantSpec("int8"))
     assert math.isfinite(hwsim.quantize(np.zeros(4), QuantSpec("int8")).scales[0])
+
+
+@pytest.mark.parametrize("spec", [
+    QuantSpec("int8"), QuantSpec("int8", "channel"), QuantSpec("float8_e4m3fn", clipping="mse"),
+    QuantSpec(("int4", "int8")), QuantSpec("int8", "group", 4, axis=0, pad="zero"),
+])  # fmt: skip
+def test_empty_tensors(spec):
+    qt = hwsim.quantize(np.zeros((0, 4), np.float32), spec)
+    assert qt.codes.shape == (0, 4) and hwsim.dequantize(qt).shape == (0, 4)
