@@ -245,3 +245,22 @@ def test_trunc_align_promotion_recovers_accuracy(rng):
 def test_bad_accumulator_specs(kwargs, match):
     with pytest.raises(HwsimError, match=match):
         Accumulator(**kwargs)
+
+
+def test_kulisch_wide_float_span_uses_python_ints_and_stays_exact():
+    a = np.array([[2.0**100, 1.0, -(2.0**100), 2.0**-100]])
+    w = np.array([[3.0, 2.0**-60, 3.0, 1.0]])
+    out, _ = accumulate_gemm(a, w, Accumulator("kulisch", format="fp32"))
+    ref, _ = accumulate_gemm_reference(a, w, Accumulator("kulisch", format="fp32"))
+    assert out[0, 0] == ref[0, 0] == float(np.float32(2.0**-60 + 2.0**-100))
+
+
+def test_accumulate_keeps_leading_shape(rng):
+    p = rng.integers(-100, 100, (2, 3, 50))
+    out, ovf = accumulate(p, Accumulator("int", width=12, overflow="saturate"))
+    assert out.shape == (2, 3) and ovf.shape == (2, 3)
+    for idx in np.ndindex(2, 3):
+        want = accumulate_reference(
+            p[idx].tolist(), Accumulator("int", width=12, overflow="saturate")
+        )
+        assert (out[idx], ovf[idx]) == want
