@@ -355,6 +355,15 @@ def _check_spec(spec: QuantSpec) -> None:
     if not isinstance(spec, QuantSpec):
         raise HwsimError(f"quantize: expected a QuantSpec, got {type(spec).__name__}")
     as_rounding(spec.rounding)
+    if spec.scale_rule not in SCALE_RULES:  # checked even where unused: a typo is a mistake
+        raise HwsimError(
+            f"QuantSpec.scale_rule: expected one of {', '.join(SCALE_RULES)}, "
+            f"got {spec.scale_rule!r}"
+        )
+    if not (isinstance(spec.percentile, int | float) and 0 < spec.percentile <= 100):
+        raise HwsimError(
+            f"QuantSpec.percentile: expected a number in (0, 100], got {spec.percentile!r}"
+        )
 
 
 def quantize(x, spec: QuantSpec, rng: np.random.Generator | None = None) -> QTensor:

@@ -392,6 +392,8 @@ def test_int8_error_bound_property(x):
     (QuantSpec("int8", clipping="max"), "QuantSpec.clipping: expected one of absmax, mse"),
     (QuantSpec("int8", scale_format="fp8"), "QuantSpec.scale_format: expected fp32"),
     (QuantSpec("int8", scale_format="e8m0", scale_rule="up"), "QuantSpec.scale_rule"),
+    (QuantSpec("int8", scale_rule="up"), "QuantSpec.scale_rule: expected one of floor"),
+    (QuantSpec("olive_int4", clipping="percentile", percentile=101), "QuantSpec.percentile"),
     (QuantSpec("int8", rounding="nearest"), "rounding: expected one of"),
     (QuantSpec("int9x"), "unknown format 'int9x'"),
     (QuantSpec("int8", "group", 4, pad="wrap"), "QuantSpec.pad: expected 'error' or 'zero'"),
