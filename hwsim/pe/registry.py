@@ -3,7 +3,7 @@
 A PE class is constructed with its parameters (`PEClass(**params)`, unknown parameters are a
 one-line error) and offers:
   run(a, w) -> PEResult            exact out = a @ w.T, counts, data-dependent cycles
-  expected(macs, a_format, w_format) -> PEEstimate   shapes-only cycles and counts, for
+  expected(a_format, w_format) -> PEEstimate   shapes-only cycles and counts per MAC, for
                                    workloads without tensors (the simulator's default path)
 `pe/` never imports `sim/`: the simulator sees only PEResult / PEEstimate.
 """
