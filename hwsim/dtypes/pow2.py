@@ -23,10 +23,12 @@ probability (x + 2^pmin) / 2^(pmin+1).
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
@@ -161,26 +163,23 @@ class _ShiftFormat(Format):
         mag = math.ldexp(1.0, ecode - self._offset)
         return -mag if negative else mag
 
-    def _table(self) -> list[tuple[Fraction, int]]:
-        """(value, code) for every code encode may produce, sorted by value."""
-        minus_zero = 1 << self.exp_bits if self.has_zero else None
-        codes = [c for c in range(1 << self.bits) if c != minus_zero]
-        return sorted((Fraction(self.decode_scalar(c)), c) for c in codes)
+    def _table(self) -> tuple[list[Fraction], list[int]]:
+        """Values and codes of every code encode may produce, sorted by value."""
+        return _value_table(self)
 
     def encode_scalar(self, x: float, rounding="rne", saturate=None, u: float | None = None) -> int:
         mode = self._check(rounding, saturate)
         if math.isnan(x):
             raise HwsimError(f"{self.name}: cannot encode NaN (the format has no NaN)")
-        table = self._table()
-        if x <= table[0][0]:
-            return table[0][1]
-        if x >= table[-1][0]:
-            return table[-1][1]
+        values, codes = self._table()
+        if x <= values[0]:
+            return codes[0]
+        if x >= values[-1]:
+            return codes[-1]
         v = Fraction(x)
-        below = [t for t in table if t[0] <= v]
-        above = [t for t in table if t[0] >= v]
-        (lo, lo_code), (hi, hi_code) = below[-1], above[0]
-        if lo == hi:
+        i = bisect.bisect_right(values, v) - 1  # values[i] <= v < values[i + 1]
+        lo, lo_code, hi, hi_code = values[i], codes[i], values[i + 1], codes[i + 1]
+        if lo == v:
             return lo_code
         positive = x >= 0
         if mode is Rounding.DOWN:
@@ -203,6 +202,13 @@ class _ShiftFormat(Format):
         if mode is Rounding.TIES_AWAY and abs(lo) != abs(hi):
             return lo_code if abs(lo) > abs(hi) else hi_code
         return hi_code if positive else lo_code
+
+
+@lru_cache(maxsize=64)
+def _value_table(f: _ShiftFormat) -> tuple[list[Fraction], list[int]]:
+    minus_zero = 1 << f.exp_bits if f.has_zero else None
+    pairs = sorted((Fraction(f.decode_scalar(c)), c) for c in range(1 << f.bits) if c != minus_zero)
+    return [v for v, _ in pairs], [c for _, c in pairs]
 
 
 @dataclass(frozen=True)
