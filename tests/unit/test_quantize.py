@@ -94,7 +94,9 @@ def _reference_group(row, fmt, symmetric: bool):
         scale = float(np.float32((rhi - rlo) / (hi - lo))) if rhi > rlo else 1.0
         zp = lo - rlo / scale
         zp = min(max(float(round(zp)), lo), hi) if is_int else zp
-    codes = [fmt.encode_scalar(min(max(float(v) / scale + zp, lo), hi), "rne", True) for v in row]
+    # symmetric: no zero point is added (adding 0.0 would turn -0.0 into +0.0)
+    q = [float(v) / scale + zp if not symmetric else float(v) / scale for v in row]
+    codes = [fmt.encode_scalar(min(max(v, lo), hi), "rne", True) for v in q]
     return codes, scale, zp
 
 
@@ -432,3 +434,27 @@ def test_non_finite_inputs_follow_the_format(rng):
 def test_empty_tensors(spec):
     qt = hwsim.quantize(np.zeros((0, 4), np.float32), spec)
     assert qt.codes.shape == (0, 4) and hwsim.dequantize(qt).shape == (0, 4)
+
+
+def _small_formats() -> list[str]:
+    names = [n for n in hwsim.formats() if not n.startswith(("mx", "bfp"))]
+    return [
+        n for n in names if hwsim.format(n).bits <= 8 and n not in ("olive_int4", "olive_flint4")
+    ]
+
+
+@pytest.mark.parametrize("name", _small_formats())
+def test_every_small_format_every_value_and_midpoint(name):
+    """Each format of <= 8 bits: a group holding every value and every midpoint (scaled by a
+    power of two, so that x / scale is exact and every tie is a real tie) quantizes exactly as
+    the scalar reference does; asymmetric too."""
+    fmt = hwsim.format(name)
+    v = np.unique(fmt.values()[np.isfinite(fmt.values())])
+    qmax = symmetric_qmax(fmt)
+    row = np.concatenate([[qmax], v, (v[:-1] + v[1:]) / 2])
+    row = np.clip(row, -qmax, qmax) * 0.125
+    for symmetric in (True, False):
+        qt = hwsim.quantize(row[None, :], QuantSpec(name, "channel", symmetric=symmetric))
+        codes, scale, zp = _reference_group(row, fmt, symmetric)
+        assert qt.codes[0].tolist() == codes
+        assert qt.scales[0, 0] == scale
