@@ -141,3 +141,28 @@ def int_group_partials(a, w, gs):
                     s += a[m, k] * w[n, k]
                 out[m, n, g] = s
     return out
+
+
+@njit(cache=True)
+def bitmod_weight_pass(codes, fid, scode, ints_tab, nnz_tab, gs, dp, skip, T):
+    """One pass over the weights: effective integer weights (code value * group scale code,
+    float64, exact below 2**53), term cycles per chunk of dp lanes (max non-zero terms over
+    the lanes when skipping, else T), and the histogram of non-zero terms per weight."""
+    N, K = codes.shape
+    w_eff = np.empty((N, K), np.float64)
+    cycles = np.empty((N, K // dp), np.int64)
+    hist = np.zeros(T + 1, np.int64)
+    for n in range(N):
+        for c in range(K // dp):
+            most = 0
+            for lane in range(dp):
+                k = c * dp + lane
+                f = fid[n, k // gs]
+                code = codes[n, k]
+                z = nnz_tab[f, code]
+                hist[z] += 1
+                if z > most:
+                    most = z
+                w_eff[n, k] = ints_tab[f, code] * scode[n, k // gs]
+            cycles[n, c] = most if skip else T
+    return w_eff, cycles, hist

@@ -293,26 +293,24 @@ def weight_terms(op: Operand, skip: bool, dp: int, need_terms: bool = True) -> d
         sg_tab[i, : p.lut.size, : p.n_terms] = s
         sh_tab[i, : p.lut.size, : p.n_terms] = np.where(s != 0, h + (frac - p.frac_bits), 0)
         ints_tab[i, : p.lut.size] = p.lut << (frac - p.frac_bits)
-    nnz_tab = np.count_nonzero(sg_tab, axis=2).astype(np.int8)
-    # one flat index per weight: format id * n_codes + code
-    flat = (op.per_element(op.format_ids) * n_codes + op.codes) if len(plans) > 1 else op.codes
-    nnz = nnz_tab.reshape(-1)[flat]
-    N, K = op.codes.shape
-    if skip:
-        chunk_cycles = nnz.reshape(N, K // dp, dp).max(axis=2).astype(np.int64)
-    else:
-        chunk_cycles = np.full((N, K // dp), T, np.int64)
+    nnz_tab = np.count_nonzero(sg_tab, axis=2).astype(np.int64)
+    scode = op.scale_codes if op.scale_codes is not None else np.ones_like(op.format_ids)
+    w_eff, chunk_cycles, hist = KS.bitmod_weight_pass(
+        op.codes, op.format_ids, scode, ints_tab, nnz_tab, op.group_size, dp, skip, T
+    )
+    nnz_total = int(np.dot(hist, np.arange(T + 1)))
     out = {
         "plans": plans,
         "T": T,
-        "w_eff": ints_tab.reshape(-1)[flat] * op.per_element(op.scale_codes),
+        "w_eff": w_eff,
         "frac_bits": frac,
         "chunk_cycles": chunk_cycles,
-        "nnz_total": int(nnz.sum(dtype=np.int64)),
-        "term_hist": np.bincount(nnz.ravel(), minlength=T + 1).astype(np.int64),
-        "mean_terms": float(nnz.mean(dtype=np.float64)) if nnz.size else 0.0,
+        "nnz_total": nnz_total,
+        "term_hist": hist,
+        "mean_terms": nnz_total / op.codes.size if op.codes.size else 0.0,
     }
     if need_terms:
+        flat = op.per_element(op.format_ids) * n_codes + op.codes
         out["signs"] = sg_tab.reshape(-1, T)[flat]
         out["shifts"] = sh_tab.reshape(-1, T)[flat]
     return out
@@ -337,8 +335,8 @@ def exact_sum(a_al: np.ndarray, lsb: np.ndarray, w_eff: np.ndarray, frac_bits: i
     Row m's addends are multiples of 2**min(lsb[m]); when the sum of magnitudes, counted in
     those units, stays below 2**53 every partial sum BLAS forms is exact.
     """
-    w = w_eff.astype(np.float64)
-    wmax = float(np.max(np.abs(w))) if w.size else 0.0
+    w = np.asarray(w_eff, np.float64)  # integers below 2**53, exact
+    wmax = max(float(w.max()), -float(w.min())) if w.size else 0.0
     row_lsb = lsb.min(axis=1)
     mag = np.abs(a_al).sum(axis=1)
     units = np.ldexp(mag, -row_lsb.astype(np.int64)) * wmax
@@ -350,7 +348,7 @@ def exact_sum(a_al: np.ndarray, lsb: np.ndarray, w_eff: np.ndarray, frac_bits: i
         out[ok] = a_al[ok] @ w.T
     bad = np.flatnonzero(~ok)
     if bad.size:
-        w_obj = w_eff.astype(object)
+        w_obj = w.astype(np.int64).astype(object)
         for m in bad:
             e = int(row_lsb[m])
             ints = [int(v) for v in np.ldexp(a_al[m], -e).astype(np.float64)]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -217,18 +218,20 @@ def cycles_per_weight(bits: float) -> int:
 class Operand:
     """A 2-D QTensor [R, K] (groups along K) read into what a PE sees.
 
-    values: decoded code values [R, K] (float64, exact; each group through its menu format)
+    codes: the stored codes [R, K] (their own unsigned dtype)
+    values: decoded code values [R, K] (float64, exact; each group through its menu format),
+            decoded on first use
     scales / zero_points / scale_codes / format_ids: [R, G], one per group of `group_size`
     """
 
     codes: np.ndarray
-    values: np.ndarray
     scales: np.ndarray
     zero_points: np.ndarray | None
     scale_codes: np.ndarray | None
     format_ids: np.ndarray
     formats: tuple
     group_size: int
+    olive: bool = False
 
     @property
     def n_groups(self) -> int:
@@ -237,6 +240,24 @@ class Operand:
     def per_element(self, per_group: np.ndarray) -> np.ndarray:
         """A [R, G] array repeated over each group's K elements: [R, K]."""
         return np.repeat(per_group, self.group_size, axis=1)
+
+    @cached_property
+    def values(self) -> np.ndarray:
+        if self.olive:
+            from hwsim.dtypes.olive import olive_decode_pairs
+
+            values = olive_decode_pairs(self.codes, *self.formats).astype(np.float64)
+        elif len(self.formats) == 1:
+            values = self.formats[0].decode(self.codes).astype(np.float64)
+        else:
+            values = np.empty(self.codes.shape, dtype=np.float64)
+            per_el = self.per_element(self.format_ids)
+            for i, f in enumerate(self.formats):
+                mask = per_el == i
+                values[mask] = f.decode(self.codes[mask])
+        if not np.all(np.isfinite(values)):
+            raise HwsimError("PE weights decode to inf/NaN; a PE needs finite codes")
+        return values
 
 
 def read_operand(qt, who: str, name: str = "w", allow_olive: bool = False) -> Operand:
@@ -274,32 +295,17 @@ def read_operand(qt, who: str, name: str = "w", allow_olive: bool = False) -> Op
 
     formats = tuple(get_format(n) for n in qt.spec.menu)
     ids = grid(qt.format_ids, np.int64) if qt.format_ids is not None else np.zeros((R, G), int)
-    codes = np.asarray(qt.codes).astype(np.int64)
-    gs = K // G
     if olive:
-        from hwsim.dtypes.olive import olive_decode_pairs
-
         if K % 2:
             raise HwsimError(f"{who}: OliVe {name} needs an even K, got {K}")
         formats = (formats[0], get_format(qt.meta["outlier_format"]))
-        values = olive_decode_pairs(qt.codes, *formats).astype(np.float64)
-    elif len(formats) == 1:
-        values = formats[0].decode(qt.codes).astype(np.float64)
-    else:
-        values = np.empty((R, K), dtype=np.float64)
-        per_el = np.repeat(ids, gs, axis=1)
-        for i, f in enumerate(formats):
-            mask = per_el == i
-            values[mask] = f.decode(qt.codes[mask])
-    if not np.all(np.isfinite(values)):
-        raise HwsimError(f"{who}: {name} decodes to inf/NaN; a PE needs finite codes")
     return Operand(
-        codes=codes,
-        values=values,
+        codes=np.asarray(qt.codes),
         scales=grid(qt.scales, np.float64),
         zero_points=grid(qt.zero_points, np.float64),
         scale_codes=grid(qt.scale_codes, np.int64),
         format_ids=ids,
         formats=formats,
-        group_size=gs,
+        group_size=K // G,
+        olive=olive,
     )
