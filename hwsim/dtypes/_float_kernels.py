@@ -31,13 +31,53 @@ def _overflow(neg, mode, saturate, max_code, sign_bit, ovf_pos, ovf_neg):
 
 
 @njit(cache=True, inline="always")
-def _encode_one(w, u, sm, se, sbias, man_bits, emin, emax, pow2, max_code, sign_bit, mode, sat, p):
+def _encode_one(
+    w, u, sm, se, sbias, man_bits, emin, emax, pow2, max_code, sign_bit, mode, sat, p, fast, ovf
+):
     """Code of one input given as its float bit pattern `w` (int64, sign-extended).
 
-    p = (nan_pos, nan_neg, inf_pos, inf_neg, ovf_pos, ovf_neg, zero_neg).
+    p = (nan_pos, nan_neg, inf_pos, inf_neg, ovf_pos, ovf_neg, zero_neg);
+    fast = (normal, rebias, finite, k): deterministic modes round inputs whose bits lie in
+    [normal, finite) (normal finite floats) by shifting bits; rebias = (source bias - bias)
+    << man_bits; k - source exponent field is the shift at the subnormal quantum.
+    normal = finite = 0 turns this path off. ovf = (code, -code) on overflow in this mode.
     """
-    exp_all = (np.int64(1) << se) - 1
     neg = w < 0
+    a = w & ((np.int64(1) << (sm + se)) - 1)  # |x| as bits
+    if mode != STOCHASTIC and fast[0] <= a < fast[2]:  # normal, finite input
+        # Round the bit pattern at the format's quantum, written with selects rather than
+        # branches (inputs mix ranges at random). In the format's normal binades the code
+        # is the input's bits shifted and rebiased (a carry moves into the exponent by
+        # itself); below them a subnormal's code is the significand rounded at the
+        # subnormal quantum (a shift past 62 rounds like 62: significands are < 2**53).
+        # Past the largest binade the code exceeds max_code, which is overflow.
+        # Masks (all ones or zero) instead of data-dependent branches.
+        neg_mask = w >> 63
+        normal_shift = sm - man_bits
+        sub_shift = fast[3] - (a >> sm)
+        sub_mask = -np.int64(sub_shift > normal_shift)
+        shift = (min(sub_shift, 62) & sub_mask) | (normal_shift & ~sub_mask)
+        significand = (a & ((np.int64(1) << sm) - 1)) | (np.int64(1) << sm)
+        base = (significand & sub_mask) | (a & ~sub_mask)
+        rebias = fast[1] & ~sub_mask
+        ones = (np.int64(1) << shift) - 1
+        if mode == RNE:
+            add = (ones >> 1) + (((base >> shift) - rebias) & 1)  # a tie goes to even
+        elif mode == TIES_AWAY:
+            add = (ones >> 1) + 1
+        elif mode == UP:
+            add = ones & ~neg_mask
+        elif mode == DOWN:
+            add = ones & neg_mask
+        else:
+            add = np.int64(0)
+        code = ((base + add) >> shift) - rebias
+        zero_mask = -np.int64(code == 0)
+        over_mask = -np.int64(code > max_code)
+        result = ((code | (sign_bit & neg_mask)) & ~zero_mask) | (p[6] & neg_mask & zero_mask)
+        overflow = (ovf[1] & neg_mask) | (ovf[0] & ~neg_mask)
+        return (result & ~over_mask) | (overflow & over_mask)
+    exp_all = (np.int64(1) << se) - 1
     be = (w >> sm) & exp_all
     frac = w & ((np.int64(1) << sm) - 1)
     if be == exp_all:  # NaN or infinity
@@ -112,15 +152,28 @@ def _encode_one(w, u, sm, se, sbias, man_bits, emin, emax, pow2, max_code, sign_
 
 @njit(cache=True, parallel=True)
 def encode_kernel(
-    src, out, draws, sm, se, sbias, man_bits, emin, emax, pow2, max_code, sign_bit, mode, sat, p
-):
+    src, out, draws, sm, se, sbias, man_bits, emin, emax, pow2, max_code, sign_bit, mode, sat, p,
+    fast,
+):  # fmt: skip
     """out[i] = code of the float whose bits are src[i] (int32 or int64 view of the input)."""
+    ovf = (
+        _overflow(False, mode, sat, max_code, sign_bit, p[4], p[5]),
+        _overflow(True, mode, sat, max_code, sign_bit, p[4], p[5]),
+    )
     for i in prange(src.size):
         u = draws[i] if mode == STOCHASTIC else 0.0
         out[i] = _encode_one(
             np.int64(src[i]), u, sm, se, sbias, man_bits, emin, emax, pow2, max_code,
-            sign_bit, mode, sat, p,
+            sign_bit, mode, sat, p, fast, ovf,
         )  # fmt: skip
+
+
+def fast_path_bounds(sm, se, sbias, man_bits, emin, bias, pow2):
+    """`fast` for encode_kernel, for a source with `sm` mantissa bits, `se` exponent bits."""
+    if pow2 or man_bits >= sm:
+        return tuple(np.int64(0) for _ in range(4))
+    fields = (1 << sm, (sbias - bias) << man_bits, (2**se - 1) << sm, emin - man_bits + sbias + sm)
+    return tuple(np.int64(f) for f in fields)
 
 
 @njit(cache=True, parallel=True)

@@ -252,6 +252,10 @@ class FloatFormat(Format):
 
     def encode(self, x, rounding="rne", saturate=None, rng=None) -> np.ndarray:
         """Round `x` once to this format; returns codes (unsigned ints, `code_dtype`)."""
+        return self._encode(x, rounding, saturate, rng, bit_path=True)
+
+    def _encode(self, x, rounding, saturate, rng, bit_path: bool) -> np.ndarray:
+        """encode; bit_path=False sends every input through the kernel's general path."""
         mode = as_rounding(rounding)
         sat = self._saturating(saturate)
         shape = np.shape(x)
@@ -260,9 +264,13 @@ class FloatFormat(Format):
         draws = np.zeros(0) if draws is None else draws.ravel()
         out = np.empty(bits.size, dtype=self.code_dtype)
         p = tuple(np.int64(c) for c in self._special_codes(sat))
+        pow2 = not self.signed
+        fast = K.fast_path_bounds(sm, se, sbias, self.man_bits, self.emin, self.bias, pow2)
+        if not bit_path:
+            fast = (np.int64(0),) * 4
         K.encode_kernel(
             bits, out, draws, sm, se, sbias, self.man_bits, self.emin, self.emax,
-            not self.signed, self.max_code, self.sign_bit, _MODE_NUMBER[mode], sat, p,
+            pow2, self.max_code, self.sign_bit, _MODE_NUMBER[mode], sat, p, fast,
         )  # fmt: skip
         return out.reshape(shape)
 
