@@ -24,12 +24,12 @@ def recost(stats, profile: str | Profile | None = None):
     breakdown: dict[str, float] = {}
     unpriced: set[str] = set()
     per_op = []
-    for row, counts in zip(stats.ops.itertuples(), stats.op_counts, strict=True):
+    for repeat, counts in zip(stats.ops["repeat"].tolist(), stats.op_counts, strict=True):
         parts, missing = price_counts(counts, stats.arch, prof)
         unpriced |= missing
         per_op.append(sum(parts.values()))
         for k, v in parts.items():
-            breakdown[k] = breakdown.get(k, 0.0) + v * row.repeat
+            breakdown[k] = breakdown.get(k, 0.0) + v * repeat
     ops = stats.ops.copy()
     ops["energy_pj"] = per_op
     area = area_breakdown_mm2(stats.arch, prof, stats.pe_counts_per_mac)

@@ -77,19 +77,21 @@ def simulate(arch, workload, quant=None, mode: str = "event", profile: str | Non
         rows.append({**row, "op": op.name, "repeat": op.repeat})
         op_counts.append(counts)
     table = pd.DataFrame(rows, columns=list(OP_COLUMNS))
-    total = int((table["cycles"] * table["repeat"]).sum())
-    rep = table["repeat"]
+
+    def total(column: str) -> int:
+        return int(sum(r[column] * r["repeat"] for r in rows))
+
     breakdown = {
-        "compute": int((table["compute_cycles"] * rep).sum()),
-        "fill_drain": int((table["fill_drain_cycles"] * rep).sum()),
-        "memory_stall": int((table["stall_cycles"] * rep).sum()),
-        "vector": int((table["vector_cycles"] * rep).sum()),
+        "compute": total("compute_cycles"),
+        "fill_drain": total("fill_drain_cycles"),
+        "memory_stall": total("stall_cycles"),
+        "vector": total("vector_cycles"),
     }
     stats = Stats(
         arch=arch,
         workload_name=workload.name,
         mode=mode,
-        cycles=total,
+        cycles=total("cycles"),
         ops=table,
         op_counts=op_counts,
         macs=workload.macs,

@@ -102,11 +102,13 @@ def simulate_op(arch: Arch, m: OpMapping) -> OpTiming:
         for read, folds, fills, write in tiles:
             yield slots.get(1)
             yield from move(read)
-            env.process(arrive(read, (folds, fills, write)))
+            if read and latency:
+                env.process(arrive((folds, fills, write)))
+            else:
+                ready.put((folds, fills, write))
 
-    def arrive(read: int, tile):
-        if read and latency:
-            yield env.timeout(latency)
+    def arrive(tile):
+        yield env.timeout(latency)
         yield ready.put(tile)
 
     def compute():

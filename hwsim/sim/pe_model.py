@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from hwsim.errors import HwsimError
 from hwsim.pe.registry import get_pe
@@ -28,15 +29,25 @@ class PEModel:
 def pe_model(arch: Arch, a_format: str | None, w_format: str | None) -> PEModel:
     """Ask the arch's PE kind for its expected cost at these formats."""
     arr = arch.pe_array
-    pe = get_pe(arr.pe_kind, **arr.params)
+    key = (arr.pe_kind, arr.pe_params, arr.dot_product_width, a_format, w_format, arch.source)
+    try:
+        hash(key)
+    except TypeError:  # list-valued PE parameters: no caching
+        return _pe_model.__wrapped__(*key)
+    return _pe_model(*key)
+
+
+@lru_cache(maxsize=256)
+def _pe_model(kind, params, dp, a_format, w_format, source) -> PEModel:
+    pe = get_pe(kind, **dict(params))
     check = getattr(pe, "check", None)
     if check is not None:
         try:
             check(a_format, w_format)
         except HwsimError as e:
-            raise HwsimError(f"arch.pe_array.pe: {e} ({arch.source})") from None
+            raise HwsimError(f"arch.pe_array.pe: {e} ({source})") from None
     est = pe.expected(a_format, w_format)
-    cycles = est.cycles_per_mac * arr.dot_product_width
+    cycles = est.cycles_per_mac * dp
     # tolerate float noise from expected values such as 0.5 * 4
     step = max(1, math.ceil(cycles - 1e-9))
     return PEModel(step, dict(est.counts_per_mac))

@@ -65,9 +65,9 @@ class Stats:
     def counts(self) -> dict[str, float]:
         """Action counts of the whole workload (repeats included)."""
         total: dict[str, float] = {}
-        for row, counts in zip(self.ops.itertuples(), self.op_counts, strict=True):
+        for repeat, counts in zip(self.ops["repeat"].tolist(), self.op_counts, strict=True):
             for key, value in counts.items():
-                total[key] = total.get(key, 0) + value * row.repeat
+                total[key] = total.get(key, 0) + value * repeat
         return dict(sorted(total.items()))
 
     @property
