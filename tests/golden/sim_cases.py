@@ -1,0 +1,105 @@
+"""Golden simulation cases: (arch, workload, mode) -> pinned totals and per-op figures.
+
+`python tests/golden/sim_cases.py` prints what moved against tests/golden/sim_golden.json
+(case, op, column, old -> new); `--write` re-pins the numbers after a reviewed change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = Path(__file__).with_name("sim_golden.json")
+CASES = (
+    ("tpu_int8", "llama-2-7b:decode:256", "event"),
+    ("bitmod", "llama-2-7b:prefill:256", "analytic"),
+    ("bitmod", "llama-2-7b:decode:256", "event"),
+    ("ant", "llama-3-8b:decode:256", "analytic"),
+    ("olive", "opt-1.3b:prefill:256", "analytic"),
+    ("fp16", "phi-2:decode:256", "analytic"),
+    ("fpga_zcu104", "resnet-50:prefill:224", "event"),
+    ("scalesim", "resnet-18:prefill:224", "scalesim"),
+    ("scalesim", "bert-base:prefill:128", "event"),
+)
+TOTALS = ("cycles", "energy_pj", "area_mm2", "dram_bytes", "macs")
+OP_COLUMNS = ("cycles", "compute_cycles", "dram_cycles", "dram_bytes", "stall_cycles", "energy_pj")
+
+
+def case_key(arch: str, workload: str, mode: str) -> str:
+    return f"{arch}|{workload}|{mode}"
+
+
+def compute(arch: str, workload: str, mode: str) -> dict:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import hwsim
+
+    st = hwsim.simulate(ROOT / "arch" / f"{arch}.yaml", workload, mode=mode)
+    totals = {
+        "cycles": st.cycles,
+        "energy_pj": st.energy_pj,
+        "area_mm2": st.area_mm2,
+        "dram_bytes": st.dram_bytes,
+        "macs": st.macs,
+    }
+    ops = {
+        row["op"]: {c: (float(row[c]) if c == "energy_pj" else int(row[c])) for c in OP_COLUMNS}
+        for row in st.ops.to_dict("records")
+    }
+    return {"totals": totals, "ops": ops, "breakdown": dict(st.breakdown)}
+
+
+def same(a, b) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return a == b
+
+
+def diff(old: dict, new: dict) -> list[str]:
+    """Human-readable lines naming every figure that moved."""
+    out = []
+    for key in TOTALS:
+        if not same(old["totals"][key], new["totals"][key]):
+            out.append(f"total {key}: {old['totals'][key]} -> {new['totals'][key]}")
+    for name in sorted(set(old["ops"]) | set(new["ops"])):
+        if name not in old["ops"] or name not in new["ops"]:
+            out.append(f"op {name}: {'added' if name in new['ops'] else 'removed'}")
+            continue
+        for col in OP_COLUMNS:
+            a, b = old["ops"][name][col], new["ops"][name][col]
+            if not same(a, b):
+                out.append(f"op {name} {col}: {a} -> {b}")
+    for key in sorted(set(old["breakdown"]) | set(new["breakdown"])):
+        if old["breakdown"].get(key) != new["breakdown"].get(key):
+            out.append(
+                f"breakdown {key}: {old['breakdown'].get(key)} -> {new['breakdown'].get(key)}"
+            )
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description="Show (and with --write, re-pin) golden diffs.")
+    ap.add_argument("--write", action="store_true", help="overwrite sim_golden.json")
+    args = ap.parse_args()
+    old = json.loads(GOLDEN.read_text()) if GOLDEN.is_file() else {}
+    new, moved = {}, 0
+    for case in CASES:
+        key = case_key(*case)
+        new[key] = compute(*case)
+        lines = diff(old[key], new[key]) if key in old else ["new case"]
+        moved += bool(lines)
+        print(f"{key}: {'unchanged' if not lines else ''}")
+        for line in lines:
+            print(f"    {line}")
+    if args.write:
+        GOLDEN.write_text(json.dumps(new, indent=1, sort_keys=True) + "\n")
+        print(f"wrote {GOLDEN}")
+    return 1 if moved and not args.write else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
