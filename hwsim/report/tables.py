@@ -1,0 +1,131 @@
+"""Tables of a finished run: the ops table with units, the summary, Markdown and text renderings.
+
+Column names are a contract (ops.csv is read by scripts): units are in the names, figures per
+op are for one instance and the `*_total` columns multiply by `repeat`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+# (ops.csv column, source column in Stats.ops or a derived name); order is stable
+OPS_COLUMNS = (
+    "op",
+    "kind",
+    "M",
+    "N",
+    "K",
+    "batch",
+    "repeat",
+    "macs",
+    "cycles",
+    "cycles_total",
+    "compute_cycles",
+    "fill_drain_cycles",
+    "stall_cycles",
+    "vector_cycles",
+    "dram_cycles",
+    "dram_bytes",
+    "dram_read_weights_bytes",
+    "dram_read_inputs_bytes",
+    "dram_write_outputs_bytes",
+    "energy_pj",
+    "energy_pj_total",
+    "utilisation_ratio",
+    "macs_per_dram_byte",
+    "loop_order",
+    "tiles",
+    "weight_fetches",
+    "input_fetches",
+)
+
+
+def ops_table(stats) -> pd.DataFrame:
+    """One row per op with OPS_COLUMNS (per instance, plus repeat-multiplied totals)."""
+    src = stats.ops
+    df = pd.DataFrame({c: src[c] for c in src.columns if c in OPS_COLUMNS})
+    macs = src["M"] * src["N"] * src["K"] * src["batch"]
+    df["macs"] = macs.where(src["kind"] != "vector", 0).astype("int64")
+    df["cycles_total"] = (src["cycles"] * src["repeat"]).astype("int64")
+    df["energy_pj_total"] = src["energy_pj"] * src["repeat"]
+    df["utilisation_ratio"] = src["utilisation"]
+    dram = src["dram_bytes"].where(src["dram_bytes"] > 0)
+    df["macs_per_dram_byte"] = (df["macs"] / dram).fillna(0.0)
+    return df[list(OPS_COLUMNS)].reset_index(drop=True)
+
+
+def summary_rows(summary: dict) -> list[tuple[str, str]]:
+    """(label with unit, formatted value) pairs a person reads first."""
+    rows = [
+        ("arch", summary["arch"]),
+        ("workload", summary["workload"]),
+        ("mode", summary["mode"]),
+    ]
+    if summary.get("quant"):
+        rows.append(("quant recipe", summary["quant"]))
+    rows += [
+        ("cycles", f"{summary['cycles']:,}"),
+        ("latency (ms)", f"{summary['latency_s'] * 1e3:,.3f}"),
+        ("energy (mJ)", f"{summary['energy_pj'] * 1e-9:,.4f}"),
+        ("area (mm^2)", f"{summary['area_mm2']:,.4f}"),
+        ("MACs", f"{summary['macs']:,}"),
+        ("utilisation (%)", f"{summary['utilisation'] * 100:.2f}"),
+        ("DRAM traffic (MiB)", f"{summary['dram_bytes'] / 2**20:,.2f}"),
+    ]
+    if summary.get("output_sqnr_db") is not None:
+        rows.append(("output SQNR (dB)", f"{summary['output_sqnr_db']:.2f}"))
+    return rows
+
+
+def text_table(rows: list[tuple[str, str]]) -> str:
+    """Two aligned columns for the terminal."""
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A GitHub-flavoured Markdown table."""
+
+    def cell(v) -> str:
+        if isinstance(v, float):
+            return f"{v:,.4g}"
+        if isinstance(v, int):
+            return f"{v:,}"
+        return str(v).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def summary_markdown(summary: dict, ops: pd.DataFrame, plots: list[str]) -> str:
+    """summary.md: totals, cycle and energy breakdowns, the ten costliest ops, plots."""
+    parts = [f"# {summary['arch']} on {summary['workload']} ({summary['mode']})", ""]
+    parts += [markdown_table(["quantity", "value"], [list(r) for r in summary_rows(summary)])]
+    cyc = summary["breakdown_cycles"]
+    total = sum(cyc.values()) or 1
+    parts += ["", "## Cycles by cause", ""]
+    parts += [
+        markdown_table(
+            ["cause", "cycles", "share (%)"],
+            [[k, int(v), 100.0 * v / total] for k, v in cyc.items()],
+        )
+    ]
+    energy = summary["energy_breakdown_pj"]
+    etotal = sum(energy.values()) or 1.0
+    parts += ["", "## Energy by component", ""]
+    parts += [
+        markdown_table(
+            ["component", "energy (pJ)", "share (%)"],
+            [[k, float(v), 100.0 * v / etotal] for k, v in energy.items()],
+        )
+    ]
+    if summary.get("unpriced_actions"):
+        parts += ["", f"Unpriced actions (no energy entry): {summary['unpriced_actions']}"]
+    top = ops.sort_values("cycles_total", ascending=False, kind="stable").head(10)
+    parts += ["", "## Ten costliest ops (cycles x repeat)", ""]
+    cols = ["op", "kind", "M", "N", "K", "repeat", "cycles_total", "utilisation_ratio"]
+    parts += [markdown_table(cols, top[cols].values.tolist())]
+    if plots:
+        parts += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,115 @@
+"""Writing a run's report directory atomically: everything goes to a temporary sibling
+directory, which replaces the target by rename only once complete, so a failure (or a kill)
+never leaves a half-written report behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from hwsim.errors import HwsimError
+from hwsim.report import plots
+from hwsim.report.scalesim import compute_report_csv
+from hwsim.report.tables import ops_table, summary_markdown
+
+FORMATS = ("csv", "parquet")
+PLOTS = ("energy_breakdown.png", "op_cycles.png", "roofline.png")
+
+
+@contextlib.contextmanager
+def atomic_dir(target: Path):
+    """Yield a fresh temporary directory; on success it becomes `target` (replacing it)."""
+    target = Path(target)
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise HwsimError(
+            f"output directory {str(parent)!r}: cannot create ({e.strerror})"
+        ) from None
+    if target.exists() and not target.is_dir():
+        raise HwsimError(f"output directory {str(target)!r}: exists and is not a directory")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; a report is for reading
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
+        os.rmdir(old)
+        os.replace(target, old)
+    os.replace(tmp, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run_summary(stats, extra: dict | None = None) -> dict:
+    """Stats.summary() plus the area breakdown, array figures and any `extra` keys."""
+    s = stats.summary()
+    s["area_breakdown_mm2"] = dict(stats.area_breakdown_mm2)
+    arr = stats.arch.pe_array
+    s["peak_macs_per_cycle"] = arr.pes * arr.dot_product_width
+    s["dram_bytes_per_cycle"] = float(stats.arch.dram.bytes_per_cycle)
+    s["clock_mhz"] = float(stats.arch.clock_mhz)
+    s.update(extra or {})
+    return s
+
+
+def write_run(stats, out_dir, fmt: str = "csv", extra: dict | None = None) -> dict:
+    """Write summary.json, ops.csv|parquet, summary.md, PNG plots (and, in scalesim mode,
+    COMPUTE_REPORT.csv) to `out_dir`, atomically. Returns the summary dict."""
+    if fmt not in FORMATS:
+        raise HwsimError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise HwsimError(
+                "--format parquet: needs pyarrow (pip install 'hwsim[parquet]')"
+            ) from None
+    summary = run_summary(stats, extra)
+    ops = ops_table(stats)
+    with atomic_dir(Path(out_dir)) as tmp:
+        if fmt == "csv":
+            ops.to_csv(tmp / "ops.csv", index=False, float_format="%.10g", lineterminator="\n")
+        else:
+            ops.to_parquet(tmp / "ops.parquet", index=False)
+        plots.plot_breakdown(summary, tmp / PLOTS[0])
+        plots.plot_ops(ops, tmp / PLOTS[1])
+        plots.plot_roofline(
+            ops, summary["peak_macs_per_cycle"], summary["dram_bytes_per_cycle"], tmp / PLOTS[2]
+        )
+        if stats.mode == "scalesim":
+            (tmp / "COMPUTE_REPORT.csv").write_text(compute_report_csv(stats))
+        (tmp / "summary.md").write_text(summary_markdown(summary, ops, list(PLOTS)))
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    return summary
+
+
+def read_run(run_dir) -> tuple[dict, object]:
+    """(summary dict, ops DataFrame) of a directory written by write_run."""
+    import pandas as pd
+
+    d = Path(run_dir)
+    path = d / "summary.json"
+    if not path.is_file():
+        raise HwsimError(f"{d}: not a run directory (no summary.json); expected `hwsim run` output")
+    try:
+        summary = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise HwsimError(f"{path}: not valid JSON (line {e.lineno})") from None
+    if (d / "ops.csv").is_file():
+        ops = pd.read_csv(d / "ops.csv", keep_default_na=False, na_values=[""])
+    elif (d / "ops.parquet").is_file():
+        ops = pd.read_parquet(d / "ops.parquet")
+    else:
+        raise HwsimError(f"{d}: no ops.csv or ops.parquet")
+    return summary, ops

@@ -1,0 +1,70 @@
+"""Every command in README.md runs: its ```sh blocks (pip installs and the test-suite command
+itself skipped) and its ```python blocks."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+
+
+def _blocks(lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def readme_commands() -> list[str]:
+    """The shell commands of README.md's ```sh blocks, `&&` chains split, comments dropped,
+    installs (already done here) and the whole-suite pytest run (this test is part of it) left
+    out."""
+    out = []
+    for block in _blocks("sh"):
+        for line in block.splitlines():
+            line = line.split(" #", 1)[0].strip()
+            if not line or line.startswith("#"):
+                continue
+            for cmd in (c.strip() for c in line.split("&&")):
+                if cmd.startswith("pip install") or cmd.startswith("python -m pytest"):
+                    continue
+                out.append(cmd)
+    return out
+
+
+def test_readme_has_the_main_command():
+    assert "hwsim run arch/bitmod.yaml llama-2-7b:prefill:256 --mode analytic" in readme_commands()
+
+
+@pytest.mark.parametrize("command", readme_commands())
+def test_readme_command_runs(command, tmp_path):
+    argv = shlex.split(command)
+    assert argv[0] == "hwsim", f"README command {command!r}: expected an hwsim command"
+    # run where the README's relative paths resolve, but write reports/ under tmp_path
+    for name in ("arch", "workloads"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    env = dict(os.environ)
+    proc = subprocess.run(
+        [sys.executable, "-m", "hwsim", *argv[1:]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip()
+    if argv[1] == "run":
+        reports = list((tmp_path / "reports").iterdir())
+        assert len(reports) == 1 and (reports[0] / "summary.json").is_file()
+
+
+@pytest.mark.parametrize("index", range(len(_blocks("python"))))
+def test_readme_python_block_runs(index, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    exec(compile(_blocks("python")[index], f"README.md python block {index}", "exec"), {})
