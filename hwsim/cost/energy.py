@@ -6,6 +6,11 @@ Pricing rules (per_action profiles; coefficients scaled from the profile's node 
   acc_norm.B, dequant.B      add_pj_per_bit * B           (priced as a B-bit adder: an upper
                                                             bound for AND/shift stages)
   reg_write.B, lut.B         reg_pj_per_bit * B
+  dsp.AxW                    as mul.AxW (one DSP multiply)
+  align.B                    as add.B (an alignment shifter)
+  fadd.16 / fadd.32          fp16_add_pj / fp32_add_pj; other widths fp32_add_pj * B / 32
+  fmul.16 / fmul.32          fp16_mult_pj / fp32_mult_pj; other widths fp32_mult_pj * (B/32)^2
+  term                       informational (its AND/shift work is counted separately): 0
   other PE keys              left unpriced and listed in energy_breakdown_pj["unpriced_actions"]
 per_cycle profiles price `pe:active_cycles` at pe_pj_per_cycle[arch name or "AxW"] instead.
 SRAM: bits read or written x E64(bank) / 64 with E64 = sram_pj_per_64b_at_8kb *
@@ -25,7 +30,8 @@ from hwsim.errors import HwsimError
 from hwsim.pe.counts import split_key
 from hwsim.spec.schema import Arch, MemoryLevel
 
-_ADDER_LIKE = ("add", "shift", "and", "acc_norm", "dequant")
+_ADDER_LIKE = ("add", "shift", "and", "acc_norm", "dequant", "align")
+_INFORMATIONAL = ("term",)
 _REGISTER_LIKE = ("reg_write", "lut")
 
 
@@ -47,8 +53,16 @@ def add_pj(bits: int, profile: Profile, scale: float = 1.0) -> float:
 def action_pj(key: str, profile: Profile, scale: float = 1.0) -> float | None:
     """Energy of one PE action `key` (hwsim.pe counts key), or None when unpriced."""
     action, widths = split_key(key)
-    if action == "mul" and len(widths) == 2:
+    if action in _INFORMATIONAL:
+        return 0.0
+    if action in ("mul", "dsp") and len(widths) == 2:
         return mult_pj(widths[0], widths[1], profile, scale)
+    if action == "fadd" and len(widths) == 1:
+        table = {16: profile["fp16_add_pj"], 32: profile["fp32_add_pj"]}
+        return table.get(widths[0], profile["fp32_add_pj"] * widths[0] / 32) * scale
+    if action == "fmul" and len(widths) == 1:
+        table = {16: profile["fp16_mult_pj"], 32: profile["fp32_mult_pj"]}
+        return table.get(widths[0], profile["fp32_mult_pj"] * (widths[0] / 32) ** 2) * scale
     if action in _ADDER_LIKE and len(widths) == 1:
         return add_pj(widths[0], profile, scale)
     if action in _REGISTER_LIKE and len(widths) == 1:

@@ -10,8 +10,8 @@ reduction in `dot_product_width` lanes, T = ceil(K/dp). SCALE-Sim's `os` puts M 
 `scalesim_dims` keeps SCALE-Sim's own convention for the compatibility mode.
 
 Cycles per fold:
-  ideal (broadcast array, no pipeline): T * step_cycles
-  systolic, physical (default):        2R + C + T*step - 2   (fill R+C-2, stream T, drain R)
+  ideal (broadcast array, no pipeline): ceil(T * step_cycles)
+  systolic, physical (default):        2R + C + ceil(T*step) - 2 (fill R+C-2, stream, drain R)
   systolic, SCALE-Sim quirks:          os R + C + T - 2; ws/is 2R + C + T - 2; total - 1 once
 The physical model charges every dataflow the R-cycle output drain (os) or weight preload
 (ws/is) that SCALE-Sim's paper formula has; SCALE-Sim v2/v3's os omits it (scale-sim-v3
@@ -65,9 +65,9 @@ class Dataflow:
         sr, sc, _ = self.dims(M, N, K, dp)
         return ceil(sr / rows) * ceil(sc / cols)
 
-    def fold_cycles(self, T: int, step_cycles: int, rows: int, cols: int, systolic: bool) -> int:
-        """Cycles of one fold in the physical model."""
-        stream = T * step_cycles
+    def fold_cycles(self, T: int, step_cycles, rows: int, cols: int, systolic: bool) -> int:
+        """Cycles of one fold in the physical model (step_cycles may be a Fraction)."""
+        stream = ceil(T * step_cycles)
         return stream + 2 * rows + cols - 2 if systolic else stream
 
     def operand_reads(self, rows: int, cols: int, T: int, dp: int) -> tuple[int, int]:

@@ -21,6 +21,7 @@ stream out and take no capacity.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from math import ceil
 
 from hwsim.errors import HwsimError
@@ -49,7 +50,7 @@ class OpMapping:
     stream_steps: int  # T: dp-wide steps streamed per fold
     fold_cycles: int  # cycles of one fold (physical model)
     fill_drain_cycles: int  # part of fold_cycles spent filling and draining a systolic array
-    step_cycles: int  # cycles of one dp-wide step of one PE
+    step_cycles: Fraction  # cycles of one dp-wide step of one PE
 
     @property
     def compute_cycles(self) -> int:
@@ -138,7 +139,7 @@ def map_op(arch: Arch, op: Op, pe: PEModel, w_bits: float, a_bits: int) -> OpMap
         steps=folds * T,
         stream_steps=T,
         fold_cycles=fold,
-        fill_drain_cycles=fold - T * pe.step_cycles,
+        fill_drain_cycles=fold - ceil(T * pe.step_cycles),
         step_cycles=pe.step_cycles,
     )
 

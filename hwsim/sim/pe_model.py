@@ -2,15 +2,17 @@
 
 The PE registry's `expected(a_format, w_format)` gives `cycles_per_mac`, the cycles one PE
 spends per multiply-accumulate with all its lanes busy. One array step is one dp-wide dot
-product (dp = dot_product_width), so a step takes ceil(cycles_per_mac * dp) cycles:
-a bit-parallel MAC (1 cycle/MAC, dp 1) -> 1; BitMoD's 4-lane term-serial PE at 2 terms per
-weight (0.5 cycles/MAC) -> 2, the paper simulator's pe_latency = ceil(floor(bits) / 2).
+product (dp = dot_product_width), so a step takes cycles_per_mac * dp cycles, kept as an exact
+fraction: a bit-parallel MAC (1 cycle/MAC, dp 1) -> 1; BitMoD's 4-lane term-serial PE at 2
+terms per weight (0.5 cycles/MAC) -> 2, the paper simulator's pe_latency =
+ceil(floor(bits) / 2); MixPE at W4A8 (2 MACs per cycle) -> 1/2. A fold streaming T steps
+takes ceil(T * step_cycles) cycles.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 
 from hwsim.errors import HwsimError
@@ -22,7 +24,7 @@ from hwsim.spec.schema import Arch
 class PEModel:
     """Shapes-only timing and counts of the arch's PE at given formats."""
 
-    step_cycles: int  # cycles of one dp-wide step of one PE
+    step_cycles: Fraction  # cycles of one dp-wide step of one PE (exact, may be < 1)
     counts_per_mac: dict  # expected action counts per MAC (floats)
 
 
@@ -47,7 +49,8 @@ def _pe_model(kind, params, dp, a_format, w_format, source) -> PEModel:
         except HwsimError as e:
             raise HwsimError(f"arch.pe_array.pe: {e} ({source})") from None
     est = pe.expected(a_format, w_format)
-    cycles = est.cycles_per_mac * dp
-    # tolerate float noise from expected values such as 0.5 * 4
-    step = max(1, math.ceil(cycles - 1e-9))
+    if not est.cycles_per_mac > 0:
+        raise HwsimError(f"PE {kind!r}: expected cycles_per_mac > 0, got {est.cycles_per_mac}")
+    # expected values are ratios of small integers (terms / lanes); recover them exactly
+    step = Fraction(est.cycles_per_mac).limit_denominator(1 << 16) * dp
     return PEModel(step, dict(est.counts_per_mac))

@@ -24,6 +24,10 @@ CASES = (
     ("fpga_zcu104", "resnet-50:prefill:224", "event"),
     ("scalesim", "resnet-18:prefill:224", "scalesim"),
     ("scalesim", "bert-base:prefill:128", "event"),
+    ("mixpe_w4a8", "llama-2-7b:prefill:128", "event"),
+    ("mixpe_w4a16", "llama-2-7b:decode:256", "event"),
+    ("bitfusion", "resnet-18:prefill:224", "event"),
+    ("stripes", "vit-b-16:prefill:224", "analytic"),
 )
 TOTALS = ("cycles", "energy_pj", "area_mm2", "dram_bytes", "macs")
 OP_COLUMNS = ("cycles", "compute_cycles", "dram_cycles", "dram_bytes", "stall_cycles", "energy_pj")

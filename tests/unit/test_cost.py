@@ -102,7 +102,10 @@ def test_bit_width_formulas():
     assert action_pj("mul.32x32", prof) == pytest.approx(3.1, rel=0.03)  # int32 mult
     assert action_pj("add.32", prof) == pytest.approx(0.1, rel=0.15)  # int32 add
     assert action_pj("add.16", prof) == pytest.approx(action_pj("add.32", prof) / 2)
-    assert action_pj("term", prof) is None
+    assert action_pj("term", prof) == 0.0  # informational: its AND/shift work is counted
+    assert action_pj("fadd.32", prof) == 0.9 and action_pj("fmul.16", prof) == 1.1
+    assert action_pj("dsp.27x18", prof) == pytest.approx(0.00305 * 27 * 18)
+    assert action_pj("popcount.8", prof) is None
     assert [kulisch_bits(e, m) for e, m in ((2, 1), (3, 2), (4, 3), (5, 2))] == [10, 20, 38, 68]
 
 

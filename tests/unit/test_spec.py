@@ -74,7 +74,20 @@ def test_tiny_arch_loads_frozen(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name", ["tpu_int8", "bitmod", "ant", "olive", "fp16", "fpga_zcu104", "scalesim"]
+    "name",
+    [
+        "tpu_int8",
+        "bitmod",
+        "ant",
+        "olive",
+        "fp16",
+        "fpga_zcu104",
+        "scalesim",
+        "mixpe_w4a8",
+        "mixpe_w4a16",
+        "bitfusion",
+        "stripes",
+    ],
 )
 def test_shipped_arch_loads_and_cites_sources(name):
     path = ARCH / f"{name}.yaml"
