@@ -31,52 +31,58 @@ def _overflow(neg, mode, saturate, max_code, sign_bit, ovf_pos, ovf_neg):
 
 
 @njit(cache=True, inline="always")
-def _encode_one(
-    w, u, sm, se, sbias, man_bits, emin, emax, pow2, max_code, sign_bit, mode, sat, p, fast, ovf
-):
-    """Code of one input given as its float bit pattern `w` (int64, sign-extended).
+def _bit_round(w, sm, se, man_bits, max_code, sign_bit, zero_neg, fast, m, ovf):
+    """Code of a normal finite input `w` (bits, int64, sign-extended), deterministic modes.
 
-    p = (nan_pos, nan_neg, inf_pos, inf_neg, ovf_pos, ovf_neg, zero_neg);
-    fast = (normal, rebias, finite, k): deterministic modes round inputs whose bits lie in
-    [normal, finite) (normal finite floats) by shifting bits; rebias = (source bias - bias)
-    << man_bits; k - source exponent field is the shift at the subnormal quantum.
-    normal = finite = 0 turns this path off. ovf = (code, -code) on overflow in this mode.
+    The bit pattern is rounded at the format's quantum with masks (all ones or zero), no
+    branches, so the loop vectorises and inputs of mixed ranges cost the same. In the
+    format's normal binades the code is the input's bits shifted and rebiased (a carry
+    moves into the exponent by itself); below them a subnormal's code is the significand
+    rounded at the subnormal quantum (a shift past 62 rounds like 62: significands are
+    < 2**53). Past the largest binade the code exceeds max_code: overflow.
+    fast = (normal, rebias, finite, k): see fast_path_bounds; m = mode masks (see
+    mode_masks); ovf = (+code, -code) on overflow.
+    """
+    neg_mask = w >> 63
+    a = w & ((np.int64(1) << (sm + se)) - 1)
+    normal_shift = sm - man_bits
+    sub_shift = fast[3] - (a >> sm)
+    sub_mask = -np.int64(sub_shift > normal_shift)
+    shift = (min(sub_shift, 62) & sub_mask) | (normal_shift & ~sub_mask)
+    significand = (a & ((np.int64(1) << sm) - 1)) | (np.int64(1) << sm)
+    base = (significand & sub_mask) | (a & ~sub_mask)
+    rebias = fast[1] & ~sub_mask
+    ones = (np.int64(1) << shift) - 1
+    parity = ((base >> shift) - rebias) & 1  # of the code below: a tie goes to the even one
+    add = (
+        ((ones >> 1) & m[0])  # nearest
+        + (parity & m[1])  # ties to even
+        + (1 & m[2])  # ties away
+        + (ones & ((~neg_mask & m[3]) | (neg_mask & m[4])))  # up / down
+    )
+    code = ((base + add) >> shift) - rebias
+    zero_mask = -np.int64(code == 0)
+    over_mask = -np.int64(code > max_code)
+    result = ((code | (sign_bit & neg_mask)) & ~zero_mask) | (zero_neg & neg_mask & zero_mask)
+    overflow = (ovf[1] & neg_mask) | (ovf[0] & ~neg_mask)
+    return (result & ~over_mask) | (overflow & over_mask)
+
+
+def mode_masks(mode):
+    """(nearest, ties-to-even, ties-away, up, down) as all-ones / zero int64 masks."""
+    flags = (mode in (RNE, TIES_AWAY), mode == RNE, mode == TIES_AWAY, mode == UP, mode == DOWN)
+    return tuple(np.int64(-1 if f else 0) for f in flags)
+
+
+@njit(cache=True, inline="always")
+def _encode_general(
+    w, u, sm, se, sbias, man_bits, emin, emax, pow2, max_code, sign_bit, mode, sat, p
+):
+    """Code of any input `w` (bits, int64, sign-extended), any mode; u = stochastic draw.
+
+    p = (nan_pos, nan_neg, inf_pos, inf_neg, ovf_pos, ovf_neg, zero_neg).
     """
     neg = w < 0
-    a = w & ((np.int64(1) << (sm + se)) - 1)  # |x| as bits
-    if mode != STOCHASTIC and fast[0] <= a < fast[2]:  # normal, finite input
-        # Round the bit pattern at the format's quantum, written with selects rather than
-        # branches (inputs mix ranges at random). In the format's normal binades the code
-        # is the input's bits shifted and rebiased (a carry moves into the exponent by
-        # itself); below them a subnormal's code is the significand rounded at the
-        # subnormal quantum (a shift past 62 rounds like 62: significands are < 2**53).
-        # Past the largest binade the code exceeds max_code, which is overflow.
-        # Masks (all ones or zero) instead of data-dependent branches.
-        neg_mask = w >> 63
-        normal_shift = sm - man_bits
-        sub_shift = fast[3] - (a >> sm)
-        sub_mask = -np.int64(sub_shift > normal_shift)
-        shift = (min(sub_shift, 62) & sub_mask) | (normal_shift & ~sub_mask)
-        significand = (a & ((np.int64(1) << sm) - 1)) | (np.int64(1) << sm)
-        base = (significand & sub_mask) | (a & ~sub_mask)
-        rebias = fast[1] & ~sub_mask
-        ones = (np.int64(1) << shift) - 1
-        if mode == RNE:
-            add = (ones >> 1) + (((base >> shift) - rebias) & 1)  # a tie goes to even
-        elif mode == TIES_AWAY:
-            add = (ones >> 1) + 1
-        elif mode == UP:
-            add = ones & ~neg_mask
-        elif mode == DOWN:
-            add = ones & neg_mask
-        else:
-            add = np.int64(0)
-        code = ((base + add) >> shift) - rebias
-        zero_mask = -np.int64(code == 0)
-        over_mask = -np.int64(code > max_code)
-        result = ((code | (sign_bit & neg_mask)) & ~zero_mask) | (p[6] & neg_mask & zero_mask)
-        overflow = (ovf[1] & neg_mask) | (ovf[0] & ~neg_mask)
-        return (result & ~over_mask) | (overflow & over_mask)
     exp_all = (np.int64(1) << se) - 1
     be = (w >> sm) & exp_all
     frac = w & ((np.int64(1) << sm) - 1)
@@ -153,19 +159,34 @@ def _encode_one(
 @njit(cache=True, parallel=True)
 def encode_kernel(
     src, out, draws, sm, se, sbias, man_bits, emin, emax, pow2, max_code, sign_bit, mode, sat, p,
-    fast,
+    fast, m,
 ):  # fmt: skip
-    """out[i] = code of the float whose bits are src[i] (int32 or int64 view of the input)."""
+    """out[i] = code of the float whose bits are src[i] (int32 or int64 view of the input).
+
+    Deterministic modes take the branch-free bit path for normal finite inputs (first
+    loop); the rest (zeros, subnormal inputs, inf, NaN, stochastic rounding, fnu formats)
+    take the general path (second loop).
+    """
     ovf = (
         _overflow(False, mode, sat, max_code, sign_bit, p[4], p[5]),
         _overflow(True, mode, sat, max_code, sign_bit, p[4], p[5]),
     )
+    bit_path = mode != STOCHASTIC and fast[2] != 0
+    abs_mask = (np.int64(1) << (sm + se)) - 1
+    if bit_path:
+        for i in prange(src.size):
+            out[i] = _bit_round(
+                np.int64(src[i]), sm, se, man_bits, max_code, sign_bit, p[6], fast, m, ovf
+            )
     for i in prange(src.size):
-        u = draws[i] if mode == STOCHASTIC else 0.0
-        out[i] = _encode_one(
-            np.int64(src[i]), u, sm, se, sbias, man_bits, emin, emax, pow2, max_code,
-            sign_bit, mode, sat, p, fast, ovf,
-        )  # fmt: skip
+        w = np.int64(src[i])
+        a = w & abs_mask
+        if not (bit_path and fast[0] <= a < fast[2]):
+            u = draws[i] if mode == STOCHASTIC else 0.0
+            out[i] = _encode_general(
+                w, u, sm, se, sbias, man_bits, emin, emax, pow2, max_code, sign_bit, mode,
+                sat, p,
+            )  # fmt: skip
 
 
 def fast_path_bounds(sm, se, sbias, man_bits, emin, bias, pow2):

@@ -271,6 +271,7 @@ class FloatFormat(Format):
         K.encode_kernel(
             bits, out, draws, sm, se, sbias, self.man_bits, self.emin, self.emax,
             pow2, self.max_code, self.sign_bit, _MODE_NUMBER[mode], sat, p, fast,
+            K.mode_masks(_MODE_NUMBER[mode]),
         )  # fmt: skip
         return out.reshape(shape)
 
