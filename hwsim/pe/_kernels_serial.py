@@ -6,10 +6,50 @@ bit. No fastmath: each float operation is the IEEE operation it names.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
-from hwsim.pe._kernels_mac import float_add
+from hwsim.pe._kernels_mac import round_float
+
+
+@njit(cache=True)
+def float_add_rne(x, y, man_bits, emin, max_finite, buf, bits):
+    """x (+) y rounded once (RNE) to a float format with `man_bits` fraction bits, saturating;
+    (value, overflowed). Same results as hwsim.pe._kernels_mac.float_add(..., True): the
+    common case (a normal result) rounds the float64 bit pattern directly, with the TwoSum
+    error deciding exact ties; subnormal or out-of-range results take round_float.
+
+    buf / bits: a float64 array of one element and its int64 view (bit casts in numba).
+    """
+    s = x + y
+    bb = s - x
+    err = (x - (s - bb)) + (y - bb)
+    if s == 0.0:
+        return round_float(s, err, man_bits, emin, max_finite, True)
+    buf[0] = s
+    b = bits[0]
+    e = ((b >> 52) & 0x7FF) - 1023
+    if e < emin or e > 1023 - 1 or man_bits >= 52:
+        return round_float(s, err, man_bits, emin, max_finite, True)
+    drop = 52 - man_bits
+    sign = b & np.int64(-9223372036854775808)
+    mag = b ^ sign
+    unit = np.int64(1) << drop
+    low = mag & (unit - 1)
+    half = unit >> 1
+    up = low > half
+    if low == half and err != 0.0:
+        up = (err > 0.0) == (sign == 0)  # the exact value lies beyond the midpoint
+    elif low == half:
+        up = ((mag >> drop) & 1) == 1  # an exact tie: to even
+    mag = mag - low + (unit if up else 0)
+    bits[0] = sign | mag
+    res = buf[0]
+    if abs(res) > max_finite:
+        return math.copysign(max_finite, s), 1
+    return res, 0
 
 
 @njit(cache=True)
@@ -33,6 +73,8 @@ def bitmod_float_gemm(a_al, signs, shifts, cycles, scode, gs, dp, man_bits, emin
     p2 = np.empty(64, np.float64)
     for i in range(64):
         p2[i] = 2.0**i
+    buf = np.zeros(1, np.float64)
+    bits = buf.view(np.int64)
     for m in range(M):
         for n in range(N):
             total = np.float32(0.0)
@@ -43,13 +85,11 @@ def bitmod_float_gemm(a_al, signs, shifts, cycles, scode, gs, dp, man_bits, emin
                     k0 = c * dp
                     for t in range(cycles[n, c]):
                         s = 0.0
-                        for lane in range(dp):
+                        for lane in range(dp):  # branch-free: a zero term has sign 0
                             sg = signs[n, k0 + lane, t]
-                            if sg != 0:
-                                s += sg * a_al[m, k0 + lane] * p2[shifts[n, k0 + lane, t]]
-                        if s != 0.0:
-                            acc, o = float_add(acc, s, man_bits, emin, max_finite, True)
-                            events += o
+                            s += sg * a_al[m, k0 + lane] * p2[shifts[n, k0 + lane, t]]
+                        acc, o = float_add_rne(acc, s, man_bits, emin, max_finite, buf, bits)
+                        events += o
                 d = np.float32(acc * scode[n, g])  # exact: 16 + scale bits fit fp32
                 total = np.float32(total + d)
             out[m, n] = total

@@ -201,3 +201,34 @@ def test_errors(rng):
         BitMoDPE().check("int8", "bitmod_fp4")
     with pytest.raises(HwsimError, match="unknown PE parameter|unknown parameter"):
         hwsim.pe.run("bitmod", a, qt, lanes=4)
+
+
+@pytest.mark.parametrize("fmt", ["e6m15", "e5m10", "e4m3", "fp32"])
+def test_fast_float_add_equals_general_rounding(rng, fmt):
+    from numba import njit
+
+    from hwsim.pe._kernels_mac import float_add
+    from hwsim.pe._kernels_serial import float_add_rne
+    from hwsim.pe.accumulators import float_spec, round_to_float
+
+    @njit
+    def mismatches(xs, ys, man, emin, mx):
+        buf = np.zeros(1)
+        bits = buf.view(np.int64)
+        bad = 0
+        for i in range(xs.size):
+            a, o1 = float_add(xs[i], ys[i], man, emin, mx, True)
+            b, o2 = float_add_rne(xs[i], ys[i], man, emin, mx, buf, bits)
+            bad += not (a == b and o1 == o2 and np.signbit(a) == np.signbit(b))
+        return bad
+
+    s = float_spec(fmt)
+    n = 30000
+    xs = round_to_float(rng.standard_normal(n) * 2.0 ** rng.integers(-40, 40, n), fmt, True)
+    e = np.frexp(np.abs(xs))[1] - 1
+    half = np.ldexp(1.0, e - s.man_bits - 1) * rng.choice([-1, 1], n)
+    ys = rng.standard_normal(n) * 2.0 ** rng.integers(-50, 45, n)
+    ys[::3] = half[::3]  # exact ties
+    ys[1::3] = half[1::3] * (1 + 2.0**-45 * rng.choice([-1, 1], n)[1::3])  # ties broken by err
+    ys[2::9] = -xs[2::9]  # exact cancellation
+    assert mismatches(xs, ys, s.man_bits, s.emin, s.max_finite) == 0
