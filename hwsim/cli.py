@@ -15,6 +15,7 @@ from hwsim.errors import HwsimError
 COMMAND_MODULES = (
     "hwsim.dtypes.commands",  # formats
     "hwsim.workload.commands",  # trace, workload show|export
+    "hwsim.reference.commands",  # verify
     "hwsim.report.commands",  # run, report, compare
 )
 
