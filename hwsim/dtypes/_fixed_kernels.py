@@ -26,6 +26,9 @@ _U1 = np.uint64(1)
 _MANT = np.uint64((1 << 52) - 1)
 _HIDDEN = np.uint64(1 << 52)
 _ABS = np.uint64((1 << 63) - 1)
+_TWO62 = 2.0**62
+_TINY = 2.0**-1022  # smallest normal double: subnormals take the exact path (header quirk)
+_TINY_T = 2.0**-1000  # x * 2^F above this is exact (no underflow)
 
 
 @njit(cache=True)
@@ -117,8 +120,24 @@ def _encode_one(bits, F, W, signed, qmode, omode, u, mask, hi_mag, lo_mag):
     lim = hi_mag if (omode == SAT_SYM and signed) else lo_mag
     over = (not neg) and (huge or qmag > hi_mag)
     under = q_neg and (huge or qmag > lim)
-    if not (over or under):
+    if not (over or under) or omode == WRAP:
         return code
+    ld = _U0  # bit W of floor(t), for AP_WRAP_SM
+    if omode == WRAP_SM:
+        if not neg:
+            ld = _bit(m, W - s)
+        elif f_nz:
+            ld = _U1 - _bit(m, W - s)  # bit W of -(a + 1) = not bit W of a
+        elif s >= 0:
+            ld = _U0 if s > W else _U1 - _bit(m - _U1, W - s)  # a - 1 = (m - 1) << s | ones
+        else:
+            ld = _U1 - _bit(a - _U1, W)
+    return _overflow(code, over, omode, W, signed, mask, hi_mag, lo_mag, ld)
+
+
+@njit(cache=True)
+def _overflow(code, over, omode, W, signed, mask, hi_mag, lo_mag, ld):
+    """The code of an out-of-range result under `omode` (code = result modulo 2^W)."""
     if omode == WRAP:
         return code
     if omode == SAT_ZERO:
@@ -131,15 +150,7 @@ def _encode_one(bits, F, W, signed, qmode, omode, u, mask, hi_mag, lo_mag):
         if signed:
             return ((_U1 << np.uint64(W - 1)) | _U1) & mask
         return _U0
-    # WRAP_SM (signed only): compare bit W of floor(t) with the wrapped sign bit
-    if not neg:
-        ld = _bit(m, W - s)
-    elif f_nz:
-        ld = _U1 - _bit(m, W - s)  # bit W of -(a + 1) = not bit W of a
-    elif s >= 0:
-        ld = _U0 if s > W else _U1 - _bit(m - _U1, W - s)  # a - 1 = (m - 1) << s | ones
-    else:
-        ld = _U1 - _bit(a - _U1, W)
+    # WRAP_SM (signed only): invert when bit W of floor(t) differs from the wrapped sign bit
     ro = (code >> np.uint64(W - 1)) & _U1
     if ld != ro:
         code = (~code) & mask
@@ -147,9 +158,44 @@ def _encode_one(bits, F, W, signed, qmode, omode, u, mask, hi_mag, lo_mag):
 
 
 @njit(cache=True)
+def _encode_ordinary(t, W, signed, qmode, omode, u, mask, hi_mag, lo_mag, hi_i, lo_i):
+    """Fast path for t = x * 2^F computed exactly in float64 with |t| < 2^62."""
+    n = math.floor(t)
+    frac = t - n  # exact
+    ni = np.int64(n)
+    neg = t < 0.0
+    qb = frac >= 0.5
+    r = frac != 0.0 and frac != 0.5
+    inc = _increment(qmode, neg, qb, r, (ni & 1) != 0, u < frac)
+    q = ni + (1 if inc else 0)
+    code = np.uint64(q) & mask
+    over = q > hi_i
+    under = q < lo_i
+    if not (over or under):
+        return code
+    ld = (_U1 if ni < 0 else _U0) if W >= 63 else np.uint64((ni >> W) & 1)  # bit W of floor
+    return _overflow(code, over, omode, W, signed, mask, hi_mag, lo_mag, ld)
+
+
+@njit(cache=True)
 def encode_fixed(bits, F, W, signed, qmode, omode, u, mask, hi_mag, lo_mag, out):
     """Codes (uint64) of the float64 raw bits `bits`; `u` holds stochastic draws (or is empty)."""
     stoch = u.shape[0] > 0
+    # ordinary inputs (normal doubles with |x * 2^F| < 2^62) take the float fast path
+    scale = math.ldexp(1.0, F) if -1000 <= F <= 1000 else 0.0
+    cap = np.uint64(1 << 62)
+    hi_i = np.int64(min(hi_mag, cap))
+    lim = hi_mag if (omode == SAT_SYM and signed) else lo_mag
+    lo_i = -np.int64(min(lim, cap))
+    xs = bits.view(np.float64)
     for i in range(bits.shape[0]):
         ui = u[i] if stoch else 0.0
-        out[i] = _encode_one(bits[i], F, W, signed, qmode, omode, ui, mask, hi_mag, lo_mag)
+        x = xs[i]
+        t = x * scale
+        at = abs(t)
+        if abs(x) >= _TINY and _TINY_T <= at < _TWO62:
+            out[i] = _encode_ordinary(
+                t, W, signed, qmode, omode, ui, mask, hi_mag, lo_mag, hi_i, lo_i
+            )
+        else:
+            out[i] = _encode_one(bits[i], F, W, signed, qmode, omode, ui, mask, hi_mag, lo_mag)
