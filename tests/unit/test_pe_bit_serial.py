@@ -131,3 +131,12 @@ def test_registry_and_errors(rng):
         StripesPE().run(a.astype(float), a)
     with pytest.raises(HwsimError, match="not an integer format"):
         StripesPE().check("float8_e4m3fn", "int8")
+
+
+def test_outputs_equal_torch_integer_matmul(rng):
+    torch = pytest.importorskip("torch")
+    a = rng.integers(-128, 128, (5, 300))
+    w = rng.integers(-128, 128, (7, 300))
+    oracle = (torch.from_numpy(a) @ torch.from_numpy(w).T).numpy()  # int64, exact
+    for pe in (StripesPE(dynamic=True), LoomPE(bits_per_cycle=2, dynamic=True)):
+        np.testing.assert_array_equal(pe.run(a, w).out, oracle)

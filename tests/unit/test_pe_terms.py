@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import hwsim
 from hwsim.errors import HwsimError
@@ -141,3 +143,24 @@ def test_read_operand_layouts(rng):
     col = hwsim.quantize(w, hwsim.QuantSpec(format="int8", granularity="channel", axis=0))
     with pytest.raises(HwsimError, match="scales must run along K"):
         read_operand(col, "pe")
+
+
+@given(
+    st.integers(min_value=2, max_value=24).flatmap(
+        lambda b: st.tuples(st.just(b), st.integers(-(2 ** (b - 1)), 2 ** (b - 1) - 1))
+    )
+)
+def test_booth_reassembles_any_width(bits_value):
+    bits, v = bits_value
+    digits = booth_digits_scalar(v, bits)
+    assert len(digits) == (bits + 1) // 2
+    assert sum(d * 4**i for i, d in enumerate(digits)) == v
+    plan = plan_from_values("x", [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1] + list(range(-2, 3)))
+    assert reassemble_scalar(terms_scalar(v, plan)) == v
+
+
+@given(st.integers(0, 40), st.integers(0, 40), st.sampled_from([-1, 1]))
+def test_lod_two_set_bits(i, j, sign):
+    v = sign * ((1 << i) | (1 << j))
+    ts = lod_terms_scalar(v)
+    assert reassemble_scalar(ts) == v and ts[0][1] == max(i, j)
