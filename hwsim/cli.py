@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "hwsim.workload.commands",  # trace, workload show|export
     "hwsim.reference.commands",  # verify
     "hwsim.report.commands",  # run, report, compare
+    "hwsim.dse.commands",  # sweep
 )
 
 

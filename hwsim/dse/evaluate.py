@@ -1,0 +1,178 @@
+"""One design point of a sweep: apply its parameters to the base arch, simulate, measure.
+
+Runs inside executor workers, so everything it needs travels in a small picklable `Task`;
+parsed base archs, workloads and SQNRs are cached per process (same inputs, same values).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from hwsim.errors import HwsimError
+
+SQNR_SEED = 20261123
+_STEP = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[[^\]]+\])*)$")
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a worker needs for one point: everything by value, nothing shared."""
+
+    seq: int
+    key: str
+    arch: str  # base arch path
+    mode: str
+    choice: tuple[tuple[str, object], ...]  # (axis, value) pairs
+
+
+@lru_cache(maxsize=16)
+def base_doc(arch_path: str):
+    """The base arch YAML parsed with line numbers (hwsim.spec's loader)."""
+    import yaml
+
+    from hwsim.spec.loader import _LineLoader
+
+    p = Path(arch_path)
+    if p.suffix.lower() == ".cfg":
+        return None  # SCALE-Sim configs take no parameters
+    return yaml.load(p.read_text(), Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def apply_params(doc, params: dict, where: str):
+    """A deep copy of `doc` with each dotted path (a.b[0].c, memory[wbuf].banks) set."""
+    out = copy.deepcopy(doc)
+    for path, value in params.items():
+        node, parts = out, _steps(path, where)
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(part, str):
+                if not isinstance(node, dict):
+                    raise HwsimError(f"{where}: parameter {path}: {part!r} is not inside a mapping")
+                if last:
+                    if part not in node and hasattr(node, "lines"):
+                        node.lines[part] = node.line
+                    node[part] = value
+                elif part not in node:
+                    raise HwsimError(f"{where}: parameter {path}: no field {part!r} in the arch")
+                else:
+                    node = node[part]
+            else:
+                node = _item(node, part, path, where)
+                if last:
+                    raise HwsimError(f"{where}: parameter {path}: expected a field after [..]")
+    return out
+
+
+def _steps(path: str, where: str) -> list:
+    steps: list = []
+    for seg in path.split("."):
+        m = _STEP.match(seg)
+        if not m:
+            raise HwsimError(
+                f"{where}: parameter {path}: expected a path like memory[0].size_bytes"
+            )
+        steps.append(m.group(1))
+        for idx in re.findall(r"\[([^\]]+)\]", m.group(2)):
+            steps.append(int(idx) if idx.lstrip("-").isdigit() else ("name", idx))
+    return steps
+
+
+def _item(node, part, path: str, where: str):
+    if not isinstance(node, list):
+        raise HwsimError(f"{where}: parameter {path}: [..] on something that is not a list")
+    if isinstance(part, int):
+        if not -len(node) <= part < len(node):
+            raise HwsimError(f"{where}: parameter {path}: index {part} out of range")
+        return node[part]
+    for item in node:
+        if isinstance(item, dict) and item.get("name") == part[1]:
+            return item
+    raise HwsimError(f"{where}: parameter {path}: no list item named {part[1]!r}")
+
+
+@lru_cache(maxsize=64)
+def _workload(source: str):
+    from hwsim.workload import load_workload
+
+    return load_workload(source)
+
+
+@lru_cache(maxsize=64)
+def _recipe(path: str) -> tuple[str, dict]:
+    from hwsim.dse.quant import recipe_quant
+    from hwsim.workload import load_recipe
+
+    r = load_recipe(path)
+    return r.name, recipe_quant(r)
+
+
+@lru_cache(maxsize=64)
+def recipe_text(path: str | None) -> str:
+    return "" if path is None else Path(path).read_text()
+
+
+def point_config(arch: str, mode: str, choice: dict) -> dict:
+    """The full configuration of a point, as hashed for its key."""
+    params = {k: v for k, v in choice.items() if k not in ("workload", "quant")}
+    doc = base_doc(arch)
+    if doc is None:
+        arch_conf = {"cfg": Path(arch).read_text(), "params": params}
+    else:
+        try:
+            arch_conf = apply_params(doc, params, "sweep")
+        except HwsimError as e:
+            arch_conf = {"base": doc, "params": params, "error": str(e)}
+    return {
+        "arch": arch_conf,
+        "workload": choice["workload"],
+        "quant": recipe_text(choice["quant"]),
+        "mode": mode,
+    }
+
+
+def evaluate(task: Task) -> dict:
+    """Simulate one point: a result row (status ok, or invalid with a one-line reason)."""
+    choice = dict(task.choice)
+    row = {"seq": task.seq, "key": task.key, "params": json.dumps(choice, sort_keys=True)}
+    try:
+        row.update(_measure(task, choice), status="ok", reason="")
+    except HwsimError as e:
+        row.update(status="invalid", reason=str(e).splitlines()[0])
+    return row
+
+
+def _measure(task: Task, choice: dict) -> dict:
+    from hwsim.dse.quant import cached_sqnr_db
+    from hwsim.sim import simulate
+    from hwsim.spec import load_arch
+    from hwsim.spec.loader import arch_from_mapping
+
+    params = {k: v for k, v in choice.items() if k not in ("workload", "quant")}
+    doc = base_doc(task.arch)
+    if doc is None:
+        if params:
+            raise HwsimError(f"{task.arch}: a SCALE-Sim .cfg base arch takes no parameters")
+        arch = load_arch(task.arch)
+    else:
+        label = ", ".join(f"{k}={v}" for k, v in params.items())
+        arch = arch_from_mapping(apply_params(doc, params, task.arch), f"{task.arch} [{label}]")
+    quant, sqnr = None, None
+    if choice["quant"] is not None:
+        _, quant = _recipe(choice["quant"])
+        sqnr = cached_sqnr_db(choice["quant"], SQNR_SEED)
+    st = simulate(arch, _workload(choice["workload"]), quant=quant, mode=task.mode)
+    return {
+        "cycles": int(st.cycles),
+        "energy_pj": float(st.energy_pj),
+        "area_mm2": float(st.area_mm2),
+        "latency_s": float(st.latency_s),
+        "dram_bytes": int(st.dram_bytes),
+        "edp_pj_s": float(st.energy_pj) * float(st.latency_s),
+        "sqnr_db": sqnr,
+        "utilisation": float(st.utilisation),
+    }

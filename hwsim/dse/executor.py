@@ -1,0 +1,131 @@
+"""Executors: run sweep tasks and hand back finished rows as they complete.
+
+  inline  workers=1 on the local backend: this process, no pickling
+  local   a process pool (spawned workers); a task whose worker dies is retried, alone,
+          up to MAX_ATTEMPTS, then recorded invalid with the reason
+  ray     Ray remote tasks (`--address` joins a cluster, else a local one starts); Ray retries
+          tasks of dead workers itself (max_retries)
+Rows never depend on the executor: each is a pure function of its task.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from hwsim.dse.evaluate import Task, evaluate
+from hwsim.errors import HwsimError
+
+BACKENDS = ("local", "ray")
+MAX_ATTEMPTS = 3
+
+
+def _evaluate_chunk(tasks: list[Task]) -> list[dict]:
+    return [evaluate(t) for t in tasks]
+
+
+def _chunks(tasks: list[Task], size: int) -> list[list[Task]]:
+    return [tasks[i : i + size] for i in range(0, len(tasks), size)]
+
+
+def run_tasks(
+    tasks: list[Task],
+    on_rows: Callable[[list[dict]], None],
+    workers: int = 1,
+    backend: str = "local",
+    address: str | None = None,
+) -> None:
+    """Evaluate every task, calling `on_rows` with each batch of finished rows."""
+    if backend not in BACKENDS:
+        raise HwsimError(f"--backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
+    if workers < 1:
+        raise HwsimError(f"--workers: expected an integer >= 1, got {workers}")
+    if not tasks:
+        return
+    if backend == "ray":
+        _run_ray(tasks, on_rows, workers, address)
+    elif workers == 1:
+        for chunk in _chunks(tasks, 8):
+            on_rows(_evaluate_chunk(chunk))
+    else:
+        _run_pool(tasks, on_rows, workers)
+
+
+def _chunk_size(n: int, workers: int) -> int:
+    # small enough to balance and to lose little on a kill, big enough to amortise pickling
+    return max(1, min(32, n // (workers * 8)))
+
+
+def _run_pool(tasks: list[Task], on_rows, workers: int) -> None:
+    pending = _chunks(tasks, _chunk_size(len(tasks), workers))
+    attempts: dict[int, int] = {}
+    ctx = multiprocessing.get_context("spawn")
+    while pending:
+        broken: list[list[Task]] = []
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = {pool.submit(_evaluate_chunk, c): c for c in pending}
+            pending = []
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for f in done:
+                    chunk = futures.pop(f)
+                    try:
+                        rows = f.result()
+                    except BrokenProcessPool:
+                        broken.append(chunk)
+                        continue
+                    on_rows(rows)
+        for chunk in broken:
+            if len(chunk) > 1:  # rerun alone, to find the task that kills its worker
+                pending.extend([t] for t in chunk)
+                continue
+            t = chunk[0]
+            attempts[t.seq] = attempts.get(t.seq, 0) + 1
+            if attempts[t.seq] < MAX_ATTEMPTS:
+                pending.append(chunk)
+            else:
+                on_rows([_died(t, attempts[t.seq])])
+
+
+def _died(t: Task, n: int) -> dict:
+    import json
+
+    return {
+        "seq": t.seq,
+        "key": t.key,
+        "params": json.dumps(dict(t.choice), sort_keys=True),
+        "status": "invalid",
+        "reason": f"worker process died evaluating this point ({n} attempts)",
+    }
+
+
+def _run_ray(tasks: list[Task], on_rows, workers: int, address: str | None) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise HwsimError("--backend ray: needs ray (pip install 'hwsim[ray]')") from None
+    started = False
+    if not ray.is_initialized():
+        kwargs = {"address": address} if address else {"num_cpus": workers}
+        ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
+        started = True
+    try:
+        remote = ray.remote(max_retries=MAX_ATTEMPTS - 1)(_evaluate_chunk)
+        refs = [remote.remote(c) for c in _chunks(tasks, _chunk_size(len(tasks), workers))]
+        while refs:
+            done, refs = ray.wait(refs, num_returns=1)
+            for ref in done:
+                on_rows(ray.get(ref))
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def progress(total: int, initial: int, desc: str, enabled: bool):
+    """A tqdm bar with rate and ETA on stderr (shown only when `enabled`)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, unit="pt", disable=not enabled,
+                dynamic_ncols=True, smoothing=0.1)  # fmt: skip

@@ -1,0 +1,168 @@
+"""explore(sweep): enumerate (grid / random) or search (NSGA-II) a sweep's space, skipping
+points the store already holds, and return every point with its Pareto front.
+
+Grid points come in itertools.product order; random points are distinct grid points drawn
+with the sweep's seed; NSGA-II (optuna) asks one population at a time with a seeded sampler
+and is told results in trial order, so its proposals, and so every result, are the same
+whatever the executor, the worker count, or how often the sweep was interrupted.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hwsim.dse.evaluate import Task, point_config
+from hwsim.dse.executor import progress, run_tasks
+from hwsim.dse.pareto import pareto_mask
+from hwsim.dse.spec import OBJECTIVES, Sweep, load_sweep, point_key
+from hwsim.dse.store import ResultStore
+from hwsim.errors import HwsimError
+
+
+@dataclass
+class ExploreResult:
+    """Every point of the sweep (in sweep order) and the Pareto front of the valid ones."""
+
+    sweep: Sweep
+    points: pd.DataFrame  # seq, key, one column per axis, status, reason, metrics
+    front: pd.DataFrame  # the non-dominated valid points on sweep.objectives
+    evaluated: int  # points simulated by this call (the rest came from the store)
+    store: Path
+
+
+def explore(
+    sweep,
+    store=None,
+    workers: int = 1,
+    backend: str = "local",
+    address: str | None = None,
+    show_progress: bool = False,
+) -> ExploreResult:
+    """Run a sweep (a Sweep, a sweep YAML path or a mapping) into `store` (SQLite path;
+    default reports/sweeps/<name>/results.sqlite)."""
+    sw = load_sweep(sweep)
+    store_path = Path(store) if store else Path("reports/sweeps") / sw.name / "results.sqlite"
+    with ResultStore(store_path) as db:
+        db.set_meta("sweep", sw.name)
+        if sw.method == "nsga2":
+            rows, evaluated = _nsga2(sw, db, workers, backend, address, show_progress)
+        else:
+            choices = _grid(sw) if sw.method == "grid" else _random(sw)
+            tasks = [_task(sw, seq, c) for seq, c in enumerate(choices)]
+            evaluated = _run(sw, db, tasks, workers, backend, address, show_progress)
+            found = db.get(t.key for t in tasks)
+            rows = [found[t.key] | {"seq": t.seq} for t in tasks]
+    points = _table(sw, rows)
+    return ExploreResult(sw, points, front_of(points, sw.objectives), evaluated, store_path)
+
+
+def _task(sw: Sweep, seq: int, choice: dict) -> Task:
+    key = point_key(point_config(str(sw.arch), sw.mode, choice))
+    return Task(seq, key, str(sw.arch), sw.mode, tuple(choice.items()))
+
+
+def _grid(sw: Sweep) -> list[dict]:
+    names = sw.parameters
+    return [dict(zip(names, combo)) for combo in itertools.product(*(c for _, c in sw.axes))]
+
+
+def _random(sw: Sweep) -> list[dict]:
+    rng = np.random.default_rng(sw.seed)
+    sizes = [len(c) for _, c in sw.axes]
+    want = min(sw.samples, sw.size)
+    seen, out = set(), []
+    while len(out) < want:
+        idx = tuple(int(rng.integers(n)) for n in sizes)
+        if idx in seen:
+            continue
+        seen.add(idx)
+        out.append({name: sw.axes[i][1][j] for i, (name, j) in enumerate(zip(sw.parameters, idx))})
+    return out
+
+
+def _run(sw, db, tasks, workers, backend, address, show) -> int:
+    """Evaluate the tasks the store lacks; returns how many were evaluated."""
+    have = db.keys()
+    todo, seen = [], set()
+    for t in tasks:
+        if t.key not in have and t.key not in seen:
+            seen.add(t.key)
+            todo.append(t)
+    bar = progress(len(seen) + (len(tasks) - len(todo)), len(tasks) - len(todo), sw.name, show)
+    with bar:
+
+        def on_rows(rows: list[dict]) -> None:
+            db.add(rows)
+            bar.update(len(rows))
+
+        run_tasks(todo, on_rows, workers=workers, backend=backend, address=address)
+    return len(todo)
+
+
+def _nsga2(sw: Sweep, db, workers, backend, address, show):
+    try:
+        import optuna
+    except ImportError:
+        raise HwsimError("search.method nsga2: needs optuna (pip install optuna)") from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    dists = {
+        name: optuna.distributions.CategoricalDistribution(list(range(len(c))))
+        for name, c in sw.axes
+    }
+    signs = [OBJECTIVES[o] for o in sw.objectives]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.NSGAIISampler(population_size=sw.population, seed=sw.seed)
+        study = optuna.create_study(
+            directions=["minimize" if s > 0 else "maximize" for s in signs], sampler=sampler
+        )
+        rows, evaluated, seq = [], 0, 0
+        while seq < sw.samples:
+            batch = min(sw.population, sw.samples - seq)
+            trials = [study.ask(dists) for _ in range(batch)]
+            tasks = []
+            for trial in trials:
+                choice = {name: c[trial.params[name]] for name, c in sw.axes}
+                tasks.append(_task(sw, seq, choice))
+                seq += 1
+            evaluated += _run(sw, db, tasks, workers, backend, address, show)
+            found = db.get(t.key for t in tasks)
+            for trial, t in zip(trials, tasks):
+                row = found[t.key] | {"seq": t.seq}
+                rows.append(row)
+                if row["status"] == "ok" and all(row[o] is not None for o in sw.objectives):
+                    study.tell(trial, [float(row[o]) for o in sw.objectives])
+                else:
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    return rows, evaluated
+
+
+def _table(sw: Sweep, rows: list[dict]) -> pd.DataFrame:
+    from hwsim.dse.store import COLUMNS
+
+    df = pd.DataFrame(rows, columns=list(COLUMNS))
+    params = [json.loads(p) for p in df["params"]]
+    for name in sw.parameters:
+        df[name] = [str(p.get(name)) if name == "quant" else p.get(name) for p in params]
+    if "quant" in df:
+        df["quant"] = [Path(q).stem if q != "None" else "" for q in df["quant"]]
+    order = ["seq", "key", *sw.parameters, "status", "reason"]
+    rest = [c for c in df.columns if c not in order and c != "params"]
+    return df[order + rest].sort_values("seq", kind="stable").reset_index(drop=True)
+
+
+def front_of(points: pd.DataFrame, objectives) -> pd.DataFrame:
+    """The non-dominated valid points on `objectives`."""
+    ok = points[points["status"] == "ok"]
+    if ok.empty:
+        return ok
+    values = ok[list(objectives)].astype(float).to_numpy()
+    mask = pareto_mask(values, [OBJECTIVES[o] for o in objectives])
+    return ok[mask].reset_index(drop=True)

@@ -1,0 +1,196 @@
+"""Sweep files: what to vary, how to search, what to minimise.
+
+    version: 1
+    name: bitmod-array                  # default: the file's stem
+    arch: arch/bitmod.yaml              # base arch YAML (paths relative to the sweep file)
+    workloads: [llama-2-7b:prefill:256] # cards or files; an axis of the space
+    quant: [null, w8a8-int]             # recipes (null = the arch's own precisions); an axis
+    mode: analytic                      # event | analytic | scalesim
+    parameters:                         # dotted paths into the arch YAML -> values to try
+      pe_array.rows: [16, 32, 64]
+      memory[0].size_bytes: [131072, 524288]
+      memory[wbuf].banks: [4, 8]        # a list item by index or by its `name`
+    search: {method: grid}              # grid | random (samples, seed) | nsga2 (samples, seed,
+                                        #   population)
+    objectives: [cycles, energy_pj, area_mm2, sqnr_db]   # sqnr_db is maximised, others minimised
+
+A point is one choice per axis; its key is the hash of its full configuration (the arch
+document after the parameters are applied, the workload, the recipe's text, the mode).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from hwsim.errors import HwsimError
+
+VERSION = 1
+METHODS = ("grid", "random", "nsga2")
+# objective -> +1 minimised, -1 maximised
+OBJECTIVES = {
+    "cycles": 1,
+    "energy_pj": 1,
+    "area_mm2": 1,
+    "latency_s": 1,
+    "dram_bytes": 1,
+    "edp_pj_s": 1,
+    "sqnr_db": -1,
+}
+_TOP = ("version", "name", "arch", "workloads", "quant", "mode", "parameters", "search",
+        "objectives", "profile")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A parsed, validated sweep file."""
+
+    name: str
+    arch: Path
+    axes: tuple[tuple[str, tuple], ...]  # (name, choices): workload, quant, then arch params
+    mode: str
+    method: str
+    samples: int
+    seed: int
+    population: int
+    objectives: tuple[str, ...]
+    source: str = ""
+
+    @property
+    def size(self) -> int:
+        """Points in the full grid."""
+        n = 1
+        for _, choices in self.axes:
+            n *= len(choices)
+        return n
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.axes)
+
+
+def load_sweep(source) -> Sweep:
+    """A Sweep from a YAML path or a mapping (relative paths then resolve against the cwd)."""
+    if isinstance(source, Sweep):
+        return source
+    if isinstance(source, dict):
+        doc, path = source, Path("<sweep>")
+        base = Path.cwd()
+    else:
+        path = Path(source)
+        base = path.parent
+        try:
+            doc = yaml.safe_load(path.read_text())
+        except OSError as e:
+            raise HwsimError(f"sweep file {str(path)!r}: cannot read ({e.strerror})") from None
+        except yaml.YAMLError as e:
+            raise HwsimError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    where = str(path)
+    if not isinstance(doc, dict):
+        raise HwsimError(f"{where}: expected a mapping at the top of the sweep file")
+    if doc.get("version") != VERSION:
+        raise HwsimError(f"{where}: version: expected {VERSION}, got {doc.get('version')!r}")
+    for key in doc:
+        if key not in _TOP:
+            raise HwsimError(f"{where}: {key}: unknown key; expected one of {', '.join(_TOP)}")
+    arch = _path(where, "arch", doc.get("arch"), base, must_exist=True)
+    workloads = _list(where, "workloads", doc.get("workloads"))
+    workloads = tuple(_workload(base, w) for w in workloads)
+    quant = doc.get("quant", [None])
+    quant = _list(where, "quant", quant if quant is not None else [None])
+    quant = tuple(None if q is None else _recipe(where, base, q) for q in quant)
+    from hwsim.sim import MODES
+
+    mode = doc.get("mode", "analytic")
+    if mode not in MODES:
+        raise HwsimError(f"{where}: mode: expected one of {', '.join(MODES)}, got {mode!r}")
+    params = doc.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise HwsimError(f"{where}: parameters: expected a mapping of arch path -> list of values")
+    axes = [("workload", workloads), ("quant", quant)]
+    for name, values in params.items():
+        if name in ("workload", "quant") or not isinstance(name, str):
+            raise HwsimError(
+                f"{where}: parameters.{name}: expected an arch path like pe_array.rows"
+            )
+        axes.append((name, tuple(_list(where, f"parameters.{name}", values))))
+    search = doc.get("search") or {}
+    if not isinstance(search, dict):
+        raise HwsimError(f"{where}: search: expected a mapping with method:")
+    for key in search:
+        if key not in ("method", "samples", "seed", "population"):
+            raise HwsimError(
+                f"{where}: search.{key}: unknown key; expected method, samples, seed, population"
+            )
+    method = search.get("method", "grid")
+    if method not in METHODS:
+        raise HwsimError(
+            f"{where}: search.method: expected one of {', '.join(METHODS)}, got {method!r}"
+        )
+    samples = _int(where, "search.samples", search.get("samples", 100))
+    seed = _int(where, "search.seed", search.get("seed", 0), low=0)
+    population = _int(where, "search.population", search.get("population", 20))
+    objectives = tuple(_list(where, "objectives", doc.get("objectives", ["cycles", "energy_pj"])))
+    for o in objectives:
+        if o not in OBJECTIVES:
+            raise HwsimError(
+                f"{where}: objectives: unknown objective {o!r}; expected any of "
+                + ", ".join(OBJECTIVES)
+            )
+    if "sqnr_db" in objectives and all(q is None for q in quant):
+        raise HwsimError(f"{where}: objectives: sqnr_db needs at least one quant recipe")
+    name = str(doc.get("name", path.stem))
+    return Sweep(name, arch, tuple(axes), mode, method, samples, seed, population, objectives,
+                 where)  # fmt: skip
+
+
+def _list(where: str, key: str, value) -> list:
+    if not isinstance(value, list) or not value:
+        raise HwsimError(f"{where}: {key}: expected a non-empty list, got {value!r}")
+    return value
+
+
+def _int(where: str, key: str, value, low: int = 1) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise HwsimError(f"{where}: {key}: expected an integer >= {low}, got {value!r}")
+    return value
+
+
+def _path(where: str, key: str, value, base: Path, must_exist: bool) -> Path:
+    if not isinstance(value, str):
+        raise HwsimError(f"{where}: {key}: expected a file path, got {value!r}")
+    p = Path(value)
+    for cand in (p, base / p):
+        if cand.is_file():
+            return cand
+    raise HwsimError(f"{where}: {key}: file {value!r} not found")
+
+
+def _workload(base: Path, w) -> str:
+    w = str(w)
+    local = Path(w).suffix.lower() in (".yaml", ".yml", ".csv") and not Path(w).is_file()
+    if local and (base / w).is_file():
+        return str(base / w)
+    return w
+
+
+def _recipe(where: str, base: Path, q) -> str:
+    from hwsim.dse.quant import resolve_recipe
+
+    q = str(q)
+    if (base / q).is_file() and not Path(q).is_file():
+        return str(base / q)
+    try:
+        return str(resolve_recipe(q))
+    except HwsimError as e:
+        raise HwsimError(f"{where}: quant: {e}") from None
+
+
+def point_key(config: dict) -> str:
+    """Hash of a point's full configuration (canonical JSON)."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]

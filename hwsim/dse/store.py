@@ -1,0 +1,104 @@
+"""The sweep result store: SQLite, one row per design point keyed by its configuration hash.
+
+Every finished point is committed at once (WAL journal), so a sweep killed at any moment,
+SIGKILL included, leaves only whole rows behind, and re-running the sweep skips them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+
+from hwsim.errors import HwsimError
+
+METRICS = ("cycles", "energy_pj", "area_mm2", "latency_s", "dram_bytes", "edp_pj_s", "sqnr_db",
+           "utilisation")  # fmt: skip
+COLUMNS = ("key", "seq", "params", "status", "reason", *METRICS)
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS points (
+    key TEXT PRIMARY KEY,      -- hash of the point's full configuration
+    seq INTEGER NOT NULL,      -- the point's place in its sweep's enumeration
+    params TEXT NOT NULL,      -- JSON of the axis values
+    status TEXT NOT NULL,      -- ok | invalid
+    reason TEXT NOT NULL,      -- one-line reason when invalid
+    cycles INTEGER, energy_pj REAL, area_mm2 REAL, latency_s REAL, dram_bytes INTEGER,
+    edp_pj_s REAL, sqnr_db REAL, utilisation REAL
+);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class ResultStore:
+    """Open (or create) a store; use as a context manager or call close()."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.DatabaseError) as e:
+            raise HwsimError(f"result store {str(self.path)!r}: cannot open ({e})") from None
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def keys(self) -> set[str]:
+        """Keys of every stored point."""
+        return {k for (k,) in self._db.execute("SELECT key FROM points")}
+
+    def add(self, rows: list[dict]) -> None:
+        """Insert finished points (a key already stored is left as it is) and commit."""
+        values = [tuple(r.get(c) for c in COLUMNS) for r in rows]
+        marks = ", ".join("?" * len(COLUMNS))
+        with self._db:
+            self._db.executemany(
+                f"INSERT OR IGNORE INTO points ({', '.join(COLUMNS)}) VALUES ({marks})", values
+            )
+
+    def get(self, keys) -> dict[str, dict]:
+        """Stored rows by key (missing keys left out)."""
+        out = {}
+        keys = list(keys)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ", ".join("?" * len(chunk))
+            q = f"SELECT {', '.join(COLUMNS)} FROM points WHERE key IN ({marks})"
+            for row in self._db.execute(q, chunk):
+                out[row[0]] = dict(zip(COLUMNS, row))
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """Every stored point, in sweep order (seq, then key)."""
+        rows = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM points ORDER BY seq, key")
+        return pd.DataFrame(rows.fetchall(), columns=list(COLUMNS))
+
+    def set_meta(self, name: str, value: str) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value)
+            )
+
+    def meta(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT name, value FROM meta"))
+
+
+def open_existing(path) -> ResultStore:
+    """A store that must already exist (for reports)."""
+    p = Path(path)
+    if not p.is_file():
+        raise HwsimError(f"result store {str(p)!r} not found")
+    with p.open("rb") as f:
+        if f.read(16) != b"SQLite format 3\x00":
+            raise HwsimError(f"{p}: not a result store (expected an SQLite file)")
+    return ResultStore(p)
