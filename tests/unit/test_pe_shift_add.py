@@ -147,3 +147,19 @@ def test_errors(rng):
     with pytest.raises(HwsimError, match="leaves the fp32 range"):
         DenseShiftPE().run(np.full((1, 16), 2.0**-24), w_tiny)
     assert {"mixpe", "denseshift"} <= set(hwsim.pe.pe_kinds())
+
+
+@pytest.mark.parametrize("fmt", ["denseshift3", "denseshift4"])
+def test_denseshift_with_quantized_weights(rng, fmt):
+    M, N, K = 3, 4, 64
+    w = q(rng.standard_normal((N, K)), fmt, granularity="channel")
+    assert np.all(hwsim.format(fmt).decode(w.codes) != 0)  # zero-free
+    x = activations(rng, M, K)
+    for a in (x, q(x, "int8", granularity="channel")):
+        res = DenseShiftPE().run(a, w)
+        np.testing.assert_array_equal(res.out, shift_add_reference(a, w, "denseshift"))
+    approx = x @ hwsim.dequantize(w).T
+    np.testing.assert_allclose(DenseShiftPE().run(x, w).out, approx, rtol=1e-2, atol=1e-2)
+    assert DenseShiftPE().expected("float16", fmt).cycles_per_mac == 1.0
+    with pytest.raises(HwsimError, match="zero or non-finite"):
+        DenseShiftPE().check(None, "pow2_e3")
