@@ -251,7 +251,17 @@ class FloatFormat(Format):
         return (nan_pos, nan_neg, inf_pos, inf_neg, ovf_pos, ovf_neg, zero_neg)
 
     def encode(self, x, rounding="rne", saturate=None, rng=None) -> np.ndarray:
-        """Round `x` once to this format; returns codes (unsigned ints, `code_dtype`)."""
+        """Round `x` once to this format; returns codes (unsigned ints, `code_dtype`), x's shape.
+
+        x: floats of any width (float64, float32, float16, bfloat16...) or integers up to
+        2**53, each taken exactly. rounding: a `Rounding` name; "stochastic" needs
+        rng=numpy.random.Generator (one draw per element, `stochastic_draws`).
+        saturate: None = the format's default, as ml_dtypes casts (overflow -> inf, or NaN
+        where there is no inf); True = overflow and +-inf -> +-max, NaN stays NaN (the
+        clip-then-cast model, torch >= 2.12). Formats with neither inf nor NaN always
+        saturate, and NaN becomes a zero with the NaN's sign flipped, as ml_dtypes 0.6 does
+        (the MX spec leaves it open). See the module docstring for every rule.
+        """
         return self._encode(x, rounding, saturate, rng, bit_path=True)
 
     def _encode(self, x, rounding, saturate, rng, bit_path: bool) -> np.ndarray:

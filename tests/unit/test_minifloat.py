@@ -213,6 +213,8 @@ def test_measured_casts_and_specials():
     assert e4m3.encode([np.inf, -np.inf, 1e9], saturate=True).tolist() == [0x7E, 0xFE, 0x7E]
     fp4 = hwsim.format("float4_e2m1fn")
     assert fp4.round([5.0, 2.5, 7.0, np.inf, -np.inf]).tolist() == [4, 2, 6, 6, -6]
+    for sat in (None, False, True):  # no inf, no NaN: always saturates
+        assert fp4.round([7.0, 1e9, -np.inf], saturate=sat).tolist() == [6, 6, -6]
     assert fp4.encode(np.float32([np.nan, -np.nan])).tolist() == [0x8, 0x0]  # as ml_dtypes
     fnuz = hwsim.format("float8_e4m3fnuz")
     assert fnuz.encode([-0.0, -1e-9, np.nan, 1e9]).tolist() == [0, 0, 0x80, 0x80]
