@@ -9,6 +9,10 @@ Vector ops run on the vector unit (ceil(elements / lanes) x cycles per element),
 staying on chip; with `vector_unit.overlapped` they are reported but hidden behind the array.
 SCALE-Sim has no vector unit, so scalesim mode gives vector ops 0 cycles.
 
+Ops carrying traced tensors (op.inputs and op.weights) are timed from the data in event and
+analytic modes: the PE runs them (hwsim.sim.tensors) and its measured counts replace the
+expected ones; shapes-only ops use the PE's expected cycles and counts.
+
 `quant` overrides the arch's default precisions: a dict of `Precision` field names (e.g.
 {"weight_bits": 8, "weight_format": "int8"}) or a `Precision`.
 """
@@ -28,10 +32,12 @@ from hwsim.sim.engine import simulate_op
 from hwsim.sim.mapping import OpMapping, map_op, scalesim_cycles, vector_cycles
 from hwsim.sim.pe_model import pe_model
 from hwsim.sim.stats import OP_COLUMNS, Stats
+from hwsim.sim.tensors import can_run_tensors, run_tensors
 from hwsim.spec.schema import Arch, Precision
 from hwsim.workload.op import Op, Workload
 
 MODES = ("event", "analytic", "scalesim")
+_ARRAY_KEYS = ("pe:macs", "pe:active_cycles")
 
 
 def simulate(arch, workload, quant=None, mode: str = "event", profile: str | None = None) -> Stats:
@@ -70,6 +76,7 @@ def simulate(arch, workload, quant=None, mode: str = "event", profile: str | Non
             op.conv,
             op.elements,
             op.vector_kind,
+            id(op) if op.inputs is not None else None,  # traced tensors: time each op's own
         )
         if key not in cache:
             cache[key] = _run_op(arch, op, pe, w_bits, a_bits, mode)
@@ -113,6 +120,10 @@ def _run_op(arch: Arch, op: Op, pe, w_bits: float, a_bits: int, mode: str):
         row = _row(op, cycles=0 if hidden else vc, vector_cycles=vc)
         return row, vector_counts(op, vc)
     m = map_op(arch, op, pe, w_bits, a_bits)
+    measured = None
+    if mode != "scalesim" and can_run_tensors(op, arch.precision):
+        stream, measured = run_tensors(arch, op, arch.precision, m.stream_steps, m.folds)
+        m = replace(m, fold_stream=stream)
     dram_analytic = int(m.dram_bytes // arch.dram.bytes_per_cycle)
     fill = m.instances * m.folds * m.fill_drain_cycles
     if mode == "event":
@@ -140,7 +151,7 @@ def _run_op(arch: Arch, op: Op, pe, w_bits: float, a_bits: int, mode: str):
         )
     else:
         cycles = scalesim_cycles(arch, op)
-        stream = m.instances * m.folds * (m.fold_cycles - m.fill_drain_cycles)
+        stream = m.compute_cycles - fill
         row = _row(
             op,
             m,
@@ -151,7 +162,7 @@ def _run_op(arch: Arch, op: Op, pe, w_bits: float, a_bits: int, mode: str):
         )
     slots = row["cycles"] * arch.pe_array.pes * arch.pe_array.dot_product_width
     row["utilisation"] = op.macs / slots if slots else 0.0
-    return row, gemm_counts(
+    counts = gemm_counts(
         arch,
         get_dataflow(arch.dataflow),
         m,
@@ -160,6 +171,10 @@ def _run_op(arch: Arch, op: Op, pe, w_bits: float, a_bits: int, mode: str):
         a_bits,
         row["compute_cycles"] + row["fill_drain_cycles"],
     )
+    if measured is not None:  # the PE's own counts for these tensors replace expected ones
+        counts = {k: v for k, v in counts.items() if not k.startswith("pe:") or k in _ARRAY_KEYS}
+        counts.update({f"pe:{k}": v for k, v in measured.items()})
+    return row, counts
 
 
 def _row(op: Op, m: OpMapping | None = None, **values) -> dict:

@@ -9,8 +9,8 @@ Processes:
   writer   per tile, moves the outputs over the same DRAM channel (reads and writes contend)
 The DRAM channel is one simpy Resource (FIFO by request time, so ties break in program order);
 a transfer of b bytes occupies it ceil(b / bytes_per_cycle) cycles. The op ends when the last
-output is written. Work (bytes, folds) is split over tiles by `split`, so the tiles' sums
-equal the mapping's totals exactly.
+output is written. Work (bytes, folds, stream cycles) is split over tiles by `split`, so
+the tiles' sums equal the mapping's totals exactly.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def transfer_cycles(nbytes: int, bytes_per_cycle: float) -> int:
 
 
 def tile_plan(m: OpMapping) -> list[tuple[int, int, int, int]]:
-    """Per tile, in execution order: (read bytes, folds, fill folds, write bytes)."""
+    """Per tile, in execution order: (read bytes, stream cycles, folds, write bytes)."""
     if m.loop_order == "weights_outer":
         outer_total, inner_total = m.weight_bytes, m.input_bytes
         inner_refetched = m.input_fetches > 1
@@ -61,7 +61,8 @@ def tile_plan(m: OpMapping) -> list[tuple[int, int, int, int]]:
     per_instance = m.outer_chunks * m.inner_chunks
     folds = split(m.folds, per_instance)
     writes = split(m.output_bytes, per_instance)
-    tiles = []
+    per_fold = m.fold_cycles - m.fill_drain_cycles
+    tiles, done = [], 0
     for _ in range(m.instances):
         t = 0
         for j in range(m.outer_chunks):
@@ -69,7 +70,12 @@ def tile_plan(m: OpMapping) -> list[tuple[int, int, int, int]]:
                 read = outer_parts[j] if i == 0 else 0
                 if j == 0 or inner_refetched:
                     read += inner_parts[i]
-                tiles.append((read, folds[t], folds[t], writes[t]))
+                if m.fold_stream is None:
+                    stream = folds[t] * per_fold
+                else:
+                    stream = sum(m.fold_stream[done : done + folds[t]])
+                done += folds[t]
+                tiles.append((read, stream, folds[t], writes[t]))
                 t += 1
     return tiles
 
@@ -87,7 +93,6 @@ def simulate_op(arch: Arch, m: OpMapping) -> OpTiming:
     ready = simpy.Store(env)
     outputs = simpy.Store(env)
     tiles = tile_plan(m)
-    stream = m.fold_cycles - m.fill_drain_cycles
     busy = {"dram": 0, "compute": 0, "fill": 0}
 
     def move(nbytes: int):
@@ -99,13 +104,13 @@ def simulate_op(arch: Arch, m: OpMapping) -> OpTiming:
             busy["dram"] += cycles
 
     def loader():
-        for read, folds, fills, write in tiles:
+        for read, stream, fills, write in tiles:
             yield slots.get(1)
             yield from move(read)
             if read and latency:
-                env.process(arrive((folds, fills, write)))
+                env.process(arrive((stream, fills, write)))
             else:
-                ready.put((folds, fills, write))
+                ready.put((stream, fills, write))
 
     def arrive(tile):
         yield env.timeout(latency)
@@ -113,11 +118,11 @@ def simulate_op(arch: Arch, m: OpMapping) -> OpTiming:
 
     def compute():
         for _ in tiles:
-            folds, fills, write = yield ready.get()
-            cycles = folds * stream + fills * m.fill_drain_cycles
+            stream, fills, write = yield ready.get()
+            cycles = stream + fills * m.fill_drain_cycles
             if cycles:
                 yield env.timeout(cycles)
-            busy["compute"] += folds * stream
+            busy["compute"] += stream
             busy["fill"] += fills * m.fill_drain_cycles
             yield slots.put(1)
             yield outputs.put(write)

@@ -51,10 +51,14 @@ class OpMapping:
     fold_cycles: int  # cycles of one fold (physical model)
     fill_drain_cycles: int  # part of fold_cycles spent filling and draining a systolic array
     step_cycles: Fraction  # cycles of one dp-wide step of one PE
+    # data-dependent runs: stream cycles of every fold of every instance, in execution order
+    fold_stream: tuple[int, ...] | None = None
 
     @property
     def compute_cycles(self) -> int:
         """PE-array cycles of the whole op instance."""
+        if self.fold_stream is not None:
+            return sum(self.fold_stream) + self.instances * self.folds * self.fill_drain_cycles
         return self.instances * self.folds * self.fold_cycles
 
     @property

@@ -102,7 +102,10 @@ def test_tile_plan_sums_equal_mapping_totals():
         reads = sum(t[0] for t in tiles)
         assert reads == sum(m.dram_read_bytes.values()), op.name
         assert sum(t[3] for t in tiles) == m.dram_write_bytes["outputs"]
-        assert sum(t[1] for t in tiles) == m.instances * m.folds
+        assert sum(t[2] for t in tiles) == m.instances * m.folds
+        assert sum(t[1] for t in tiles) + m.instances * m.folds * m.fill_drain_cycles == (
+            m.compute_cycles
+        )
         assert len(tiles) == m.tiles
 
 

@@ -1,0 +1,89 @@
+"""Data-dependent compute time: run an op's real tensors through the arch's PE (pe.run).
+
+Operands: weights are quantized with the arch's precision (`weight_format`, groups of
+`group_size` along K with `scale_bits`-bit integer scales, else per output channel);
+activations in float16 (or with no format) go to the PE as floats, other formats are
+quantized per tensor. The PE returns exact outputs, action counts and, where the hardware is
+data-dependent, `tile_cycles[m, n]`: one PE's latency for output (m, n).
+
+Fold time: with the os dataflow every PE owns one output of the fold and the array moves in
+lockstep, so a fold streams for the max of tile_cycles over its (rows x cols) block of outputs.
+Other dataflows (and PEs without tile_cycles) stream each fold for ceil(T * step) with step
+the measured mean, PEResult.cycles / MACs x dot_product_width.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import ceil
+
+import numpy as np
+
+from hwsim.errors import HwsimError
+from hwsim.pe.counts import ActionCounts
+from hwsim.pe.registry import get_pe
+from hwsim.spec.schema import Arch, Precision
+from hwsim.workload.op import Op
+
+
+def can_run_tensors(op: Op, prec: Precision) -> bool:
+    """True when the op carries tensors and the arch names a weight format to store them in."""
+    return op.inputs is not None and op.weights is not None and prec.weight_format is not None
+
+
+def _weights(w: np.ndarray, prec: Precision):
+    from hwsim.dtypes import QuantSpec, quantize
+
+    if prec.group_size:
+        scale = f"int{prec.scale_bits}" if prec.scale_bits else "fp32"
+        spec = QuantSpec(prec.weight_format, "group", prec.group_size, -1, scale, pad="zero")
+    else:
+        spec = QuantSpec(prec.weight_format, "channel", None, 0)
+    return quantize(np.asarray(w, dtype=np.float64), spec)
+
+
+def _activations(a: np.ndarray, prec: Precision):
+    fmt = prec.activation_format
+    if fmt is None or fmt in ("float16", "fp16"):
+        return np.asarray(a, dtype=np.float64)
+    from hwsim.dtypes import QuantSpec, quantize
+
+    return quantize(np.asarray(a, dtype=np.float64), QuantSpec(fmt, "tensor"))
+
+
+def fold_block_max(tile_cycles: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Max of tile_cycles[m, n] over each os fold: n in blocks of `rows`, m of `cols`."""
+    M, N = tile_cycles.shape
+    pad = np.zeros((ceil(M / cols) * cols, ceil(N / rows) * rows), dtype=np.int64)
+    pad[:M, :N] = tile_cycles
+    blocks = pad.reshape(pad.shape[0] // cols, cols, pad.shape[1] // rows, rows)
+    return blocks.max(axis=(1, 3)).T.ravel()  # fold order: n-block outer, m-block inner
+
+
+def run_tensors(arch: Arch, op: Op, prec: Precision, T: int, fold_count: int):
+    """(per-fold stream cycles over all batch instances, measured ActionCounts)."""
+    arr = arch.pe_array
+    pe = get_pe(arr.pe_kind, **arr.params)
+    A, W = np.asarray(op.inputs), np.asarray(op.weights)
+    if A.ndim == 2:
+        A, W = A[None], W[None]
+    if A.shape != (op.batch, op.M, op.K) or W.shape != (op.batch, op.N, op.K):
+        raise HwsimError(
+            f"op {op.name!r}: tensors {A.shape} / {W.shape} do not match its shape "
+            f"(batch {op.batch}, M {op.M}, N {op.N}, K {op.K})"
+        )
+    stream: list[int] = []
+    counts = ActionCounts()
+    for b in range(op.batch):
+        try:
+            res = pe.run(_activations(A[b], prec), _weights(W[b], prec))
+        except HwsimError as e:
+            raise HwsimError(f"op {op.name!r} on PE {arr.pe_kind!r}: {e}") from None
+        counts.update(res.counts)
+        if res.tile_cycles is not None and arch.dataflow == "os":
+            blocks = fold_block_max(np.asarray(res.tile_cycles), arr.rows, arr.cols)
+            stream.extend(int(c) for c in blocks)
+        else:
+            step = Fraction(int(res.cycles), op.M * op.N * op.K) * arr.dot_product_width
+            stream.extend([ceil(T * step)] * fold_count)
+    return tuple(stream), dict(counts)
