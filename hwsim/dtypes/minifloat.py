@@ -59,12 +59,15 @@ _CANONICAL = {params: name for name, params in NAMED.items()}
 
 @dataclass(frozen=True)
 class FloatFormat(Format):
-    """A minifloat: `exp_bits` exponent bits, `man_bits` mantissa bits, exponent `bias`."""
+    """A minifloat: value (-1)**s * 2**(E - bias) * 1.M, subnormals 0.M * 2**emin.
 
-    exp_bits: int
-    man_bits: int
-    bias: int
-    convention: str = "ieee"
+    Up to 32 bits in all, every value exactly a float64. `hwsim.format(f.name) == f`.
+    """
+
+    exp_bits: int  # width of the exponent field, >= 1
+    man_bits: int  # width of the mantissa (fraction) field, >= 0
+    bias: int  # exponent bias: a normal code with exponent field E means 2**(E - bias)
+    convention: str = "ieee"  # special values: one of CONVENTIONS (module docstring)
 
     def __post_init__(self):
         for field in ("exp_bits", "man_bits", "bias"):
