@@ -232,3 +232,13 @@ def test_fast_float_add_equals_general_rounding(rng, fmt):
     ys[1::3] = half[1::3] * (1 + 2.0**-45 * rng.choice([-1, 1], n)[1::3])  # ties broken by err
     ys[2::9] = -xs[2::9]  # exact cancellation
     assert mismatches(xs, ys, s.man_bits, s.emin, s.max_finite) == 0
+
+
+@pytest.mark.parametrize(("fmt", "bits"), [("int8", 8), ("int6", 6), (FP4, 4), (FP3, 3)])
+def test_static_latency_is_bitmod_simulator_formula(rng, fmt, bits):
+    # BitMoD's simulator: pe_latency = ceil(floor(bits) / 2) cycles per weight (dp weights)
+    from hwsim.pe.terms import cycles_per_weight
+
+    K = 128
+    res = BitMoDPE().run(acts(rng, 1, K), quant(rng.standard_normal((2, K)), fmt, g=K))
+    assert np.all(res.tile_cycles == K // 4 * cycles_per_weight(bits) + 8)
