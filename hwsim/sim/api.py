@@ -9,6 +9,13 @@ Vector ops run on the vector unit (ceil(elements / lanes) x cycles per element),
 staying on chip; with `vector_unit.overlapped` they are reported but hidden behind the array.
 SCALE-Sim has no vector unit, so scalesim mode gives vector ops 0 cycles.
 
+Attention in the analytic model. The BitMoD paper simulator (commit a902a09) treats QK^T as
+one GEMM with "weights" [ctx, d_model] and "outputs" [heads*ctx, ctx] (and AV alike), i.e.
+heads x more MACs than the real per-head products, and moves K/V at FP16. hwsim times the
+workload's own attention ops: per head (op.batch = heads) an [M, head_dim] x [head_dim, ctx]
+product with K/V (the second operand) at activation bits, so its attention cycles are the
+real ones; linear layers (every nn.Linear, lm_head included) follow that simulator exactly.
+
 Ops carrying traced tensors (op.inputs and op.weights) are timed from the data in event and
 analytic modes: the PE runs them (hwsim.sim.tensors) and its measured counts replace the
 expected ones; shapes-only ops use the PE's expected cycles and counts.
