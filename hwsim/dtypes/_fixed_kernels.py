@@ -160,13 +160,22 @@ def _overflow(code, over, omode, W, signed, mask, hi_mag, lo_mag, ld):
 @njit(cache=True)
 def _encode_ordinary(t, W, signed, qmode, omode, u, mask, hi_mag, lo_mag, hi_i, lo_i):
     """Fast path for t = x * 2^F computed exactly in float64 with |t| < 2^62."""
-    n = math.floor(t)
-    frac = t - n  # exact
-    ni = np.int64(n)
+    # work on |t|: |t| - floor(|t|) is exact, t - floor(t) is not for -1 < t < -0.5
     neg = t < 0.0
-    qb = frac >= 0.5
-    r = frac != 0.0 and frac != 0.5
-    inc = _increment(qmode, neg, qb, r, (ni & 1) != 0, u < frac)
+    a = abs(t)
+    fl = math.floor(a)
+    fa = a - fl
+    f_nz = fa != 0.0
+    r = f_nz and fa != 0.5
+    if neg:
+        qb = f_nz and fa <= 0.5
+        ni = -np.int64(fl) - (1 if f_nz else 0)
+        stoch_up = f_nz and fa < 1.0 - u  # u < 1 - fa; 1 - u is exact
+    else:
+        qb = fa >= 0.5
+        ni = np.int64(fl)
+        stoch_up = u < fa
+    inc = _increment(qmode, neg, qb, r, (ni & 1) != 0, stoch_up)
     q = ni + (1 if inc else 0)
     code = np.uint64(q) & mask
     over = q > hi_i
