@@ -15,12 +15,12 @@ counterpart and round the floor/fraction split the same way. An AP q-mode name m
 passed. `saturate=True` means AP_SAT, `False` AP_WRAP; an AP o-mode name may also be passed.
 
 Inputs as the header reads them: +-0 -> 0; +-inf as +-2^1024 (saturating modes give max/min,
-wrapping gives 0 unless F < -1024); NaN as +-(1.mantissa) * 2^1024 (the header only warns);
+wrapping gives 0, as I <= 1023); NaN as +-(1.mantissa) * 2^1024 (the header only warns);
 a subnormal double 0.m * 2^-1022 is read as 1.m * 2^-1023, which matters only when F > ~1020.
 
 Validity, from the header: W >= 1 (ap_int_base<0> does not compile); ap_ufixed may not use
 AP_WRAP_SM (the header exits); I is unrestricted there, so `ap_fixed<4,9>` is legal (values
-are multiples of 2^5 in [-256, 224]). hwsim adds W <= 64 (codes fit uint64), I <= 1024 and
+are multiples of 2^5 in [-256, 224]). hwsim adds W <= 64 (codes fit uint64), I <= 1023 and
 F <= 1074 (max and resolution are finite non-zero doubles), and the saturation-bit count N,
 if given, must be 0. Decode is exact for W <= 53 and correctly rounded to float64 above.
 """
@@ -62,7 +62,7 @@ ROUNDING_TO_RULE = {
     Rounding.UP: K.CEIL,
     Rounding.STOCHASTIC: K.STOCHASTIC,
 }
-MAX_W, MAX_I, MAX_F = 64, 1024, 1074
+MAX_W, MAX_I, MAX_F = 64, 1023, 1074
 _HALF = Fraction(1, 2)
 
 
@@ -269,9 +269,15 @@ class FixedFormat(Format):
 
     def decode(self, codes) -> np.ndarray:
         ints = self.integers(codes)
-        if self.W <= 53:
-            return np.ldexp(ints.astype(np.float64), -self.F)
-        return np.vectorize(self.decode_scalar, otypes=[np.float64])(np.asarray(codes))
+        out = np.ldexp(ints.astype(np.float64), -self.F)
+        if self.W > 53:
+            # int -> float64 rounded once; a second rounding can only happen in the
+            # subnormal range, where the exact reference decides
+            small = (np.abs(out) < 2.0**-1021) & (ints != 0)
+            if small.any():
+                c = np.asarray(codes)[small]
+                out[small] = [self.decode_scalar(int(k)) for k in c.reshape(-1)]
+        return out
 
     # --- scalar reference -----------------------------------------------------------------
     def encode_scalar(self, x: float, rounding=None, saturate=None, u: float | None = None) -> int:
