@@ -13,6 +13,8 @@ from numba import njit
 
 from hwsim.pe._kernels_mac import round_float
 
+FP32_MAX = float(np.finfo(np.float32).max)
+
 
 @njit(cache=True)
 def float_add_rne(x, y, man_bits, emin, max_finite, buf, bits):
@@ -61,7 +63,8 @@ def bitmod_float_gemm(a_al, signs, shifts, cycles, scode, gs, dp, man_bits, emin
     term cycles per chunk of dp lanes; scode [N, G] int64: integer group scales.
     Per chunk and cycle t the dp lane products sign * a * 2**shift are summed exactly (adder
     tree) and added into the group accumulator with one RNE rounding (float_add, saturating).
-    A group's sum times its integer scale is exact and is added into an fp32 accumulator.
+    A group's sum times its integer scale is exact and is added into an fp32 register with
+    one RNE rounding (saturating at the fp32 maximum).
     Returns (fp32 sums before the second-level scale [M, N], overflow events [M, N]).
     """
     M, K = a_al.shape
@@ -77,7 +80,7 @@ def bitmod_float_gemm(a_al, signs, shifts, cycles, scode, gs, dp, man_bits, emin
     bits = buf.view(np.int64)
     for m in range(M):
         for n in range(N):
-            total = np.float32(0.0)
+            total = 0.0  # an fp32 register (float64 holding fp32 values)
             events = 0
             for g in range(G):
                 acc = 0.0
@@ -90,9 +93,9 @@ def bitmod_float_gemm(a_al, signs, shifts, cycles, scode, gs, dp, man_bits, emin
                             s += sg * a_al[m, k0 + lane] * p2[shifts[n, k0 + lane, t]]
                         acc, o = float_add_rne(acc, s, man_bits, emin, max_finite, buf, bits)
                         events += o
-                d = np.float32(acc * scode[n, g])  # exact: 16 + scale bits fit fp32
-                total = np.float32(total + d)
-            out[m, n] = total
+                d = acc * scode[n, g]  # exact: significand + scale bits <= 53
+                total, _ = float_add_rne(total, d, 23, -126, FP32_MAX, buf, bits)
+            out[m, n] = np.float32(total)
             ovf[m, n] = events
     return out, ovf
 

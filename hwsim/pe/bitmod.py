@@ -18,9 +18,10 @@ Datapath, as hwsim models it bit for bit (every rounding point listed):
    IEEE-style bias 31, subnormals kept) adds each cycle's tree sum with one RNE rounding
    (rounding point 2); overflow saturates and is counted in `overflows`.
 6. Bit-serial dequantization once per group: `out = (out << 1) + (P AND scale_bit)` over
-   the N bits of the integer group scale, MSB first. Its register is 16 + N bits wide, so
-   the result P * s is exact (and exact in fp32).
-7. The group results are summed in an fp32 register, group by group (rounding point 3).
+   the N bits of the integer group scale, MSB first. Its register is as wide as the
+   accumulator's significand plus N bits (16 + N for e6m15), so P * s is exact.
+7. The group results are summed in an fp32 register, group by group, one RNE rounding per
+   addition, saturating at the fp32 maximum (rounding point 3).
 8. One fp32 multiply by the per-tensor second-level scale `scales / scale_codes` rounded to
    fp32 (rounding point 4). `out` holds these fp32 values (as float64).
 
@@ -405,7 +406,7 @@ def bitmod_reference(a, w, pe: BitMoDPE) -> tuple[np.ndarray, int]:
                 if pe.group_acc == "exact":
                     total += d
                 else:
-                    total = Fraction(round_fraction(total + d, _FP32, False)[0])
+                    total = Fraction(round_fraction(total + d, _FP32, True)[0])
             if pe.group_acc == "exact":
                 out[m, n] = float(total) * s2[n]
             else:

@@ -38,6 +38,7 @@ CONFIGS = [
     {"align_guard_bits": 0, "skip_zero_terms": True},
     {"dp": 8},
     {"dp": 2, "acc_format": "e5m10"},
+    {"acc_format": "fp32", "skip_zero_terms": True},
 ]
 
 
