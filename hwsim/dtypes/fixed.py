@@ -18,7 +18,7 @@ Inputs as the header reads them: +-0 -> 0; +-inf as +-2^1024 (saturating modes g
 wrapping gives 0, as I <= 1023); NaN as +-(1.mantissa) * 2^1024 (the header only warns);
 a subnormal double 0.m * 2^-1022 is read as 1.m * 2^-1023, which matters only when F > ~1020.
 
-Validity, from the header: W >= 1 (ap_int_base<0> does not compile); ap_ufixed may not use
+Validity, from the header: W >= 1 (W = 0 compiles but asserts on first use); ap_ufixed may not use
 AP_WRAP_SM (the header exits); I is unrestricted there, so `ap_fixed<4,9>` is legal (values
 are multiples of 2^5 in [-256, 224]). hwsim adds W <= 64 (codes fit uint64), I <= 1023 and
 F <= 1074 (max and resolution are finite non-zero doubles), and the saturation-bit count N,

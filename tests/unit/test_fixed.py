@@ -303,6 +303,8 @@ HEADER_CONFIGS_SLOW = [
     (48, -3, True),
     (64, 64, True),
     (32, 0, False),
+    (8, -1040, True),  # subnormal inputs: the header reads 0.m * 2^-1022 as 1.m * 2^-1023
+    (12, -1055, False),
 ]
 
 
