@@ -116,6 +116,13 @@ def recipe_text(path: str | None) -> str:
     return "" if path is None else Path(path).read_text()
 
 
+@lru_cache(maxsize=64)
+def workload_identity(source: str) -> str:
+    """A card string as it is; a workload file by its contents (so paths may move)."""
+    p = Path(source)
+    return f"{p.suffix}:{p.read_text()}" if p.is_file() else source
+
+
 def point_config(arch: str, mode: str, choice: dict) -> dict:
     """The full configuration of a point, as hashed for its key."""
     params = {k: v for k, v in choice.items() if k not in ("workload", "quant")}
@@ -129,7 +136,7 @@ def point_config(arch: str, mode: str, choice: dict) -> dict:
             arch_conf = {"base": doc, "params": params, "error": str(e)}
     return {
         "arch": arch_conf,
-        "workload": choice["workload"],
+        "workload": workload_identity(choice["workload"]),
         "quant": recipe_text(choice["quant"]),
         "mode": mode,
     }

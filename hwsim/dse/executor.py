@@ -1,8 +1,8 @@
 """Executors: run sweep tasks and hand back finished rows as they complete.
 
   inline  workers=1 on the local backend: this process, no pickling
-  local   a process pool (spawned workers); a task whose worker dies is retried, alone,
-          up to MAX_ATTEMPTS, then recorded invalid with the reason
+  local   a process pool (spawned workers); a task whose worker dies is retried alone
+          up to MAX_ATTEMPTS times, then recorded invalid with the reason
   ray     Ray remote tasks (`--address` joins a cluster, else a local one starts); Ray retries
           tasks of dead workers itself (max_retries)
 Rows never depend on the executor: each is a pure function of its task.
@@ -11,6 +11,7 @@ Rows never depend on the executor: each is a pure function of its task.
 from __future__ import annotations
 
 import multiprocessing
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -22,7 +23,7 @@ BACKENDS = ("local", "ray")
 MAX_ATTEMPTS = 3
 
 
-def _evaluate_chunk(tasks: list[Task]) -> list[dict]:
+def evaluate_chunk(tasks: list[Task]) -> list[dict]:
     return [evaluate(t) for t in tasks]
 
 
@@ -36,8 +37,11 @@ def run_tasks(
     workers: int = 1,
     backend: str = "local",
     address: str | None = None,
+    chunk_fn: Callable[[list[Task]], list[dict]] = evaluate_chunk,
 ) -> None:
-    """Evaluate every task, calling `on_rows` with each batch of finished rows."""
+    """Evaluate every task, calling `on_rows` with each batch of finished rows.
+
+    `chunk_fn` (a picklable module-level function) evaluates a list of tasks; tests swap it."""
     if backend not in BACKENDS:
         raise HwsimError(f"--backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
     if workers < 1:
@@ -45,12 +49,12 @@ def run_tasks(
     if not tasks:
         return
     if backend == "ray":
-        _run_ray(tasks, on_rows, workers, address)
+        _run_ray(tasks, on_rows, workers, address, chunk_fn)
     elif workers == 1:
         for chunk in _chunks(tasks, 8):
-            on_rows(_evaluate_chunk(chunk))
+            on_rows(chunk_fn(chunk))
     else:
-        _run_pool(tasks, on_rows, workers)
+        _run_pool(tasks, on_rows, workers, chunk_fn)
 
 
 def _chunk_size(n: int, workers: int) -> int:
@@ -58,35 +62,55 @@ def _chunk_size(n: int, workers: int) -> int:
     return max(1, min(32, n // (workers * 8)))
 
 
-def _run_pool(tasks: list[Task], on_rows, workers: int) -> None:
-    pending = _chunks(tasks, _chunk_size(len(tasks), workers))
+def _run_pool(tasks: list[Task], on_rows, workers: int, chunk_fn) -> None:
+    """Chunks on `workers` processes, at most two in flight per worker. When a worker dies,
+    the pool breaks and every chunk in flight becomes a suspect: suspects then run one task
+    at a time in a one-worker pool, so a death is pinned on its task exactly, retried, and
+    after MAX_ATTEMPTS recorded invalid; the innocent ones simply finish."""
+    chunks = deque(_chunks(tasks, _chunk_size(len(tasks), workers)))
+    suspects: deque[Task] = deque()
     attempts: dict[int, int] = {}
     ctx = multiprocessing.get_context("spawn")
-    while pending:
-        broken: list[list[Task]] = []
+    while chunks or suspects:
+        if suspects:
+            _run_suspects(suspects, attempts, on_rows, chunk_fn, ctx)
+            continue
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = {pool.submit(_evaluate_chunk, c): c for c in pending}
-            pending = []
-            while futures:
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            inflight: dict = {}
+            broken = False
+            while (chunks or inflight) and not broken:
+                while chunks and len(inflight) < 2 * workers:
+                    chunk = chunks.popleft()
+                    inflight[pool.submit(chunk_fn, chunk)] = chunk
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 for f in done:
-                    chunk = futures.pop(f)
+                    chunk = inflight.pop(f)
                     try:
-                        rows = f.result()
+                        on_rows(f.result())
                     except BrokenProcessPool:
-                        broken.append(chunk)
-                        continue
-                    on_rows(rows)
-        for chunk in broken:
-            if len(chunk) > 1:  # rerun alone, to find the task that kills its worker
-                pending.extend([t] for t in chunk)
-                continue
-            t = chunk[0]
-            attempts[t.seq] = attempts.get(t.seq, 0) + 1
-            if attempts[t.seq] < MAX_ATTEMPTS:
-                pending.append(chunk)
-            else:
-                on_rows([_died(t, attempts[t.seq])])
+                        suspects.extend(chunk)
+                        broken = True
+            for f, chunk in inflight.items():  # finished before the break, or suspects
+                try:
+                    on_rows(f.result())
+                except BrokenProcessPool:
+                    suspects.extend(chunk)
+
+
+def _run_suspects(suspects: deque, attempts: dict, on_rows, chunk_fn, ctx) -> None:
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        while suspects:
+            t = suspects[0]
+            try:
+                rows = pool.submit(chunk_fn, [t]).result()
+            except BrokenProcessPool:
+                attempts[t.seq] = attempts.get(t.seq, 0) + 1
+                if attempts[t.seq] >= MAX_ATTEMPTS:
+                    suspects.popleft()
+                    on_rows([_died(t, attempts[t.seq])])
+                return  # a fresh pool for the next try
+            suspects.popleft()
+            on_rows(rows)
 
 
 def _died(t: Task, n: int) -> dict:
@@ -101,7 +125,7 @@ def _died(t: Task, n: int) -> dict:
     }
 
 
-def _run_ray(tasks: list[Task], on_rows, workers: int, address: str | None) -> None:
+def _run_ray(tasks: list[Task], on_rows, workers: int, address: str | None, chunk_fn) -> None:
     try:
         import ray
     except ImportError:
@@ -112,7 +136,7 @@ def _run_ray(tasks: list[Task], on_rows, workers: int, address: str | None) -> N
         ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
         started = True
     try:
-        remote = ray.remote(max_retries=MAX_ATTEMPTS - 1)(_evaluate_chunk)
+        remote = ray.remote(max_retries=MAX_ATTEMPTS - 1)(chunk_fn)
         refs = [remote.remote(c) for c in _chunks(tasks, _chunk_size(len(tasks), workers))]
         while refs:
             done, refs = ray.wait(refs, num_returns=1)
