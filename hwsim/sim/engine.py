@@ -5,10 +5,11 @@ Processes:
            double-buffered, else 1), then moves the tile's new operand bytes over the DRAM
            channel; data is ready `latency_cycles` after its transfer ends
   compute  per tile, waits for its data, holds the PE array for the tile's folds, frees the
-           slot, and hands the tile's outputs to the writer
-  writer   per tile, moves the outputs over the same DRAM channel (reads and writes contend)
-The DRAM channel is one simpy Resource (FIFO by request time, so ties break in program order);
-a transfer of b bytes occupies it ceil(b / bytes_per_cycle) cycles. The op ends when the last
+           slot, and queues the tile's outputs for write-back on the same DRAM channel
+           (reads and writes contend; the op ends when its last write completes)
+The DRAM channel is one FIFO server: a transfer is booked when requested, starting when the
+channel frees (so requests are served in request order, ties in program order), and occupies
+it ceil(b / bytes_per_cycle) cycles for b bytes. The op ends when the last
 output is written. Work (bytes, folds, stream cycles) is split over tiles by `split`, so
 the tiles' sums equal the mapping's totals exactly.
 """
@@ -83,7 +84,7 @@ def tile_plan(m: OpMapping) -> list[tuple[int, int, int, int]]:
 def simulate_op(arch: Arch, m: OpMapping) -> OpTiming:
     """Run the op's tiles through loader, PE array and writer; return its timing."""
     env = simpy.Environment()
-    dram = simpy.Resource(env, capacity=1)
+    channel_free = [0]  # cycle at which the DRAM channel finishes its booked transfers
     bw, latency = arch.dram.bytes_per_cycle, arch.dram.latency_cycles
     wlevel, ilevel = arch.level_for("weights"), arch.level_for("inputs")
     slots = simpy.Container(
@@ -91,17 +92,22 @@ def simulate_op(arch: Arch, m: OpMapping) -> OpTiming:
     )
     slots.put(slots.capacity)
     ready = simpy.Store(env)
-    outputs = simpy.Store(env)
     tiles = tile_plan(m)
     busy = {"dram": 0, "compute": 0, "fill": 0}
 
-    def move(nbytes: int):
+    def book(nbytes: int) -> int:
+        """Queue a transfer on the channel; the cycle it completes."""
         cycles = transfer_cycles(nbytes, bw)
         if cycles:
-            with dram.request() as req:
-                yield req
-                yield env.timeout(cycles)
+            channel_free[0] = max(int(env.now), channel_free[0]) + cycles
             busy["dram"] += cycles
+            return channel_free[0]
+        return int(env.now)
+
+    def move(nbytes: int):
+        done = book(nbytes)
+        if done > env.now:
+            yield env.timeout(done - env.now)
 
     def loader():
         for read, stream, fills, write in tiles:
@@ -124,19 +130,14 @@ def simulate_op(arch: Arch, m: OpMapping) -> OpTiming:
                 yield env.timeout(cycles)
             busy["compute"] += stream
             busy["fill"] += fills * m.fill_drain_cycles
-            yield slots.put(1)
-            yield outputs.put(write)
+            slots.put(1)  # never blocks: at most `capacity` tiles are in flight
+            book(write)  # the write-back queue: booked now, finished when the channel gets to it
+        end[0] = max(int(env.now), channel_free[0])
 
-    def writer():
-        for _ in tiles:
-            write = yield outputs.get()
-            yield from move(write)
-
+    end = [0]
     env.process(loader())
-    env.process(compute())
-    done = env.process(writer())
-    env.run(until=done)
-    cycles = int(env.now)
+    env.run(until=env.process(compute()))
+    cycles = end[0]
     return OpTiming(
         cycles=cycles,
         compute_cycles=busy["compute"],
