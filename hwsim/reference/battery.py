@@ -23,7 +23,7 @@ from hwsim.errors import HwsimError
 from hwsim.reference.compare import Comparison, device_name, environment
 
 SIZES = ("quick", "full")
-_CHECKS: list[Callable] = []
+_CHECKS: list[tuple[tuple[str, ...], Callable]] = []
 
 
 @dataclass
@@ -81,10 +81,19 @@ class BatteryResult:
         }
 
 
-def check(fn: Callable) -> Callable:
-    """Register a battery check (run in registration order)."""
-    _CHECKS.append(fn)
-    return fn
+def check(*families: str):
+    """Register a battery check (run in registration order); `families` are the name
+    prefixes of the checks it produces, so that `--only` runs just the functions it needs."""
+
+    def wrap(fn: Callable) -> Callable:
+        _CHECKS.append((families, fn))
+        return fn
+
+    return wrap
+
+
+def _wanted(families: tuple[str, ...], only: str | None) -> bool:
+    return only is None or any(only in f or f in only for f in families)
 
 
 def skipped(name: str, reason: str) -> Check:
@@ -116,12 +125,14 @@ def run_battery(
         dev = "cpu"
     ctx = Context(dev, int(seed), size, has_torch, has_triton=triton_available() and dev == "cuda")
     results: list[Check] = []
-    for fn in _CHECKS:
+    for families, fn in _CHECKS:
+        if not _wanted(families, only):
+            continue
         try:
             out = fn(ctx)
         except Exception as e:  # a crashing check is a failed check, reported, not fatal
             tb = traceback.format_exception_only(type(e), e)[-1].strip()
-            out = [Check(fn.__name__, False, False, f"raised {tb}")]
+            out = [Check(families[0], False, False, f"raised {tb}")]
         results.extend(c for c in out if only is None or only in c.name)
     env = environment()
     where = device_name(env if dev == "cuda" else {**env, "gpu": None})

@@ -59,7 +59,7 @@ def _triton_too(ctx, name: str, run, fallback) -> list[Check]:
     return [from_comparison(f"triton {name} == cpu fallback", compare(run(), fallback))]
 
 
-@check
+@check("group_gemm", "triton group_gemm")
 def group_gemm_checks(ctx) -> list[Check]:
     import hwsim
     from hwsim.reference.triton_kernels import group_gemm, weights_from_qtensor
@@ -122,7 +122,7 @@ def _group_bound(a16, qt, got, want) -> tuple[bool, float]:
     return bool(np.all(err <= bound)), float(ratio.max(initial=0.0))
 
 
-@check
+@check("bitplane_gemm", "triton bitplane_gemm")
 def bitplane_checks(ctx) -> list[Check]:
     import hwsim
     from hwsim.reference.triton_kernels import bitplane_gemm
@@ -152,7 +152,7 @@ def bitplane_checks(ctx) -> list[Check]:
     return out
 
 
-@check
+@check("trunc_align fit")
 def trunc_align_fit(ctx) -> list[Check]:
     from hwsim.reference.checks_torch import fp8_operands
     from hwsim.reference.fit import fit_trunc_align, trunc_align_model
