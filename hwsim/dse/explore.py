@@ -51,6 +51,7 @@ def explore(
     store_path = Path(store) if store else Path("reports/sweeps") / sw.name / "results.sqlite"
     with ResultStore(store_path) as db:
         db.set_meta("sweep", sw.name)
+        db.set_meta("objectives", json.dumps(list(sw.objectives)))
         if sw.method == "nsga2":
             rows, evaluated = _nsga2(sw, db, workers, backend, address, show_progress)
         else:
