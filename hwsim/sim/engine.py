@@ -6,7 +6,8 @@ Processes:
            channel; data is ready `latency_cycles` after its transfer ends
   compute  per tile, waits for its data, holds the PE array for the tile's folds, frees the
            slot, and queues the tile's outputs for write-back on the same DRAM channel
-           (reads and writes contend; the op ends when its last write completes)
+           (reads and writes contend, reads booked first within a cycle; the op ends when
+           its last write completes)
 The DRAM channel is one FIFO server: a transfer is booked when requested, starting when the
 channel frees (so requests are served in request order, ties in program order), and occupies
 it ceil(b / bytes_per_cycle) cycles for b bytes. The op ends when the last
@@ -131,7 +132,11 @@ def simulate_op(arch: Arch, m: OpMapping) -> OpTiming:
             busy["compute"] += stream
             busy["fill"] += fills * m.fill_drain_cycles
             slots.put(1)  # never blocks: at most `capacity` tiles are in flight
-            book(write)  # the write-back queue: booked now, finished when the channel gets to it
+            if write:
+                # reads first: the loader, woken by the freed slot, books its next read at
+                # this same cycle before the write-back is queued behind it
+                yield env.timeout(0)
+                book(write)
         end[0] = max(int(env.now), channel_free[0])
 
     end = [0]
