@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import hwsim
 from hwsim.dtypes import _fixed_kernels as K
@@ -392,3 +394,33 @@ def test_resolution_is_exact_power_of_two():
         f = FixedFormat(w, i)
         assert f.resolution == math.ldexp(1.0, i - w)
         assert f.decode_scalar(1) == f.resolution
+
+
+# --- random formats and inputs, including the fast/exact path boundaries -------------------
+_EDGE_X = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.builds(
+        lambda m, e: math.ldexp(m, e),
+        st.integers(-(2**53), 2**53),
+        st.sampled_from([-1074, -1060, -1023, -1000, -64, -53, -1, 0, 9, 10, 11, 62, 63, 900]),
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    W=st.integers(1, 64),
+    I_off=st.sampled_from([-1074, -1001, -1000, -999, -70, -62, -3, 0, 1, 5, 60, 999, 1000, 1023]),
+    signed=st.booleans(),
+    q=st.sampled_from(Q_MODES),
+    o=st.sampled_from(O_MODES),
+    xs=st.lists(_EDGE_X, min_size=1, max_size=8),
+)
+def test_scalar_equals_vectorised_random_formats(W, I_off, signed, q, o, xs):
+    I = max(min(I_off + W if abs(I_off) < 900 else I_off, 1023), W - 1074)
+    if o == "AP_WRAP_SM" and not signed:
+        o = "AP_SAT_SYM"
+    f = FixedFormat(W, I, signed, q, o)
+    x = np.array(xs, dtype=np.float64)
+    want = [f.encode_scalar(v) for v in x]
+    np.testing.assert_array_equal(f.encode(x), np.array(want, dtype=f.code_dtype))
