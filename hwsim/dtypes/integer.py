@@ -100,6 +100,8 @@ class IntFormat(Format):
     # --- rules --------------------------------------------------------------------------------
     def _rules(self, rounding, saturate) -> tuple[int, int]:
         rule = rounding_rule(rounding)
+        if isinstance(saturate, np.bool_):
+            saturate = bool(saturate)
         if saturate is None or saturate is True:
             overflow = K.SAT_SYM if self.symmetric else K.SAT
         elif saturate is False:

@@ -73,6 +73,7 @@ def test_rounding_modes_saturate_and_wrap():
         np.testing.assert_array_equal(f.round(x, rounding=rounding), want, err_msg=rounding)
     # wrap like storage: 9 -> -7, -12.5 -> -12 (rne) -> 4
     np.testing.assert_array_equal(f.round([9.0, -12.5, 15.5], saturate=False), [-7, 4, 0])
+    np.testing.assert_array_equal(f.round([9.0], saturate=np.False_), [-7])
     sym = hwsim.format("int4_sym")
     np.testing.assert_array_equal(sym.round([-8.0, -7.6, -100, 100, np.inf]), [-7, -7, -7, 7, 7])
     u = hwsim.format("uint4")
