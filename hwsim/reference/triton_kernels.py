@@ -233,15 +233,22 @@ def planes(x: np.ndarray, bits: int) -> list[tuple[int, np.ndarray]]:
 
 
 def bitplane_gemm_cpu(A: np.ndarray, W: np.ndarray, a_bits: int, w_bits: int) -> np.ndarray:
-    if A.shape[1] >= 2**53:
-        raise HwsimError("bitplane_gemm: K too large for exact float64 plane products")
-    total = np.zeros((A.shape[0], W.shape[0]), np.int64)
-    pw = planes(W, w_bits)
-    for ca, pa in planes(A, a_bits):
-        for cw, pwj in pw:
-            binary = (pa @ pwj.T).astype(np.int64)  # exact: counts <= K
-            total = wrap_int32(total + wrap_int32(binary * (ca * cw)))
-    return wrap_int32(total)
+    """All plane products in one BLAS call: [planes of A] @ [planes of W].T, exact because
+    entries are 0/1 and K < 2**24 (float32) or K < 2**53 (float64), then combined mod 2**32."""
+    M, K = A.shape
+    N = W.shape[0]
+    if K >= 2**53:
+        raise HwsimError("bitplane_gemm: K too large for exact float plane products")
+    dt = np.float32 if K < 2**24 else np.float64
+    pa, pw = planes(A, a_bits), planes(W, w_bits)
+    stack_a = np.concatenate([p for _, p in pa]).astype(dt)  # [a_bits * M, K]
+    stack_w = np.concatenate([p for _, p in pw]).astype(dt)  # [w_bits * N, K]
+    binary = (stack_a @ stack_w.T).astype(np.int64).reshape(a_bits, M, w_bits, N)
+    total = np.zeros((M, N), np.int64)
+    for i, (ca, _) in enumerate(pa):
+        for j, (cw, _) in enumerate(pw):
+            total = wrap_int32(total + wrap_int32(binary[i, :, j, :] * (ca * cw)))
+    return total
 
 
 # --- Triton ----------------------------------------------------------------------------------
