@@ -24,21 +24,21 @@ def recost(stats, profile: str | Profile | None = None):
     breakdown: dict[str, float] = {}
     unpriced: set[str] = set()
     per_op = []
-    for repeat, counts in zip(stats.ops["repeat"].tolist(), stats.op_counts, strict=True):
+    for row, counts in zip(stats.op_rows, stats.op_counts, strict=True):
+        repeat = row["repeat"]
         parts, missing = price_counts(counts, stats.arch, prof)
         unpriced |= missing
         per_op.append(sum(parts.values()))
         for k, v in parts.items():
             breakdown[k] = breakdown.get(k, 0.0) + v * repeat
-    ops = stats.ops.copy()
-    ops["energy_pj"] = per_op
+    rows = [{**row, "energy_pj": e} for row, e in zip(stats.op_rows, per_op, strict=True)]
     area = area_breakdown_mm2(stats.arch, prof, stats.pe_counts_per_mac)
     energy_breakdown = dict(sorted(breakdown.items()))
     if unpriced:
         energy_breakdown["unpriced_actions"] = ", ".join(sorted(unpriced))
     return replace(
         stats,
-        ops=ops,
+        op_rows=rows,
         energy_pj=float(sum(breakdown.values())),
         energy_breakdown_pj=energy_breakdown,
         area_mm2=float(sum(area.values())),

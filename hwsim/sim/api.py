@@ -30,15 +30,13 @@ import hashlib
 from dataclasses import fields, replace
 from pathlib import Path
 
-import pandas as pd
-
 from hwsim.errors import HwsimError
 from hwsim.sim.actions import gemm_counts, vector_counts
 from hwsim.sim.dataflow import get_dataflow
 from hwsim.sim.engine import simulate_op
 from hwsim.sim.mapping import OpMapping, map_op, scalesim_cycles, vector_cycles
 from hwsim.sim.pe_model import pe_model
-from hwsim.sim.stats import OP_COLUMNS, Stats
+from hwsim.sim.stats import Stats
 from hwsim.sim.tensors import can_run_tensors, run_tensors
 from hwsim.spec.schema import Arch, Precision
 from hwsim.workload.op import Op, Workload
@@ -90,7 +88,6 @@ def simulate(arch, workload, quant=None, mode: str = "event", profile: str | Non
         row, counts = cache[key]
         rows.append({**row, "op": op.name, "repeat": op.repeat})
         op_counts.append(counts)
-    table = pd.DataFrame(rows, columns=list(OP_COLUMNS))
 
     def total(column: str) -> int:
         return int(sum(r[column] * r["repeat"] for r in rows))
@@ -106,7 +103,7 @@ def simulate(arch, workload, quant=None, mode: str = "event", profile: str | Non
         workload_name=workload.name,
         mode=mode,
         cycles=total("cycles"),
-        ops=table,
+        op_rows=rows,
         op_counts=op_counts,
         macs=workload.macs,
         breakdown=breakdown,

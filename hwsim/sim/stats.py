@@ -7,6 +7,7 @@ can be called again with another profile without re-simulating.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 
@@ -47,7 +48,7 @@ class Stats:
     workload_name: str
     mode: str  # event | analytic | scalesim
     cycles: int  # whole workload, repeats included
-    ops: pd.DataFrame  # one row per op, per-instance figures (see OP_COLUMNS)
+    op_rows: list[dict]  # one dict per op, per-instance figures (OP_COLUMNS keys)
     op_counts: list[dict]  # per op, action counts of one instance ("component:action" keys)
     macs: int  # total MACs, repeats included
     breakdown: dict = field(default_factory=dict)  # compute, fill_drain, memory_stall, vector
@@ -61,11 +62,17 @@ class Stats:
     area_breakdown_mm2: dict = field(default_factory=dict)
     profile: str = ""  # cost profile used for energy/area
 
+    @cached_property
+    def ops(self) -> pd.DataFrame:
+        """One row per op, per-instance figures (columns OP_COLUMNS), built on first use."""
+        return pd.DataFrame(self.op_rows, columns=list(OP_COLUMNS))
+
     @property
     def counts(self) -> dict[str, float]:
         """Action counts of the whole workload (repeats included)."""
         total: dict[str, float] = {}
-        for repeat, counts in zip(self.ops["repeat"].tolist(), self.op_counts, strict=True):
+        for row, counts in zip(self.op_rows, self.op_counts, strict=True):
+            repeat = row["repeat"]
             for key, value in counts.items():
                 total[key] = total.get(key, 0) + value * repeat
         return dict(sorted(total.items()))
@@ -84,7 +91,7 @@ class Stats:
 
     @property
     def dram_bytes(self) -> int:
-        return int((self.ops["dram_bytes"] * self.ops["repeat"]).sum())
+        return int(sum(r["dram_bytes"] * r["repeat"] for r in self.op_rows))
 
     def summary(self) -> dict:
         """Machine-readable totals (the CLI's --json keys included)."""
