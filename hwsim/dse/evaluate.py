@@ -44,8 +44,10 @@ def base_doc(arch_path: str):
 
 
 def apply_params(doc, params: dict, where: str):
-    """A deep copy of `doc` with each dotted path (a.b[0].c, memory[wbuf].banks) set."""
-    out = copy.deepcopy(doc)
+    """`doc` with each dotted path (a.b[0].c, memory[wbuf].banks) set; `doc` is left as it is
+    (every container on a path is copied before it changes, the rest is shared)."""
+    out = copy.copy(doc)
+    copied = {id(out)}
     for path, value in params.items():
         node, parts = out, _steps(path, where)
         for i, part in enumerate(parts):
@@ -55,17 +57,28 @@ def apply_params(doc, params: dict, where: str):
                     raise HwsimError(f"{where}: parameter {path}: {part!r} is not inside a mapping")
                 if last:
                     if part not in node and hasattr(node, "lines"):
-                        node.lines[part] = node.line
+                        node.lines = {**node.lines, part: node.line}
                     node[part] = value
                 elif part not in node:
                     raise HwsimError(f"{where}: parameter {path}: no field {part!r} in the arch")
                 else:
-                    node = node[part]
+                    node = _own(node, part, copied)
             else:
-                node = _item(node, part, path, where)
+                index = _index(node, part, path, where)
                 if last:
                     raise HwsimError(f"{where}: parameter {path}: expected a field after [..]")
+                node = _own(node, index, copied)
     return out
+
+
+def _own(parent, key, copied: set):
+    """parent[key], replaced by a shallow copy the first time a path goes through it."""
+    child = parent[key]
+    if id(child) not in copied and isinstance(child, dict | list):
+        child = copy.copy(child)  # keeps the loader's line attributes
+        parent[key] = child
+        copied.add(id(child))
+    return child
 
 
 def _steps(path: str, where: str) -> list:
@@ -82,16 +95,16 @@ def _steps(path: str, where: str) -> list:
     return steps
 
 
-def _item(node, part, path: str, where: str):
+def _index(node, part, path: str, where: str) -> int:
     if not isinstance(node, list):
         raise HwsimError(f"{where}: parameter {path}: [..] on something that is not a list")
     if isinstance(part, int):
         if not -len(node) <= part < len(node):
             raise HwsimError(f"{where}: parameter {path}: index {part} out of range")
-        return node[part]
-    for item in node:
+        return part
+    for i, item in enumerate(node):
         if isinstance(item, dict) and item.get("name") == part[1]:
-            return item
+            return i
     raise HwsimError(f"{where}: parameter {path}: no list item named {part[1]!r}")
 
 
@@ -123,19 +136,22 @@ def workload_identity(source: str) -> str:
     return f"{p.suffix}:{p.read_text()}" if p.is_file() else source
 
 
-def point_config(arch: str, mode: str, choice: dict) -> dict:
-    """The full configuration of a point, as hashed for its key."""
-    params = {k: v for k, v in choice.items() if k not in ("workload", "quant")}
+@lru_cache(maxsize=16)
+def arch_identity(arch: str) -> str:
+    """The base arch by its contents (parsed YAML as canonical JSON, or the .cfg text)."""
     doc = base_doc(arch)
     if doc is None:
-        arch_conf = {"cfg": Path(arch).read_text(), "params": params}
-    else:
-        try:
-            arch_conf = apply_params(doc, params, "sweep")
-        except HwsimError as e:
-            arch_conf = {"base": doc, "params": params, "error": str(e)}
+        return Path(arch).read_text()
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def point_config(arch: str, mode: str, choice: dict) -> dict:
+    """The full configuration of a point, as hashed for its key: the base arch's contents
+    and the parameters applied to it, the workload, the recipe's text, the mode."""
+    params = {k: v for k, v in choice.items() if k not in ("workload", "quant")}
     return {
-        "arch": arch_conf,
+        "arch": arch_identity(arch),
+        "params": params,
         "workload": workload_identity(choice["workload"]),
         "quant": recipe_text(choice["quant"]),
         "mode": mode,

@@ -213,3 +213,15 @@ def test_params_column_round_trips(tmp_path, topo):
         stored = db.table()
     assert json.loads(stored["params"][0])["pe_array.rows"] == 8
     assert list(stored["key"]) == list(r.points["key"])
+
+
+def test_apply_params_leaves_the_base_document_alone():
+    from hwsim.dse.evaluate import apply_params, base_doc
+
+    doc = base_doc(ARCH)
+    before = json.dumps(doc, sort_keys=True)
+    out = apply_params(doc, {"pe_array.rows": 4, "memory[1].size_bytes": 8, "dram.new": 1}, "t")
+    assert json.dumps(doc, sort_keys=True) == before
+    assert out["pe_array"]["rows"] == 4 and out["memory"][1]["size_bytes"] == 8
+    assert out["memory"][0] is doc["memory"][0]  # untouched parts are shared
+    assert out["dram"].lines["new"] == doc["dram"].line and "new" not in doc["dram"].lines
