@@ -175,6 +175,28 @@ def table(result: BatteryResult) -> str:
     return "\n".join(lines)
 
 
+def fp8_table(result: BatteryResult) -> str:
+    """Markdown table of the FP8 `_scaled_mm` accumulation checks (the published GPU table)."""
+    head = "| check | passed | ulp vs exact | fitted p | chunk | promote | fit max ulp | mism. |"
+    lines = [f"FP8 GEMM accumulation on {result.device}", "", head, "|" + "---|" * 8]
+    for c in result.checks:
+        if not c.name.startswith("scaled_mm accumulation") or c.skipped:
+            continue
+        f = c.figures
+        cells = [
+            c.name,
+            str(c.passed),
+            _fmt(f.get("ulp_vs_exact", "")),
+            str(f.get("mantissa_bits", "-")),
+            str(f.get("chunk", "-")),
+            str(f.get("promote_every", "-")),
+            _fmt(f.get("max_ulp", "")) if "mantissa_bits" in f else "-",
+            str(f.get("mismatches", "")),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def compare_codes(observed: np.ndarray, expected: np.ndarray, fmt) -> Comparison:
     """Codes compared as codes; two NaN codes count as equal (NaN payloads are not numerics)."""
     o, e = np.asarray(observed, np.int64), np.asarray(expected, np.int64)

@@ -4,7 +4,8 @@ Examples:
   hwsim verify                      table of checks on CUDA if present, else CPU
   hwsim verify --json               {"device": ..., "checks": [{"name", "passed", ...}]}
   hwsim verify --quick --only cast  a fast subset (names containing 'cast')
-  hwsim verify -o reports/gpu       also write verify.json, verify.txt and banner.txt there
+  hwsim verify -o reports/gpu       also write verify.json, verify.txt, banner.txt and
+                                    fp8_scaled_mm.md (the FP8 accumulation table) there
 Exit status: 0 when no check failed (skips are not failures), 1 otherwise.
 """
 
@@ -55,7 +56,7 @@ def _clean(x):
 
 
 def run_verify(args) -> int:
-    from hwsim.reference.battery import run_battery, table
+    from hwsim.reference.battery import fp8_table, run_battery, table
     from hwsim.reference.compare import banner
 
     result = run_battery(
@@ -72,6 +73,7 @@ def run_verify(args) -> int:
             (out / "verify.json").write_text(json.dumps(doc, indent=2) + "\n")
             (out / "verify.txt").write_text(text + "\n")
             (out / "banner.txt").write_text(banner(result.environment) + "\n")
+            (out / "fp8_scaled_mm.md").write_text(fp8_table(result) + "\n")
         except OSError as e:
             raise HwsimError(f"verify -o {args.out}: cannot write ({e.strerror})") from None
     if args.json:

@@ -58,6 +58,22 @@ def test_failing_check_is_reported_and_exit_status(monkeypatch, capsys):
     assert rc == 1 and "FAIL" in out and "raised RuntimeError: boom" in out
 
 
+def test_fp8_table_written(tmp_path):
+    assert main(["verify", "--quick", "--only", "scaled_mm accumulation", "-o", str(tmp_path)]) == 0
+    text = (tmp_path / "fp8_scaled_mm.md").read_text()
+    assert "| scaled_mm accumulation fast_accum=False K=64 | True |" in text
+
+
+def test_import_does_not_pull_torch():
+    import subprocess
+
+    code = (
+        "import sys, hwsim.reference as R; R.compare; R.group_gemm; print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_verify_errors(capsys):
     assert main(["verify", "--quick", "--only", "no-such-check"]) == 2
     assert "verify --only: no check name contains 'no-such-check'" in capsys.readouterr().err
