@@ -8,7 +8,9 @@
 2. ResNet-50 (224x224, batch 1), same archs, event mode: target < 2 s wall.
 3. Per-GEMM pace in simulated cycles per CPU-second, hwsim event mode vs SCALE-Sim 3.0.0 run
    in the same process tree on the same GEMMs (`--scalesim-python` names an interpreter that
-   can import scalesim; scalesim 3.0.0 needs numpy < 2.3). Without one, the ratio is taken
+   can import scalesim; scalesim 3.0.0 needs numpy < 2.3:
+   `python -m venv /tmp/ssenv && /tmp/ssenv/bin/pip install scalesim==3.0.0 "numpy<2.3"`).
+   Without one, the ratio is taken
    against REFERENCE.md's published pace of ~4,000 cycles per CPU-second and says so.
    Target: >= 1000x.
 """
