@@ -36,8 +36,15 @@ def recost(stats, profile: str | Profile | None = None):
     energy_breakdown = dict(sorted(breakdown.items()))
     if unpriced:
         energy_breakdown["unpriced_actions"] = ", ".join(sorted(unpriced))
+    fpga = None
+    if stats.arch.fpga is not None:
+        from hwsim.cost.fpga import fpga_resources
+
+        max_k = max((r["K"] for r in stats.op_rows if r["kind"] != "vector"), default=1)
+        fpga = fpga_resources(stats.arch, max_k)
     return replace(
         stats,
+        fpga=fpga,
         op_rows=rows,
         energy_pj=float(sum(breakdown.values())),
         energy_breakdown_pj=energy_breakdown,

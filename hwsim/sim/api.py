@@ -198,6 +198,7 @@ def _row(op: Op, m: OpMapping | None = None, **values) -> dict:
         "vector_cycles": 0,
         "utilisation": 0.0,
         "loop_order": "",
+        "tiling": "",
         "tiles": 0,
         "weight_fetches": 0,
         "input_fetches": 0,
@@ -209,6 +210,7 @@ def _row(op: Op, m: OpMapping | None = None, **values) -> dict:
         row.update(
             dram_bytes=m.dram_bytes,
             loop_order=m.loop_order,
+            tiling=_tiling(m),
             tiles=m.tiles,
             weight_fetches=m.weight_fetches,
             input_fetches=m.input_fetches,
@@ -218,6 +220,14 @@ def _row(op: Op, m: OpMapping | None = None, **values) -> dict:
         )
     row.update(values)
     return row
+
+
+def _tiling(m: OpMapping) -> str:
+    """E.g. 'weights in 17 chunks x inputs in 4 chunks' (outer operand first)."""
+    outer, inner = (
+        ("weights", "inputs") if m.loop_order == "weights_outer" else ("inputs", "weights")
+    )
+    return f"{outer} in {m.outer_chunks} chunks x {inner} in {m.inner_chunks} chunks"
 
 
 def _apply_quant(prec: Precision, quant) -> Precision:

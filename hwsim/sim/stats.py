@@ -31,6 +31,7 @@ OP_COLUMNS = [
     "vector_cycles",
     "utilisation",
     "loop_order",
+    "tiling",
     "tiles",
     "weight_fetches",
     "input_fetches",
@@ -61,6 +62,7 @@ class Stats:
     area_mm2: float = float("nan")
     area_breakdown_mm2: dict = field(default_factory=dict)
     profile: str = ""  # cost profile used for energy/area
+    fpga: object = None  # hwsim.cost.fpga.FPGAReport for FPGA targets (arch.fpga set)
 
     @cached_property
     def ops(self) -> pd.DataFrame:

@@ -170,3 +170,9 @@ def test_area_sums_components():
     assert st.area_mm2 == pytest.approx(sum(st.area_breakdown_mm2.values()))
     # 1024 BitMoD PEs at 1507.7 um^2 (paper figure, no P&R factor) at 28 nm
     assert st.area_breakdown_mm2["pe"] == pytest.approx(1024 * 1507.7e-6)
+
+
+def test_fpga_targets_get_a_resource_report():
+    st = simulate(ARCH / "fpga_zcu104.yaml", "resnet-18:prefill:224", mode="analytic")
+    assert st.fpga is not None and st.fpga.fits and st.fpga.dsps == 768
+    assert simulate(ARCH / "tpu_int8.yaml", "resnet-18:prefill:224", mode="analytic").fpga is None
