@@ -125,9 +125,8 @@ def run_battery(
         dev = "cpu"
     ctx = Context(dev, int(seed), size, has_torch, has_triton=triton_available() and dev == "cuda")
     results: list[Check] = []
-    for families, fn in _CHECKS:
-        if not _wanted(families, only):
-            continue
+    chosen = [(f, fn) for f, fn in _CHECKS if _wanted(f, only)] or _CHECKS  # none: filter names
+    for families, fn in chosen:
         try:
             out = fn(ctx)
         except Exception as e:  # a crashing check is a failed check, reported, not fatal
@@ -145,6 +144,20 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _note(f: dict) -> str:
+    """Check-specific figures for the table's last column."""
+    parts = []
+    if "mantissa_bits" in f:
+        parts.append(f"fit p={f['mantissa_bits']} chunk={f['chunk']} promote={f['promote_every']}")
+    if "ulp_vs_exact" in f:
+        parts.append(f"ulp vs exact {_fmt(f['ulp_vs_exact'])}")
+    if "error_over_bound" in f:
+        parts.append(f"error/bound {_fmt(f['error_over_bound'])}")
+    if "wrapped_outputs" in f:
+        parts.append(f"{f['wrapped_outputs']} outputs wrapped")
+    return ", ".join(parts)
+
+
 def table(result: BatteryResult) -> str:
     """The checks as a plain-text table: status, name, elements, max ulp, max rel err, note."""
     head = ("status", "check", "n", "max_ulp", "max_rel_err", "note")
@@ -152,7 +165,7 @@ def table(result: BatteryResult) -> str:
     for c in result.checks:
         status = "skip" if c.skipped else ("PASS" if c.passed else "FAIL")
         f = c.figures
-        note = c.reason or f.get("note", "")
+        note = c.reason or _note(f)
         rows.append(
             (
                 status,

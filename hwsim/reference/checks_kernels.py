@@ -148,7 +148,12 @@ def bitplane_checks(ctx) -> list[Check]:
     w[1::2, ::3] = 127
     cpu = bitplane_gemm(a, w, 8, 8, backend="cpu")
     pe = hwsim.pe.run("int_mac", a, w, acc_bits=32, overflow="wrap").out
-    out.append(from_comparison("bitplane_gemm W8A8 int32 wrap == int_mac", compare(cpu, pe)))
+    wrapped = int(np.count_nonzero(a.astype(np.float64) @ w.astype(np.float64).T != cpu))
+    res = from_comparison("bitplane_gemm W8A8 int32 wrap == int_mac", compare(cpu, pe))
+    res.figures["wrapped_outputs"] = wrapped
+    if wrapped == 0:
+        res.passed, res.reason = False, "no output wrapped: the wrap case was not exercised"
+    out.append(res)
     return out
 
 
