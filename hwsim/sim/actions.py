@@ -12,8 +12,6 @@ vector:<kind>            elements through the vector unit; vector:cycles its bus
 
 from __future__ import annotations
 
-from math import ceil
-
 from hwsim.sim.mapping import OpMapping
 from hwsim.spec.schema import Arch
 from hwsim.workload.op import Op
@@ -60,8 +58,3 @@ def gemm_counts(
 def vector_counts(op: Op, cycles: int) -> dict:
     """Counts of one vector op instance."""
     return {f"vector:{op.vector_kind or 'elementwise'}": op.elements, "vector:cycles": cycles}
-
-
-def words(bits: float, word_bits: int) -> int:
-    """Accesses of `word_bits` needed for `bits`."""
-    return ceil(bits / word_bits)

@@ -11,141 +11,12 @@ from pathlib import Path
 
 import yaml
 
-from hwsim.errors import HwsimError, closest
-from hwsim.spec.schema import (
-    DRAM,
-    Arch,
-    FPGADevice,
-    MemoryLevel,
-    Override,
-    PEArray,
-    Precision,
-    Technology,
-    VectorUnit,
-)
+from hwsim.errors import HwsimError
+from hwsim.spec import sections as S
+from hwsim.spec.schema import Arch
+from hwsim.spec.yamlcheck import Checker, LineLoader, Map
 
 SCHEMA_VERSION = 1
-OPERANDS = ("weights", "inputs", "outputs")
-
-
-class _Map(dict):
-    """A YAML mapping that remembers the line of itself and of each key."""
-
-    line = 0
-    lines: dict
-
-
-class _Seq(list):
-    """A YAML sequence that remembers the line of itself and of each item."""
-
-    line = 0
-    lines: list
-
-
-class _LineLoader(yaml.SafeLoader):
-    def construct_mapping(self, node, deep=False):
-        out = _Map(super().construct_mapping(node, deep=True))
-        out.line = node.start_mark.line + 1
-        out.lines = {
-            self.construct_object(k, deep=True): v.start_mark.line + 1 for k, v in node.value
-        }
-        return out
-
-    def construct_sequence(self, node, deep=False):
-        out = _Seq(super().construct_sequence(node, deep=True))
-        out.line = node.start_mark.line + 1
-        out.lines = [item.start_mark.line + 1 for item in node.value]
-        return out
-
-
-_LineLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping
-)
-_LineLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _LineLoader.construct_sequence
-)
-
-
-class _Checker:
-    """Collects every validation error of one file."""
-
-    def __init__(self, file: str):
-        self.file = file
-        self.errors: list[str] = []
-
-    def fail(self, path: str, line: int, what: str) -> None:
-        self.errors.append(f"{path}: {what} ({self.file} line {line})")
-
-    def section(self, m: _Map, key: str, path: str, required=True) -> _Map | None:
-        if key not in m:
-            if required:
-                self.fail(f"{path}.{key}", m.line, "missing required section")
-            return None
-        v = m[key]
-        if not isinstance(v, _Map):
-            self.fail(f"{path}.{key}", m.lines[key], f"expected a mapping, got {v!r}")
-            return None
-        return v
-
-    def known(self, m: _Map, path: str, fields) -> None:
-        for key in m:
-            if key not in fields:
-                hint = closest(str(key), fields)
-                self.fail(f"{path}.{key}", m.lines[key], f"unknown field; expected one of {hint}")
-
-    def get(self, m: _Map, key: str, path: str, kind: str, default=..., **bound):
-        """m[key] checked as kind (int, num, str, bool, strs); default=... means required."""
-        p = f"{path}.{key}"
-        if key not in m or m[key] is None:
-            if default is ...:
-                self.fail(p, m.line, f"missing required field ({_describe(kind, bound)})")
-            return None if default is ... else default
-        v, line = m[key], m.lines[key]
-        if not _ok(v, kind, bound):
-            self.fail(p, line, f"expected {_describe(kind, bound)}, got {v!r}")
-            return None
-        return tuple(v) if kind == "strs" else v
-
-    def line_of(self, m: _Map, key: str) -> int:
-        return m.lines.get(key, m.line)
-
-
-def _ok(v, kind, bound) -> bool:
-    if kind == "int":
-        good = isinstance(v, int) and not isinstance(v, bool)
-    elif kind == "num":
-        good = isinstance(v, int | float) and not isinstance(v, bool)
-    elif kind == "str":
-        return isinstance(v, str) and bool(v.strip())
-    elif kind == "bool":
-        return isinstance(v, bool)
-    elif kind == "strs":
-        return isinstance(v, list) and all(isinstance(s, str) for s in v) and len(v) > 0
-    elif kind == "map":
-        return isinstance(v, dict)
-    else:
-        raise ValueError(kind)
-    if not good:
-        return False
-    if "gt" in bound and not v > bound["gt"]:
-        return False
-    return not ("ge" in bound and not v >= bound["ge"])
-
-
-def _describe(kind, bound) -> str:
-    noun = {
-        "int": "an integer",
-        "num": "a number",
-        "str": "a non-empty string",
-        "bool": "true or false",
-        "strs": "a non-empty list of strings",
-        "map": "a mapping",
-    }[kind]
-    if "gt" in bound:
-        noun += f" > {bound['gt']}"
-    if "ge" in bound:
-        noun += f" >= {bound['ge']}"
-    return noun
 
 
 def load_arch(path) -> Arch:
@@ -158,20 +29,20 @@ def load_arch(path) -> Arch:
 
         return load_scalesim_cfg(p)
     try:
-        doc = yaml.load(p.read_text(), Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        doc = yaml.load(p.read_text(), Loader=LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         problem = getattr(e, "problem", None) or "parse error"
         raise HwsimError(f"{p}: not valid YAML: {problem} ({p}{where})") from None
-    if not isinstance(doc, _Map):
+    if not isinstance(doc, Map):
         raise HwsimError(f"arch: expected a YAML mapping at the top of {p}")
     return arch_from_mapping(doc, str(p))
 
 
-def arch_from_mapping(doc: _Map, file: str) -> Arch:
+def arch_from_mapping(doc: Map, file: str) -> Arch:
     """Validate a parsed document (with line info) and build the Arch."""
-    c = _Checker(file)
+    c = Checker(file)
     top = [
         "version",
         "name",
@@ -194,17 +65,17 @@ def arch_from_mapping(doc: _Map, file: str) -> Arch:
         )
     name = c.get(doc, "name", "arch", "str", default=Path(file).stem)
     clock = c.get(doc, "clock_mhz", "arch", "num", gt=0)
-    pe_array = _pe_array(c, doc)
-    dataflow = _dataflow(c, doc)
-    memory = _memory(c, doc)
-    dram = _dram(c, doc)
-    vector = _vector(c, doc)
-    tech = _technology(c, doc)
-    precision = _precision(c, doc)
-    fpga = _fpga(c, doc)
-    overrides = _overrides(c, doc)
+    pe_array = S.pe_array(c, doc)
+    dataflow = S.dataflow(c, doc)
+    memory = S.memory(c, doc)
+    dram = S.dram(c, doc)
+    vector = S.vector(c, doc)
+    tech = S.technology(c, doc)
+    precision = S.precision(c, doc)
+    fpga = S.fpga(c, doc)
+    overrides = S.overrides(c, doc)
     if pe_array is not None and precision is not None:
-        _check_pe_formats(c, doc, pe_array, precision)
+        S.check_pe_formats(c, doc, pe_array, precision)
     if c.errors:
         more = f" (and {len(c.errors) - 1} more: " + "; ".join(c.errors[1:]) + ")"
         raise HwsimError(c.errors[0] + (more if len(c.errors) > 1 else ""))
@@ -223,260 +94,3 @@ def arch_from_mapping(doc: _Map, file: str) -> Arch:
         overrides=overrides,
         source=file,
     )
-
-
-def _pe_array(c: _Checker, doc: _Map) -> PEArray | None:
-    m = c.section(doc, "pe_array", "arch")
-    if m is None:
-        return None
-    path = "arch.pe_array"
-    c.known(m, path, ["rows", "cols", "dot_product_width", "systolic", "pe"])
-    rows = c.get(m, "rows", path, "int", gt=0)
-    cols = c.get(m, "cols", path, "int", gt=0)
-    dp = c.get(m, "dot_product_width", path, "int", default=1, gt=0)
-    systolic = c.get(m, "systolic", path, "bool", default=False)
-    pe = c.section(m, "pe", path)
-    if pe is None:
-        return None
-    c.known(pe, f"{path}.pe", ["kind", "params"])
-    kind = c.get(pe, "kind", f"{path}.pe", "str")
-    params = c.get(pe, "params", f"{path}.pe", "map", default={})
-    if kind is None or params is None:
-        return None
-    from hwsim.pe.registry import get_pe
-
-    try:
-        get_pe(kind, **dict(params))
-    except HwsimError as e:
-        c.fail(f"{path}.pe.kind", c.line_of(pe, "kind"), str(e))
-        return None
-    except TypeError as e:
-        c.fail(f"{path}.pe.params", c.line_of(pe, "params"), f"rejected by PE {kind!r}: {e}")
-        return None
-    if None in (rows, cols, dp, systolic):
-        return None
-    return PEArray(rows, cols, kind, tuple(sorted(dict(params).items())), dp, systolic)
-
-
-def _dataflow(c: _Checker, doc: _Map) -> str | None:
-    name = c.get(doc, "dataflow", "arch", "str")
-    if name is None:
-        return None
-    from hwsim.sim.dataflow import dataflow_names
-
-    if name not in dataflow_names():
-        hint = closest(name, dataflow_names())
-        c.fail(
-            "arch.dataflow",
-            c.line_of(doc, "dataflow"),
-            f"unknown dataflow {name!r}; expected one of {hint}",
-        )
-        return None
-    return name
-
-
-def _memory(c: _Checker, doc: _Map) -> tuple[MemoryLevel, ...] | None:
-    levels = doc.get("memory")
-    if not isinstance(levels, _Seq) or not levels:
-        c.fail(
-            "arch.memory", c.line_of(doc, "memory"), "expected a non-empty list of buffer levels"
-        )
-        return None
-    out, held = [], set()
-    fields = [
-        "name",
-        "size_bytes",
-        "banks",
-        "word_bits",
-        "read_bytes_per_cycle",
-        "write_bytes_per_cycle",
-        "operands",
-        "double_buffered",
-    ]
-    for i, m in enumerate(levels):
-        path = f"arch.memory[{i}]"
-        if not isinstance(m, _Map):
-            c.fail(path, levels.lines[i], f"expected a mapping, got {m!r}")
-            continue
-        c.known(m, path, fields)
-        vals = dict(
-            name=c.get(m, "name", path, "str"),
-            size_bytes=c.get(m, "size_bytes", path, "int", gt=0),
-            banks=c.get(m, "banks", path, "int", default=1, gt=0),
-            word_bits=c.get(m, "word_bits", path, "int", gt=0),
-            read_bytes_per_cycle=c.get(m, "read_bytes_per_cycle", path, "int", gt=0),
-            write_bytes_per_cycle=c.get(m, "write_bytes_per_cycle", path, "int", gt=0),
-            operands=c.get(m, "operands", path, "strs"),
-            double_buffered=c.get(m, "double_buffered", path, "bool", default=False),
-        )
-        for op in vals["operands"] or ():
-            if op not in OPERANDS:
-                c.fail(
-                    f"{path}.operands",
-                    c.line_of(m, "operands"),
-                    f"expected operands from {', '.join(OPERANDS)}, got {op!r}",
-                )
-            held.add(op)
-        if None not in vals.values():
-            out.append(MemoryLevel(**vals))
-    for op in OPERANDS:
-        if out and op not in held:
-            c.fail("arch.memory", levels.line, f"no buffer level holds {op!r}")
-    return tuple(out) if len(out) == len(levels) else None
-
-
-def _dram(c: _Checker, doc: _Map) -> DRAM | None:
-    m = c.section(doc, "dram", "arch")
-    if m is None:
-        return None
-    path = "arch.dram"
-    c.known(m, path, ["type", "bytes_per_cycle", "latency_cycles", "energy_pj_per_bit"])
-    vals = dict(
-        type=c.get(m, "type", path, "str"),
-        bytes_per_cycle=c.get(m, "bytes_per_cycle", path, "num", gt=0),
-        latency_cycles=c.get(m, "latency_cycles", path, "int", ge=0),
-    )
-    energy = c.get(m, "energy_pj_per_bit", path, "num", default=None, gt=0)
-    return None if None in vals.values() else DRAM(**vals, energy_pj_per_bit=energy)
-
-
-def _vector(c: _Checker, doc: _Map) -> VectorUnit | None:
-    m = c.section(doc, "vector_unit", "arch")
-    if m is None:
-        return None
-    path = "arch.vector_unit"
-    c.known(m, path, ["lanes", "cycles_per_element", "overlapped"])
-    lanes = c.get(m, "lanes", path, "int", gt=0)
-    overlapped = c.get(m, "overlapped", path, "bool", default=False)
-    per = c.get(m, "cycles_per_element", path, "map", default={})
-    for k, v in (per or {}).items():
-        if not _ok(v, "int", {"gt": 0}):
-            c.fail(
-                f"{path}.cycles_per_element.{k}",
-                per.lines[k],
-                f"expected an integer > 0, got {v!r}",
-            )
-    return None if lanes is None else VectorUnit(lanes, dict(per or {}), bool(overlapped))
-
-
-def _technology(c: _Checker, doc: _Map) -> Technology | None:
-    m = c.section(doc, "technology", "arch")
-    if m is None:
-        return None
-    path = "arch.technology"
-    c.known(m, path, ["node_nm", "profile"])
-    node = c.get(m, "node_nm", path, "int", gt=0)
-    profile = c.get(m, "profile", path, "str", default="horowitz45")
-    if profile is not None:
-        from hwsim.cost.profiles import profile_names
-
-        if profile not in profile_names():
-            hint = closest(profile, profile_names())
-            c.fail(
-                f"{path}.profile",
-                c.line_of(m, "profile"),
-                f"unknown cost profile {profile!r}; expected one of {hint}",
-            )
-            return None
-    return None if None in (node, profile) else Technology(node, profile)
-
-
-def _precision(c: _Checker, doc: _Map) -> Precision | None:
-    m = c.section(doc, "precision", "arch")
-    if m is None:
-        return None
-    path = "arch.precision"
-    c.known(
-        m,
-        path,
-        [
-            "weight_format",
-            "activation_format",
-            "weight_bits",
-            "activation_bits",
-            "group_size",
-            "scale_bits",
-        ],
-    )
-    vals = dict(
-        weight_format=c.get(m, "weight_format", path, "str", default=None),
-        activation_format=c.get(m, "activation_format", path, "str", default=None),
-        weight_bits=c.get(m, "weight_bits", path, "num", gt=0),
-        activation_bits=c.get(m, "activation_bits", path, "int", gt=0),
-        group_size=c.get(m, "group_size", path, "int", default=None, gt=0),
-        scale_bits=c.get(m, "scale_bits", path, "int", default=0, ge=0),
-    )
-    for key in ("weight_format", "activation_format"):
-        if vals[key] is not None:
-            from hwsim.dtypes import format as get_format
-
-            try:
-                get_format(vals[key])
-            except HwsimError as e:
-                c.fail(f"{path}.{key}", c.line_of(m, key), str(e))
-    required = ("weight_bits", "activation_bits", "scale_bits")
-    return None if any(vals[k] is None for k in required) else Precision(**vals)
-
-
-def _check_pe_formats(c: _Checker, doc: _Map, pe_array: PEArray, prec: Precision) -> None:
-    from hwsim.pe.registry import get_pe
-
-    pe = get_pe(pe_array.pe_kind, **pe_array.params)
-    check = getattr(pe, "check", None)
-    if check is None:
-        return
-    try:
-        check(prec.activation_format, prec.weight_format)
-    except HwsimError as e:
-        c.fail("arch.precision", c.line_of(doc, "precision"), f"PE {pe_array.pe_kind!r}: {e}")
-
-
-def _fpga(c: _Checker, doc: _Map) -> FPGADevice | None:
-    m = c.section(doc, "fpga", "arch", required=False)
-    if m is None:
-        return None
-    path = "arch.fpga"
-    c.known(
-        m, path, ["part", "luts", "dsps", "bram_36k", "uram", "max_clock_mhz", "multipliers_on"]
-    )
-    vals = dict(
-        part=c.get(m, "part", path, "str"),
-        luts=c.get(m, "luts", path, "int", gt=0),
-        dsps=c.get(m, "dsps", path, "int", ge=0),
-        bram_36k=c.get(m, "bram_36k", path, "int", ge=0),
-        uram=c.get(m, "uram", path, "int", default=0, ge=0),
-        max_clock_mhz=c.get(m, "max_clock_mhz", path, "num", default=0.0, ge=0),
-        multipliers_on=c.get(m, "multipliers_on", path, "str", default="dsp"),
-    )
-    if vals["multipliers_on"] not in (None, "dsp", "lut"):
-        where = c.line_of(m, "multipliers_on")
-        c.fail(
-            f"{path}.multipliers_on", where, f"expected dsp or lut, got {vals['multipliers_on']!r}"
-        )
-        return None
-    return None if None in vals.values() else FPGADevice(**vals)
-
-
-def _overrides(c: _Checker, doc: _Map) -> tuple[Override, ...]:
-    items = doc.get("overrides", [])
-    if not isinstance(items, list):
-        c.fail("arch.overrides", c.line_of(doc, "overrides"), "expected a list of overrides")
-        return ()
-    out = []
-    for i, m in enumerate(items):
-        path = f"arch.overrides[{i}]"
-        if not isinstance(m, _Map):
-            c.fail(path, items.lines[i], f"expected a mapping, got {m!r}")
-            continue
-        c.known(m, path, ["workload", "rows", "cols", "weight_bits", "group_size", "weight_format"])
-        vals = dict(
-            workload=c.get(m, "workload", path, "str"),
-            rows=c.get(m, "rows", path, "int", default=None, gt=0),
-            cols=c.get(m, "cols", path, "int", default=None, gt=0),
-            weight_bits=c.get(m, "weight_bits", path, "num", default=None, gt=0),
-            group_size=c.get(m, "group_size", path, "int", default=None, gt=0),
-            weight_format=c.get(m, "weight_format", path, "str", default=None),
-        )
-        if vals["workload"] is not None:
-            out.append(Override(**vals))
-    return tuple(out)

@@ -1,0 +1,277 @@
+"""One validator per Arch section: each reads its mapping through a Checker and returns the
+section's dataclass, or None after recording its errors (so every error is found in one pass).
+"""
+
+from __future__ import annotations
+
+from hwsim.errors import HwsimError, closest
+from hwsim.spec.schema import (
+    DRAM,
+    FPGADevice,
+    MemoryLevel,
+    Override,
+    PEArray,
+    Precision,
+    Technology,
+    VectorUnit,
+)
+from hwsim.spec.yamlcheck import Checker, Map, Seq, ok
+
+OPERANDS = ("weights", "inputs", "outputs")
+
+
+def pe_array(c: Checker, doc: Map) -> PEArray | None:
+    m = c.section(doc, "pe_array", "arch")
+    if m is None:
+        return None
+    path = "arch.pe_array"
+    c.known(m, path, ["rows", "cols", "dot_product_width", "systolic", "pe"])
+    rows = c.get(m, "rows", path, "int", gt=0)
+    cols = c.get(m, "cols", path, "int", gt=0)
+    dp = c.get(m, "dot_product_width", path, "int", default=1, gt=0)
+    systolic = c.get(m, "systolic", path, "bool", default=False)
+    pe = c.section(m, "pe", path)
+    if pe is None:
+        return None
+    c.known(pe, f"{path}.pe", ["kind", "params"])
+    kind = c.get(pe, "kind", f"{path}.pe", "str")
+    params = c.get(pe, "params", f"{path}.pe", "map", default={})
+    if kind is None or params is None:
+        return None
+    from hwsim.pe.registry import get_pe
+
+    try:
+        get_pe(kind, **dict(params))
+    except HwsimError as e:
+        c.fail(f"{path}.pe.kind", c.line_of(pe, "kind"), str(e))
+        return None
+    except TypeError as e:
+        c.fail(f"{path}.pe.params", c.line_of(pe, "params"), f"rejected by PE {kind!r}: {e}")
+        return None
+    if None in (rows, cols, dp, systolic):
+        return None
+    return PEArray(rows, cols, kind, tuple(sorted(dict(params).items())), dp, systolic)
+
+
+def dataflow(c: Checker, doc: Map) -> str | None:
+    name = c.get(doc, "dataflow", "arch", "str")
+    if name is None:
+        return None
+    from hwsim.sim.dataflow import dataflow_names
+
+    if name not in dataflow_names():
+        hint = closest(name, dataflow_names())
+        c.fail(
+            "arch.dataflow",
+            c.line_of(doc, "dataflow"),
+            f"unknown dataflow {name!r}; expected one of {hint}",
+        )
+        return None
+    return name
+
+
+def memory(c: Checker, doc: Map) -> tuple[MemoryLevel, ...] | None:
+    levels = doc.get("memory")
+    if not isinstance(levels, Seq) or not levels:
+        c.fail(
+            "arch.memory", c.line_of(doc, "memory"), "expected a non-empty list of buffer levels"
+        )
+        return None
+    out, held = [], set()
+    fields = [
+        "name",
+        "size_bytes",
+        "banks",
+        "word_bits",
+        "read_bytes_per_cycle",
+        "write_bytes_per_cycle",
+        "operands",
+        "double_buffered",
+    ]
+    for i, m in enumerate(levels):
+        path = f"arch.memory[{i}]"
+        if not isinstance(m, Map):
+            c.fail(path, levels.lines[i], f"expected a mapping, got {m!r}")
+            continue
+        c.known(m, path, fields)
+        vals = dict(
+            name=c.get(m, "name", path, "str"),
+            size_bytes=c.get(m, "size_bytes", path, "int", gt=0),
+            banks=c.get(m, "banks", path, "int", default=1, gt=0),
+            word_bits=c.get(m, "word_bits", path, "int", gt=0),
+            read_bytes_per_cycle=c.get(m, "read_bytes_per_cycle", path, "int", gt=0),
+            write_bytes_per_cycle=c.get(m, "write_bytes_per_cycle", path, "int", gt=0),
+            operands=c.get(m, "operands", path, "strs"),
+            double_buffered=c.get(m, "double_buffered", path, "bool", default=False),
+        )
+        for op in vals["operands"] or ():
+            if op not in OPERANDS:
+                c.fail(
+                    f"{path}.operands",
+                    c.line_of(m, "operands"),
+                    f"expected operands from {', '.join(OPERANDS)}, got {op!r}",
+                )
+            held.add(op)
+        if None not in vals.values():
+            out.append(MemoryLevel(**vals))
+    for op in OPERANDS:
+        if out and op not in held:
+            c.fail("arch.memory", levels.line, f"no buffer level holds {op!r}")
+    return tuple(out) if len(out) == len(levels) else None
+
+
+def dram(c: Checker, doc: Map) -> DRAM | None:
+    m = c.section(doc, "dram", "arch")
+    if m is None:
+        return None
+    path = "arch.dram"
+    c.known(m, path, ["type", "bytes_per_cycle", "latency_cycles", "energy_pj_per_bit"])
+    vals = dict(
+        type=c.get(m, "type", path, "str"),
+        bytes_per_cycle=c.get(m, "bytes_per_cycle", path, "num", gt=0),
+        latency_cycles=c.get(m, "latency_cycles", path, "int", ge=0),
+    )
+    energy = c.get(m, "energy_pj_per_bit", path, "num", default=None, gt=0)
+    return None if None in vals.values() else DRAM(**vals, energy_pj_per_bit=energy)
+
+
+def vector(c: Checker, doc: Map) -> VectorUnit | None:
+    m = c.section(doc, "vector_unit", "arch")
+    if m is None:
+        return None
+    path = "arch.vector_unit"
+    c.known(m, path, ["lanes", "cycles_per_element", "overlapped"])
+    lanes = c.get(m, "lanes", path, "int", gt=0)
+    overlapped = c.get(m, "overlapped", path, "bool", default=False)
+    per = c.get(m, "cycles_per_element", path, "map", default={})
+    for k, v in (per or {}).items():
+        if not ok(v, "int", {"gt": 0}):
+            c.fail(
+                f"{path}.cycles_per_element.{k}",
+                per.lines[k],
+                f"expected an integer > 0, got {v!r}",
+            )
+    return None if lanes is None else VectorUnit(lanes, dict(per or {}), bool(overlapped))
+
+
+def technology(c: Checker, doc: Map) -> Technology | None:
+    m = c.section(doc, "technology", "arch")
+    if m is None:
+        return None
+    path = "arch.technology"
+    c.known(m, path, ["node_nm", "profile"])
+    node = c.get(m, "node_nm", path, "int", gt=0)
+    profile = c.get(m, "profile", path, "str", default="horowitz45")
+    if profile is not None:
+        from hwsim.cost.profiles import profile_names
+
+        if profile not in profile_names():
+            hint = closest(profile, profile_names())
+            c.fail(
+                f"{path}.profile",
+                c.line_of(m, "profile"),
+                f"unknown cost profile {profile!r}; expected one of {hint}",
+            )
+            return None
+    return None if None in (node, profile) else Technology(node, profile)
+
+
+def precision(c: Checker, doc: Map) -> Precision | None:
+    m = c.section(doc, "precision", "arch")
+    if m is None:
+        return None
+    path = "arch.precision"
+    c.known(
+        m,
+        path,
+        [
+            "weight_format",
+            "activation_format",
+            "weight_bits",
+            "activation_bits",
+            "group_size",
+            "scale_bits",
+        ],
+    )
+    vals = dict(
+        weight_format=c.get(m, "weight_format", path, "str", default=None),
+        activation_format=c.get(m, "activation_format", path, "str", default=None),
+        weight_bits=c.get(m, "weight_bits", path, "num", gt=0),
+        activation_bits=c.get(m, "activation_bits", path, "int", gt=0),
+        group_size=c.get(m, "group_size", path, "int", default=None, gt=0),
+        scale_bits=c.get(m, "scale_bits", path, "int", default=0, ge=0),
+    )
+    for key in ("weight_format", "activation_format"):
+        if vals[key] is not None:
+            from hwsim.dtypes import format as get_format
+
+            try:
+                get_format(vals[key])
+            except HwsimError as e:
+                c.fail(f"{path}.{key}", c.line_of(m, key), str(e))
+    required = ("weight_bits", "activation_bits", "scale_bits")
+    return None if any(vals[k] is None for k in required) else Precision(**vals)
+
+
+def check_pe_formats(c: Checker, doc: Map, pe_array: PEArray, prec: Precision) -> None:
+    from hwsim.pe.registry import get_pe
+
+    pe = get_pe(pe_array.pe_kind, **pe_array.params)
+    check = getattr(pe, "check", None)
+    if check is None:
+        return
+    try:
+        check(prec.activation_format, prec.weight_format)
+    except HwsimError as e:
+        c.fail("arch.precision", c.line_of(doc, "precision"), f"PE {pe_array.pe_kind!r}: {e}")
+
+
+def fpga(c: Checker, doc: Map) -> FPGADevice | None:
+    m = c.section(doc, "fpga", "arch", required=False)
+    if m is None:
+        return None
+    path = "arch.fpga"
+    c.known(
+        m, path, ["part", "luts", "dsps", "bram_36k", "uram", "max_clock_mhz", "multipliers_on"]
+    )
+    vals = dict(
+        part=c.get(m, "part", path, "str"),
+        luts=c.get(m, "luts", path, "int", gt=0),
+        dsps=c.get(m, "dsps", path, "int", ge=0),
+        bram_36k=c.get(m, "bram_36k", path, "int", ge=0),
+        uram=c.get(m, "uram", path, "int", default=0, ge=0),
+        max_clock_mhz=c.get(m, "max_clock_mhz", path, "num", default=0.0, ge=0),
+        multipliers_on=c.get(m, "multipliers_on", path, "str", default="dsp"),
+    )
+    if vals["multipliers_on"] not in (None, "dsp", "lut"):
+        where = c.line_of(m, "multipliers_on")
+        c.fail(
+            f"{path}.multipliers_on", where, f"expected dsp or lut, got {vals['multipliers_on']!r}"
+        )
+        return None
+    return None if None in vals.values() else FPGADevice(**vals)
+
+
+def overrides(c: Checker, doc: Map) -> tuple[Override, ...]:
+    items = doc.get("overrides", [])
+    if not isinstance(items, list):
+        c.fail("arch.overrides", c.line_of(doc, "overrides"), "expected a list of overrides")
+        return ()
+    out = []
+    for i, m in enumerate(items):
+        path = f"arch.overrides[{i}]"
+        if not isinstance(m, Map):
+            c.fail(path, items.lines[i], f"expected a mapping, got {m!r}")
+            continue
+        c.known(m, path, ["workload", "rows", "cols", "weight_bits", "group_size", "weight_format"])
+        vals = dict(
+            workload=c.get(m, "workload", path, "str"),
+            rows=c.get(m, "rows", path, "int", default=None, gt=0),
+            cols=c.get(m, "cols", path, "int", default=None, gt=0),
+            weight_bits=c.get(m, "weight_bits", path, "num", default=None, gt=0),
+            group_size=c.get(m, "group_size", path, "int", default=None, gt=0),
+            weight_format=c.get(m, "weight_format", path, "str", default=None),
+        )
+        if vals["workload"] is not None:
+            out.append(Override(**vals))
+    return tuple(out)
