@@ -129,9 +129,10 @@ def price_counts(counts: dict, arch: Arch, profile: Profile) -> tuple[dict, set]
                     add("pe", n * pj)
         elif component == "sram":
             name, _, action = rest.partition(":")
+            action = action.rpartition(":")[2]  # sram:<level>:<operand>:<action>
             if action in ("read_bits", "write_bits"):
                 add(f"sram:{name}", n * sram_pj_per_bit(levels[name], profile, scale))
-        elif component == "dram":
+        elif component == "dram" and rest.endswith("_bits"):
             add("dram", n * dram_pj_per_bit(arch, profile))
         elif component == "vector" and rest != "cycles":
             add("vector", n * (profile["fp16_mult_pj"] + profile["fp16_add_pj"]) * scale)

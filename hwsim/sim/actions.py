@@ -3,10 +3,12 @@
 pe:<key>                 the PE's expected counts per MAC (hwsim.pe ActionCounts keys) x MACs
 pe:macs                  multiply-accumulates
 pe:active_cycles         PEs x cycles the array computes (BitMoD prices a PE per cycle)
-sram:<level>:read_bits   bits the level delivers (operands to the array, outputs to DRAM)
-sram:<level>:write_bits  bits written into the level (fills from DRAM, outputs from the array)
-sram:<level>:reads       full-width read accesses (one per array step per operand level)
-dram:read_bits / dram:write_bits
+sram:<level>:<operand>:read_bits    bits the level delivers (operands to the array, outputs
+                                    to DRAM); operand is weights, inputs or outputs
+sram:<level>:<operand>:write_bits   bits written into the level (fills from DRAM, outputs
+                                    from the array)
+sram:<level>:<operand>:reads        full-width read accesses (one per array step)
+dram:<operand>:read_bits / dram:outputs:write_bits
 vector:<kind>            elements through the vector unit; vector:cycles its busy cycles
 """
 
@@ -37,21 +39,22 @@ def gemm_counts(
         "outputs": arch.level_for("outputs").name,
     }
 
-    def add(level: str, action: str, value: float) -> None:
-        key = f"sram:{level}:{action}"
+    def add(operand: str, action: str, value: float) -> None:
+        key = f"sram:{levels[operand]}:{operand}:{action}"
         out[key] = out.get(key, 0) + value
 
-    add(levels["weights"], "read_bits", per * w_elems * wb)
-    add(levels["inputs"], "read_bits", per * i_elems * a_bits)
-    add(levels["weights"], "reads", m.instances * m.steps)
-    add(levels["inputs"], "reads", m.instances * m.steps)
+    add("weights", "read_bits", per * w_elems * wb)
+    add("inputs", "read_bits", per * i_elems * a_bits)
+    add("weights", "reads", m.instances * m.steps)
+    add("inputs", "reads", m.instances * m.steps)
     reads, writes = m.dram_read_bytes, m.dram_write_bytes
-    add(levels["weights"], "write_bits", reads["weights"] * 8)
-    add(levels["inputs"], "write_bits", reads["inputs"] * 8)
-    add(levels["outputs"], "write_bits", writes["outputs"] * 8)
-    add(levels["outputs"], "read_bits", writes["outputs"] * 8)
-    out["dram:read_bits"] = (reads["weights"] + reads["inputs"]) * 8
-    out["dram:write_bits"] = writes["outputs"] * 8
+    add("weights", "write_bits", reads["weights"] * 8)
+    add("inputs", "write_bits", reads["inputs"] * 8)
+    add("outputs", "write_bits", writes["outputs"] * 8)
+    add("outputs", "read_bits", writes["outputs"] * 8)
+    out["dram:weights:read_bits"] = reads["weights"] * 8
+    out["dram:inputs:read_bits"] = reads["inputs"] * 8
+    out["dram:outputs:write_bits"] = writes["outputs"] * 8
     return out
 
 

@@ -102,5 +102,8 @@ def test_compute_energy_is_pe_power_times_pes_times_cycles():
     compute = int((st.ops["compute_cycles"] * st.ops["repeat"]).sum())
     # BitMoD sim: pe_energy (0.56 mW at 1 GHz) x 1.5 P&R x #PE x compute cycles
     assert st.energy_breakdown_pj["pe"] == pytest.approx(0.56 * 1.5 * 1024 * compute, rel=1e-12)
-    dram_bits = st.counts["dram:read_bits"] + st.counts["dram:write_bits"]
+    c = st.counts
+    dram_bits = c["dram:weights:read_bits"] + c["dram:inputs:read_bits"]
+    dram_bits += c["dram:outputs:write_bits"]
+    assert dram_bits == 8 * st.dram_bytes
     assert st.energy_breakdown_pj["dram"] == pytest.approx(18.75 * dram_bits, rel=1e-12)

@@ -77,3 +77,16 @@ def test_buffer_too_small_for_any_tile():
         r"too small for any tile of op 'g'",
     ):
         simulate(replace(arch, memory=tiny), GEMM)
+
+
+def test_counts_split_bytes_by_level_direction_and_operand():
+    st = simulate(
+        ARCH / "bitmod.yaml", Workload("g", (Op("g", "gemm", M=64, N=64, K=256),)), mode="analytic"
+    )
+    c = st.counts
+    # outputs share the input buffer with the inputs, each counted under its own operand
+    assert c["sram:ibuf:inputs:write_bits"] == 64 * 256 * 16  # filled once from DRAM
+    assert c["sram:ibuf:outputs:write_bits"] == 64 * 64 * 16
+    assert c["sram:ibuf:outputs:read_bits"] == 64 * 64 * 16  # written back to DRAM
+    assert c["sram:wbuf:weights:write_bits"] == 64 * 256 * 4 + 64 * 2 * 8  # 4 b + g128 scales
+    assert c["dram:outputs:write_bits"] == c["sram:ibuf:outputs:read_bits"]
