@@ -35,12 +35,18 @@ def base_doc(arch_path: str):
     """The base arch YAML parsed with line numbers (hwsim.spec's loader)."""
     import yaml
 
-    from hwsim.spec.loader import _LineLoader
+    try:  # the spec package's line-numbering YAML loader (public since its yamlcheck split)
+        from hwsim.spec.yamlcheck import LineLoader
+    except ImportError:
+        from hwsim.spec.loader import _LineLoader as LineLoader
 
     p = Path(arch_path)
     if p.suffix.lower() == ".cfg":
         return None  # SCALE-Sim configs take no parameters
-    return yaml.load(p.read_text(), Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    try:
+        return yaml.load(p.read_text(), Loader=LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as e:
+        raise HwsimError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
 
 
 def apply_params(doc, params: dict, where: str):

@@ -111,7 +111,7 @@ def _nsga2(sw: Sweep, db, workers, backend, address, show):
     try:
         import optuna
     except ImportError:
-        raise HwsimError("search.method nsga2: needs optuna (pip install optuna)") from None
+        raise HwsimError("search.method nsga2: needs optuna (pip install 'hwsim[dse]')") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     dists = {
         name: optuna.distributions.CategoricalDistribution(list(range(len(c))))
