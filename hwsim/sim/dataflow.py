@@ -13,6 +13,8 @@ Cycles per fold:
   ideal (broadcast array, no pipeline): ceil(T * step_cycles)
   systolic, physical (default):        2R + C + ceil(T*step) - 2 (fill R+C-2, stream, drain R)
   systolic, SCALE-Sim quirks:          os R + C + T - 2; ws/is 2R + C + T - 2; total - 1 once
+SCALE-Sim also sizes a conv's output as ceil((in - k + s) / s) per side (hwsim.sim.mapping.
+scalesim_rows), which the compatibility mode follows for conv ops.
 The physical model charges every dataflow the R-cycle output drain (os) or weight preload
 (ws/is) that SCALE-Sim's paper formula has; SCALE-Sim v2/v3's os omits it (scale-sim-v3
 issue #4) and subtracts one cycle from the total (issue #125).

@@ -166,11 +166,30 @@ def _check_fits(arch: Arch, op: Op, pe: PEModel, w_bits, a_bits, cap) -> None:
             )
 
 
+def scalesim_rows(op: Op) -> int:
+    """M as SCALE-Sim counts it: a conv's output pixels use ceil((in - k + s) / s) per side.
+
+    SCALE-Sim's topology has no padding (its IFMAP is the padded input, as
+    hwsim.workload.io writes it) and rounds the output size up, so a conv whose stride does
+    not divide (in + 2p - k) gets one more output row and column than the usual
+    floor((in + 2p - k) / s) + 1 (e.g. 224x224, 7x7, stride 2: 110 x 110, not 109 x 109).
+    """
+    c = op.conv
+    if c is None:
+        return op.M
+    images = op.M // max(1, c.out_hw[0] * c.out_hw[1])
+    sides = [
+        ceil((c.in_hw[i] + 2 * c.padding[i] - c.kernel[i] + c.stride[i]) / c.stride[i])
+        for i in (0, 1)
+    ]
+    return images * sides[0] * sides[1]
+
+
 def scalesim_cycles(arch: Arch, op: Op) -> int:
     """SCALE-Sim's 'Total Cycles' for the op's GEMMs (each batch instance a layer)."""
     arr = arch.pe_array
     return op.batch * get_dataflow(arch.dataflow).scalesim_total(
-        op.M, op.N, op.K, arr.rows, arr.cols
+        scalesim_rows(op), op.N, op.K, arr.rows, arr.cols
     )
 
 

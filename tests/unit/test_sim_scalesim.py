@@ -116,3 +116,30 @@ def test_scalesim_mode_equals_real_scalesim_output(dataflow):
     arch = arch_with(16, 8, dataflow)
     got = [scalesim_cycles(arch, Op("g", "gemm", M=m, N=n, K=k)) for m, n, k in MEASURED_SHAPES]
     assert got == SCALESIM_3_0_0[dataflow]
+
+
+def test_conv_topology_matches_real_scalesim():
+    """SCALE-Sim 3.0.0, scale.cfg-like 32x32 os, conv topology rows (measured 2026-11-23):
+    Conv1 224x224x3, 7x7, 64 filters, stride 2 -> 158421 (its ofmap is ceil: 110x110);
+    Conv2 56x56x64, 3x3, 64 filters, stride 1 -> 117391."""
+    from hwsim.workload.op import ConvShape
+
+    conv1 = Op(
+        "c1",
+        "conv",
+        M=109 * 109,
+        N=64,
+        K=3 * 49,
+        conv=ConvShape(3, 64, (7, 7), (2, 2), (0, 0), (224, 224), (109, 109)),
+    )
+    conv2 = Op(
+        "c2",
+        "conv",
+        M=54 * 54,
+        N=64,
+        K=64 * 9,
+        conv=ConvShape(64, 64, (3, 3), (1, 1), (0, 0), (56, 56), (54, 54)),
+    )
+    arch = arch_with(32, 32, "os")
+    assert scalesim_cycles(arch, conv1) == 158421
+    assert scalesim_cycles(arch, conv2) == 117391
