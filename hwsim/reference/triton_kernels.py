@@ -256,19 +256,24 @@ def bitplane_gemm_cpu(A: np.ndarray, W: np.ndarray, a_bits: int, w_bits: int) ->
 
 @lru_cache(maxsize=1)
 def _kernels():
+    return build_kernels()
+
+
+def build_kernels():
+    """(triton, group_gemm_kernel, bitplane_kernel), freshly decorated (the tests build them
+    under TRITON_INTERPRET=1 to run the very same kernel code on a CPU)."""
     import triton
     import triton.language as tl
 
     @triton.jit
     def group_gemm_kernel(
-        a_ptr, wp_ptr, lut_ptr, fid_ptr, s_ptr, z_ptr, out_ptr, M, N, K, G,
+        a_ptr, wp_ptr, lut_ptr, fid_ptr, s_ptr, z_ptr, out_ptr, M, N, K, KP, G,
         GS: tl.constexpr, HAS_Z: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr,
     ):  # fmt: skip
         rm = tl.program_id(0) * BM + tl.arange(0, BM)
         rn = tl.program_id(1) * BN + tl.arange(0, BN)
         mm, nm = rm < M, rn < N
         out = tl.zeros((BM, BN), dtype=tl.float32)
-        half = K // 2
         for g in range(0, G):
             fid = tl.load(fid_ptr + rn * G + g, mask=nm, other=0)
             acc = tl.zeros((BM, BN), dtype=tl.float32)
@@ -276,7 +281,7 @@ def _kernels():
             for kk in range(0, GS):
                 k = g * GS + kk
                 a = tl.load(a_ptr + rm * K + k, mask=mm, other=0.0).to(tl.float32)
-                byte = tl.load(wp_ptr + rn * half + k // 2, mask=nm, other=0).to(tl.int32)
+                byte = tl.load(wp_ptr + rn * KP + k // 2, mask=nm, other=0).to(tl.int32)
                 code = (byte >> ((k % 2) * 4)) & 15
                 v = tl.load(lut_ptr + fid * 16 + code, mask=nm, other=0.0)
                 acc = acc + a[:, None] * v[None, :]
@@ -314,21 +319,20 @@ def _kernels():
                 for j in tl.static_range(WBITS):
                     wj = ((w >> j) & 1).to(tl.int8)
                     p = tl.dot(ai, wj, out_dtype=tl.int32)
-                    if (i == ABITS - 1) ^ (j == WBITS - 1):
-                        acc -= p << (i + j)
+                    if (i == ABITS - 1) != (j == WBITS - 1):  # one sign plane: weight < 0
+                        acc = acc - (p << (i + j))
                     else:
-                        acc += p << (i + j)
+                        acc = acc + (p << (i + j))
         mask = (rm[:, None] < M) & (rn[None, :] < N)
         tl.store(c_ptr + rm[:, None] * N + rn[None, :], acc, mask=mask)
 
     return triton, group_gemm_kernel, bitplane_kernel
 
 
-def _group_gemm_triton(a16: np.ndarray, w: GroupWeights) -> np.ndarray:
+def _group_gemm_triton(a16: np.ndarray, w: GroupWeights, dev="cuda", kernels=None) -> np.ndarray:
     import torch
 
-    triton, kernel, _ = _kernels()
-    dev = "cuda"
+    triton, kernel, _ = kernels or _kernels()
     M, K = a16.shape
     N, G = w.format_ids.shape
     t = lambda x: torch.from_numpy(np.ascontiguousarray(x)).to(dev)  # noqa: E731
@@ -336,23 +340,24 @@ def _group_gemm_triton(a16: np.ndarray, w: GroupWeights) -> np.ndarray:
     out = torch.empty((M, N), dtype=torch.float32, device=dev)
     BM, BN = 16, 64
     grid = (triton.cdiv(M, BM), triton.cdiv(N, BN))
+    packed = pack_int4(w.codes)  # [N, ceil(K / 2)]
     kernel[grid](
-        t(a16), t(pack_int4(w.codes)), t(w.lut), t(w.format_ids), t(w.scales), t(z), out,
-        M, N, K, G, GS=w.group_size, HAS_Z=w.zero_points is not None, BM=BM, BN=BN,
-        enable_fp_fusion=False,
+        t(a16), t(packed), t(w.lut), t(w.format_ids), t(w.scales), t(z), out,
+        M, N, K, packed.shape[1], G,
+        GS=w.group_size, HAS_Z=w.zero_points is not None, BM=BM, BN=BN, enable_fp_fusion=False,
     )  # fmt: skip
     return out.cpu().numpy().astype(np.float64)
 
 
-def _bitplane_triton(A: np.ndarray, W: np.ndarray, a_bits: int, w_bits: int) -> np.ndarray:
+def _bitplane_triton(A, W, a_bits: int, w_bits: int, dev="cuda", kernels=None) -> np.ndarray:
     import torch
 
-    triton, _, kernel = _kernels()
+    triton, _, kernel = kernels or _kernels()
     M, K = A.shape
     N = W.shape[0]
-    ta = torch.from_numpy(np.ascontiguousarray(A, np.int8)).cuda()
-    tw = torch.from_numpy(np.ascontiguousarray(W, np.int8)).cuda()
-    out = torch.empty((M, N), dtype=torch.int32, device="cuda")
+    ta = torch.from_numpy(np.ascontiguousarray(A, np.int8)).to(dev)
+    tw = torch.from_numpy(np.ascontiguousarray(W, np.int8)).to(dev)
+    out = torch.empty((M, N), dtype=torch.int32, device=dev)
     BM, BN, BK = 64, 64, 64
     grid = (triton.cdiv(M, BM), triton.cdiv(N, BN))
     kernel[grid](ta, tw, out, M, N, K, ABITS=a_bits, WBITS=w_bits, BM=BM, BN=BN, BK=BK)
