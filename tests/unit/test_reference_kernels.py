@@ -124,3 +124,19 @@ def test_triton_backend_refused_without_gpu(rng):
     with pytest.raises(HwsimError, match="needs triton, torch and a CUDA GPU"):
         T.bitplane_gemm(np.zeros((1, 2), int), np.zeros((1, 2), int), 4, 4, backend="triton")
     assert T.bitplane_gemm(np.ones((1, 2), int), np.ones((1, 2), int), 2, 2).tolist() == [[2]]
+
+
+def test_group_gemm_every_code_of_every_table_equals_scalar(rng):
+    lut = rng.integers(-16, 17, (3, 16)).astype(np.float64)  # three datatypes, 16 codes each
+    codes = np.tile(np.arange(16), (6, 8))  # [6, 128]: every code in every group
+    fid = np.array([[0], [1], [2], [0], [1], [2]])
+    scales = rng.uniform(0.01, 1.0, (6, 1))
+    zps = rng.integers(-3, 4, (6, 1)).astype(np.float64)
+    a = fp16_acts(rng, 2, 128)
+    for z in (None, zps):
+        gw = T.make_weights(codes, lut, fid, scales, z, group_size=128)
+        got = T.group_gemm(a, gw, backend="cpu")
+        ref = group_gemm_scalar(
+            a.tolist(), gw.codes, gw.lut, gw.format_ids, gw.scales, gw.zero_points, 128
+        )
+        np.testing.assert_array_equal(got, ref)

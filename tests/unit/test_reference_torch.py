@@ -115,3 +115,16 @@ def test_without_torch_clear_message(monkeypatch):
     assert not TO.torch_available()
     with pytest.raises(HwsimError, match=r"needs torch: pip install 'hwsim\[torch\]'"):
         TO.int_mm(np.zeros((1, 1), int), np.zeros((1, 1), int))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "mode", "saturate"), CASES)
+def test_fp8_cast_every_float32_high_pattern(name, mode, saturate):
+    # every float32 sign/exponent/top-15-mantissa pattern, with low bits 0 and 0x80 (tie region)
+    fmt = hwsim.format(name)
+    hi = np.arange(2**24, dtype=np.uint32) << 8
+    for low in (0x00, 0x80):
+        with np.errstate(invalid="ignore"):
+            x = (hi | low).view(np.float32)
+        got = TO.cast_fp8(x, name, mode, "cpu")
+        assert compare_codes(got, fmt.encode(x, saturate=saturate), fmt).bit_exact
