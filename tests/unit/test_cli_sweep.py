@@ -69,6 +69,8 @@ def test_bad_sweep_is_a_one_line_error(tmp_path, capsys):
     assert err.count("\n") == 1 and "arch: file 'nope.yaml' not found" in err
     assert main(["sweep", str(write_sweep(tmp_path, [8], [8], [4096])), "--workers", "0"]) == 2
     assert "--workers: expected an integer >= 1, got 0" in capsys.readouterr().err
+    assert main(["sweep", str(write_sweep(tmp_path, [8], [8], [4096])), "--backend", "dask"]) == 2
+    assert "--backend: expected one of local, ray, got 'dask'" in capsys.readouterr().err
 
 
 def test_sigkill_mid_sweep_then_resume_finishes_the_rest(tmp_path):

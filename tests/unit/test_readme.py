@@ -66,5 +66,21 @@ def test_readme_command_runs(command, tmp_path):
 
 @pytest.mark.parametrize("index", range(len(_blocks("python"))))
 def test_readme_python_block_runs(index, monkeypatch):
+    """Runs the block statement by statement; `expr  # -> value` must give that value."""
+    import ast
+
+    import numpy as np
+
     monkeypatch.chdir(ROOT)
-    exec(compile(_blocks("python")[index], f"README.md python block {index}", "exec"), {})
+    source = _blocks("python")[index]
+    lines = source.splitlines()
+    namespace: dict = {}
+    for stmt in ast.parse(source).body:
+        where = f"README.md python block {index} line {stmt.lineno}"
+        _, _, expected = lines[stmt.end_lineno - 1].partition("# ->")
+        if expected.strip() and isinstance(stmt, ast.Expr):
+            got = eval(compile(ast.Expression(stmt.value), where, "eval"), namespace)
+            want = ast.literal_eval(expected.strip())
+            assert np.array_equal(np.asarray(got), np.asarray(want)), (where, got, want)
+        else:
+            exec(compile(ast.Module([stmt], []), where, "exec"), namespace)
