@@ -127,7 +127,7 @@ def _run_op(arch: Arch, op: Op, pe, w_bits: float, a_bits: int, mode: str):
     measured = None
     if mode != "scalesim" and can_run_tensors(op, arch.precision):
         stream, measured = run_tensors(arch, op, arch.precision, m.stream_steps, m.folds)
-        m = replace(m, fold_stream=stream)
+        m = replace(m, fold_stream=tuple(max(c, m.sram_stream_cycles) for c in stream))
     dram_analytic = int(m.dram_bytes // arch.dram.bytes_per_cycle)
     fill = m.instances * m.folds * m.fill_drain_cycles
     if mode == "event":

@@ -67,9 +67,12 @@ class Dataflow:
         sr, sc, _ = self.dims(M, N, K, dp)
         return ceil(sr / rows) * ceil(sc / cols)
 
-    def fold_cycles(self, T: int, step_cycles, rows: int, cols: int, systolic: bool) -> int:
-        """Cycles of one fold in the physical model (step_cycles may be a Fraction)."""
-        stream = ceil(T * step_cycles)
+    def fold_cycles(
+        self, T: int, step_cycles, rows: int, cols: int, systolic: bool, min_stream: int = 0
+    ) -> int:
+        """Cycles of one fold in the physical model (step_cycles may be a Fraction); the
+        stream takes at least `min_stream` cycles (buffer read bandwidth)."""
+        stream = max(ceil(T * step_cycles), min_stream)
         return stream + 2 * rows + cols - 2 if systolic else stream
 
     def operand_reads(self, rows: int, cols: int, T: int, dp: int) -> tuple[int, int]:

@@ -15,7 +15,9 @@ Operand bytes of one GEMM instance (C[M,N] = A[M,K] W[N,K]^T):
   I = ceil(K * a_bits / 8) * M   (a conv reads its real feature map, not the im2col copy)
   O = ceil(N * a_bits / 8) * M
 A buffer level holding both weights and inputs gives each half its tile capacity; outputs
-stream out and take no capacity.
+stream out and take no capacity. A fold streams for max(ceil(T * step_cycles), the cycles the
+buffers' read ports need to deliver its operands): read_bytes_per_cycle is a timing limit.
+DRAM fills are limited by the DRAM channel only (buffer write ports are not modelled).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class OpMapping:
     fold_cycles: int  # cycles of one fold (physical model)
     fill_drain_cycles: int  # part of fold_cycles spent filling and draining a systolic array
     step_cycles: Fraction  # cycles of one dp-wide step of one PE
+    sram_stream_cycles: int = 0  # fewest cycles per fold the buffers' read ports allow
     # data-dependent runs: stream cycles of every fold of every instance, in execution order
     fold_stream: tuple[int, ...] | None = None
 
@@ -127,7 +130,9 @@ def map_op(arch: Arch, op: Op, pe: PEModel, w_bits: float, a_bits: int) -> OpMap
     df = get_dataflow(arch.dataflow)
     sr, sc, T = df.dims(op.M, op.N, op.K, arr.dot_product_width)
     folds = ceil(sr / arr.rows) * ceil(sc / arr.cols)
-    fold = df.fold_cycles(T, pe.step_cycles, arr.rows, arr.cols, arr.systolic)
+    wb = a_bits if op.weight_is_activation else w_bits
+    floor = sram_stream_floor(arch, df, T, wb, a_bits)
+    fold = df.fold_cycles(T, pe.step_cycles, arr.rows, arr.cols, arr.systolic, floor)
     return OpMapping(
         op=op,
         instances=op.batch,
@@ -143,9 +148,26 @@ def map_op(arch: Arch, op: Op, pe: PEModel, w_bits: float, a_bits: int) -> OpMap
         steps=folds * T,
         stream_steps=T,
         fold_cycles=fold,
-        fill_drain_cycles=fold - ceil(T * pe.step_cycles),
+        fill_drain_cycles=fold - max(ceil(T * pe.step_cycles), floor),
         step_cycles=pe.step_cycles,
+        sram_stream_cycles=floor,
     )
+
+
+def sram_stream_floor(arch: Arch, dataflow, T: int, w_bits: float, a_bits: int) -> int:
+    """Fewest cycles the buffers need to deliver one fold's operands at their read bandwidth.
+
+    A level holding both weights and inputs serves both from its read port; a fold can stream
+    no faster than its busiest level allows.
+    """
+    arr = arch.pe_array
+    w_el, i_el = dataflow.operand_reads(arr.rows, arr.cols, T, arr.dot_product_width)
+    demand: dict[str, float] = {}
+    for operand, nbytes in (("weights", w_el * w_bits / 8), ("inputs", i_el * a_bits / 8)):
+        name = arch.level_for(operand).name
+        demand[name] = demand.get(name, 0.0) + nbytes
+    levels = {level.name: level for level in arch.memory}
+    return max(ceil(b / levels[name].read_bytes_per_cycle - 1e-9) for name, b in demand.items())
 
 
 def _check_fits(arch: Arch, op: Op, pe: PEModel, w_bits, a_bits, cap) -> None:

@@ -124,3 +124,18 @@ def test_split_is_even_and_exact():
     assert split(10, 3) == [4, 3, 3]
     assert split(2, 4) == [1, 1, 0, 0]
     assert sum(split(12345, 17)) == 12345
+
+
+def test_buffer_read_bandwidth_limits_the_stream():
+    base = small_arch("tpu_int8", bytes_per_cycle=float("inf"), latency_cycles=0)
+    base = replace(base, dataflow="os")  # os: per fold 16 rows x K weights, 16 cols x K inputs
+    op = Op("g", "gemm", M=16, N=16, K=64)
+    wide = simulate(base, Workload("w", (op,)), mode="analytic")
+    slow_levels = tuple(
+        replace(lv, read_bytes_per_cycle=4) if "weights" in lv.operands else lv
+        for lv in base.memory
+    )
+    slow = simulate(replace(base, memory=slow_levels), Workload("w", (op,)), mode="analytic")
+    fill = 2 * 16 + 16 - 2  # systolic fill/drain of the 16x16 array
+    assert wide.cycles == 64 + fill  # one fold, K = 64 steps
+    assert slow.cycles == 16 * 64 // 4 + fill  # 1024 weight bytes at 4 bytes per cycle
