@@ -28,6 +28,7 @@ class Task:
     arch: str  # base arch path
     mode: str
     choice: tuple[tuple[str, object], ...]  # (axis, value) pairs
+    profile: str | None = None  # cost profile; None = the arch's own
 
 
 @lru_cache(maxsize=16)
@@ -151,7 +152,7 @@ def arch_identity(arch: str) -> str:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def point_config(arch: str, mode: str, choice: dict) -> dict:
+def point_config(arch: str, mode: str, choice: dict, profile: str | None = None) -> dict:
     """The full configuration of a point, as hashed for its key: the base arch's contents
     and the parameters applied to it, the workload, the recipe's text, the mode."""
     params = {k: v for k, v in choice.items() if k not in ("workload", "quant")}
@@ -161,6 +162,7 @@ def point_config(arch: str, mode: str, choice: dict) -> dict:
         "workload": workload_identity(choice["workload"]),
         "quant": recipe_text(choice["quant"]),
         "mode": mode,
+        "profile": profile,
     }
 
 
@@ -194,7 +196,9 @@ def _measure(task: Task, choice: dict) -> dict:
     if choice["quant"] is not None:
         _, quant = _recipe(choice["quant"])
         sqnr = cached_sqnr_db(choice["quant"], SQNR_SEED)
-    st = simulate(arch, _workload(choice["workload"]), quant=quant, mode=task.mode)
+    st = simulate(
+        arch, _workload(choice["workload"]), quant=quant, mode=task.mode, profile=task.profile
+    )
     return {
         "cycles": int(st.cycles),
         "energy_pj": float(st.energy_pj),

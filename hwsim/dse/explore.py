@@ -65,8 +65,8 @@ def explore(
 
 
 def _task(sw: Sweep, seq: int, choice: dict) -> Task:
-    key = point_key(point_config(str(sw.arch), sw.mode, choice))
-    return Task(seq, key, str(sw.arch), sw.mode, tuple(choice.items()))
+    key = point_key(point_config(str(sw.arch), sw.mode, choice, sw.profile))
+    return Task(seq, key, str(sw.arch), sw.mode, tuple(choice.items()), sw.profile)
 
 
 def _grid(sw: Sweep) -> list[dict]:

@@ -6,6 +6,7 @@
     workloads: [llama-2-7b:prefill:256] # cards or files; an axis of the space
     quant: [null, w8a8-int]             # recipes (null = the arch's own precisions); an axis
     mode: analytic                      # event | analytic | scalesim
+    profile: horowitz45                 # cost profile (default: each arch's own)
     parameters:                         # dotted paths into the arch YAML -> values to try
       pe_array.rows: [16, 32, 64]
       memory[0].size_bytes: [131072, 524288]
@@ -59,6 +60,7 @@ class Sweep:
     population: int
     objectives: tuple[str, ...]
     source: str = ""
+    profile: str | None = None  # cost profile; None = the arch's own
 
     @property
     def size(self) -> int:
@@ -143,9 +145,17 @@ def load_sweep(source) -> Sweep:
             )
     if "sqnr_db" in objectives and all(q is None for q in quant):
         raise HwsimError(f"{where}: objectives: sqnr_db needs at least one quant recipe")
+    profile = doc.get("profile")
+    if profile is not None:
+        from hwsim.cost import profile_names
+
+        if profile not in profile_names():
+            raise HwsimError(
+                f"{where}: profile: expected one of {', '.join(profile_names())}, got {profile!r}"
+            )
     name = str(doc.get("name", path.stem))
     return Sweep(name, arch, tuple(axes), mode, method, samples, seed, population, objectives,
-                 where)  # fmt: skip
+                 where, profile)  # fmt: skip
 
 
 def _list(where: str, key: str, value) -> list:

@@ -225,3 +225,17 @@ def test_apply_params_leaves_the_base_document_alone():
     assert out["pe_array"]["rows"] == 4 and out["memory"][1]["size_bytes"] == 8
     assert out["memory"][0] is doc["memory"][0]  # untouched parts are shared
     assert out["dram"].lines["new"] == doc["dram"].line and "new" not in doc["dram"].lines
+
+
+def test_profile_reprices_without_changing_cycles(tmp_path, topo):
+    params = {"pe_array.rows": [16]}
+    own = explore(sweep_doc(topo, parameters=params), store=tmp_path / "a.sqlite")
+    other = explore(
+        sweep_doc(topo, parameters=params, profile="accelergy40"), store=tmp_path / "a.sqlite"
+    )
+    assert other.evaluated == 1  # another profile is another configuration
+    assert other.points["key"][0] != own.points["key"][0]
+    assert other.points["cycles"][0] == own.points["cycles"][0]
+    assert other.points["energy_pj"][0] != own.points["energy_pj"][0]
+    with pytest.raises(HwsimError, match=r"profile: expected one of .*got 'nope'"):
+        load_sweep(sweep_doc(topo, profile="nope"))
