@@ -52,7 +52,9 @@ class Stats:
     op_rows: list[dict]  # one dict per op, per-instance figures (OP_COLUMNS keys)
     op_counts: list[dict]  # per op, action counts of one instance ("component:action" keys)
     macs: int  # total MACs, repeats included
-    breakdown: dict = field(default_factory=dict)  # compute, fill_drain, memory_stall, vector
+    # cycles: compute + fill_drain + memory_stall + vector == cycles; vector_overlapped is
+    # vector-unit work hidden behind the array (vector_unit.overlapped)
+    breakdown: dict = field(default_factory=dict)
     pe_counts_per_mac: dict = field(default_factory=dict)  # the PE's expected counts per MAC
     arch_hash: str = ""
     workload_hash: str = ""

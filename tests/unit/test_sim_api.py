@@ -50,6 +50,8 @@ def test_breakdown_adds_up_in_event_mode():
     b = st.breakdown
     assert b["compute"] + b["fill_drain"] + b["memory_stall"] + b["vector"] == st.cycles
     assert st.counts["pe:macs"] == st.macs
+    hidden = simulate(ARCH / "bitmod.yaml", "llama-2-7b:decode:64").breakdown  # overlapped
+    assert hidden["vector"] == 0 and hidden["vector_overlapped"] > 0
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path):
