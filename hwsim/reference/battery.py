@@ -1,6 +1,7 @@
 """The verification battery behind `hwsim verify`: every check that can run here, runs.
 
-A check is a function `(ctx) -> list[Check]`, registered with `@check`. Each Check says
+A check is a function `(ctx) -> list[Check]`, registered with `@check(*families)` (the
+name prefixes of the checks it produces, for `--only`). Each Check says
 passed / failed / skipped (with the reason) and carries error figures (elements, mismatches,
 max ULP distance, max relative error, check-specific numbers). `run_battery(...)` runs them
 all on the device present (CUDA when torch sees one, else CPU) and returns a BatteryResult

@@ -135,11 +135,13 @@ def scaled_mm(
     output_scale=None,
     use_fast_accum: bool = False,
     device: str = "auto",
+    out_dtype: str = "float32",
 ) -> np.ndarray:
-    """fp8 a [M, K] @ w[N, K].T via torch._scaled_mm; fp32 results as float64.
+    """fp8 a [M, K] @ w[N, K].T via torch._scaled_mm; results (fp32 or bf16) as float64.
 
     scale_a: scalar or [M, 1]; scale_w: scalar or [1, N] (fp32, passed to the kernel).
     output_scale (scalar, optional) is applied here after the kernel: RN32(out * s).
+    out_dtype: float32, or bfloat16 (some CUDA row-wise kernels only write bf16).
     """
     torch = require_torch()
     dev = resolve_device(device)
@@ -151,14 +153,21 @@ def scaled_mm(
     N = w.shape[0]
     if dev == "cuda" and (K % 16 or N % 16):
         raise HwsimError(f"scaled_mm: CUDA needs K and N multiples of 16, got K={K}, N={N}")
+    if out_dtype not in ("float32", "bfloat16"):
+        raise HwsimError(f"scaled_mm: out_dtype must be float32 or bfloat16, got {out_dtype!r}")
     ta = torch.from_numpy(a).to(dev).view(_dtype(a_format))
     tw = torch.from_numpy(w).to(dev).view(_dtype(w_format))
     sa = _scale_tensor(scale_a, (M, 1), "scale_a", dev)
     sw = _scale_tensor(scale_w, (1, N), "scale_w", dev)
     out = torch._scaled_mm(
-        ta, tw.t(), scale_a=sa, scale_b=sw, out_dtype=torch.float32, use_fast_accum=use_fast_accum
+        ta,
+        tw.t(),
+        scale_a=sa,
+        scale_b=sw,
+        out_dtype=getattr(torch, out_dtype),
+        use_fast_accum=use_fast_accum,
     )
-    res = out.cpu().numpy()
+    res = out.to(torch.float32).cpu().numpy()
     if output_scale is not None:
         res = (res * np.float32(output_scale)).astype(np.float32)
     return res.astype(np.float64)

@@ -73,6 +73,10 @@ def test_scaled_mm_cpu_is_fp32_matmul_within_bound(rng):
     cols = np.full((1, 16), 0.5, np.float32)
     per_row = TO.scaled_mm(ac, wc, scale_a=rows, scale_w=cols, device="cpu")
     np.testing.assert_array_equal(per_row, got)
+    bf = TO.scaled_mm(ac, wc, device="cpu", out_dtype="bfloat16")
+    np.testing.assert_array_equal(bf, hwsim.format("bfloat16").round(got))  # one RNE of fp32
+    with pytest.raises(HwsimError, match="out_dtype must be float32 or bfloat16"):
+        TO.scaled_mm(ac, wc, device="cpu", out_dtype="float16")
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
