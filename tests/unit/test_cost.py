@@ -29,7 +29,7 @@ ARCH = ROOT / "arch"
 
 @pytest.fixture
 def tiny(tmp_path):
-    from tests.unit.test_spec import TINY
+    from test_spec import TINY  # tests/unit is on sys.path (pytest's prepend import mode)
 
     p = tmp_path / "tiny.yaml"
     p.write_text(TINY)

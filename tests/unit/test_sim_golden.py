@@ -5,11 +5,24 @@ Re-pin after a reviewed change with `python tests/golden/sim_cases.py --write`.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 
-from tests.golden.sim_cases import CASES, GOLDEN, case_key, compute, diff
+_SPEC = importlib.util.spec_from_file_location(
+    "sim_cases", Path(__file__).resolve().parents[1] / "golden" / "sim_cases.py"
+)
+sim_cases = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(sim_cases)
+CASES, GOLDEN, case_key, compute, diff = (
+    sim_cases.CASES,
+    sim_cases.GOLDEN,
+    sim_cases.case_key,
+    sim_cases.compute,
+    sim_cases.diff,
+)
 
 PINNED = json.loads(GOLDEN.read_text())
 
