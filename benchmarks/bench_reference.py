@@ -6,7 +6,7 @@ On a CUDA GPU with triton (times by CUDA events, after a warm-up call):
   group_gemm (INT4 g128, BitMoD FP4 lookup)  vs  dequantize to FP16 + torch.matmul
   bitplane_gemm W8A8 and W4A4                vs  torch._int_mm (int8)
 On a CPU (no GPU), the same pairs with the CPU fallbacks, which is all that runs there:
-  group_gemm_cpu  vs  dequantize + numpy float32 matmul
+  group_gemm_cpu (numba)  vs  numpy float32 matmul of the already dequantized weights
   bitplane_gemm_cpu  vs  torch._int_mm on CPU (skipped without torch)
 The ratio printed is peer time / ours (> 1.0: ours is faster), best of `repeats`
 interleaved calls. Before timing, each pair's outputs are checked: group_gemm against
@@ -89,8 +89,7 @@ def run_cpu(args, rng):
                 yield (row(f"group_gemm {kind} M={M} {sname} {N}x{K} (cpu)", ours, peer))
         if torch_available():
             for ab in (8, 4):
-                for M in args.m:
-                    Mi = max(M, 17)
+                for Mi in sorted({max(M, 17) for M in args.m}):  # torch CUDA needs M > 16
                     a = rng.integers(-(2 ** (ab - 1)), 2 ** (ab - 1), (Mi, K))
                     w = rng.integers(-(2 ** (ab - 1)), 2 ** (ab - 1), (N, K))
                     if not np.array_equal(T.bitplane_gemm_cpu(a, w, ab, ab), int_mm(a, w, "cpu")):
@@ -147,8 +146,7 @@ def run_gpu(args, rng):
                 )
                 yield (row(f"group_gemm {kind} M={M} {sname} {N}x{K} (triton)", ours, peer))
         for ab in (8, 4):
-            for M in args.m:
-                Mi = max(M, 32)
+            for Mi in sorted({max(M, 32) for M in args.m}):
                 a = rng.integers(-(2 ** (ab - 1)), 2 ** (ab - 1), (Mi, K))
                 w = rng.integers(-(2 ** (ab - 1)), 2 ** (ab - 1), (N, K))
                 ta = torch.from_numpy(a.astype(np.int8)).cuda()

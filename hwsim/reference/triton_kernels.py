@@ -15,7 +15,7 @@ group_gemm -- weight-only low-bit GEMM with per-group dequantization after the g
     it differs only by the fp32 group register. The Triton kernel walks k one element at a
     time per group (CUDA cores, outer products) and is launched with fp fusion off, so no
     FMA contraction changes a rounding; the numpy fallback does the same operations on
-    float32 arrays.
+    float32 arrays (`group_gemm_numpy`) or in a numba loop (`group_gemm_cpu`, the fallback).
 
 bitplane_gemm -- arbitrary-precision integer GEMM by bit-plane decomposition (the approach
     of arbitrary-precision tensor-core kernels and ABQ-LLM): a (p-bit two's complement) and
@@ -156,8 +156,20 @@ def group_gemm(a, w: GroupWeights, backend: str = "auto") -> np.ndarray:
 
 
 def group_gemm_cpu(a16: np.ndarray, w: GroupWeights) -> np.ndarray:
-    """numpy float32 fallback: the same operations in the same order as the kernel."""
-    a = a16.astype(np.float32)
+    """CPU fallback (numba): the kernel's operations in the kernel's order."""
+    from hwsim.reference._kernels import group_gemm_fp32
+
+    a = np.ascontiguousarray(np.asarray(a16, np.float16).astype(np.float32))
+    z = w.zero_points if w.zero_points is not None else np.zeros_like(w.scales)
+    out = group_gemm_fp32(
+        a, w.codes, w.lut, w.format_ids, w.scales, z, w.zero_points is not None, w.group_size
+    )
+    return out.astype(np.float64)
+
+
+def group_gemm_numpy(a16: np.ndarray, w: GroupWeights) -> np.ndarray:
+    """The same numerics on float32 numpy arrays, vectorised over outputs (a second path)."""
+    a = np.asarray(a16, np.float16).astype(np.float32)
     M, K = a.shape
     N, gs = w.codes.shape[0], w.group_size
     fid_el = np.repeat(w.format_ids, gs, axis=1)  # [N, K]

@@ -65,6 +65,7 @@ def test_group_gemm_int4_equals_scalar_and_mixpe(rng, symmetric):
     )
     np.testing.assert_array_equal(got, ref)
     np.testing.assert_array_equal(got, hwsim.pe.run("mixpe", a, qt).out)
+    np.testing.assert_array_equal(got, T.group_gemm_numpy(a, gw))
     assert (gw.zero_points is None) == symmetric
 
 
@@ -77,6 +78,7 @@ def test_group_gemm_bitmod_model_and_mixed_dtype(rng):
     ref = group_gemm_scalar(a.tolist(), gw.codes, gw.lut, gw.format_ids, gw.scales, None, 128)
     np.testing.assert_array_equal(got, ref)
     np.testing.assert_array_equal(got, group_model(a, qt))
+    np.testing.assert_array_equal(got, T.group_gemm_numpy(a, gw))
     ints = rng.integers(-64, 65, (3, 256)).astype(np.float64)  # fp32 group sums exact
     np.testing.assert_array_equal(
         T.group_gemm(ints, gw, backend="cpu"), hwsim.pe.run("mixed_dtype", ints, qt).out
@@ -140,3 +142,4 @@ def test_group_gemm_every_code_of_every_table_equals_scalar(rng):
             a.tolist(), gw.codes, gw.lut, gw.format_ids, gw.scales, gw.zero_points, 128
         )
         np.testing.assert_array_equal(got, ref)
+        np.testing.assert_array_equal(T.group_gemm_numpy(a, gw), ref)
