@@ -176,3 +176,15 @@ def test_fpga_targets_get_a_resource_report():
     st = simulate(ARCH / "fpga_zcu104.yaml", "resnet-18:prefill:224", mode="analytic")
     assert st.fpga is not None and st.fpga.fits and st.fpga.dsps == 768
     assert simulate(ARCH / "tpu_int8.yaml", "resnet-18:prefill:224", mode="analytic").fpga is None
+
+
+def test_node_scaling_applies_to_logic_and_sram_not_dram(tiny):
+    wl = Workload("w", (Op("g", "gemm", M=4, N=4, K=8),))
+    at45 = simulate(tiny, wl, mode="analytic")
+    tiny16 = replace(tiny, technology=replace(tiny.technology, node_nm=16))
+    at16 = simulate(tiny16, wl, mode="analytic")
+    e45, e16 = at45.energy_breakdown_pj, at16.energy_breakdown_pj
+    assert e16["pe"] == pytest.approx(e45["pe"] * 0.17)
+    assert e16["sram:wbuf"] == pytest.approx(e45["sram:wbuf"] * 0.17)
+    assert e16["dram"] == e45["dram"]
+    assert at16.area_breakdown_mm2["pe"] == pytest.approx(at45.area_breakdown_mm2["pe"] * 0.19)
