@@ -6,7 +6,7 @@ On a CUDA GPU with triton (times by CUDA events, after a warm-up call):
   group_gemm (INT4 g128, BitMoD FP4 lookup)  vs  dequantize to FP16 + torch.matmul
   bitplane_gemm W8A8 and W4A4                vs  torch._int_mm (int8)
 On a CPU (no GPU), the same pairs with the CPU fallbacks, which is all that runs there:
-  group_gemm_cpu (numba)  vs  numpy float32 matmul of the already dequantized weights
+  group_gemm_cpu (numba)  vs  dequantize to float32 (numpy) + float32 matmul
   bitplane_gemm_cpu  vs  torch._int_mm on CPU (skipped without torch)
 The ratio printed is peer time / ours (> 1.0: ours is faster), best of `repeats`
 interleaved calls. Before timing, each pair's outputs are checked: group_gemm against
@@ -73,7 +73,6 @@ def run_cpu(args, rng):
         for kind in ("int4", "bitmod_fp4"):
             qt = weights(rng, kind, N, K)
             gw = T.weights_from_qtensor(qt)
-            deq = dequantized(gw)
             for M in args.m:
                 a = rng.standard_normal((M, K)).astype(np.float16).astype(np.float64)
                 a32, a16 = a.astype(np.float32), a.astype(np.float16)
@@ -83,7 +82,7 @@ def run_cpu(args, rng):
                     if not np.array_equal(got, hwsim.pe.run("mixpe", a, _rows_qt(qt, sl)).out):
                         raise SystemExit("group_gemm_cpu != mixpe; not timing")
                 ours, peer = best_times(
-                    [lambda: T.group_gemm_cpu(a16, gw), lambda: a32 @ deq.T],
+                    [lambda: T.group_gemm_cpu(a16, gw), lambda: a32 @ dequantized(gw).T],
                     args.repeats,
                 )
                 yield (row(f"group_gemm {kind} M={M} {sname} {N}x{K} (cpu)", ours, peer))
