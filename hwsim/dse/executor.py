@@ -42,10 +42,7 @@ def run_tasks(
     """Evaluate every task, calling `on_rows` with each batch of finished rows.
 
     `chunk_fn` (a picklable module-level function) evaluates a list of tasks; tests swap it."""
-    if backend not in BACKENDS:
-        raise HwsimError(f"--backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
-    if workers < 1:
-        raise HwsimError(f"--workers: expected an integer >= 1, got {workers}")
+    check_executor(workers, backend)
     if not tasks:
         return
     if backend == "ray":
@@ -55,6 +52,14 @@ def run_tasks(
             on_rows(chunk_fn(chunk))
     else:
         _run_pool(tasks, on_rows, workers, chunk_fn)
+
+
+def check_executor(workers: int, backend: str) -> None:
+    """One-line errors for a bad worker count or backend name."""
+    if backend not in BACKENDS:
+        raise HwsimError(f"--backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
+    if not isinstance(workers, int) or workers < 1:
+        raise HwsimError(f"--workers: expected an integer >= 1, got {workers}")
 
 
 def _chunk_size(n: int, workers: int) -> int:

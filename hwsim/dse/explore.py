@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from hwsim.dse.evaluate import Task, point_config
-from hwsim.dse.executor import progress, run_tasks
+from hwsim.dse.executor import check_executor, progress, run_tasks
 from hwsim.dse.pareto import pareto_mask
 from hwsim.dse.spec import OBJECTIVES, Sweep, load_sweep, point_key
 from hwsim.dse.store import ResultStore
@@ -48,6 +48,7 @@ def explore(
     """Run a sweep (a Sweep, a sweep YAML path or a mapping) into `store` (SQLite path;
     default reports/sweeps/<name>/results.sqlite)."""
     sw = load_sweep(sweep)
+    check_executor(workers, backend)  # before anything is written
     store_path = Path(store) if store else Path("reports/sweeps") / sw.name / "results.sqlite"
     with ResultStore(store_path) as db:
         db.set_meta("sweep", sw.name)

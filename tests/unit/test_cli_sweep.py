@@ -67,10 +67,13 @@ def test_bad_sweep_is_a_one_line_error(tmp_path, capsys):
     assert main(["sweep", str(path), "-o", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "arch: file 'nope.yaml' not found" in err
-    assert main(["sweep", str(write_sweep(tmp_path, [8], [8], [4096])), "--workers", "0"]) == 2
+    good = str(write_sweep(tmp_path, [8], [8], [4096]))
+    out = tmp_path / "never"
+    assert main(["sweep", good, "-o", str(out), "--workers", "0"]) == 2
     assert "--workers: expected an integer >= 1, got 0" in capsys.readouterr().err
-    assert main(["sweep", str(write_sweep(tmp_path, [8], [8], [4096])), "--backend", "dask"]) == 2
+    assert main(["sweep", good, "-o", str(out), "--backend", "dask"]) == 2
     assert "--backend: expected one of local, ray, got 'dask'" in capsys.readouterr().err
+    assert not out.exists()  # nothing written for a bad command line
 
 
 def test_sigkill_mid_sweep_then_resume_finishes_the_rest(tmp_path):
