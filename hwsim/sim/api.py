@@ -127,7 +127,7 @@ def _run_op(arch: Arch, op: Op, pe, w_bits: float, a_bits: int, mode: str):
         return row, vector_counts(op, vc)
     m = map_op(arch, op, pe, w_bits, a_bits)
     measured = None
-    if mode != "scalesim" and can_run_tensors(op, arch.precision):
+    if mode != "scalesim" and can_run_tensors(op, arch.precision, _pe_instance(arch)):
         stream, measured = run_tensors(arch, op, arch.precision, m.stream_steps, m.folds)
         m = replace(m, fold_stream=tuple(max(c, m.sram_stream_cycles) for c in stream))
     dram_analytic = int(m.dram_bytes // arch.dram.bytes_per_cycle)
@@ -222,6 +222,12 @@ def _row(op: Op, m: OpMapping | None = None, **values) -> dict:
         )
     row.update(values)
     return row
+
+
+def _pe_instance(arch: Arch):
+    from hwsim.pe.registry import get_pe
+
+    return get_pe(arch.pe_array.pe_kind, **arch.pe_array.params)
 
 
 def _tiling(m: OpMapping) -> str:

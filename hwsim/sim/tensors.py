@@ -3,7 +3,7 @@
 Operands: weights are quantized with the arch's precision (`weight_format`, groups of
 `group_size` along K with `scale_bits`-bit integer scales, else per output channel);
 activations in float16 (or with no format) go to the PE as floats, other formats are
-quantized per tensor. The PE returns exact outputs, action counts and, where the hardware is
+quantized per tensor; attention's second operand (K or V) is an activation. The PE returns exact outputs, action counts and, where the hardware is
 data-dependent, `tile_cycles[m, n]`: one PE's latency for output (m, n).
 
 Fold time: with the os dataflow every PE owns one output of the fold and the array moves in
@@ -26,9 +26,25 @@ from hwsim.spec.schema import Arch, Precision
 from hwsim.workload.op import Op
 
 
-def can_run_tensors(op: Op, prec: Precision) -> bool:
-    """True when the op carries tensors and the arch names a weight format to store them in."""
-    return op.inputs is not None and op.weights is not None and prec.weight_format is not None
+def can_run_tensors(op: Op, prec: Precision, pe=None) -> bool:
+    """True when the op carries tensors the PE can take in the arch's formats.
+
+    Weights need the arch's weight format; the second operand of attention (K or V) is an
+    activation and needs a PE that takes the activation format on its weight side (BitMoD's
+    term-serial weight path cannot take FP16, so its attention is timed shapes-only).
+    """
+    if op.inputs is None or op.weights is None:
+        return False
+    if not op.weight_is_activation:
+        return prec.weight_format is not None
+    check = getattr(pe, "check", None)
+    if check is None:
+        return True
+    try:
+        check(prec.activation_format, prec.activation_format)
+    except HwsimError:
+        return False
+    return True
 
 
 def _weights(w: np.ndarray, prec: Precision):
@@ -75,8 +91,9 @@ def run_tensors(arch: Arch, op: Op, prec: Precision, T: int, fold_count: int):
     stream: list[int] = []
     counts = ActionCounts()
     for b in range(op.batch):
+        second = _activations(W[b], prec) if op.weight_is_activation else _weights(W[b], prec)
         try:
-            res = pe.run(_activations(A[b], prec), _weights(W[b], prec))
+            res = pe.run(_activations(A[b], prec), second)
         except HwsimError as e:
             raise HwsimError(f"op {op.name!r} on PE {arr.pe_kind!r}: {e}") from None
         counts.update(res.counts)

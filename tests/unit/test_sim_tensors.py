@@ -85,3 +85,21 @@ def test_tensor_shape_mismatch_is_an_error(rng):
     bad = Op("fc", "gemm", M=op.M, N=op.N, K=op.K + 4, inputs=op.inputs, weights=op.weights)
     with pytest.raises(HwsimError, match=r"op 'fc': tensors .* do not match its shape"):
         simulate(bitmod(False), Workload("t", (bad,)), mode="analytic")
+
+
+def test_attention_tensors_use_the_activation_format(rng):
+    q, k = rng.standard_normal((2, 8, 32)), rng.standard_normal((2, 16, 32))
+    op = Op(
+        "qk", "attn_qk", M=8, N=16, K=32, batch=2, weight_is_activation=True, inputs=q, weights=k
+    )
+    shapes = Op("qk", "attn_qk", M=8, N=16, K=32, batch=2, weight_is_activation=True)
+    # BitMoD's term-serial weight path cannot take FP16 K: timed shapes-only
+    arch = bitmod(skip=True)
+    assert (
+        simulate(arch, Workload("t", (op,)), mode="analytic").cycles
+        == simulate(arch, Workload("s", (shapes,)), mode="analytic").cycles
+    )
+    # an INT8 MAC takes K quantized as an int8 activation: measured counts
+    tpu = load_arch(ARCH / "tpu_int8.yaml")
+    st = simulate(tpu, Workload("t", (op,)), mode="analytic")
+    assert st.counts["pe:mul.8x8"] == op.macs
