@@ -28,7 +28,7 @@ from hwsim.reference.compare import compare
 
 DEFAULT_MANTISSA_BITS = tuple(range(10, 27))
 DEFAULT_CHUNKS = (4, 8, 16, 32)
-DEFAULT_PROMOTE = (0, 128)
+DEFAULT_PROMOTE = (0, 32, 64, 128)  # 128: DeepSeek-V3; 32: one FP8 WGMMA k-step
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def test_fit_recovers_generating_parameters(rng, truth):
     assert {k: fit.best[k] for k in truth} == truth
     models = [r["model"] for r in fit.table]
     assert models[-2:] == ["exact", "fp32_seq"]
-    assert len(fit.table) == 10 * 3 * 2 + 2
+    assert len(fit.table) == 10 * 3 * 4 + 2  # mantissa bits x chunks x promotions + baselines
 
 
 def test_fit_reports_distance_when_nothing_matches(rng):

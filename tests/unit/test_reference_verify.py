@@ -79,6 +79,11 @@ def test_verify_errors(capsys):
     assert "verify --only: no check name contains 'no-such-check'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["verify", "--device", "tpu"])
+    from hwsim.reference.torch_ops import cuda_available
+
+    if not cuda_available():
+        assert main(["verify", "--quick", "--device", "cuda"]) == 2
+        assert "'cuda' requested but torch sees no CUDA GPU" in capsys.readouterr().err
 
 
 def test_table_counts():
