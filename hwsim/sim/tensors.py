@@ -3,8 +3,9 @@
 Operands: weights are quantized with the arch's precision (`weight_format`, groups of
 `group_size` along K with `scale_bits`-bit integer scales, else per output channel);
 activations in float16 (or with no format) go to the PE as floats, other formats are
-quantized per tensor; attention's second operand (K or V) is an activation. The PE returns exact outputs, action counts and, where the hardware is
-data-dependent, `tile_cycles[m, n]`: one PE's latency for output (m, n).
+quantized per tensor; attention's second operand (K or V) is an activation. The PE returns
+exact outputs, action counts and, where the hardware is data-dependent, `tile_cycles[m, n]`:
+one PE's latency for output (m, n).
 
 Fold time: with the os dataflow every PE owns one output of the fold and the array moves in
 lockstep, so a fold streams for the max of tile_cycles over its (rows x cols) block of outputs.
