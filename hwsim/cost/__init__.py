@@ -1,7 +1,13 @@
 """hwsim.cost: prices a finished simulation's action counts (energy) and components (area).
 
 `recost(stats, profile)` returns a copy of `stats` priced with another profile, without
-re-simulating. Profiles are data files in hwsim/cost/data with a source per entry.
+re-simulating. Profiles are data files in hwsim/cost/data with a source per entry
+(horowitz45, accelergy40, bitmod28, bitfusion).
+
+  profiles.py  load and validate profiles      energy.py  counts x table (bit-width formulas)
+  scaling.py   Stillmaker & Baas node scaling   area.py    component areas
+  fpga.py      FINN LUT/DSP/BRAM estimates, DSP packing, fits-the-device, clock-limited MAC/s
+Leakage is not modelled (no sourced leakage figures in the profiles).
 """
 
 from __future__ import annotations

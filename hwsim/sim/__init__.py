@@ -1,4 +1,14 @@
-"""hwsim.sim: mapping, dataflows, the event-driven engine, the analytic model and Stats."""
+"""hwsim.sim: workload + arch -> cycles, traffic and action counts (never joules).
+
+dataflow.py  @register_dataflow os/ws/is: fold counts, physical and SCALE-Sim fold timing
+pe_model.py  the arch's PE kind -> exact cycles per array step and counts per MAC
+mapping.py   tiling and loop order (min DRAM traffic), bytes per operand, fold timing
+engine.py    the simpy event engine: DRAM channel, buffer slots, PE array, write-back
+tensors.py   data-dependent fold times from traced tensors through pe.run
+actions.py   action counts per component (PE, SRAM level/operand/direction, DRAM, vector)
+api.py       simulate(arch, workload, quant=None, mode="event"|"analytic"|"scalesim")
+stats.py     Stats: per-op table, totals, breakdown, counts, provenance hashes
+"""
 
 from hwsim.sim.api import MODES, simulate
 from hwsim.sim.dataflow import dataflow_names, get_dataflow, register_dataflow
