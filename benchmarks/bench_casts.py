@@ -4,8 +4,9 @@ Run: python benchmarks/bench_casts.py [--n 10000000] [--repeats 7] [--only NAME 
 
 Each case is a (name, hwsim call, peer call) triple in CASES; add a case with `case(...)`.
 The reported ratio is peer time / hwsim time (best of `repeats` alternating calls, after
-one warm-up call that also pays numba compilation), so > 1.0 means hwsim is faster. Every case also checks
-that both sides produce the same bytes before timing, so a fast wrong answer cannot pass.
+one warm-up call that also pays numba compilation), so > 1.0 means hwsim is faster. Every
+case also checks that both sides produce the same bytes before timing, so a fast wrong
+answer cannot pass.
 """
 
 from __future__ import annotations
