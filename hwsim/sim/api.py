@@ -127,7 +127,8 @@ def _run_op(arch: Arch, op: Op, pe, w_bits: float, a_bits: int, mode: str):
         return row, vector_counts(op, vc)
     m = map_op(arch, op, pe, w_bits, a_bits)
     measured = None
-    if mode != "scalesim" and can_run_tensors(op, arch.precision, _pe_instance(arch)):
+    traced = op.inputs is not None and op.weights is not None
+    if traced and mode != "scalesim" and can_run_tensors(op, arch.precision, _pe_instance(arch)):
         stream, measured = run_tensors(arch, op, arch.precision, m.stream_steps, m.folds)
         m = replace(m, fold_stream=tuple(max(c, m.sram_stream_cycles) for c in stream))
     dram_analytic = int(m.dram_bytes // arch.dram.bytes_per_cycle)
