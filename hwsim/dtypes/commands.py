@@ -124,7 +124,7 @@ def show_rows(fmt: Format) -> list[list[str]]:
             f"expected a format of at most {SHOW_MAX_BITS} bits"
         )
     codes = fmt.codes()
-    values = fmt.decode(codes)
+    values = fmt.values()  # block formats: element values at scale 1
     classes = fmt.classify(codes)
     widths = getattr(fmt, "field_widths", None)
     hex_digits = (fmt.bits + 3) // 4
