@@ -127,7 +127,10 @@ def run_battery(
     ctx = Context(dev, int(seed), size, has_torch, has_triton=triton_available() and dev == "cuda")
     results: list[Check] = []
     chosen = [(f, fn) for f, fn in _CHECKS if _wanted(f, only)] or _CHECKS  # none: filter names
-    for families, fn in chosen:
+    from tqdm import tqdm
+
+    # a progress bar on a terminal only (disable=None): the GPU battery's fits take a while
+    for families, fn in tqdm(chosen, desc="hwsim verify", unit="group", disable=None, leave=False):
         try:
             out = fn(ctx)
         except Exception as e:  # a crashing check is a failed check, reported, not fatal
