@@ -1,8 +1,9 @@
 """OliVe (ISCA'23) outlier-victim pair quantization.
 
 Elements pair as (2i, 2i+1) along `spec.axis`. With q = x / scale in the normal type's units:
-- neither |q| exceeds the normal type's largest magnitude: both are encoded in the normal
-  type (olive_int4 / olive_flint4);
+- neither |q| reaches the outlier threshold (midway between the normal type's largest
+  magnitude and the outlier type's smallest, as OliVe's nearest-over-both-grids kernel
+  behaves): both are encoded in the normal type (olive_int4 / olive_flint4);
 - one does (the outlier): it is encoded in the outlier type (olive_abfloat4) and its partner,
   the victim, is dropped to 0 and its slot holds the identifier code (the normal type's "-0"
   code, `special_code`);
@@ -43,16 +44,25 @@ def _max_abs(fmt: Format) -> float:
     return float(getattr(fmt, "max_abs", max(hi, -lo)))
 
 
+def outlier_threshold(normal: Format, outlier: Format) -> float:
+    """|q| from which a value is an outlier: the midpoint of the normal max and the smallest
+    outlier magnitude, reached inclusively. OliVe's kernel rounds to the nearest value of the
+    combined normal + outlier grid (ties to the larger) and calls the result an outlier when
+    it lies beyond the normal range; this is that rule as a threshold on |q|."""
+    mags = np.abs(outlier.values())
+    return (_max_abs(normal) + float(mags[mags > 0].min())) / 2
+
+
 # --- pair codec ---------------------------------------------------------------------------
 def olive_encode_pair_scalar(
     a: float, b: float, normal: Format, outlier: Format, rounding="rne", u=(None, None)
 ) -> tuple[int, int]:
     """Reference: codes of one (even, odd) pair of values in normal-type units."""
-    nmax, ident = _max_abs(normal), identifier_code(normal)
+    tau, ident = outlier_threshold(normal, outlier), identifier_code(normal)
     zero = normal.encode_scalar(0.0)
-    if abs(a) > nmax:  # even outlier wins, also when both are outliers
+    if abs(a) >= tau:  # even outlier wins, also when both are outliers
         return outlier.encode_scalar(a, rounding, True, u[0]), ident
-    if abs(b) > nmax:
+    if abs(b) >= tau:
         return ident, outlier.encode_scalar(b, rounding, True, u[1])
     ca = normal.encode_scalar(a, rounding, True, u[0])
     cb = normal.encode_scalar(b, rounding, True, u[1])
@@ -64,10 +74,10 @@ def olive_encode_pairs(q: np.ndarray, normal: Format, outlier: Format, rounding=
     q = np.asarray(q, dtype=np.float64)
     mode = as_rounding(rounding)
     draws = stochastic_draws(q.shape, mode, rng)
-    nmax, ident = _max_abs(normal), identifier_code(normal)
+    tau, ident = outlier_threshold(normal, outlier), identifier_code(normal)
     a, b = q[..., 0::2], q[..., 1::2]
-    out_a = np.abs(a) > nmax
-    out_b = (np.abs(b) > nmax) & ~out_a
+    out_a = np.abs(a) >= tau
+    out_b = (np.abs(b) >= tau) & ~out_a
     outliers = np.zeros(q.shape, dtype=bool)
     outliers[..., 0::2], outliers[..., 1::2] = out_a, out_b
     victims = np.zeros(q.shape, dtype=bool)

@@ -30,7 +30,9 @@ ABF = hwsim.format("olive_abfloat4")  # outliers +-{48, 64, 96, 128, 192, 256, 3
         ((5.0, -200.0), (8, 13), (0.0, -192.0)),  # odd outlier, even victim
         ((300.0, -500.0), (6, 8), (256.0, 0.0)),  # both outliers: the even one is kept
         ((-500.0, 300.0), (15, 8), (-384.0, 0.0)),  # ... whatever the magnitudes
-        ((28.0, 29.0), (8, 1), (0.0, 48.0)),  # just past the normal max -> smallest outlier
+        ((28.0, 29.0), (7, 7), (28.0, 28.0)),  # past the normal max, nearer 28 than 48
+        ((28.0, 37.99), (7, 7), (28.0, 28.0)),  # just below the threshold (28 + 48) / 2
+        ((28.0, 38.0), (8, 1), (0.0, 48.0)),  # at the threshold: ties go to the outlier
         ((-0.1, 1.0), (0, 0), (0.0, 0.0)),  # -0.1 rounds to +0, never to the identifier
     ],
 )
@@ -81,9 +83,12 @@ def test_quantize_routes_and_round_trips(rng):
     xh = hwsim.dequantize(qt)
     assert np.array_equal(xh, olive_dequantize(qt))
     normal = ~(qt.meta["outlier_mask"] | qt.meta["victim_mask"])
-    # normal elements are within half a step (4 units) of the value, in real units
-    step = 4 * np.broadcast_to(qt.scales, x.shape)
-    assert np.all(np.abs(xh - x)[normal] <= step[normal] / 2 * (1 + 1e-12))
+    # normal elements are within half a step (4 units) of the value, in real units, or,
+    # between the normal max 28 and the outlier threshold 38, saturate to 28
+    scale = np.broadcast_to(qt.scales, x.shape)
+    bound = np.maximum(2 * scale, np.abs(x) - 28 * scale)
+    assert np.all(np.abs(xh - x)[normal] <= bound[normal] * (1 + 1e-12))
+    assert np.all(np.abs(x)[normal] < 38 * scale[normal])
     assert np.all(xh[qt.meta["victim_mask"]] == 0)
     # victims sit next to their outlier in the same pair
     pairs_o = qt.meta["outlier_mask"].reshape(8, 32, 2).sum(-1)
