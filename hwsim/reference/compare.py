@@ -102,8 +102,10 @@ def ulp_distance(observed, expected, dtype: str = "float32") -> np.ndarray:
     width = _width(dtype)
     oo = ordered(_bits_of(o, dtype), width)
     ee = ordered(_bits_of(e, dtype), width)
-    # Python ints avoid int64 overflow for float64 distances across the whole range
-    diff = np.abs(oo.astype(object) - ee.astype(object)).astype(np.float64)
+    if width < 64:
+        diff = np.abs(oo - ee).astype(np.float64)
+    else:  # Python ints: float64 distances across the whole range overflow int64
+        diff = np.abs(oo.astype(object) - ee.astype(object)).astype(np.float64)
     on, en = np.isnan(o), np.isnan(e)
     diff = np.where(on & en, 0.0, diff)
     return np.where(on ^ en, np.inf, diff)
