@@ -4,7 +4,8 @@
 - group_gemm BitMoD FP4 mixture == hwsim's accumulator model of it (the fp32 group register
   of `hwsim.pe._kernels_serial` over the PE operand decode), bit for bit; and against the
   `mixed_dtype` PE (exact group sums): bit for bit when every group sum is exact in fp32
-  (small integer activations), else within the fp32 group-register error bound.
+  (small integer activations), else within the fp32 group-register error bound; and the
+  `bitmod` PE (exact registers, terms and integer group scales) within the same bound.
 - bitplane_gemm at several (a_bits, w_bits), int32 wrap included == `int_mac` (32-bit wrap).
 - On a CUDA GPU with triton: each Triton kernel == its CPU fallback, bit for bit.
 - trunc_align fit self-test: outputs the model made with known parameters are fitted back.
@@ -101,6 +102,12 @@ def group_gemm_checks(ctx) -> list[Check]:
             error_over_bound=ratio,
         )
     )
+    # the BitMoD PE itself, exact registers and lanes (term datapath, integer group scales)
+    bm = hwsim.pe.run("bitmod", a, qt, group_acc="exact", align_guard_bits=None).out
+    ok, ratio = _group_bound(a, qt, cpu, bm)
+    c = compare(cpu, bm.astype(np.float32).astype(np.float64), "float32")
+    name = "group_gemm bitmod fp4 ~ bitmod PE exact (fp32 group-register bound)"
+    out.append(from_comparison(name, c, ok, error_over_bound=ratio))
     return out
 
 

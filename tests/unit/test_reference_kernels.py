@@ -143,3 +143,16 @@ def test_group_gemm_every_code_of_every_table_equals_scalar(rng):
         )
         np.testing.assert_array_equal(got, ref)
         np.testing.assert_array_equal(T.group_gemm_numpy(a, gw), ref)
+
+
+def test_group_gemm_bitmod_within_bound_of_bitmod_pe(rng):
+    from hwsim.reference.checks_kernels import _group_bound
+
+    qt = bitmod_weights(rng, 16, 256)
+    a = fp16_acts(rng, 3, 256)
+    got = T.group_gemm(a, T.weights_from_qtensor(qt), backend="cpu")
+    pe = hwsim.pe.run("bitmod", a, qt, group_acc="exact", align_guard_bits=None).out
+    ok, ratio = _group_bound(a, qt, got, pe)
+    assert ok and 0 < ratio <= 1
+    worse = got * (1 + 2.0**-10)  # a kernel 2**-10 off must fall outside the bound
+    assert not _group_bound(a, qt, worse, pe)[0]
