@@ -24,12 +24,14 @@ are left out of the range statistics.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import cache
 
 import numpy as np
 from numba import njit
 
 from hwsim.dtypes.base import Format, as_rounding
+from hwsim.dtypes.block import BlockFormat
 from hwsim.dtypes.integer import IntFormat
 from hwsim.dtypes.qtensor import CLIPPINGS, SCALE_RULES, GroupLayout, QTensor, QuantSpec
 from hwsim.dtypes.registry import format as get_format
@@ -230,7 +232,8 @@ def encode_groups(G, scales, zp, fmt: Format, rounding, rng) -> np.ndarray:
 
 
 def decode_groups(C, scales, zp, fmt: Format) -> np.ndarray:
-    v = fmt.decode(C)
+    # a block format's codes here are element codes; its scales are already in `scales`
+    v = fmt.values()[C] if isinstance(fmt, BlockFormat) else fmt.decode(C)
     if zp is not None:
         v = v - zp[:, None]
     return v * scales[:, None]
@@ -383,6 +386,8 @@ def quantize(x, spec: QuantSpec, rng: np.random.Generator | None = None) -> QTen
     if spec.menu[0] in OLIVE_NORMALS:
         return olive_quantize(x, spec, rng)
     fmt = get_format(spec.menu[0])
+    if isinstance(fmt, BlockFormat):
+        return _quantize_block_format(x, fmt, spec)
     x = np.asarray(x)
     if x.dtype.kind not in "fiu":
         raise HwsimError(f"quantize: expected a real-valued array, got dtype {x.dtype}")
@@ -398,6 +403,31 @@ def quantize(x, spec: QuantSpec, rng: np.random.Generator | None = None) -> QTen
         spec=spec,
         scale_codes=None if scodes is None else layout.to_layout(scodes),
         meta=meta,
+    )
+
+
+def _quantize_block_format(x, fmt: BlockFormat, spec: QuantSpec) -> QTensor:
+    """MX / BFP named as the format: the format's own blocks, E8M0 scales and rule."""
+    if spec.granularity not in ("tensor", "block") or spec.group_size not in (None, fmt.block):
+        raise HwsimError(
+            f"QuantSpec: {fmt.name} brings its own blocks of {fmt.block} with E8M0 scales; "
+            f"expected granularity 'block' (or the default) and group_size {fmt.block}, got "
+            f"{spec.granularity!r} and {spec.group_size}"
+        )
+    spec = replace(spec, granularity="block", group_size=fmt.block, scale_format="e8m0")
+    spec = replace(spec, scale_rule=fmt.scale_rule)
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 0:
+        raise HwsimError(f"quantize: {fmt.name} needs an array with an axis of blocks")
+    moved = np.moveaxis(x, spec.axis, -1)
+    scale_codes, elements = fmt.encode_blocks(moved)
+    codes = elements.reshape(moved.shape)
+    return QTensor(
+        codes=np.moveaxis(codes, -1, spec.axis),
+        scales=np.moveaxis(fmt.scale_values(scale_codes), -1, spec.axis),
+        zero_points=None,
+        spec=spec,
+        scale_codes=np.moveaxis(scale_codes, -1, spec.axis),
     )
 
 

@@ -458,3 +458,21 @@ def test_every_small_format_every_value_and_midpoint(name):
         codes, scale, zp = _reference_group(row, fmt, symmetric)
         assert qt.codes[0].tolist() == codes
         assert qt.scales[0, 0] == scale
+
+
+@pytest.mark.parametrize("name", ["mxfp4", "mxfp8_e4m3_rceil", "mxint8", "bfp6_b16"])
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_block_format_named_in_spec_equals_its_own_round(rng, name, axis):
+    fmt = hwsim.format(name)
+    x = rng.standard_t(3, size=(3, 4 * fmt.block)) * 10.0 ** rng.integers(-3, 3, size=(3, 1))
+    xx = x if axis == -1 else x.T.copy()
+    qt = hwsim.quantize(xx, QuantSpec(format=name, axis=axis))
+    assert qt.spec.granularity == "block" and qt.spec.scale_format == "e8m0"
+    assert qt.codes.shape == xx.shape
+    want = fmt.round(x) if axis == -1 else fmt.round(x).T
+    assert np.array_equal(hwsim.dequantize(qt), want)
+
+
+def test_block_format_refuses_other_granularities():
+    with pytest.raises(HwsimError, match=r"mxfp4 brings its own blocks of 32 .* got 'channel'"):
+        hwsim.quantize(np.ones((2, 64)), QuantSpec(format="mxfp4", granularity="channel"))
