@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 
 from hwsim.dtypes.base import Format
 from hwsim.errors import HwsimError, closest
@@ -31,7 +31,7 @@ def register_pattern(
     _PATTERNS.append((re.compile(pattern), build, tuple(listed)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def format(name: str) -> Format:  # noqa: A001 - public API name from DESIGN.md
     """The format called `name` (any registered or parametric spelling)."""
     if isinstance(name, Format):
