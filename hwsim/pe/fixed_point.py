@@ -37,22 +37,15 @@ from fractions import Fraction
 
 import numpy as np
 
+from hwsim.dtypes import fixed
 from hwsim.errors import HwsimError
 from hwsim.pe import _kernels_mac as K
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.int_mac import ON_OVERFLOW, _format_of, _is_qtensor, check_shapes, raise_or_count
 from hwsim.pe.registry import PEEstimate, PEResult, register_pe
 
-Q_MODES = (
-    "AP_TRN",
-    "AP_TRN_ZERO",
-    "AP_RND",
-    "AP_RND_ZERO",
-    "AP_RND_MIN_INF",
-    "AP_RND_INF",
-    "AP_RND_CONV",
-)
-O_MODES = ("AP_WRAP", "AP_SAT", "AP_SAT_ZERO", "AP_SAT_SYM")
+Q_MODES = fixed.Q_MODES
+O_MODES = tuple(m for m in fixed.O_MODES if m != "AP_WRAP_SM")  # accumulator: no WRAP_SM
 WEIGHT_KINDS = ("fixed", "pow2", "khot")
 _NAME = re.compile(
     r"ap_(u?)fixed<\s*(\d+)\s*,\s*(-?\d+)\s*(?:,\s*(\w+)\s*(?:,\s*(\w+)\s*"
