@@ -3,10 +3,13 @@
 Hooks sit on every `nn.Linear`, `nn.Conv2d` (matched with isinstance, so subclasses such as
 EfficientNet's static-same-padding conv count) and `MatMul` (hwsim's own two-operand module,
 which hwsim's model re-implementations use for QK^T and AV so that attention operands are
-real tensors too). For third-party models, attention matmuls come from the config instead
-(`AttentionConfig`): they are inserted after each op whose name matches `after`, with shapes
-from that op's input. `torch.fx.symbolic_trace` fails on HF BERT and `FlopCounterMode` misses
-CPU SDPA (REFERENCE.md section 4), hence hooks; `export_linears` cross-checks them against
+real tensors too). For third-party models, attention matmuls (and their softmax) come from
+the config instead (`AttentionConfig`): they are inserted after each op whose name matches
+`after`, with shapes from that op's input. Vector ops come from hooks on normalisation,
+activation, softmax and hwsim `Elementwise` modules (see hwsim.workload.vector_ops), named
+after their modules and folded like the rest; functional calls (F.gelu, x + y) are not seen.
+`torch.fx.symbolic_trace` fails on HF BERT and `FlopCounterMode` misses CPU SDPA
+(REFERENCE.md section 4), hence hooks; `export_linears` cross-checks the linears against
 `torch.export(strict=False)`.
 
 torch is optional for hwsim: it is imported on first use.
@@ -22,6 +25,7 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.workload.op import ConvShape, Op, Workload
+from hwsim.workload.vector_ops import output_elements, vector_kind
 
 
 def import_torch():
@@ -90,10 +94,12 @@ def trace(
     keep_tensors: bool = True,
     **kwargs,
 ) -> Workload:
-    """Run `model(*inputs, **kwargs)` under forward hooks and record its matrix ops in order.
+    """Run `model(*inputs, **kwargs)` under forward hooks and record its ops in order.
 
     Ops are named by module path; a module called k > 1 times gets `name@k` for its later
-    calls. Linear: M = all leading dims, inputs [M, K], weights [N, K]. Conv2d: im2col,
+    calls (an `Elementwise(merge_calls=True)` module instead adds them to its first op).
+    Vector ops (norms, activations, softmax, Elementwise): elements = output elements, no
+    tensors kept. Linear: M = all leading dims, inputs [M, K], weights [N, K]. Conv2d: im2col,
     M = images x output pixels, N = out channels per group, K = in channels per group x kh x kw,
     batch = groups, inputs [groups?, M, K], weights [groups?, N, K]. MatMul (attention):
     operands [batch, M, K] and [batch, N, K], weight_is_activation=True.
@@ -104,34 +110,57 @@ def trace(
     matmul_cls = matmul_class()
     records: list[tuple[Op, tuple]] = []
     calls: dict[str, int] = {}
+    merged: dict[str, int] = {}  # module path -> index in records, for merge_calls modules
     handles = []
 
-    def hook_for(mod_name):
+    def matrix_hook(mod_name):
         def hook(module, args, output):
-            n = calls.get(mod_name, 0) + 1
-            calls[mod_name] = n
-            op_name = mod_name if n == 1 else f"{mod_name}@{n}"
+            op_name = _call_name(calls, mod_name)
             op = _record(torch, op_name, mod_name, module, args, output, keep_tensors)
             records.append((op, tuple(args[0].shape[:-1])))
 
         return hook
 
+    def vector_hook(mod_name, kind):
+        def hook(module, args, output):
+            n = output_elements(output)
+            if getattr(module, "merge_calls", False) and mod_name in merged:
+                i = merged[mod_name]
+                records[i] = (replace(records[i][0], elements=records[i][0].elements + n), ())
+                return
+            op = Op(
+                _call_name(calls, mod_name), "vector", elements=n, vector_kind=kind, module=mod_name
+            )
+            merged[mod_name] = len(records)
+            records.append((op, ()))
+
+        return hook
+
     for mod_name, module in model.named_modules():
         if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d, matmul_cls)):
-            handles.append(module.register_forward_hook(hook_for(mod_name)))
+            handles.append(module.register_forward_hook(matrix_hook(mod_name)))
+        elif kind := vector_kind(torch, module):
+            handles.append(module.register_forward_hook(vector_hook(mod_name, kind)))
     try:
         with torch.no_grad():
             model(*inputs, **kwargs)
     finally:
         for h in handles:
             h.remove()
-    if not records:
+    if not any(op.kind != "vector" for op, _ in records):
         raise HwsimError(
             f"trace {name}: {type(model).__name__} ran no nn.Linear, nn.Conv2d or MatMul module"
         )
     ops = _insert_attention(records, attention) if attention else [r[0] for r in records]
     meta = {"source": "trace", "model_class": type(model).__name__}
     return Workload(name, tuple(ops), phase, meta)
+
+
+def _call_name(calls: dict[str, int], mod_name: str) -> str:
+    """`mod_name` for a module's first call, `mod_name@k` for its k-th."""
+    calls[mod_name] = calls.get(mod_name, 0) + 1
+    n = calls[mod_name]
+    return mod_name if n == 1 else f"{mod_name}@{n}"
 
 
 def _np(t) -> np.ndarray:
