@@ -30,7 +30,8 @@ k = RNE(V * 2^(M-2) / X) saturated to +-(2^(M-1) - 1). So bfp8_b32 is MXINT8 exa
 Codes: `encode(x)` returns (..., n_blocks, 1 + block) with [scale_code, e_0 .. e_{B-1}] per
 block, which is what hardware stores; `decode` takes that and returns (..., n_blocks*block).
 Two implementations, tested equal: `encode_scalar` (one block, pure Python, element casts
-through the element format's own `encode_scalar`) and the fused numba kernel behind `encode`.
+through the element format's own `encode_scalar`) and the fused numba kernel behind `encode`
+(hwsim.dtypes._block_kernels).
 """
 
 from __future__ import annotations
@@ -42,15 +43,14 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from numba import njit
 
+from hwsim.dtypes._block_kernels import SCALE_NAN, encode_kernel
 from hwsim.dtypes.base import Format, Rounding, as_rounding
 from hwsim.dtypes.registry import format as get_format
 from hwsim.dtypes.registry import register_pattern
 from hwsim.errors import HwsimError
 
 SCALE_RULES = ("floor", "ceil", "even", "rceil")
-SCALE_NAN = 0xFF
 _RULE_ID = {rule: i for i, rule in enumerate(SCALE_RULES)}
 
 
@@ -133,85 +133,6 @@ def scale_exponent_scalar(amax: float, elem: Element, rule: str) -> int:
         sig = elem.significand_bits
         k = e if round(m * 2**sig) == 2**sig else e - 1  # Python round() is half-even
     return max(-127, min(127, k - elem.emax))
-
-
-@njit(cache=True)
-def _scale_exponent(amax, rule, emax, sig, inv_max32):
-    if amax == 0.0:
-        return -127
-    if rule == 3:  # rceil, in float32
-        d = np.float32(np.float32(amax) * inv_max32)
-        if d == 0.0:
-            return -127
-        if math.isinf(d):
-            return 127
-        m, e = math.frexp(np.float64(d))
-        k = e - 1 if m == 0.5 else e
-        return max(-127, min(127, k))
-    m, e = math.frexp(amax)
-    if rule == 0:
-        k = e - 1
-    elif rule == 1:
-        k = e - 1 if m == 0.5 else e
-    else:
-        k = e if np.rint(m * 2.0**sig) == 2.0**sig else e - 1
-    return max(-127, min(127, k - emax))
-
-
-@njit(cache=True)
-def _encode_kernel(x, out, block, rule, emax, sig, inv_max32, is_int, exp_bits, man_bits,
-                   bias, max_value, max_bits, max_int, mask):  # fmt: skip
-    """Fused MX/BFP encode of a flat array (length a multiple of block) into `out` rows of
-    [scale_code, e_0 .. e_{B-1}]. Float elements are rounded on the float64 bit pattern:
-    keep man_bits of the 52-bit mantissa, round half to even on the dropped bits (a carry
-    into the exponent field is the next binade), subnormals count units of the smallest one.
-    """
-    buf = np.empty(block, dtype=np.float64)
-    ibuf = buf.view(np.int64)
-    shift = 52 - man_bits
-    half = np.int64(1) << (shift - 1)
-    low = (np.int64(1) << shift) - 1
-    min_normal_bits = np.int64(1023 + 1 - bias) << 52  # the bits of 2^(1 - bias)
-    sub_scale = 2.0 ** (man_bits + bias - 1)
-    int_scale = 2.0**man_bits
-    for b in range(x.shape[0] // block):
-        base = b * block
-        amax = 0.0
-        finite = True
-        for i in range(block):
-            v = np.float64(x[base + i])
-            if not math.isfinite(v):
-                finite = False
-            elif abs(v) > amax:
-                amax = abs(v)
-        row = b * (block + 1)
-        if not finite:
-            out[row] = SCALE_NAN
-            for i in range(block):
-                out[row + 1 + i] = 0
-            continue
-        k = _scale_exponent(amax, rule, emax, sig, inv_max32)
-        out[row] = k + 127
-        inv_x = 2.0 ** (-k)
-        for i in range(block):
-            buf[i] = np.float64(x[base + i]) * inv_x  # exact: a power-of-two scaling
-        for i in range(block):
-            if is_int:
-                t = min(max(buf[i] * int_scale, -max_int), max_int)
-                out[row + 1 + i] = np.int64(np.rint(t)) & mask
-                continue
-            bits = ibuf[i]
-            sign = (bits >> 63) & 1
-            a = min(bits & 0x7FFFFFFFFFFFFFFF, max_bits)  # saturate on the magnitude
-            if a < min_normal_bits:
-                mag = np.int64(np.rint(abs(buf[i]) * sub_scale))
-            else:
-                mant = a & 0xFFFFFFFFFFFFF
-                mag = (((a >> 52) - 1023 + bias) << man_bits) | (mant >> shift)
-                rem = mant & low
-                if rem > half or (rem == half and (mag & 1) == 1):
-                    mag += 1
-            out[row + 1 + i] = (sign << (exp_bits + man_bits)) | mag
 
 
 # --- the format ------------------------------------------------------------------------------
@@ -328,7 +249,7 @@ class BlockFormat(Format):
         flat = np.ascontiguousarray(x).reshape(-1)
         out = np.empty(flat.size // self.block * (self.block + 1), dtype=self.code_dtype)
         el = self.element
-        _encode_kernel(
+        encode_kernel(
             flat, out, self.block, _RULE_ID[self.scale_rule], el.emax, el.significand_bits,
             np.float32(1.0 / el.max_value), el.is_integer, el.exp_bits, el.man_bits, el.bias,
             el.max_value, int(np.float64(el.max_value).view(np.int64)), el.max_int,
