@@ -1,7 +1,13 @@
 """Tables of a finished run: the ops table with units, the summary, Markdown and text renderings.
 
 Column names are a contract (ops.csv is read by scripts): units are in the names, figures per
-op are for one instance and the `*_total` columns multiply by `repeat`.
+op are for one instance and the `*_total` columns multiply by `repeat`. New columns are
+appended at the end.
+
+utilisation_ratio is the fraction of PE-cycles doing work (MACs x cycles_per_mac / (PEs x
+cycles)); mac_slot_utilisation_ratio the precision-blind MACs / (PEs x dot_product_width x
+cycles); peak_macs_per_cycle the op's precision-aware compute roof, PEs / cycles_per_mac
+(0 for vector ops). See hwsim.sim.stats.
 """
 
 from __future__ import annotations
@@ -37,6 +43,18 @@ OPS_COLUMNS = (
     "tiles",
     "weight_fetches",
     "input_fetches",
+    "mac_slot_utilisation_ratio",
+    "cycles_per_mac",
+    "peak_macs_per_cycle",
+)
+
+UTILISATION_NOTE = (
+    "Utilisation is the fraction of PE-cycles doing work: MACs x cycles_per_mac / "
+    "(PEs x cycles), with each op's cycles per MAC the one its timing used (data-dependent "
+    "ones included), so a bit-serial PE busy every cycle reads 100%. MAC-slot utilisation "
+    "is MACs / (PEs x dot_product_width x cycles), the share of one-MAC-per-lane-per-cycle "
+    "slots, which a PE needing several cycles per MAC can never fill. The compute roof is the "
+    "precision-aware peak, PEs / cycles_per_mac: per op, and MAC-weighted for the workload."
 )
 
 
@@ -49,6 +67,10 @@ def ops_table(stats) -> pd.DataFrame:
     df["cycles_total"] = (src["cycles"] * src["repeat"]).astype("int64")
     df["energy_pj_total"] = src["energy_pj"] * src["repeat"]
     df["utilisation_ratio"] = src["utilisation"]
+    df["mac_slot_utilisation_ratio"] = src["mac_slot_utilisation"]
+    df["cycles_per_mac"] = src["cycles_per_mac"]
+    cpm = src["cycles_per_mac"].where(src["cycles_per_mac"] > 0)
+    df["peak_macs_per_cycle"] = (stats.arch.pe_array.pes / cpm).fillna(0.0)
     dram = src["dram_bytes"].where(src["dram_bytes"] > 0)
     df["macs_per_dram_byte"] = (df["macs"] / dram).fillna(0.0)
     return df[list(OPS_COLUMNS)].reset_index(drop=True)
@@ -70,6 +92,12 @@ def summary_rows(summary: dict) -> list[tuple[str, str]]:
         ("area (mm^2)", f"{summary['area_mm2']:,.4f}"),
         ("MACs", f"{summary['macs']:,}"),
         ("utilisation (%)", f"{summary['utilisation'] * 100:.2f}"),
+    ]
+    if summary.get("mac_slot_utilisation") is not None:
+        rows.append(("MAC-slot utilisation (%)", f"{summary['mac_slot_utilisation'] * 100:.2f}"))
+    if summary.get("peak_macs_per_cycle") is not None:
+        rows.append(("compute roof (MACs/cycle)", f"{summary['peak_macs_per_cycle']:,.6g}"))
+    rows += [
         ("DRAM traffic (MiB)", f"{summary['dram_bytes'] / 2**20:,.2f}"),
     ]
     if summary.get("output_sqnr_db") is not None:
@@ -102,6 +130,7 @@ def summary_markdown(summary: dict, ops: pd.DataFrame, plots: list[str]) -> str:
     """summary.md: totals, cycle and energy breakdowns, the ten costliest ops, plots."""
     parts = [f"# {summary['arch']} on {summary['workload']} ({summary['mode']})", ""]
     parts += [markdown_table(["quantity", "value"], [list(r) for r in summary_rows(summary)])]
+    parts += ["", UTILISATION_NOTE]
     cyc = summary["breakdown_cycles"]
     total = sum(cyc.values()) or 1
     parts += ["", "## Cycles by cause", ""]
@@ -125,6 +154,7 @@ def summary_markdown(summary: dict, ops: pd.DataFrame, plots: list[str]) -> str:
     top = ops.sort_values("cycles_total", ascending=False, kind="stable").head(10)
     parts += ["", "## Ten costliest ops (cycles x repeat)", ""]
     cols = ["op", "kind", "M", "N", "K", "repeat", "cycles_total", "utilisation_ratio"]
+    cols += ["mac_slot_utilisation_ratio"]
     parts += [markdown_table(cols, top[cols].values.tolist())]
     if plots:
         parts += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]

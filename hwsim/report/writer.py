@@ -52,11 +52,10 @@ def atomic_dir(target: Path):
 
 
 def run_summary(stats, extra: dict | None = None) -> dict:
-    """Stats.summary() plus the area breakdown, array figures and any `extra` keys."""
+    """Stats.summary() (with the precision-aware peak_macs_per_cycle and the precision-blind
+    mac_slots_per_cycle) plus the area breakdown, array figures and any `extra` keys."""
     s = stats.summary()
     s["area_breakdown_mm2"] = dict(stats.area_breakdown_mm2)
-    arr = stats.arch.pe_array
-    s["peak_macs_per_cycle"] = arr.pes * arr.dot_product_width
     s["dram_bytes_per_cycle"] = float(stats.arch.dram.bytes_per_cycle)
     s["clock_mhz"] = float(stats.arch.clock_mhz)
     s.update(extra or {})
@@ -85,7 +84,11 @@ def write_run(stats, out_dir, fmt: str = "csv", extra: dict | None = None) -> di
         plots.plot_breakdown(summary, tmp / PLOTS[0])
         plots.plot_ops(ops, tmp / PLOTS[1])
         plots.plot_roofline(
-            ops, summary["peak_macs_per_cycle"], summary["dram_bytes_per_cycle"], tmp / PLOTS[2]
+            ops,
+            summary["peak_macs_per_cycle"],
+            summary["dram_bytes_per_cycle"],
+            tmp / PLOTS[2],
+            mac_slots_per_cycle=summary["mac_slots_per_cycle"],
         )
         if stats.mode == "scalesim":
             (tmp / "COMPUTE_REPORT.csv").write_text(compute_report_csv(stats))

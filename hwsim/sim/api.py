@@ -9,6 +9,12 @@ Vector ops run on the vector unit (ceil(elements / lanes) x cycles per element),
 staying on chip; with `vector_unit.overlapped` they are reported but hidden behind the array.
 SCALE-Sim has no vector unit, so scalesim mode gives vector ops 0 cycles.
 
+Utilisation (per op and in total; see Stats) counts PE-cycles doing work, MACs x
+cycles_per_mac / (PEs x cycles), with each op's cycles_per_mac the one its timing used: the
+PE's expected() value for shapes-only ops, the measured one for traced ops, 1 in scalesim
+mode (SCALE-Sim's PE does one MAC a cycle whatever the precision). `mac_slot_utilisation`
+keeps the precision-blind figure, MACs / (PEs x dot_product_width x cycles).
+
 Attention in the analytic model. The BitMoD paper simulator (commit a902a09) treats QK^T as
 one GEMM with "weights" [ctx, d_model] and "outputs" [heads*ctx, ctx] (and AV alike), i.e.
 heads x more MACs than the real per-head products, and moves K/V at FP16. hwsim times the
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import fields, replace
+from fractions import Fraction
 from pathlib import Path
 
 from hwsim.errors import HwsimError
@@ -110,6 +117,7 @@ def simulate(arch, workload, quant=None, mode: str = "event", profile: str | Non
         macs=workload.macs,
         breakdown=breakdown,
         pe_counts_per_mac=pe.counts_per_mac,
+        cycles_per_mac=1.0 if mode == "scalesim" else float(_cycles_per_mac(arch, pe.step_cycles)),
         arch_hash=_hash(repr(arch)),
         workload_hash=_workload_hash(workload),
         quant_hash=_hash(repr(quant)) if quant is not None else "",
@@ -126,10 +134,10 @@ def _run_op(arch: Arch, op: Op, pe, w_bits: float, a_bits: int, mode: str):
         row = _row(op, cycles=0 if hidden else vc, vector_cycles=vc)
         return row, vector_counts(op, vc)
     m = map_op(arch, op, pe, w_bits, a_bits)
-    measured = None
+    measured, work = None, None
     traced = op.inputs is not None and op.weights is not None
     if traced and mode != "scalesim" and can_run_tensors(op, arch.precision, _pe_instance(arch)):
-        stream, measured = run_tensors(arch, op, arch.precision, m.stream_steps, m.folds)
+        stream, measured, work = run_tensors(arch, op, arch.precision, m.stream_steps, m.folds)
         m = replace(m, fold_stream=tuple(max(c, m.sram_stream_cycles) for c in stream))
     dram_analytic = int(m.dram_bytes // arch.dram.bytes_per_cycle)
     fill = m.instances * m.folds * m.fill_drain_cycles
@@ -167,8 +175,10 @@ def _run_op(arch: Arch, op: Op, pe, w_bits: float, a_bits: int, mode: str):
             fill_drain_cycles=max(0, cycles - stream),
             dram_cycles=dram_analytic,
         )
-    slots = row["cycles"] * arch.pe_array.pes * arch.pe_array.dot_product_width
-    row["utilisation"] = op.macs / slots if slots else 0.0
+    if work is None:  # PE-cycles of work at the cycles per MAC the timing used
+        cpm = Fraction(1) if mode == "scalesim" else _cycles_per_mac(arch, m.step_cycles)
+        work = op.macs * cpm
+    _set_utilisation(row, arch, op.macs, work)
     counts = gemm_counts(
         arch,
         get_dataflow(arch.dataflow),
@@ -182,6 +192,20 @@ def _run_op(arch: Arch, op: Op, pe, w_bits: float, a_bits: int, mode: str):
         counts = {k: v for k, v in counts.items() if not k.startswith("pe:") or k in _ARRAY_KEYS}
         counts.update({f"pe:{k}": v for k, v in measured.items()})
     return row, counts
+
+
+def _cycles_per_mac(arch: Arch, step_cycles: Fraction) -> Fraction:
+    """Cycles one PE spends per MAC: a dp-wide step over its dp MACs."""
+    return step_cycles / arch.pe_array.dot_product_width
+
+
+def _set_utilisation(row: dict, arch: Arch, macs: int, work) -> None:
+    """Fill cycles_per_mac, utilisation and mac_slot_utilisation of a GEMM row."""
+    arr, cycles = arch.pe_array, row["cycles"]
+    row["cycles_per_mac"] = float(Fraction(work) / macs) if macs else 0.0
+    row["utilisation"] = float(Fraction(work) / (arr.pes * cycles)) if cycles else 0.0
+    slots = cycles * arr.pes * arr.dot_product_width
+    row["mac_slot_utilisation"] = macs / slots if slots else 0.0
 
 
 def _row(op: Op, m: OpMapping | None = None, **values) -> dict:
@@ -200,6 +224,8 @@ def _row(op: Op, m: OpMapping | None = None, **values) -> dict:
         "stall_cycles": 0,
         "vector_cycles": 0,
         "utilisation": 0.0,
+        "mac_slot_utilisation": 0.0,
+        "cycles_per_mac": 0.0,
         "loop_order": "",
         "tiling": "",
         "tiles": 0,

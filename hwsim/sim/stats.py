@@ -1,5 +1,16 @@
 """Stats: what a simulation produced (cycles, traffic, action counts), never joules.
 
+Two utilisation figures, per op (columns of `ops`) and for the whole workload:
+  utilisation           fraction of PE-cycles doing work: MACs x cycles_per_mac / (PEs x
+                        cycles), with each op's cycles_per_mac the one its timing used (the
+                        PE's expected() value, or the measured one for ops with tensors). A
+                        bit-serial PE busy every cycle reads 1.0 whatever its precision.
+  mac_slot_utilisation  MACs / (PEs x dot_product_width x cycles): the share of the array's
+                        nominal one-MAC-per-lane-per-cycle slots; a bit-serial PE cannot
+                        exceed 1 / (its cycles per lane-MAC), e.g. 0.5 for BitMoD at W4.
+The precision-aware compute roof, `peak_macs_per_cycle`, is PEs / cycles_per_mac (per op);
+for the workload it is the MAC-weighted peak, total MACs / (PE-cycles of work / PEs).
+
 `energy_pj`, `energy_breakdown_pj` and `area_mm2` are filled by `hwsim.cost.recost`, which
 can be called again with another profile without re-simulating.
 """
@@ -30,6 +41,8 @@ OP_COLUMNS = [
     "stall_cycles",
     "vector_cycles",
     "utilisation",
+    "mac_slot_utilisation",
+    "cycles_per_mac",
     "loop_order",
     "tiling",
     "tiles",
@@ -56,6 +69,9 @@ class Stats:
     # vector-unit work hidden behind the array (vector_unit.overlapped)
     breakdown: dict = field(default_factory=dict)
     pe_counts_per_mac: dict = field(default_factory=dict)  # the PE's expected counts per MAC
+    # the PE's expected cycles per MAC at the arch's precision (1 in scalesim mode); per-op
+    # figures (data-dependent ones included) are in ops["cycles_per_mac"]
+    cycles_per_mac: float = 1.0
     arch_hash: str = ""
     workload_hash: str = ""
     quant_hash: str = ""
@@ -87,11 +103,43 @@ class Stats:
         return self.cycles / (self.arch.clock_mhz * 1e6)
 
     @property
+    def pe_busy_cycles(self) -> float:
+        """PE-cycles spent on MACs (sum over ops of MACs x cycles_per_mac x repeat)."""
+        return float(
+            sum(
+                r["M"] * r["N"] * r["K"] * r["batch"] * r["cycles_per_mac"] * r["repeat"]
+                for r in self.op_rows
+                if r["kind"] != "vector"
+            )
+        )
+
+    @property
     def utilisation(self) -> float:
-        """MACs over the MAC slots the array offered during `cycles`."""
-        arr = self.arch.pe_array
-        slots = self.cycles * arr.pes * arr.dot_product_width
+        """Fraction of the PE-cycles offered during `cycles` that did work (module doc)."""
+        offered = self.cycles * self.arch.pe_array.pes
+        return self.pe_busy_cycles / offered if offered else 0.0
+
+    @property
+    def mac_slot_utilisation(self) -> float:
+        """MACs over the MAC slots (PEs x dot_product_width a cycle) offered during `cycles`."""
+        slots = self.cycles * self.mac_slots_per_cycle
         return self.macs / slots if slots else 0.0
+
+    @property
+    def mac_slots_per_cycle(self) -> int:
+        """Precision-blind array width: PEs x dot_product_width."""
+        arr = self.arch.pe_array
+        return arr.pes * arr.dot_product_width
+
+    @property
+    def peak_macs_per_cycle(self) -> float:
+        """Precision-aware compute roof: the MAC-weighted PEs / cycles_per_mac of the workload
+        (the PE's expected cycles_per_mac when it has no MACs)."""
+        busy = self.pe_busy_cycles
+        pes = self.arch.pe_array.pes
+        if self.macs and busy > 0:
+            return pes * self.macs / busy
+        return pes / self.cycles_per_mac
 
     @property
     def dram_bytes(self) -> int:
@@ -109,6 +157,9 @@ class Stats:
             "area_mm2": float(self.area_mm2),
             "macs": int(self.macs),
             "utilisation": self.utilisation,
+            "mac_slot_utilisation": self.mac_slot_utilisation,
+            "peak_macs_per_cycle": self.peak_macs_per_cycle,
+            "mac_slots_per_cycle": self.mac_slots_per_cycle,
             "dram_bytes": self.dram_bytes,
             "breakdown_cycles": {k: int(v) for k, v in self.breakdown.items()},
             "energy_breakdown_pj": {

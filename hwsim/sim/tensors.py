@@ -11,6 +11,9 @@ Fold time: with the os dataflow every PE owns one output of the fold and the arr
 lockstep, so a fold streams for the max of tile_cycles over its (rows x cols) block of outputs.
 Other dataflows (and PEs without tile_cycles) stream each fold for ceil(T * step) with step
 the measured mean, PEResult.cycles / MACs x dot_product_width.
+
+Work (the PE-cycles spent on MACs, which utilisation counts) follows the same timing: the
+sum of tile_cycles where the fold time came from them, else PEResult.cycles.
 """
 
 from __future__ import annotations
@@ -78,7 +81,8 @@ def fold_block_max(tile_cycles: np.ndarray, rows: int, cols: int) -> np.ndarray:
 
 
 def run_tensors(arch: Arch, op: Op, prec: Precision, T: int, fold_count: int):
-    """(per-fold stream cycles over all batch instances, measured ActionCounts)."""
+    """(per-fold stream cycles over all batch instances, measured ActionCounts, PE-cycles of
+    work over all instances: what one PE would spend doing every MAC of the op serially)."""
     arr = arch.pe_array
     pe = get_pe(arr.pe_kind, **arr.params)
     A, W = np.asarray(op.inputs), np.asarray(op.weights)
@@ -91,6 +95,7 @@ def run_tensors(arch: Arch, op: Op, prec: Precision, T: int, fold_count: int):
         )
     stream: list[int] = []
     counts = ActionCounts()
+    work = 0
     for b in range(op.batch):
         second = _activations(W[b], prec) if op.weight_is_activation else _weights(W[b], prec)
         try:
@@ -99,9 +104,11 @@ def run_tensors(arch: Arch, op: Op, prec: Precision, T: int, fold_count: int):
             raise HwsimError(f"op {op.name!r} on PE {arr.pe_kind!r}: {e}") from None
         counts.update(res.counts)
         if res.tile_cycles is not None and arch.dataflow == "os":
-            blocks = fold_block_max(np.asarray(res.tile_cycles), arr.rows, arr.cols)
-            stream.extend(int(c) for c in blocks)
+            tile_cycles = np.asarray(res.tile_cycles, dtype=np.int64)
+            stream.extend(int(c) for c in fold_block_max(tile_cycles, arr.rows, arr.cols))
+            work += int(tile_cycles.sum())
         else:
             step = Fraction(int(res.cycles), op.M * op.N * op.K) * arr.dot_product_width
             stream.extend([ceil(T * step)] * fold_count)
-    return tuple(stream), dict(counts)
+            work += int(res.cycles)
+    return tuple(stream), dict(counts), work

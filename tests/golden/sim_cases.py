@@ -30,7 +30,10 @@ CASES = (
     ("stripes", "vit-b-16:prefill:224", "analytic"),
 )
 TOTALS = ("cycles", "energy_pj", "area_mm2", "dram_bytes", "macs")
+TOTALS += ("utilisation", "mac_slot_utilisation")
 OP_COLUMNS = ("cycles", "compute_cycles", "dram_cycles", "dram_bytes", "stall_cycles", "energy_pj")
+OP_COLUMNS += ("utilisation", "mac_slot_utilisation")
+FLOAT_COLUMNS = ("energy_pj", "utilisation", "mac_slot_utilisation")
 
 
 def case_key(arch: str, workload: str, mode: str) -> str:
@@ -49,15 +52,19 @@ def compute(arch: str, workload: str, mode: str) -> dict:
         "area_mm2": st.area_mm2,
         "dram_bytes": st.dram_bytes,
         "macs": st.macs,
+        "utilisation": st.utilisation,
+        "mac_slot_utilisation": st.mac_slot_utilisation,
     }
     ops = {
-        row["op"]: {c: (float(row[c]) if c == "energy_pj" else int(row[c])) for c in OP_COLUMNS}
+        row["op"]: {c: (float(row[c]) if c in FLOAT_COLUMNS else int(row[c])) for c in OP_COLUMNS}
         for row in st.ops.to_dict("records")
     }
     return {"totals": totals, "ops": ops, "breakdown": dict(st.breakdown)}
 
 
 def same(a, b) -> bool:
+    if a is None or b is None:  # a figure pinned on one side only
+        return a is b
     if isinstance(a, float) or isinstance(b, float):
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
     return a == b
@@ -67,14 +74,15 @@ def diff(old: dict, new: dict) -> list[str]:
     """Human-readable lines naming every figure that moved."""
     out = []
     for key in TOTALS:
-        if not same(old["totals"][key], new["totals"][key]):
-            out.append(f"total {key}: {old['totals'][key]} -> {new['totals'][key]}")
+        a, b = old["totals"].get(key), new["totals"].get(key)
+        if not same(a, b):
+            out.append(f"total {key}: {a} -> {b}")
     for name in sorted(set(old["ops"]) | set(new["ops"])):
         if name not in old["ops"] or name not in new["ops"]:
             out.append(f"op {name}: {'added' if name in new['ops'] else 'removed'}")
             continue
         for col in OP_COLUMNS:
-            a, b = old["ops"][name][col], new["ops"][name][col]
+            a, b = old["ops"][name].get(col), new["ops"][name].get(col)
             if not same(a, b):
                 out.append(f"op {name} {col}: {a} -> {b}")
     for key in sorted(set(old["breakdown"]) | set(new["breakdown"])):
