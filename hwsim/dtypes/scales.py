@@ -1,0 +1,142 @@
+"""Scale formats: the element-format facts a scale needs, and raw scales rounded to storage.
+
+`round_scales` takes the float64 scale of every group (0 for an all-zero group) and returns
+what hardware stores: fp32 / fp16 / bf16 (RNE from float64, saturating at the format's max),
+e8m0 (MX shared exponent by `spec.scale_rule`, codes = exponent + 127), pow2 (the smallest
+power of two >= the scale; codes = the exponent) or intN (N-bit unsigned codes times one
+fp32 second-level scale per tensor in meta['scale2']). The quantizer that calls it is
+hwsim.dtypes.quantize; its module docstring states every convention.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import numpy as np
+
+from hwsim.dtypes.base import Format
+from hwsim.dtypes.qtensor import SCALE_RULES, QuantSpec
+from hwsim.errors import HwsimError
+
+# (mantissa bits, minimum normal exponent, largest finite value) of the float scale formats
+_FLOAT_SCALES = {
+    "fp32": (23, -126, float(np.finfo(np.float32).max)),
+    "fp16": (10, -14, 65504.0),
+    "bf16": (7, -126, float.fromhex("0x1.fep127")),
+}
+_INT_SCALE = re.compile(r"int([1-9]|1[0-6])")
+
+
+# --- format facts -------------------------------------------------------------------------
+@cache
+def format_facts(fmt: Format) -> tuple[float, float, bool]:
+    """(min value, max value, is an integer grid) of an element format."""
+    is_int = getattr(fmt, "is_integer", None)
+    if fmt.bits <= 16:
+        v = fmt.values()
+        v = v[np.isfinite(v)]
+        lo, hi = float(v.min()), float(v.max())
+        if is_int is None:
+            u = np.unique(v)
+            is_int = bool(np.all(u == np.round(u)) and u.size == hi - lo + 1)
+    else:  # too many codes to list: an integer grid spans 2^bits (or 2^bits - 1) integers
+        lo, hi = float(fmt.min_value), float(fmt.max_value)
+        if is_int is None:
+            integral = lo == round(lo) and hi == round(hi)
+            is_int = integral and hi - lo + 1 in (2.0**fmt.bits, 2.0**fmt.bits - 1)
+    return lo, hi, bool(is_int)
+
+
+def symmetric_qmax(fmt: Format) -> float:
+    """The code value an absmax input maps to (see hwsim.dtypes.quantize's module doc)."""
+    lo, hi, is_int = format_facts(fmt)
+    return hi if is_int else max(hi, -lo)
+
+
+# --- scale formats ------------------------------------------------------------------------
+def round_to_float(s: np.ndarray, man_bits: int, emin: int, max_finite: float) -> np.ndarray:
+    """Round positive float64 values to a binary float format, RNE once, saturating."""
+    s = np.asarray(s, dtype=np.float64)
+    _, e = np.frexp(s)
+    q_exp = np.maximum(e - 1, emin) - man_bits  # exponent of the format's ulp at s
+    out = np.ldexp(np.rint(np.ldexp(s, -q_exp)), q_exp)
+    return np.minimum(out, max_finite)
+
+
+def e8m0_exponent(amax: np.ndarray, fmt: Format, rule: str) -> np.ndarray:
+    """MX shared exponent per block, clipped to [-127, 127] (amax 0 -> -127).
+
+    floor: floor(log2 amax) - emax (OCP spec); ceil: ceil(log2 amax) - emax;
+    rceil: ceil(log2 d) with d = amax / max in float32 arithmetic (NVIDIA, torchao: the
+    power of two at or above the plain scale; float32 rounding of d decides at the edge);
+    even: floor(log2 of amax rounded RNE to the element's significand width) - emax.
+    emax is the exponent of the element format's largest value.
+    """
+    if rule not in SCALE_RULES:
+        raise HwsimError(
+            f"QuantSpec.scale_rule: expected one of {', '.join(SCALE_RULES)}, got {rule!r}"
+        )
+    _, hi, _ = format_facts(fmt)
+    emax = int(np.frexp(hi)[1]) - 1
+    a = np.asarray(amax, dtype=np.float64)
+    pos = a > 0
+    safe = np.where(pos, a, 1.0)
+    m, e = np.frexp(safe)  # safe = m * 2^e, 0.5 <= m < 1
+    if rule == "floor":
+        k = e - 1 - emax
+    elif rule == "ceil":
+        k = np.where(m == 0.5, e - 1, e) - emax
+    elif rule == "even":
+        sig = significand_bits(fmt)
+        rounded = np.ldexp(np.rint(np.ldexp(m, sig)), e - sig)
+        k = np.frexp(rounded)[1] - 1 - emax
+    else:  # rceil, in float32 as NVIDIA/torchao: d = fl32(fl32(amax) * fl32(1/max))
+        with np.errstate(over="ignore"):
+            d = (safe.astype(np.float32) * np.float32(1.0 / hi)).astype(np.float64)
+        md, ed = np.frexp(np.where(np.isfinite(d) & (d > 0), d, 1.0))
+        k = np.where(md == 0.5, ed - 1, ed)
+        k = np.where(d == 0, -127, np.where(np.isinf(d), 127, k))
+        return np.clip(np.where(pos, k, -127), -127, 127).astype(np.int64)
+    return np.clip(np.where(pos, k, -127), -127, 127).astype(np.int64)
+
+
+def significand_bits(fmt: Format) -> int:
+    """Significand width (mantissa + implicit bit) of a float element; integers: their width."""
+    man = getattr(fmt, "man_bits", None)
+    return int(man) + 1 if man is not None else int(fmt.bits) - 1
+
+
+def round_scales(s, amax, fmt: Format, spec: QuantSpec):
+    """(scales, scale_codes, meta) for raw float64 scales s (0 where the group is all zero)."""
+    sf = spec.scale_format
+    zero = ~(s > 0)
+    s1 = np.where(zero, 1.0, s)
+    if sf in _FLOAT_SCALES:
+        man, emin, mx = _FLOAT_SCALES[sf]
+        out = round_to_float(s1, man, emin, mx)
+        tiny = np.ldexp(1.0, emin - man)
+        return np.where(zero, 1.0, np.maximum(out, tiny)), None, {}
+    if sf == "e8m0":
+        k = e8m0_exponent(amax, fmt, spec.scale_rule)
+        return np.ldexp(1.0, k), (k + 127).astype(np.uint8), {}
+    if sf == "pow2":
+        m, e = np.frexp(s1)
+        k = np.where(m == 0.5, e - 1, e)
+        k = np.where(zero, 0, k)
+        return np.ldexp(1.0, k), k.astype(np.int32), {}
+    m = _INT_SCALE.fullmatch(sf)
+    if m:
+        n = int(m.group(1))
+        top = 2**n - 1
+        smax = float(np.max(np.where(zero, 0.0, s))) if s.size else 0.0
+        scale2 = round_to_float(np.array(smax / top if smax > 0 else 1.0), 23, -126, 3e38)
+        scale2 = float(scale2)
+        codes = np.clip(np.rint(s / scale2), 1, top)
+        codes = np.where(zero, 0, codes).astype(np.uint8 if n <= 8 else np.uint16)
+        scales = np.where(zero, 1.0, codes * scale2)
+        return scales, codes, {"scale2": scale2}
+    raise HwsimError(
+        "QuantSpec.scale_format: expected fp32, fp16, bf16, e8m0, pow2 or intN (N in 1..16), "
+        f"got {sf!r}"
+    )
