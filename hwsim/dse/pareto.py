@@ -1,8 +1,9 @@
 """Pareto fronts: the points no other point beats on every objective.
 
-`pareto_mask_reference` is the obvious double loop; `pareto_mask` the vectorised one used on
-sweeps; tests hold them equal. Objectives are minimised after multiplying by their sign
-(+1 minimise, -1 maximise). Points with a NaN objective are never on the front.
+`pareto_mask_reference` is the obvious double loop; `pareto_mask` the one used on sweeps
+(rows in lexicographic order against the front so far); tests hold them equal. Objectives are
+minimised after multiplying by their sign (+1 minimise, -1 maximise). Points with a NaN
+objective are never on the front.
 """
 
 from __future__ import annotations
@@ -25,15 +26,27 @@ def pareto_mask_reference(values, signs) -> list[bool]:
 
 
 def pareto_mask(values, signs) -> np.ndarray:
-    """Vectorised: boolean mask of non-dominated rows of an (n, k) array."""
+    """Vectorised: boolean mask of non-dominated rows of an (n, k) array.
+
+    Rows are visited in lexicographic order: a row's dominators all sort strictly before it
+    (they are <= everywhere and < somewhere, so < at the first place they differ), and a
+    dominated row's dominators include a front row (domination is transitive), so each row
+    need only be compared with the front found so far, not with every row."""
     v = np.asarray(values, dtype=np.float64) * np.asarray(signs, dtype=np.float64)
-    n = v.shape[0]
-    valid = ~np.isnan(v).any(axis=1)
-    mask = valid.copy()
+    mask = np.zeros(len(v), dtype=bool)
+    if not len(v):
+        return mask
+    valid = np.flatnonzero(~np.isnan(v).any(axis=1))
     cand = v[valid]
-    for i in np.flatnonzero(valid):
-        le = (cand <= v[i]).all(axis=1)
-        lt = (cand < v[i]).any(axis=1)
-        if (le & lt).any():
-            mask[i] = False
-    return mask if n else np.zeros(0, dtype=bool)
+    order = valid[np.lexsort(cand.T[::-1])]
+    front = np.empty_like(v)
+    size = 0
+    for i in order:
+        row = v[i]
+        found = front[:size]
+        if size and ((found <= row).all(axis=1) & (found < row).any(axis=1)).any():
+            continue
+        front[size] = row
+        size += 1
+        mask[i] = True
+    return mask
