@@ -9,6 +9,8 @@ import pandas as pd
 from hwsim.report.writer import read_run
 
 TOTALS = ("cycles", "latency_s", "energy_pj", "area_mm2", "macs", "utilisation", "dram_bytes")
+# figures of newer runs only (None, ratio NaN, where a run directory predates them)
+TOTALS += ("mac_slot_utilisation", "peak_macs_per_cycle")
 
 
 def compare_runs(a_dir, b_dir) -> pd.DataFrame:

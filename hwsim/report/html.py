@@ -112,7 +112,8 @@ def run_page(run_dir: Path) -> str:
         if p.is_file():
             body.append(_img(p.read_bytes(), name))
     cols = ["op", "kind", "M", "N", "K", "batch", "repeat", "cycles", "cycles_total",
-            "energy_pj_total", "utilisation_ratio", "dram_bytes"]  # fmt: skip
+            "energy_pj_total", "utilisation_ratio", "mac_slot_utilisation_ratio",
+            "dram_bytes"]  # fmt: skip
     body += [f"<h2>Ops ({len(ops)})</h2>", _table(ops[[c for c in cols if c in ops]])]
     return _page(title, body)
 

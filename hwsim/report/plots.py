@@ -66,10 +66,12 @@ def plot_ops(ops: pd.DataFrame, path: Path, top: int = 40) -> None:
         slots = keep["mac_slot_utilisation_ratio"] * 100
         ax2.plot(x, slots, "x:", color="#55a868", label="MAC-slot utilisation")
         top_pct = max(top_pct, float(slots.max()) if len(slots) else 0.0)
-        ax2.legend(loc="upper right", fontsize=7)
+        ax2.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7, ncols=2)
     ax2.set_ylabel("utilisation (%)")
     ax2.set_ylim(0, max(105.0, top_pct * 1.05))  # MAC slots exceed 100% on multi-MAC PEs
-    ax.set_title(f"Per-op cycles and utilisation ({len(keep)} costliest of {len(ops)} ops)")
+    ax.set_title(
+        f"Per-op cycles and utilisation ({len(keep)} costliest of {len(ops)} ops)", loc="left"
+    )
     fig.tight_layout()
     _save(fig, path)
 

@@ -56,7 +56,14 @@ OP_COLUMNS = [
 
 @dataclass
 class Stats:
-    """Result of `hwsim.simulate`: per-op table, totals, counts and provenance hashes."""
+    """Result of `hwsim.simulate`: per-op table, totals, counts and provenance hashes.
+
+    `utilisation` is the fraction of PE-cycles doing work, MACs x cycles_per_mac / (PEs x
+    cycles), each op at the cycles per MAC its timing used (measured for ops with tensors);
+    `mac_slot_utilisation` is the precision-blind MACs / (PEs x dot_product_width x cycles).
+    `peak_macs_per_cycle` is the precision-aware compute roof, `mac_slots_per_cycle` the
+    precision-blind one. Per op, `ops` has utilisation, mac_slot_utilisation, cycles_per_mac.
+    """
 
     arch: Arch  # the arch after per-workload overrides
     workload_name: str
