@@ -12,7 +12,7 @@ import pytest
 import hwsim
 from hwsim.dtypes import QTensor, QuantSpec
 from hwsim.errors import HwsimError
-from hwsim.pe import _kernels_mac as K
+from hwsim.pe import _kernels_fixed as K
 from hwsim.pe.fixed_point import (
     O_MODES,
     Q_MODES,
