@@ -202,3 +202,12 @@ def test_shipped_traces_match_their_cards_op_for_op():
     smol = hwsim.load_workload(WORKLOADS / "smollm2-135m.yaml")
     card = hwsim.load_workload(f"smollm2-135m:prefill:{smol.metadata['tokens']}")
     assert ops(smol) == ops(card) and len(smol.select("vector")) == 8
+
+
+def test_shipped_minilm_trace_costs_what_its_card_costs():
+    arch = hwsim.load_arch(WORKLOADS.parent / "arch" / "bitmod.yaml")
+    traced = hwsim.simulate(arch, WORKLOADS / "minilm.yaml", mode="analytic")
+    card = hwsim.simulate(arch, "minilm-l6:prefill:12", mode="analytic")
+    assert (traced.cycles, traced.energy_pj) == (card.cycles, card.energy_pj)
+    vec = traced.ops[traced.ops.kind == "vector"]
+    assert len(vec) == 6 and (vec.energy_pj > 0).all()  # the vector unit prices them
