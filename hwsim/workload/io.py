@@ -33,6 +33,7 @@ weights [N, K] (or [batch, N, K]).
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -174,6 +175,7 @@ def _op_to_dict(op: Op) -> dict:
 def save_yaml(workload: Workload, path, tensors: str | None = None) -> Path:
     """Write `workload` to `path`; with tensors='npz'|'safetensors', its real tensors beside it."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"version": VERSION, "name": workload.name, "phase": workload.phase}
     meta = {k: v for k, v in workload.metadata.items() if _plain(v)}
     if meta:
@@ -188,9 +190,20 @@ def save_yaml(workload: Workload, path, tensors: str | None = None) -> Path:
             _save_arrays(tpath, arrays)
             doc["tensors"] = tpath.name
     doc["ops"] = [_op_to_dict(op) for op in workload.ops]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False, width=100))
+    _replace_atomically(
+        path, lambda tmp: tmp.write_text(yaml.safe_dump(doc, sort_keys=False, width=100))
+    )
     return path
+
+
+def _replace_atomically(path: Path, write) -> None:
+    """write(tmp) beside `path`, then rename over it: never a half-written file."""
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _plain(v) -> bool:
@@ -216,11 +229,11 @@ def tensor_dict(workload: Workload) -> dict[str, np.ndarray]:
 
 def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
     if path.suffix == ".npz":
-        np.savez(path, **arrays)
+        _replace_atomically(path, lambda tmp: np.savez(tmp, **arrays))
     else:
         from safetensors.numpy import save_file
 
-        save_file(arrays, str(path))
+        _replace_atomically(path, lambda tmp: save_file(arrays, str(tmp)))
 
 
 def _load_arrays(path: Path) -> dict[str, np.ndarray]:

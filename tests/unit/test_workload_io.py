@@ -211,3 +211,10 @@ def test_shipped_minilm_trace_costs_what_its_card_costs():
     assert (traced.cycles, traced.energy_pj) == (card.cycles, card.energy_pj)
     vec = traced.ops[traced.ops.kind == "vector"]
     assert len(vec) == 6 and (vec.energy_pj > 0).all()  # the vector unit prices them
+
+
+def test_save_yaml_creates_folders_and_leaves_no_temporaries(tmp_path):
+    wl = hwsim.load_workload("resnet-18:infer:32")
+    out = save_yaml(wl, tmp_path / "new" / "deeper" / "r18.yaml")
+    assert out.is_file() and sorted(p.name for p in out.parent.iterdir()) == ["r18.yaml"]
+    assert hwsim.load_workload(str(out)).macs == wl.macs
