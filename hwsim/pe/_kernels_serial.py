@@ -9,95 +9,175 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from hwsim.pe._kernels_mac import round_float
 
 FP32_MAX = float(np.finfo(np.float32).max)
 
 
-@njit(cache=True)
-def float_add_rne(x, y, man_bits, emin, max_finite, buf, bits):
-    """x (+) y rounded once (RNE) to a float format with `man_bits` fraction bits, saturating;
-    (value, overflowed). Same results as hwsim.pe._kernels_mac.float_add(..., True): the
-    common case (a normal result) rounds the float64 bit pattern directly, with the TwoSum
-    error deciding exact ties; subnormal or out-of-range results take round_float.
+@intrinsic
+def _bits_of(typingctx, x):
+    """The IEEE bit pattern of a float64, as an int64 (a register move, no memory)."""
 
-    buf / bits: a float64 array of one element and its int64 view (bit casts in numba).
-    """
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.int64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _float_of(typingctx, b):
+    """The float64 whose IEEE bit pattern is the int64 b."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+
+    return types.float64(types.int64), codegen
+
+
+@njit(cache=True, inline="always")
+def _rne_fast(x, y, man_bits, emin):
+    """x (+) y rounded (RNE) to `man_bits` fraction bits when the float64 sum is a normal
+    number of the target format: (rounded, s, err, slow). s = RN53(x + y) and err = x + y - s
+    exactly (TwoSum); err decides a tie that s sits on exactly. `slow` flags what this bit
+    manipulation cannot round (zero, a result below the target's normal range, inf/NaN, or
+    man_bits >= 52); its caller then takes round_float(s, err, ...). Branch-free, so that
+    several independent accumulations compile to vector code."""
     s = x + y
     bb = s - x
     err = (x - (s - bb)) + (y - bb)
-    if s == 0.0:
-        return round_float(s, err, man_bits, emin, max_finite, True)
-    buf[0] = s
-    b = bits[0]
+    b = _bits_of(s)
     e = ((b >> 52) & 0x7FF) - 1023
-    if e < emin or e > 1023 - 1 or man_bits >= 52:
-        return round_float(s, err, man_bits, emin, max_finite, True)
     drop = 52 - man_bits
     sign = b & np.int64(-9223372036854775808)
     mag = b ^ sign
     unit = np.int64(1) << drop
     low = mag & (unit - 1)
     half = unit >> 1
-    up = low > half
-    if low == half and err != 0.0:
-        up = (err > 0.0) == (sign == 0)  # the exact value lies beyond the midpoint
-    elif low == half:
-        up = ((mag >> drop) & 1) == 1  # an exact tie: to even
+    tie = low == half
+    odd = ((mag >> drop) & 1) == 1
+    beyond = (err > 0.0) == (sign == 0)  # the exact value lies past the midpoint
+    up = (low > half) | (tie & (err == 0.0) & odd) | (tie & (err != 0.0) & beyond)
     mag = mag - low + (unit if up else 0)
-    bits[0] = sign | mag
-    res = buf[0]
-    if abs(res) > max_finite:
+    slow = (s == 0.0) | (e < emin) | (e > 1022) | (man_bits >= 52)
+    return _float_of(sign | mag), s, err, slow
+
+
+@njit(cache=True, inline="always")
+def _rne_finish(rounded, s, err, slow, man_bits, emin, max_finite):
+    """Complete _rne_fast: the slow cases and saturation; (value, overflowed)."""
+    if slow:
+        return round_float(s, err, man_bits, emin, max_finite, True)
+    if abs(rounded) > max_finite:
         return math.copysign(max_finite, s), 1
-    return res, 0
+    return rounded, 0
 
 
 @njit(cache=True)
-def bitmod_float_gemm(a_al, signs, shifts, cycles, scode, gs, dp, man_bits, emin, max_finite):
-    """BitMoD term-serial GEMM with a float group accumulator.
-
-    a_al [M, K] float64: lane-aligned activations (exact dyadics); signs/shifts [N, K, T]
-    int8: terms per weight (compacted when skipping zero terms); cycles [N, K // dp] int64:
-    term cycles per chunk of dp lanes; scode [N, G] int64: integer group scales.
-    Per chunk and cycle t the dp lane products sign * a * 2**shift are summed exactly (adder
-    tree) and added into the group accumulator with one RNE rounding (float_add, saturating).
-    A group's sum times its integer scale is exact and is added into an fp32 register with
-    one RNE rounding (saturating at the fp32 maximum).
-    Returns (fp32 sums before the second-level scale [M, N], overflow events [M, N]).
+def acc_add_rne(x, y, man_bits, emin, max_finite):
+    """x (+) y rounded once (RNE) to a float format with `man_bits` fraction bits, saturating;
+    (value, overflowed). Same results as hwsim.pe._kernels_mac.float_add(..., True): the
+    common case (a normal result) rounds the float64 bit pattern directly, with the TwoSum
+    error deciding exact ties; zero, subnormal or out-of-range results take round_float.
     """
-    M, K = a_al.shape
-    N = signs.shape[0]
-    G = K // gs
-    chunks_per_group = gs // dp
+    r, s, err, slow = _rne_fast(x, y, man_bits, emin)
+    return _rne_finish(r, s, err, slow, man_bits, emin, max_finite)
+
+
+@njit(cache=True)
+def float_add_rne(x, y, man_bits, emin, max_finite, buf, bits):
+    """acc_add_rne with the older signature (buf / bits, a float64 scratch array and its int64
+    view, are no longer needed and are ignored)."""
+    return acc_add_rne(x, y, man_bits, emin, max_finite)
+
+
+@njit(cache=True, parallel=True)
+def bitmod_float_gemm(a_sc, codes, fid, coef_tab, cycles, scode, gs, dp, man_bits, emin, mx):
+    """BitMoD term-serial GEMM with a float group accumulator, parallel over weight rows.
+
+    a_sc [M, K] float64: lane-aligned activations times 2**-frac_bits (exact dyadics);
+    codes [N, K]: weight codes; fid [N, G] int64: format of each group; coef_tab [F, codes, T]
+    float64: sign * 2**shift of each code's t-th term (compacted when skipping zero terms);
+    cycles [N, K // dp] int64: term cycles per chunk of dp lanes; scode [N, G] int64: integer
+    group scales. Per chunk and cycle t the dp lane products are summed exactly (adder tree)
+    and added into the group accumulator with one RNE rounding (saturating; a zero sum leaves
+    the accumulator as it is). A group's sum times its integer scale is exact and is added
+    into an fp32 register with one RNE rounding (saturating at the fp32 maximum).
+    Returns (fp32 sums before the second-level scale [M, N], overflow events [M, N]).
+
+    Each weight row's terms are decoded once, into a contiguous [chunk, cycle, lane] table,
+    and reused for every activation row; rows go four at a time so that four independent
+    rounding chains fill the CPU's vector lanes and pipeline.
+    """
+    M, K = a_sc.shape
+    N = codes.shape[0]
+    T = coef_tab.shape[2]
+    cpg = gs // dp
     out = np.zeros((M, N), np.float32)
     ovf = np.zeros((M, N), np.int64)
-    p2 = np.empty(64, np.float64)
-    for i in range(64):
-        p2[i] = 2.0**i
-    buf = np.zeros(1, np.float64)
-    bits = buf.view(np.int64)
-    for m in range(M):
-        for n in range(N):
-            total = 0.0  # an fp32 register (float64 holding fp32 values)
-            events = 0
-            for g in range(G):
-                acc = 0.0
-                for c in range(g * chunks_per_group, (g + 1) * chunks_per_group):
-                    k0 = c * dp
-                    for t in range(cycles[n, c]):
-                        s = 0.0
-                        for lane in range(dp):  # branch-free: a zero term has sign 0
-                            sg = signs[n, k0 + lane, t]
-                            s += sg * a_al[m, k0 + lane] * p2[shifts[n, k0 + lane, t]]
-                        acc, o = float_add_rne(acc, s, man_bits, emin, max_finite, buf, bits)
-                        events += o
-                d = acc * scode[n, g]  # exact: significand + scale bits <= 53
-                total, _ = float_add_rne(total, d, 23, -126, FP32_MAX, buf, bits)
-            out[m, n] = np.float32(total)
-            ovf[m, n] = events
+    for n in prange(N):
+        coef = np.empty((K // dp, T, dp), np.float64)
+        for g in range(K // gs):
+            f = fid[n, g]
+            for c in range(g * cpg, (g + 1) * cpg):
+                for lane in range(dp):
+                    code = codes[n, c * dp + lane]
+                    for t in range(T):
+                        coef[c, t, lane] = coef_tab[f, code, t]
+        for m0 in range(0, M, 4):
+            _four_rows(a_sc, coef, cycles[n], scode[n], n, m0, gs, man_bits, emin, mx, out, ovf)
     return out, ovf
+
+
+@njit(cache=True)
+def _four_rows(a_sc, coef, cyc, sc, n, m0, gs, man_bits, emin, mx, out, ovf):
+    """Rows m0 .. m0 + 3 of output column n (rows past M repeat the last row, unwritten)."""
+    M, K = a_sc.shape
+    dp = coef.shape[2]
+    last = M - 1
+    a0, a1 = a_sc[m0], a_sc[min(m0 + 1, last)]
+    a2, a3 = a_sc[min(m0 + 2, last)], a_sc[min(m0 + 3, last)]
+    tot0 = tot1 = tot2 = tot3 = 0.0  # fp32 registers (float64 holding fp32 values)
+    ev0 = ev1 = ev2 = ev3 = 0
+    cpg = gs // dp
+    for g in range(K // gs):
+        acc0 = acc1 = acc2 = acc3 = 0.0
+        for c in range(g * cpg, (g + 1) * cpg):
+            k0 = c * dp
+            for t in range(cyc[c]):
+                s0 = s1 = s2 = s3 = 0.0
+                for lane in range(dp):
+                    w = coef[c, t, lane]
+                    s0 += a0[k0 + lane] * w
+                    s1 += a1[k0 + lane] * w
+                    s2 += a2[k0 + lane] * w
+                    s3 += a3[k0 + lane] * w
+                # acc (+) 0 rounds to acc itself (acc is on the grid), so zero sums need no
+                # branch; the four roundings are independent and go side by side
+                r0, x0, e0, slow0 = _rne_fast(acc0, s0, man_bits, emin)
+                r1, x1, e1, slow1 = _rne_fast(acc1, s1, man_bits, emin)
+                r2, x2, e2, slow2 = _rne_fast(acc2, s2, man_bits, emin)
+                r3, x3, e3, slow3 = _rne_fast(acc3, s3, man_bits, emin)
+                big = max(max(abs(r0), abs(r1)), max(abs(r2), abs(r3))) > mx
+                if slow0 | slow1 | slow2 | slow3 | big:
+                    acc0, o0 = _rne_finish(r0, x0, e0, slow0, man_bits, emin, mx)
+                    acc1, o1 = _rne_finish(r1, x1, e1, slow1, man_bits, emin, mx)
+                    acc2, o2 = _rne_finish(r2, x2, e2, slow2, man_bits, emin, mx)
+                    acc3, o3 = _rne_finish(r3, x3, e3, slow3, man_bits, emin, mx)
+                    ev0, ev1, ev2, ev3 = ev0 + o0, ev1 + o1, ev2 + o2, ev3 + o3
+                else:
+                    acc0, acc1, acc2, acc3 = r0, r1, r2, r3
+        s = sc[g]  # acc * s is exact: significand + scale bits <= 53
+        tot0 = acc_add_rne(tot0, acc0 * s, 23, -126, FP32_MAX)[0]
+        tot1 = acc_add_rne(tot1, acc1 * s, 23, -126, FP32_MAX)[0]
+        tot2 = acc_add_rne(tot2, acc2 * s, 23, -126, FP32_MAX)[0]
+        tot3 = acc_add_rne(tot3, acc3 * s, 23, -126, FP32_MAX)[0]
+    for r, tot, ev in ((3, tot3, ev3), (2, tot2, ev2), (1, tot1, ev1), (0, tot0, ev0)):
+        if m0 + r <= last:
+            out[m0 + r, n] = np.float32(tot)
+            ovf[m0 + r, n] = ev
 
 
 @njit(cache=True)

@@ -217,9 +217,12 @@ class BitMoDPE:
         if self.group_acc == "float":
             acc = self.acc
             out32, ovf = KS.bitmod_float_gemm(
-                np.ldexp(a_al, -wt["frac_bits"]), wt["signs"], wt["shifts"], chunk_cycles,
-                op.scale_codes, op.group_size, self.dp, acc.man_bits, acc.emin, acc.max_finite,
+                np.ascontiguousarray(np.ldexp(a_al, -wt["frac_bits"])),
+                np.ascontiguousarray(op.codes), np.ascontiguousarray(op.format_ids),
+                wt["coef_tab"], chunk_cycles, np.ascontiguousarray(op.scale_codes),
+                op.group_size, self.dp, acc.man_bits, acc.emin, acc.max_finite,
             )  # fmt: skip
+            out32 += np.float32(0.0)  # -0 -> +0: the reference's exact zero has no sign
             out = (out32 * np.float32(s2)).astype(np.float64)
             overflows = int(ovf.sum())
         else:
@@ -310,10 +313,8 @@ def weight_terms(op: Operand, skip: bool, dp: int, need_terms: bool = True) -> d
         "term_hist": hist,
         "mean_terms": nnz_total / op.codes.size if op.codes.size else 0.0,
     }
-    if need_terms:
-        flat = op.per_element(op.format_ids) * n_codes + op.codes
-        out["signs"] = sg_tab.reshape(-1, T)[flat]
-        out["shifts"] = sh_tab.reshape(-1, T)[flat]
+    if need_terms:  # sign * 2**shift per (format, code, term), for the float-mode kernel
+        out["coef_tab"] = np.ldexp(sg_tab.astype(np.float64), sh_tab.astype(np.int64))
     return out
 
 

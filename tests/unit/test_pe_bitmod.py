@@ -243,3 +243,31 @@ def test_static_latency_is_bitmod_simulator_formula(rng, fmt, bits):
     K = 128
     res = BitMoDPE().run(acts(rng, 1, K), quant(rng.standard_normal((2, K)), fmt, g=K))
     assert np.all(res.tile_cycles == K // 4 * cycles_per_weight(bits) + 8)
+
+
+@pytest.mark.parametrize("M", [1, 5, 7])
+@pytest.mark.parametrize("cfg", [{}, {"skip_zero_terms": True, "acc_format": "e4m3"}])
+def test_float_kernel_any_row_count_bit_identical(rng, M, cfg):
+    # the kernel takes rows four at a time; the last block is partial here
+    N, K = 3, 64
+    a = acts(rng, M, K)
+    a[-1] = 0.0  # an all-zero row: its outputs are +0.0, as the reference's exact zero
+    qt = quant(rng.standard_normal((N, K)), FP4)
+    pe = BitMoDPE(**cfg)
+    res = pe.run(a, qt)
+    ref, ovf = bitmod_reference(a, qt, pe)
+    np.testing.assert_array_equal(res.out.view(np.uint64), ref.view(np.uint64))
+    assert res.overflows == ovf
+    again = pe.run(a, qt)  # parallel over weight rows, yet the same bytes every call
+    assert again.out.tobytes() == res.out.tobytes()
+
+
+def test_float_kernel_row_block_independent_of_neighbours(rng):
+    # row m's outputs do not depend on which rows share its block of four
+    M, N, K = 9, 4, 128
+    a = acts(rng, M, K)
+    qt = quant(rng.standard_normal((N, K)), "int8")
+    pe = BitMoDPE()
+    whole = pe.run(a, qt).out
+    for m in range(M):
+        np.testing.assert_array_equal(pe.run(a[m : m + 1], qt).out[0], whole[m])
