@@ -30,12 +30,20 @@ RN64(RN64(sum_g s_g * sum_k A_k w_k) * s2) in float64. That sum goes through BLA
 per-row bound proves float64 exact (all addends are multiples of the row's smallest lane
 LSB and the sum of magnitudes stays below 2**53 of them), else through Python integers.
 
-Cycles (PEResult): `tile_cycles[m, n]` is one PE's latency for output (m, n): term cycles
-of every chunk, plus the dequantization unit, modelled as a second pipeline stage that
-starts a group when both the group's terms and the previous dequantization are done (N
-cycles each). `cycles` is the sum over all outputs: one PE doing the whole call serially;
-the simulator divides by the number of PEs. Term cycles depend on weights only (zero
+Cycles (PEResult): `tile_cycles[m, n]` is one PE's latency for output (m, n). The
+dequantization unit is a second pipeline stage behind the term stage, with a
+double-buffered group partial sum: it starts group g when the group's term cycles are done
+and it has finished group g - 1, and takes N cycles (N = scale bits) per group partial sum.
+While a group's term cycles are >= N (BitMoD: 128 weights / 4 lanes x 2 terms = 64 >= 8)
+each dequantization hides under the next group's terms and only the last one is exposed:
+the tile takes (term cycles of every chunk) + N, the dequantization drained once per output
+tile. Shorter groups make the stage the bottleneck (N per group, plus the first group's
+terms). `cycles` is the sum over all outputs: one PE doing the whole call serially; the
+simulator divides by the number of PEs. Term cycles depend on weights only (zero
 activations are not skipped), so every row m has the same latency per n.
+`expected()` counts the same way: cycles_per_mac = max(group term cycles, N) / group size
+and PEEstimate.drain_cycles = min(group term cycles, N), so for static terms (no zero-term
+skipping) `expected().tile_cycles(K)` equals every `tile_cycles[m, n]` of run().
 
 Counts: `term` non-zero terms processed; `and.{L}` / `shift.{L}` one per non-zero term
 (L = 11 + guard lane bits); `add.{B}` dp - 1 per cycle (adder tree, B bits);
@@ -48,7 +56,6 @@ group partial sum (N shift-add steps); `fadd.32` per group (output register);
 from __future__ import annotations
 
 import math
-import struct
 from fractions import Fraction
 
 import numpy as np
@@ -56,6 +63,7 @@ import numpy as np
 from hwsim.errors import HwsimError
 from hwsim.pe import _kernels_serial as KS
 from hwsim.pe.accumulators import float_spec, round_fraction
+from hwsim.pe.bitmod_lanes import align_lanes, align_scalar, to_fp16
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.registry import PEEstimate, PEResult, register_pe
 from hwsim.pe.terms import (
@@ -67,62 +75,6 @@ from hwsim.pe.terms import (
 )
 
 _FP32 = float_spec("fp32")
-_FAR_BELOW = -10_000  # chunk exponent of an all-zero chunk
-
-
-# --- activations --------------------------------------------------------------------------
-def to_fp16(a, who: str) -> np.ndarray:
-    """Float activations as FP16 (RNE); a QTensor or non-finite value is refused."""
-    from hwsim.dtypes import QTensor
-
-    if isinstance(a, QTensor):
-        raise HwsimError(f"{who}: activations must be a float array (FP16), got a QTensor")
-    a = np.asarray(a)
-    if a.ndim != 2 or a.dtype.kind not in "fiu":
-        raise HwsimError(f"{who}: activations must be a 2-D float array [M, K], got {a.shape}")
-    with np.errstate(over="ignore", invalid="ignore"):  # refused just below
-        a16 = a.astype(np.float16)
-    if not np.all(np.isfinite(a16)):
-        raise HwsimError(f"{who}: activations must be finite in FP16 (|a| <= 65504, no NaN)")
-    return a16
-
-
-def align_lanes(a16: np.ndarray, dp: int, guard: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Exponent match per chunk of dp lanes: (aligned values [M, K] float64, LSB exponents
-    [M, C]; an all-zero chunk reports a large positive exponent, i.e. no constraint)."""
-    a = a16.astype(np.float64)
-    M, K = a.shape
-    field = (a16.view(np.uint16).astype(np.int64) >> 10) & 0x1F
-    lane_e = np.where(a != 0, np.maximum(field, 1) - 25, _FAR_BELOW)
-    if guard is None:  # lsb exponent per row over non-zero lanes (zeros: no constraint)
-        return a, np.where(a != 0, lane_e, -_FAR_BELOW).min(axis=1, keepdims=True)
-    E = lane_e.reshape(M, K // dp, dp).max(axis=2)
-    Ek = np.repeat(E, dp, axis=1)
-    A = np.floor(np.ldexp(np.abs(a), guard - Ek))  # exact power-of-two scaling, then truncate
-    return np.copysign(np.ldexp(A, Ek - guard), a), np.where(
-        E == _FAR_BELOW, -_FAR_BELOW, E - guard
-    )
-
-
-def align_scalar(chunk: list[float], guard: int | None) -> list[Fraction]:
-    """Reference exponent match of one chunk of FP16 values (Python floats)."""
-
-    def lane_exp(x: float) -> int:
-        field = (struct.unpack("<H", struct.pack("<e", x))[0] >> 10) & 0x1F
-        return max(field, 1) - 25
-
-    vals = [Fraction(x) for x in chunk]
-    if guard is None:
-        return vals
-    nz = [lane_exp(x) for x in chunk if x != 0]
-    if not nz:
-        return [Fraction(0)] * len(chunk)
-    lsb = Fraction(2) ** (max(nz) - guard)
-    out = []
-    for v in vals:
-        q = math.floor(abs(v) / lsb)
-        out.append(q * lsb if v >= 0 else -q * lsb)
-    return out
 
 
 # --- the PE -------------------------------------------------------------------------------
@@ -165,10 +117,21 @@ class BitMoDPE:
             for name in w_format if isinstance(w_format, tuple) else (w_format,):
                 term_plan(name)  # raises for formats without a term decomposition
 
-    def expected(self, a_format=None, w_format=None) -> PEEstimate:
-        """Per-MAC cycles and counts: static term count, or with zero-term skipping the mean
-        non-zero terms over the format's codes (codes taken as equally likely)."""
+    def expected(
+        self, a_format=None, w_format=None, *, scale_bits: int = 8, group_size: int = 128
+    ) -> PEEstimate:
+        """Shapes-only cycles and counts per MAC, timed as run() times a tile (module doc,
+        Cycles): terms per weight are the static term count, or with zero-term skipping the
+        mean non-zero terms over the format's codes (codes taken as equally likely). Groups
+        of `group_size` weights with `scale_bits`-bit scales (BitMoD: 128 and 8) give the
+        dequantization stage's share: per group max(term cycles, scale_bits) cycles, plus
+        `drain_cycles` = min(term cycles, scale_bits) once per output tile."""
         self.check(a_format, w_format)
+        for name, v in (("scale_bits", scale_bits), ("group_size", group_size)):
+            if not (isinstance(v, int) and v > 0):
+                raise HwsimError(f"bitmod.expected: {name} must be an integer > 0, got {v!r}")
+        if group_size % self.dp:
+            raise HwsimError(f"bitmod: group size {group_size} not a multiple of dp={self.dp}")
         names = w_format if isinstance(w_format, tuple) else (w_format or "bitmod_fp4_er_pos",)
         plans = [term_plan(n) for n in names]
         if self.skip_zero_terms:
@@ -186,7 +149,12 @@ class BitMoDPE:
             f"align.{lane}": 1.0,
             f"lut.{wbits}": 1.0,
         }
-        return PEEstimate(cycles_per_mac=terms / self.dp, counts_per_mac=counts)
+        group_terms = terms * group_size / self.dp  # term-stage cycles of one group
+        return PEEstimate(
+            cycles_per_mac=max(group_terms, scale_bits) / group_size,
+            counts_per_mac=counts,
+            drain_cycles=min(group_terms, scale_bits),
+        )
 
     def _acc_bits(self) -> int:
         return 1 + self.acc.exp_bits + self.acc.man_bits

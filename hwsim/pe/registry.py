@@ -39,6 +39,13 @@ class PEEstimate:
 
     cycles_per_mac: float  # cycles one PE spends per MAC (1 for a bit-parallel MAC)
     counts_per_mac: dict[str, float]  # expected action counts per MAC
+    # cycles once per output tile after its last MAC: a later pipeline stage draining
+    # (BitMoD's dequantization unit); PEResult.tile_cycles include it
+    drain_cycles: float = 0.0
+
+    def tile_cycles(self, macs: int) -> float:
+        """Expected latency of one output accumulating `macs` MACs on one PE."""
+        return self.cycles_per_mac * macs + self.drain_cycles
 
 
 def register_pe(name: str):

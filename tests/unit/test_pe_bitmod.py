@@ -271,3 +271,37 @@ def test_float_kernel_row_block_independent_of_neighbours(rng):
     whole = pe.run(a, qt).out
     for m in range(M):
         np.testing.assert_array_equal(pe.run(a[m : m + 1], qt).out[0], whole[m])
+
+
+@pytest.mark.parametrize(
+    ("fmt", "g", "scale", "dp"),
+    [
+        (FP4, 128, "int8", 4),  # BitMoD: 64 term cycles per group hide the 8-cycle dequant
+        ("int8", 32, "int8", 4),
+        (FP3, 16, "int8", 4),  # 8 term cycles = 8 dequant cycles
+        (FP4, 8, "int8", 4),  # 4 term cycles < 8: the dequantization unit sets the pace
+        ("int6", 16, "int4", 8),
+    ],
+)
+def test_expected_agrees_with_run_on_cycles(rng, fmt, g, scale, dp):
+    # static terms (no zero-term skipping): shapes-only and traced timing of a tile agree,
+    # the dequantization unit included (drained once per output tile)
+    M, N, K = 2, 3, 128
+    spec = hwsim.QuantSpec(format=fmt, granularity="group", group_size=g, scale_format=scale)
+    qt = hwsim.quantize(rng.standard_normal((N, K)), spec)
+    pe = BitMoDPE(dp=dp)
+    res = pe.run(acts(rng, M, K), qt)
+    est = pe.expected("float16", fmt, scale_bits=int(scale[3:]), group_size=g)
+    assert np.all(res.tile_cycles == est.tile_cycles(K))
+    assert res.cycles == M * N * est.tile_cycles(K)
+    assert est.drain_cycles > 0
+
+
+def test_expected_defaults_are_bitmods_groups_and_scales():
+    est = BitMoDPE().expected("float16", FP4)
+    assert est.drain_cycles == 8  # int8 scales, hidden under 64 term cycles per group
+    assert est.tile_cycles(4096) == 4096 // 4 * 2 + 8
+    with pytest.raises(HwsimError, match="scale_bits must be an integer > 0"):
+        BitMoDPE().expected("float16", FP4, scale_bits=0)
+    with pytest.raises(HwsimError, match="not a multiple of dp"):
+        BitMoDPE().expected("float16", FP4, group_size=6)
