@@ -113,19 +113,20 @@ def bitmod_float_gemm(a_sc, codes, fid, coef_tab, cycles, scode, gs, dp, man_bit
     """
     M, K = a_sc.shape
     N = codes.shape[0]
-    T = coef_tab.shape[2]
+    n_codes, T = coef_tab.shape[1], coef_tab.shape[2]
+    flat_tab = coef_tab.reshape(-1)  # [(format, code, term)], C order
     cpg = gs // dp
     out = np.zeros((M, N), np.float32)
     ovf = np.zeros((M, N), np.int64)
     for n in prange(N):
         coef = np.empty((K // dp, T, dp), np.float64)
         for g in range(K // gs):
-            f = fid[n, g]
+            base = fid[n, g] * n_codes
             for c in range(g * cpg, (g + 1) * cpg):
                 for lane in range(dp):
-                    code = codes[n, c * dp + lane]
+                    row = (base + np.int64(codes[n, c * dp + lane])) * T
                     for t in range(T):
-                        coef[c, t, lane] = coef_tab[f, code, t]
+                        coef[c, t, lane] = flat_tab[row + t]
         for m0 in range(0, M, 4):
             _four_rows(a_sc, coef, cycles[n], scode[n], n, m0, gs, man_bits, emin, mx, out, ovf)
     return out, ovf
@@ -267,12 +268,13 @@ def int_group_partials(a, w, gs):
 
 
 @njit(cache=True)
-def bitmod_weight_pass(codes, fid, scode, ints_tab, nnz_tab, gs, dp, skip, T):
+def bitmod_weight_pass(codes, fid, scode, ints_tab, nnz_tab, gs, dp, skip, T, want_w_eff=True):
     """One pass over the weights: effective integer weights (code value * group scale code,
-    float64, exact below 2**53), term cycles per chunk of dp lanes (max non-zero terms over
-    the lanes when skipping, else T), and the histogram of non-zero terms per weight."""
+    float64, exact below 2**53; an empty [0, 0] array unless want_w_eff), term cycles per
+    chunk of dp lanes (max non-zero terms over the lanes when skipping, else T), and the
+    histogram of non-zero terms per weight."""
     N, K = codes.shape
-    w_eff = np.empty((N, K), np.float64)
+    w_eff = np.empty((N, K) if want_w_eff else (0, 0), np.float64)
     cycles = np.empty((N, K // dp), np.int64)
     hist = np.zeros(T + 1, np.int64)
     for n in range(N):
@@ -286,6 +288,7 @@ def bitmod_weight_pass(codes, fid, scode, ints_tab, nnz_tab, gs, dp, skip, T):
                 hist[z] += 1
                 if z > most:
                     most = z
-                w_eff[n, k] = ints_tab[f, code] * scode[n, k // gs]
+                if want_w_eff:
+                    w_eff[n, k] = ints_tab[f, code] * scode[n, k // gs]
             cycles[n, c] = most if skip else T
     return w_eff, cycles, hist

@@ -177,7 +177,8 @@ class BitMoDPE:
             raise HwsimError("bitmod: weights need integer group scales (scale_format='int8')")
         if op.zero_points is not None and np.any(op.zero_points):
             raise HwsimError("bitmod: weights must be symmetric (no zero points)")
-        wt = weight_terms(op, self.skip_zero_terms, self.dp, self.group_acc == "float")
+        fl = self.group_acc == "float"
+        wt = weight_terms(op, self.skip_zero_terms, self.dp, need_terms=fl, need_w_eff=not fl)
         a_al, lsb = align_lanes(a16, self.dp, self.guard)
         s2 = second_level_scale(op, w.meta)
         chunk_cycles = wt["chunk_cycles"]  # [N, C]
@@ -248,8 +249,11 @@ def second_level_scale(op: Operand, meta: dict | None = None) -> np.ndarray:
     return s2.astype(np.float32).astype(np.float64)[None, :]
 
 
-def weight_terms(op: Operand, skip: bool, dp: int, need_terms: bool = True) -> dict:
-    """Terms of every weight (a LUT per format), term statistics, cycles per chunk [N, C]."""
+def weight_terms(
+    op: Operand, skip: bool, dp: int, need_terms: bool = True, need_w_eff: bool = True
+) -> dict:
+    """Term tables (a LUT per format), term statistics, cycles per chunk [N, C], and the
+    effective integer weights w_eff [N, K] (None unless need_w_eff)."""
     plans = [term_plan(f) for f in op.formats]
     T = max(p.n_terms for p in plans)
     frac = max(p.frac_bits for p in plans)
@@ -268,13 +272,13 @@ def weight_terms(op: Operand, skip: bool, dp: int, need_terms: bool = True) -> d
     nnz_tab = np.count_nonzero(sg_tab, axis=2).astype(np.int64)
     scode = op.scale_codes if op.scale_codes is not None else np.ones_like(op.format_ids)
     w_eff, chunk_cycles, hist = KS.bitmod_weight_pass(
-        op.codes, op.format_ids, scode, ints_tab, nnz_tab, op.group_size, dp, skip, T
+        op.codes, op.format_ids, scode, ints_tab, nnz_tab, op.group_size, dp, skip, T, need_w_eff
     )
     nnz_total = int(np.dot(hist, np.arange(T + 1)))
     out = {
         "plans": plans,
         "T": T,
-        "w_eff": w_eff,
+        "w_eff": w_eff if need_w_eff else None,
         "frac_bits": frac,
         "chunk_cycles": chunk_cycles,
         "nnz_total": nnz_total,
