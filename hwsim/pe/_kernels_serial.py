@@ -109,27 +109,91 @@ def bitmod_float_gemm(a_sc, codes, fid, coef_tab, cycles, scode, gs, dp, man_bit
 
     Each weight row's terms are decoded once, into a contiguous [chunk, cycle, lane] table,
     and reused for every activation row; rows go four at a time so that four independent
-    rounding chains fill the CPU's vector lanes and pipeline.
+    rounding chains fill the CPU's vector lanes and pipeline. Fewer than four rows (decode
+    steps) take four weight rows at a time instead.
     """
     M, K = a_sc.shape
     N = codes.shape[0]
-    n_codes, T = coef_tab.shape[1], coef_tab.shape[2]
+    T = coef_tab.shape[2]
     flat_tab = coef_tab.reshape(-1)  # [(format, code, term)], C order
-    cpg = gs // dp
     out = np.zeros((M, N), np.float32)
     ovf = np.zeros((M, N), np.int64)
-    for n in prange(N):
-        coef = np.empty((K // dp, T, dp), np.float64)
-        for g in range(K // gs):
-            base = fid[n, g] * n_codes
-            for c in range(g * cpg, (g + 1) * cpg):
-                for lane in range(dp):
-                    row = (base + np.int64(codes[n, c * dp + lane])) * T
-                    for t in range(T):
-                        coef[c, t, lane] = flat_tab[row + t]
-        for m0 in range(0, M, 4):
-            _four_rows(a_sc, coef, cycles[n], scode[n], n, m0, gs, man_bits, emin, mx, out, ovf)
+    if M >= 4:
+        for n in prange(N):
+            coef = np.empty((K // dp, T, dp), np.float64)
+            _decode_terms(coef, codes[n], fid[n], flat_tab, coef_tab.shape[1], gs)
+            for m0 in range(0, M, 4):
+                _four_rows(a_sc, coef, cycles[n], scode[n], n, m0, gs, man_bits, emin, mx, out, ovf)
+        return out, ovf
+    for b in prange((N + 3) // 4):
+        cols = np.minimum(np.arange(4 * b, 4 * b + 4), N - 1)  # past N: repeat the last one
+        coef = np.empty((4, K // dp, T, dp), np.float64)
+        cyc = np.empty((4, K // dp), np.int64)
+        for j in range(4):
+            _decode_terms(coef[j], codes[cols[j]], fid[cols[j]], flat_tab, coef_tab.shape[1], gs)
+            cyc[j] = cycles[cols[j]]
+        for m in range(M):
+            _four_cols(a_sc[m], coef, cyc, scode, cols, m, gs, man_bits, emin, mx, out, ovf)
     return out, ovf
+
+
+@njit(cache=True)
+def _decode_terms(coef, codes_n, fid_n, flat_tab, n_codes, gs):
+    """One weight row's terms as coef[chunk, cycle, lane] = sign * 2**shift."""
+    C, T, dp = coef.shape
+    cpg = gs // dp
+    for g in range(C // cpg):
+        base = fid_n[g] * n_codes
+        for c in range(g * cpg, (g + 1) * cpg):
+            for lane in range(dp):
+                row = (base + np.int64(codes_n[c * dp + lane])) * T
+                for t in range(T):
+                    coef[c, t, lane] = flat_tab[row + t]
+
+
+@njit(cache=True)
+def _four_cols(a, coef, cyc, scode, cols, m, gs, man_bits, emin, mx, out, ovf):
+    """Activation row a (row m) against weight rows cols[0..3]: coef [4, C, T, dp], cyc [4, C].
+    A chunk runs the longest of the four columns' cycles; past a column's own cycles all its
+    lanes hold empty terms, whose zero sums leave its accumulator as it is."""
+    K = a.shape[0]
+    dp = coef.shape[3]
+    tot0 = tot1 = tot2 = tot3 = 0.0
+    ev0 = ev1 = ev2 = ev3 = 0
+    cpg = gs // dp
+    for g in range(K // gs):
+        acc0 = acc1 = acc2 = acc3 = 0.0
+        for c in range(g * cpg, (g + 1) * cpg):
+            k0 = c * dp
+            cycles = max(max(cyc[0, c], cyc[1, c]), max(cyc[2, c], cyc[3, c]))
+            for t in range(cycles):
+                s0 = s1 = s2 = s3 = 0.0
+                for lane in range(dp):
+                    x = a[k0 + lane]
+                    s0 += x * coef[0, c, t, lane]
+                    s1 += x * coef[1, c, t, lane]
+                    s2 += x * coef[2, c, t, lane]
+                    s3 += x * coef[3, c, t, lane]
+                r0, x0, e0, slow0 = _rne_fast(acc0, s0, man_bits, emin)
+                r1, x1, e1, slow1 = _rne_fast(acc1, s1, man_bits, emin)
+                r2, x2, e2, slow2 = _rne_fast(acc2, s2, man_bits, emin)
+                r3, x3, e3, slow3 = _rne_fast(acc3, s3, man_bits, emin)
+                big = max(max(abs(r0), abs(r1)), max(abs(r2), abs(r3))) > mx
+                if slow0 | slow1 | slow2 | slow3 | big:
+                    acc0, o0 = _rne_finish(r0, x0, e0, slow0, man_bits, emin, mx)
+                    acc1, o1 = _rne_finish(r1, x1, e1, slow1, man_bits, emin, mx)
+                    acc2, o2 = _rne_finish(r2, x2, e2, slow2, man_bits, emin, mx)
+                    acc3, o3 = _rne_finish(r3, x3, e3, slow3, man_bits, emin, mx)
+                    ev0, ev1, ev2, ev3 = ev0 + o0, ev1 + o1, ev2 + o2, ev3 + o3
+                else:
+                    acc0, acc1, acc2, acc3 = r0, r1, r2, r3
+        tot0 = acc_add_rne(tot0, acc0 * scode[cols[0], g], 23, -126, FP32_MAX)[0]
+        tot1 = acc_add_rne(tot1, acc1 * scode[cols[1], g], 23, -126, FP32_MAX)[0]
+        tot2 = acc_add_rne(tot2, acc2 * scode[cols[2], g], 23, -126, FP32_MAX)[0]
+        tot3 = acc_add_rne(tot3, acc3 * scode[cols[3], g], 23, -126, FP32_MAX)[0]
+    for j, tot, ev in ((3, tot3, ev3), (2, tot2, ev2), (1, tot1, ev1), (0, tot0, ev0)):
+        out[m, cols[j]] = np.float32(tot)  # a repeated column writes the same value again
+        ovf[m, cols[j]] = ev
 
 
 @njit(cache=True)

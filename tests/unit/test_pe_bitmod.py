@@ -262,15 +262,18 @@ def test_float_kernel_any_row_count_bit_identical(rng, M, cfg):
     assert again.out.tobytes() == res.out.tobytes()
 
 
-def test_float_kernel_row_block_independent_of_neighbours(rng):
-    # row m's outputs do not depend on which rows share its block of four
-    M, N, K = 9, 4, 128
+@pytest.mark.parametrize(("fmt", "cfg"), [("int8", {}), (FP4, {"skip_zero_terms": True})])
+def test_float_kernel_row_block_independent_of_neighbours(rng, fmt, cfg):
+    # row m's outputs do not depend on which rows share its block of four, nor on the path
+    # (four activation rows per weight row, or one row against four weight rows when M < 4)
+    M, N, K = 9, 7, 128
     a = acts(rng, M, K)
-    qt = quant(rng.standard_normal((N, K)), "int8")
-    pe = BitMoDPE()
-    whole = pe.run(a, qt).out
+    qt = quant(rng.standard_normal((N, K)), fmt)
+    pe = BitMoDPE(**cfg)
+    whole = pe.run(a, qt)
     for m in range(M):
-        np.testing.assert_array_equal(pe.run(a[m : m + 1], qt).out[0], whole[m])
+        one = pe.run(a[m : m + 1], qt)
+        np.testing.assert_array_equal(one.out[0], whole.out[m])
 
 
 @pytest.mark.parametrize(
@@ -305,3 +308,18 @@ def test_expected_defaults_are_bitmods_groups_and_scales():
         BitMoDPE().expected("float16", FP4, scale_bits=0)
     with pytest.raises(HwsimError, match="not a multiple of dp"):
         BitMoDPE().expected("float16", FP4, group_size=6)
+
+
+def test_float_kernel_few_rows_saturate_like_reference():
+    # M < 4 runs one activation row against four weight rows; overflow events still count
+    K = 64
+    a = np.full((2, K), 65504.0, np.float16)
+    a[1, ::2] = -65504.0
+    w = np.ones((5, K))
+    w[1, ::3] = -1.0
+    qt = quant(w, FP4)
+    pe = BitMoDPE(acc_format="e5m10", skip_zero_terms=True)
+    res = pe.run(a, qt)
+    ref, ovf = bitmod_reference(a, qt, pe)
+    np.testing.assert_array_equal(res.out, ref)
+    assert res.overflows == ovf > 0
