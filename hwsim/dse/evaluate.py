@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,6 +29,7 @@ class Task:
     mode: str
     choice: tuple[tuple[str, object], ...]  # (axis, value) pairs
     profile: str | None = None  # cost profile; None = the arch's own
+    sqnr_db: float | None = None  # the recipe's SQNR when the caller already knows it
 
 
 @lru_cache(maxsize=16)
@@ -166,6 +167,39 @@ def point_config(arch: str, mode: str, choice: dict, profile: str | None = None)
     }
 
 
+def known_sqnr(tasks: list[Task]) -> list[Task]:
+    """The tasks with their recipe's SQNR filled in, each recipe measured once here (a
+    recipe that fails is left to the worker, which records the failure as the reason)."""
+    from hwsim.dse.quant import cached_sqnr_db
+
+    values: dict = {}
+    for q in dict.fromkeys(dict(t.choice).get("quant") for t in tasks):
+        if q is None:
+            continue
+        try:
+            _recipe(q)
+            values[q] = cached_sqnr_db(q, SQNR_SEED)
+        except HwsimError:
+            pass
+    return [
+        replace(t, sqnr_db=values[q]) if (q := dict(t.choice).get("quant")) in values else t
+        for t in tasks
+    ]
+
+
+def warm(tasks: list[Task]) -> None:
+    """Parse the base archs and load the workloads of `tasks` once, here, so that workers
+    forked from this process start with them (errors are left for the workers to record)."""
+    import hwsim.sim  # noqa: F401 - the simulator's imports, inherited by forked workers
+
+    for arch, workload in dict.fromkeys((t.arch, dict(t.choice)["workload"]) for t in tasks):
+        try:
+            base_doc(arch)
+            _workload(workload)
+        except HwsimError:
+            pass
+
+
 def evaluate(task: Task) -> dict:
     """Simulate one point: a result row (status ok, or invalid with a one-line reason)."""
     choice = dict(task.choice)
@@ -193,7 +227,9 @@ def _measure(task: Task, choice: dict) -> dict:
     quant, sqnr = None, None
     if choice["quant"] is not None:
         _, quant = _recipe(choice["quant"])
-        sqnr = cached_sqnr_db(choice["quant"], SQNR_SEED)
+        sqnr = (
+            task.sqnr_db if task.sqnr_db is not None else cached_sqnr_db(choice["quant"], SQNR_SEED)
+        )
     workload = _workload(choice["workload"])
     try:
         st = simulate(arch, workload, quant=quant, mode=task.mode, profile=task.profile)

@@ -1,8 +1,10 @@
 """Executors: run sweep tasks and hand back finished rows as they complete.
 
   inline  workers=1 on the local backend: this process, no pickling
-  local   a process pool (spawned workers); a task whose worker dies is retried alone
-          up to MAX_ATTEMPTS times, then recorded invalid with the reason
+  local   a process pool; a task whose worker dies is retried alone up to MAX_ATTEMPTS
+          times, then recorded invalid with the reason. Workers are forked (they start with
+          this process's imports, parsed archs, workloads and SQNRs: no start-up cost) where
+          the platform forks and no other thread runs here; spawned otherwise
   ray     Ray remote tasks (`--address` joins a cluster, else a local one starts); Ray retries
           tasks of dead workers itself (max_retries)
 Rows never depend on the executor: each is a pure function of its task.
@@ -11,6 +13,7 @@ Rows never depend on the executor: each is a pure function of its task.
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -21,6 +24,7 @@ from hwsim.errors import HwsimError
 
 BACKENDS = ("local", "ray")
 MAX_ATTEMPTS = 3
+INLINE_CHUNK = 32  # rows per store transaction in this process
 
 
 def evaluate_chunk(tasks: list[Task]) -> list[dict]:
@@ -48,7 +52,7 @@ def run_tasks(
     if backend == "ray":
         _run_ray(tasks, on_rows, workers, address, chunk_fn)
     elif workers == 1:
-        for chunk in _chunks(tasks, 8):
+        for chunk in _chunks(tasks, INLINE_CHUNK):
             on_rows(chunk_fn(chunk))
     else:
         _run_pool(tasks, on_rows, workers, chunk_fn)
@@ -75,8 +79,8 @@ def _run_pool(tasks: list[Task], on_rows, workers: int, chunk_fn) -> None:
     chunks = deque(_chunks(tasks, _chunk_size(len(tasks), workers)))
     suspects: deque[Task] = deque()
     attempts: dict[int, int] = {}
-    ctx = multiprocessing.get_context("spawn")
     while chunks or suspects:
+        ctx = _context()
         if suspects:
             _run_suspects(suspects, attempts, on_rows, chunk_fn, ctx)
             continue
@@ -100,6 +104,13 @@ def _run_pool(tasks: list[Task], on_rows, workers: int, chunk_fn) -> None:
                     on_rows(f.result())
                 except BrokenProcessPool:
                     suspects.extend(chunk)
+
+
+def _context():
+    """fork where it is safe (POSIX, no other thread to be copied mid-lock), else spawn."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def _run_suspects(suspects: deque, attempts: dict, on_rows, chunk_fn, ctx) -> None:
@@ -156,5 +167,8 @@ def progress(total: int, initial: int, desc: str, enabled: bool):
     """A tqdm bar with rate and ETA on stderr (shown only when `enabled`)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, desc=desc, unit="pt", disable=not enabled,
-                dynamic_ncols=True, smoothing=0.1)  # fmt: skip
+    class Bar(tqdm):
+        monitor_interval = 0  # no monitor thread: workers can then be forked
+
+    return Bar(total=total, initial=initial, desc=desc, unit="pt", disable=not enabled,
+               dynamic_ncols=True, smoothing=0.1)  # fmt: skip

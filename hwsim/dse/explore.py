@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hwsim.dse.evaluate import Task, point_config
+from hwsim.dse.evaluate import Task, known_sqnr, point_config, warm
 from hwsim.dse.executor import check_executor, progress, run_tasks
 from hwsim.dse.pareto import pareto_mask
 from hwsim.dse.spec import OBJECTIVES, Sweep, load_sweep, point_key
@@ -97,6 +97,9 @@ def _run(sw, db, tasks, workers, backend, address, show) -> int:
         if t.key not in have and t.key not in seen:
             seen.add(t.key)
             todo.append(t)
+    if todo and backend == "local":
+        warm(todo)  # forked workers inherit what this process has loaded
+    todo = known_sqnr(todo)  # each recipe's SQNR measured once, not once per worker
     bar = progress(len(seen) + (len(tasks) - len(todo)), len(tasks) - len(todo), sw.name, show)
     with bar:
 
