@@ -167,24 +167,36 @@ def point_config(arch: str, mode: str, choice: dict, profile: str | None = None)
     }
 
 
-def known_sqnr(tasks: list[Task]) -> list[Task]:
-    """The tasks with their recipe's SQNR filled in, each recipe measured once here (a
-    recipe that fails is left to the worker, which records the failure as the reason)."""
+def recipes_of(tasks: list[Task]) -> list[str]:
+    """The distinct quant recipes of `tasks`, in order of first use."""
+    quants = (dict(t.choice).get("quant") for t in tasks)
+    return [q for q in dict.fromkeys(quants) if q is not None]
+
+
+def recipe_sqnr(recipe: str) -> float | None:
+    """The recipe's SQNR (dB) as a point measures it, or None if that fails (the point's
+    worker then records the failure as its reason)."""
     from hwsim.dse.quant import cached_sqnr_db
 
-    values: dict = {}
-    for q in dict.fromkeys(dict(t.choice).get("quant") for t in tasks):
-        if q is None:
-            continue
-        try:
-            _recipe(q)
-            values[q] = cached_sqnr_db(q, SQNR_SEED)
-        except HwsimError:
-            pass
-    return [
-        replace(t, sqnr_db=values[q]) if (q := dict(t.choice).get("quant")) in values else t
-        for t in tasks
-    ]
+    try:
+        _recipe(recipe)
+        return cached_sqnr_db(recipe, SQNR_SEED)
+    except HwsimError:
+        return None
+
+
+def with_sqnr(tasks: list[Task], values: dict) -> list[Task]:
+    """The tasks with their recipe's SQNR filled in where `values` knows it."""
+    out = []
+    for t in tasks:
+        v = values.get(dict(t.choice).get("quant"))
+        out.append(t if v is None else replace(t, sqnr_db=v))
+    return out
+
+
+def known_sqnr(tasks: list[Task]) -> list[Task]:
+    """with_sqnr, each recipe measured once here."""
+    return with_sqnr(tasks, {q: recipe_sqnr(q) for q in recipes_of(tasks)})
 
 
 def warm(tasks: list[Task]) -> None:

@@ -99,7 +99,9 @@ def _run(sw, db, tasks, workers, backend, address, show) -> int:
             todo.append(t)
     if todo and backend == "local":
         warm(todo)  # forked workers inherit what this process has loaded
-    todo = known_sqnr(todo)  # each recipe's SQNR measured once, not once per worker
+    # each recipe's SQNR measured once, here (forked workers also inherit the quantizers'
+    # loaded kernels), not once per worker
+    todo = known_sqnr(todo)
     bar = progress(len(seen) + (len(tasks) - len(todo)), len(tasks) - len(todo), sw.name, show)
     with bar:
 
