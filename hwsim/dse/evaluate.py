@@ -167,6 +167,18 @@ def point_config(arch: str, mode: str, choice: dict, profile: str | None = None)
     }
 
 
+def clear_caches() -> None:
+    """Forget this process's parsed archs, workloads, recipes, SQNRs and section-memo archs
+    (benchmarks use it so that every timed sweep pays for them)."""
+    from hwsim.dse import archmemo
+    from hwsim.dse.quant import cached_sqnr_db
+
+    for f in (base_doc, _workload, _recipe, recipe_text, workload_identity, arch_identity,
+              cached_sqnr_db, archmemo._partial):  # fmt: skip
+        f.cache_clear()
+    archmemo._TRUSTED.clear()
+
+
 def recipes_of(tasks: list[Task]) -> list[str]:
     """The distinct quant recipes of `tasks`, in order of first use."""
     quants = (dict(t.choice).get("quant") for t in tasks)

@@ -146,3 +146,15 @@ def test_one_and_two_workers_agree_with_invalid_points_and_hints(tmp_path):
              for i in range(70)]  # fmt: skip
     run_tasks(tasks, rows.extend, workers=1)
     assert [r["seq"] for r in rows] == list(range(70))
+
+
+def test_clearing_the_caches_changes_no_row(tmp_path):
+    from hwsim.dse.evaluate import clear_caches
+
+    topo = tmp_path / "topo.csv"
+    topo.write_text("Layer, M, N, K,\nfc1, 64, 100, 50,\n")
+    choice = {"workload": str(topo), "quant": W8A8, "pe_array.rows": 8, "dram.bytes_per_cycle": 4}
+    task = Task(0, "k", ARCH, "analytic", tuple(choice.items()))
+    before = evaluate(task)
+    clear_caches()
+    assert evaluate(task) == before and before["status"] == "ok"
