@@ -13,6 +13,7 @@ Rows never depend on the executor: each is a pure function of its task.
 from __future__ import annotations
 
 import multiprocessing
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -107,10 +108,26 @@ def _run_pool(tasks: list[Task], on_rows, workers: int, chunk_fn) -> None:
 
 
 def _context():
-    """fork where it is safe (POSIX, no other thread to be copied mid-lock), else spawn."""
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+    """fork where it is safe (POSIX, no other Python thread or numba parallel pool to be copied
+    mid-lock), else spawn."""
+    if (
+        "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+        and not _numba_threads_started()
+    ):
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
+
+
+def _numba_threads_started() -> bool:
+    numba = sys.modules.get("numba")
+    if numba is None:
+        return False
+    try:
+        numba.threading_layer()  # raises ValueError until a parallel kernel has run
+    except ValueError:
+        return False
+    return True
 
 
 def _run_suspects(suspects: deque, attempts: dict, on_rows, chunk_fn, ctx) -> None:
