@@ -4,7 +4,8 @@
   local   a process pool; a task whose worker dies is retried alone up to MAX_ATTEMPTS
           times, then recorded invalid with the reason. Workers are forked (they start with
           this process's imports, parsed archs, workloads and SQNRs: no start-up cost) where
-          the platform forks and no other thread runs here; spawned otherwise
+          the platform forks and no other thread (Python's or numba's parallel pool) runs
+          here; spawned otherwise
   ray     Ray remote tasks (`--address` joins a cluster, else a local one starts); Ray retries
           tasks of dead workers itself (max_retries)
 Rows never depend on the executor: each is a pure function of its task.
