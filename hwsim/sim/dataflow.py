@@ -22,6 +22,7 @@ issue #4) and subtracts one cycle from the total (issue #125).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from math import ceil
 
 _DATAFLOWS: dict[str, type] = {}
@@ -49,19 +50,19 @@ def get_dataflow(name: str):
     return _DATAFLOWS[name]()
 
 
-class Dataflow:
+class Dataflow(ABC):
     """Base: subclasses give dims() and scalesim_dims()."""
 
     name = ""
     scalesim_fill = 2  # R-multiples of fill+drain in SCALE-Sim's per-fold formula
 
+    @abstractmethod
     def dims(self, M: int, N: int, K: int, dp: int) -> tuple[int, int, int]:
         """(Sr, Sc, T) in hwsim's orientation; T counts dp-wide steps."""
-        raise NotImplementedError
 
+    @abstractmethod
     def scalesim_dims(self, M: int, N: int, K: int) -> tuple[int, int, int]:
         """(Sr, Sc, T) exactly as SCALE-Sim computes them."""
-        raise NotImplementedError
 
     def folds(self, M: int, N: int, K: int, dp: int, rows: int, cols: int) -> int:
         sr, sc, _ = self.dims(M, N, K, dp)
@@ -75,9 +76,9 @@ class Dataflow:
         stream = max(ceil(T * step_cycles), min_stream)
         return stream + 2 * rows + cols - 2 if systolic else stream
 
+    @abstractmethod
     def operand_reads(self, rows: int, cols: int, T: int, dp: int) -> tuple[int, int]:
         """(weight, input) elements the buffers deliver to the array in one fold."""
-        raise NotImplementedError
 
     def scalesim_total(self, M: int, N: int, K: int, rows: int, cols: int) -> int:
         """SCALE-Sim's 'Total Cycles' for one GEMM without memory stalls (both quirks)."""
