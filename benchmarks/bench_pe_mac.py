@@ -16,22 +16,13 @@ Times are the best of `--repeat` runs after a warm-up call (numba compiles once)
 from __future__ import annotations
 
 import argparse
-import time
 
 import ml_dtypes
 import numpy as np
 import torch
+from _timing import best_of  # benchmarks/ is on sys.path when run as a script
 
 import hwsim
-
-
-def best_of(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main() -> None:

@@ -16,20 +16,12 @@ import argparse
 import time
 
 import numpy as np
+from _timing import best_of  # benchmarks/ is on sys.path when run as a script
 
 import hwsim
 from hwsim.pe.bitmod import BitMoDPE
 
 MENU = tuple(f"bitmod_fp4_{v}" for v in ("er_pos", "er_neg", "ea_pos", "ea_neg"))
-
-
-def best_of(fn, repeat):
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main() -> None:
