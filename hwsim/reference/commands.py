@@ -59,6 +59,8 @@ def run_verify(args) -> int:
     from hwsim.reference.battery import fp8_table, run_battery, table
     from hwsim.reference.compare import banner
 
+    if args.seed < 0:  # numpy's generators take only non-negative seeds
+        raise HwsimError(f"verify --seed: expected an integer >= 0, got {args.seed}")
     result = run_battery(
         device=args.device, seed=args.seed, size="quick" if args.quick else "full", only=args.only
     )

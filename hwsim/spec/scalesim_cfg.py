@@ -9,6 +9,7 @@ the horowitz45 profile and 45 nm.
 from __future__ import annotations
 
 import configparser
+import difflib
 from pathlib import Path
 
 from hwsim.errors import HwsimError
@@ -23,6 +24,12 @@ from hwsim.spec.schema import (
 )
 
 _DATAFLOWS = {"os": "os", "ws": "ws", "is": "is"}
+# [architecture_presets] keys this reader uses; other SCALE-Sim versions add keys it ignores,
+# but a near-miss of one of these is a typo that would silently fall back to a default
+_KNOWN_KEYS = (
+    "ArrayHeight", "ArrayWidth", "IfmapSramSzkB", "FilterSramSzkB", "OfmapSramSzkB",
+    "IfmapOffset", "FilterOffset", "OfmapOffset", "Dataflow", "Bandwidth", "MemoryBanks",
+)  # fmt: skip
 
 
 def load_scalesim_cfg(path: Path) -> Arch:
@@ -36,6 +43,13 @@ def load_scalesim_cfg(path: Path) -> Arch:
     if not cp.has_section(sec):
         raise HwsimError(f"{path}: missing section [{sec}]")
     a = cp[sec]
+    known = {k.lower(): k for k in _KNOWN_KEYS}
+    for key in a:
+        close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.8)
+        if key not in known and close:
+            raise HwsimError(
+                f"{path}: [{sec}] {key}: unknown key; expected {known[close[0]]} (a typo?)"
+            )
 
     def integer(key: str, default: int | None = None) -> int:
         if key.lower() not in a:

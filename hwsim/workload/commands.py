@@ -63,6 +63,8 @@ def _trace(args: argparse.Namespace) -> int:
     from hwsim.workload.models import REAL_MODELS, trace_real
     from hwsim.workload.tracer import fold_layers
 
+    if Path(args.output).suffix not in (".yaml", ".yml"):
+        raise HwsimError(f"-o {args.output}: expected a .yaml path for the workload file")
     if args.model in REAL_MODELS:
         keep = args.tensors != "none" and not args.fold
         wl = trace_real(args.model, keep_tensors=keep, max_tokens=args.max_tokens)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import csv
 import os
+import zipfile
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -47,6 +48,7 @@ from hwsim.workload.op import OP_KINDS, PHASES, VECTOR_KINDS, ConvShape, Op, Wor
 VERSION = 1
 _INT_FIELDS = ("M", "N", "K", "batch", "repeat", "elements")
 _TENSOR_EXTS = (".npz", ".safetensors")
+_TOP_KEYS = ("version", "name", "phase", "metadata", "tensors", "ops", "card", "length", "batch")
 
 
 # --- YAML ------------------------------------------------------------------------------
@@ -64,6 +66,11 @@ def load_yaml(path) -> Workload:
         raise HwsimError(f"{path}: expected a mapping with version: and ops:")
     if doc.get("version") != VERSION:
         raise HwsimError(f"{path}: version: expected {VERSION}, got {doc.get('version')!r}")
+    unknown = [k for k in doc if k not in _TOP_KEYS]
+    if unknown:
+        raise HwsimError(
+            f"{path}: {unknown[0]}: unknown key; expected one of {', '.join(_TOP_KEYS)}"
+        )
     if "card" in doc:
         return _card_from_doc(path, doc)
     name = str(doc.get("name", path.stem))
@@ -174,8 +181,7 @@ def _op_to_dict(op: Op) -> dict:
 
 def save_yaml(workload: Workload, path, tensors: str | None = None) -> Path:
     """Write `workload` to `path`; with tensors='npz'|'safetensors', its real tensors beside it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = _writable(path)
     doc = {"version": VERSION, "name": workload.name, "phase": workload.phase}
     meta = {k: v for k, v in workload.metadata.items() if _plain(v)}
     if meta:
@@ -196,12 +202,26 @@ def save_yaml(workload: Workload, path, tensors: str | None = None) -> Path:
     return path
 
 
+def _writable(path) -> Path:
+    """`path` with its folder created, or an HwsimError before anything is written."""
+    path = Path(path)
+    if path.is_dir():
+        raise HwsimError(f"output {path}: is a directory; expected a file path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise HwsimError(f"output {path}: cannot create its folder ({e.strerror})") from None
+    return path
+
+
 def _replace_atomically(path: Path, write) -> None:
     """write(tmp) beside `path`, then rename over it: never a half-written file."""
     tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
     try:
         write(tmp)
         os.replace(tmp, path)
+    except OSError as e:
+        raise HwsimError(f"output {path}: cannot write ({e.strerror})") from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -241,12 +261,18 @@ def _load_arrays(path: Path) -> dict[str, np.ndarray]:
         raise HwsimError(f"{path}: tensors: expected a .npz or .safetensors file")
     if not path.exists():
         raise HwsimError(f"{path}: tensor file named by the workload YAML does not exist")
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+    from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
-    return load_file(str(path))
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+        return load_file(str(path))
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, SafetensorError) as e:
+        kind = "an .npz archive" if path.suffix == ".npz" else "a .safetensors file"
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise HwsimError(f"{path}: tensors: expected {kind} of float arrays ({reason})") from None
 
 
 def expected_shapes(op: Op) -> dict[str, tuple[int, ...]]:
@@ -341,7 +367,7 @@ def save_scalesim_csv(workload: Workload, path, form: str = "gemm") -> Path:
     """
     if form not in ("gemm", "conv"):
         raise HwsimError(f"form: expected gemm or conv, got {form!r}")
-    path = Path(path)
+    path = _writable(path)
     lines = [", ".join(GEMM_HEADER if form == "gemm" else CONV_HEADER) + ","]
     for op in workload.ops:
         if op.kind == "vector":
@@ -358,7 +384,7 @@ def save_scalesim_csv(workload: Workload, path, form: str = "gemm") -> Path:
             else:  # an M x K "image" of one channel, a 1 x K filter: SCALE-Sim's own GEMM lowering
                 row = [op.M, op.K, 1, op.K, 1, op.N, 1]
             lines.append(", ".join([name, *map(str, row)]) + ",")
-    path.write_text("\n".join(lines) + "\n")
+    _replace_atomically(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n"))
     return path
 
 

@@ -81,6 +81,7 @@ def _spec(where: str, raw):
     if isinstance(kw.get("format"), list):
         kw["format"] = tuple(kw["format"])
     spec = QuantSpec(**kw)
+    _check_shape_free(where, spec)
     for name in spec.menu:
         if name.startswith("olive_"):
             continue  # OliVe pairs are quantize's own scheme, not a registered codec name
@@ -91,7 +92,40 @@ def _spec(where: str, raw):
     return spec
 
 
-def _parts(where: str, doc: dict) -> dict:
+def _check_shape_free(where: str, spec) -> None:
+    """The QuantSpec checks that need no tensor, at load time so errors name the file."""
+    from hwsim.dtypes.qtensor import CLIPPINGS, GRANULARITIES
+    from hwsim.dtypes.quantize import _check_spec
+
+    if not isinstance(spec.symmetric, bool):
+        raise HwsimError(f"{where}.symmetric: expected true or false, got {spec.symmetric!r}")
+    if not isinstance(spec.axis, int) or isinstance(spec.axis, bool):
+        raise HwsimError(f"{where}.axis: expected an integer, got {spec.axis!r}")
+    if spec.clipping not in CLIPPINGS:
+        raise HwsimError(
+            f"{where}.clipping: expected one of {', '.join(CLIPPINGS)}, got {spec.clipping!r}"
+        )
+    if spec.pad not in ("error", "zero"):
+        raise HwsimError(f"{where}.pad: expected error or zero, got {spec.pad!r}")
+    if spec.granularity not in GRANULARITIES:
+        raise HwsimError(
+            f"{where}.granularity: expected one of {', '.join(GRANULARITIES)}, "
+            f"got {spec.granularity!r}"
+        )
+    g = spec.group_size
+    # a block format (MX) brings its own block size, so `block` may leave group_size out
+    needs_g = spec.granularity == "group" or (spec.granularity == "block" and g is not None)
+    if needs_g and not (isinstance(g, int) and not isinstance(g, bool) and g > 0):
+        raise HwsimError(f"{where}.group_size: expected an integer > 0, got {g!r}")
+    try:
+        _check_spec(spec)
+    except HwsimError as e:
+        raise HwsimError(f"{where}: {e}") from None
+
+
+def _parts(where: str, doc) -> dict:
+    if not isinstance(doc, dict):
+        raise HwsimError(f"{where}: expected a mapping with weights: and/or activations:")
     out = {}
     for key in doc:
         if key not in _PARTS and key not in ("match", "kind"):
@@ -123,8 +157,11 @@ def load_recipe(source) -> Recipe:
         if key not in ("version", "name", "description", "default", "rules"):
             raise HwsimError(f"{path}: {key}: unknown key; expected name, default, rules")
     default = _parts(f"{path}: default", doc.get("default") or {})
+    raw_rules = doc.get("rules") or []
+    if not isinstance(raw_rules, list):
+        raise HwsimError(f"{path}: rules: expected a list of mappings with match: or kind:")
     rules = []
-    for i, raw in enumerate(doc.get("rules") or []):
+    for i, raw in enumerate(raw_rules):
         where = f"{path}: rules[{i}]"
         if not isinstance(raw, dict) or ("match" not in raw and "kind" not in raw):
             raise HwsimError(f"{where}: expected a mapping with match: or kind:")

@@ -1,0 +1,502 @@
+"""Every `hwsim` subcommand and file loader against user mistakes.
+
+Each mistake must give exactly one stderr line `hwsim: error: ...` naming the file and the
+field and saying what was expected, exit code 2, no traceback, and nothing written on disk.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from hwsim.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+ARCH = REPO / "arch" / "tpu_int8.yaml"
+CFG = REPO / "arch" / "scalesim.cfg"
+TOPO = REPO / "workloads" / "scalesim" / "resnet18.csv"
+WORKLOAD = REPO / "workloads" / "minilm.yaml"
+RECIPE = REPO / "workloads" / "recipes" / "w8a8-int.yaml"
+SWEEP = REPO / "workloads" / "sweeps" / "bitmod-array.yaml"
+CARD = "resnet-18:infer:224"
+
+
+def edited(src: Path, edit) -> str:
+    """`src` parsed, changed by edit(doc) in place, dumped back to YAML."""
+    doc = yaml.safe_load(src.read_text())
+    edit(doc)
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def sweep_doc(edit) -> str:
+    doc = yaml.safe_load(SWEEP.read_text())
+    doc["arch"] = str(REPO / "arch" / "bitmod.yaml")
+    edit(doc)
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def put(d: dict, key, value):
+    d[key] = value
+
+
+def run_bad(argv, capsys) -> str:
+    """Run the CLI and check the one-line error contract; return the message."""
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert rc == 2, (rc, out, err)
+    assert len(lines) == 1, err
+    assert lines[0].startswith("hwsim: error: ")
+    assert "Traceback" not in err
+    return lines[0]
+
+
+# (case id, file name, file text or None (no file), argv with FILE for its path, message regex)
+ARCH_CASES = [
+    ("missing", "nope.yaml", None, r"nope\.yaml' not found"),
+    ("empty", "a.yaml", "", r"expected a YAML mapping at the top of .*a\.yaml"),
+    ("yaml syntax", "a.yaml", "version: 1\nname: [a\n", r"a\.yaml: not valid YAML"),
+    ("top-level list", "a.yaml", "- 1\n- 2\n", r"expected a YAML mapping at the top of .*a\.yaml"),
+    ("no version", "a.yaml", edited(ARCH, lambda d: d.pop("version")), r"arch\.version: missing"),
+    ("bad version", "a.yaml", edited(ARCH, lambda d: put(d, "version", 9)), r"version: expected 1"),
+    (
+        "unknown key",
+        "a.yaml",
+        edited(ARCH, lambda d: put(d, "clok_mhz", 3)),
+        r"arch\.clok_mhz: unknown field; expected one of clock_mhz \(.*a\.yaml line",
+    ),
+    (
+        "wrong type",
+        "a.yaml",
+        edited(ARCH, lambda d: put(d, "clock_mhz", "fast")),
+        r"arch\.clock_mhz: expected a number > 0, got 'fast'",
+    ),
+    (
+        "negative",
+        "a.yaml",
+        edited(ARCH, lambda d: put(d["pe_array"], "rows", -4)),
+        r"arch\.pe_array\.rows: expected an integer > 0, got -4 \(.*a\.yaml line \d+\)",
+    ),
+    (
+        "bool for int",
+        "a.yaml",
+        edited(ARCH, lambda d: put(d["pe_array"], "rows", True)),
+        r"arch\.pe_array\.rows: expected an integer > 0, got True",
+    ),
+    (
+        "unknown PE kind",
+        "a.yaml",
+        edited(ARCH, lambda d: put(d["pe_array"]["pe"], "kind", "int_mc")),
+        r"arch\.pe_array\.pe\.kind: unknown PE kind 'int_mc'; closest: int_mac",
+    ),
+    (
+        "unknown PE parameter",
+        "a.yaml",
+        edited(ARCH, lambda d: put(d["pe_array"]["pe"], "params", {"bogus": 1})),
+        r"arch\.pe_array\.pe\.kind: PE 'int_mac': unknown parameter\(s\) bogus",
+    ),
+    (
+        "unknown dataflow",
+        "a.yaml",
+        edited(ARCH, lambda d: put(d, "dataflow", "xs")),
+        r"arch\.dataflow: unknown dataflow 'xs'; expected one of ws, os, is",
+    ),
+    (
+        "unknown format",
+        "a.yaml",
+        edited(ARCH, lambda d: put(d["precision"], "weight_format", "int99x")),
+        r"arch\.precision\.weight_format: unknown format 'int99x'",
+    ),
+    (
+        "unknown profile",
+        "a.yaml",
+        edited(ARCH, lambda d: put(d["technology"], "profile", "nope")),
+        r"arch\.technology\.profile: unknown cost profile 'nope'",
+    ),
+    (
+        "memory not a list",
+        "a.yaml",
+        edited(ARCH, lambda d: put(d, "memory", 5)),
+        r"arch\.memory: expected a non-empty list",
+    ),
+    (
+        "unknown operand",
+        "a.yaml",
+        edited(ARCH, lambda d: put(d["memory"][0], "operands", ["wieghts"])),
+        r"arch\.memory\[0\]\.operands: expected operands from weights, inputs, outputs",
+    ),
+    (
+        "negative DRAM bandwidth",
+        "a.yaml",
+        edited(ARCH, lambda d: put(d["dram"], "bytes_per_cycle", -1)),
+        r"arch\.dram\.bytes_per_cycle: expected a number > 0",
+    ),
+]
+
+
+@pytest.mark.parametrize("name,fname,text,match", ARCH_CASES, ids=[c[0] for c in ARCH_CASES])
+def test_bad_arch_yaml(tmp_path, capsys, name, fname, text, match):
+    path = tmp_path / fname
+    if text is not None:
+        path.write_text(text)
+    out = tmp_path / "out"
+    msg = run_bad(["run", path, CARD, "-o", out], capsys)
+    assert re.search(match, msg), msg
+    assert not out.exists()
+
+
+def test_arch_is_a_directory(tmp_path, capsys):
+    msg = run_bad(["run", tmp_path, CARD], capsys)
+    assert str(tmp_path) in msg and "arch file" in msg
+
+
+CFG_TEXT = CFG.read_text()
+CFG_CASES = [
+    ("empty", "", r"a\.cfg: missing section \[architecture_presets\]"),
+    ("not INI", "not ini at all\n", r"a\.cfg: not a valid SCALE-Sim config"),
+    (
+        "missing key",
+        CFG_TEXT.replace("ArrayHeight:    32\n", ""),
+        r"a\.cfg: \[architecture_presets\] ArrayHeight: missing required field",
+    ),
+    (
+        "wrong type",
+        CFG_TEXT.replace("ArrayHeight:    32", "ArrayHeight: big"),
+        r"ArrayHeight: expected an integer > 0, got 'big'",
+    ),
+    (
+        "negative",
+        CFG_TEXT.replace("ArrayHeight:    32", "ArrayHeight: -32"),
+        r"ArrayHeight: expected an integer > 0, got '-32'",
+    ),
+    (
+        "unknown dataflow",
+        CFG_TEXT.replace("Dataflow : os", "Dataflow : xx"),
+        r"a\.cfg: \[architecture_presets\] Dataflow: expected os, ws or is, got 'xx'",
+    ),
+    (
+        "typo of a known key",
+        CFG_TEXT.replace("MemoryBanks: 1", "MemoryBanks: 1\nMemoryBank: 4"),
+        r"a\.cfg: \[architecture_presets\] memorybank: unknown key; expected MemoryBanks",
+    ),
+    (
+        "duplicate key",
+        CFG_TEXT.replace("MemoryBanks: 1", "MemoryBanks: 1\nMemoryBanks: 2"),
+        r"a\.cfg: not a valid SCALE-Sim config \(DuplicateOptionError\)",
+    ),
+]
+
+
+@pytest.mark.parametrize("name,text,match", CFG_CASES, ids=[c[0] for c in CFG_CASES])
+def test_bad_scalesim_cfg(tmp_path, capsys, name, text, match):
+    path = tmp_path / "a.cfg"
+    path.write_text(text)
+    out = tmp_path / "out"
+    msg = run_bad(["run", path, TOPO, "--mode", "scalesim", "-o", out], capsys)
+    assert re.search(match, msg), msg
+    assert not out.exists()
+
+
+def test_scalesim_cfg_keys_of_other_versions_are_still_accepted(tmp_path, capsys):
+    """Keys far from any key hwsim reads (SCALE-Sim v3 additions) are not typos."""
+    path = tmp_path / "v3.cfg"
+    path.write_text(CFG_TEXT.replace("MemoryBanks: 1", "MemoryBanks: 1\nReadRequestBuffer: 32"))
+    from hwsim.spec.scalesim_cfg import load_scalesim_cfg
+
+    assert load_scalesim_cfg(path).pe_array.rows == 32
+
+
+TOPO_HEAD = TOPO.read_text().splitlines()[0]
+CSV_CASES = [
+    ("empty", "", r"t\.csv: empty topology file"),
+    ("header only", TOPO_HEAD + "\n", r"t\.csv: no layers after the header"),
+    ("bad header", "foo,bar\n1,2\n", r"t\.csv: header: expected 'Layer, M, N, K,'"),
+    ("short row", TOPO_HEAD + "\nconv1, 3, 3,\n", r"t\.csv line 2: expected 8 fields, got 3"),
+    ("not a number", TOPO_HEAD + "\nc, 9, x, 3, 3, 1, 1, 1,\n", r"t\.csv line 2: expected integ"),
+    ("negative", TOPO_HEAD + "\nc, 9, -9, 3, 3, 1, 1, 1,\n", r"t\.csv line 2: expected integers >"),
+    ("filter too big", TOPO_HEAD + "\nc, 2, 2, 3, 3, 1, 1, 1,\n", r"t\.csv line 2: filter 3x3"),
+]
+
+
+@pytest.mark.parametrize("name,text,match", CSV_CASES, ids=[c[0] for c in CSV_CASES])
+def test_bad_topology_csv(tmp_path, capsys, name, text, match):
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    msg = run_bad(["run", ARCH, path, "-o", tmp_path / "out"], capsys)
+    assert re.search(match, msg), msg
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_topology_csv(tmp_path, capsys):
+    msg = run_bad(["run", ARCH, tmp_path / "no.csv"], capsys)
+    assert "no.csv: cannot read topology file" in msg
+
+
+WL_CASES = [
+    ("missing", None, r"w\.yaml: cannot read workload file"),
+    ("empty", "", r"w\.yaml: expected a mapping with version: and ops:"),
+    ("yaml syntax", "ops: [\n", r"w\.yaml: not valid YAML"),
+    ("top-level list", "- a\n", r"w\.yaml: expected a mapping with version: and ops:"),
+    ("no version", edited(WORKLOAD, lambda d: d.pop("version")), r"w\.yaml: version: expected 1"),
+    (
+        "unknown top-level key",
+        edited(WORKLOAD, lambda d: put(d, "opz", 1)),
+        r"w\.yaml: opz: unknown key; expected one of version, name, phase",
+    ),
+    (
+        "unknown op key",
+        edited(WORKLOAD, lambda d: put(d["ops"][1], "Mm", 1)),
+        r"w\.yaml: ops\[1\]\.Mm: unknown key",
+    ),
+    (
+        "wrong type",
+        edited(WORKLOAD, lambda d: put(d["ops"][1], "M", "big")),
+        r"w\.yaml: ops\[1\]\.M: expected an integer >= 0, got 'big'",
+    ),
+    (
+        "negative",
+        edited(WORKLOAD, lambda d: put(d["ops"][1], "M", -3)),
+        r"w\.yaml: ops\[1\]\.M: expected an integer >= 0, got -3",
+    ),
+    (
+        "unknown op kind",
+        edited(WORKLOAD, lambda d: put(d["ops"][1], "kind", "gemmm")),
+        r"w\.yaml: ops\[1\]\.kind: expected one of gemm, conv",
+    ),
+    ("ops not a list", edited(WORKLOAD, lambda d: put(d, "ops", 3)), r"w\.yaml: ops: expected"),
+    ("op not a mapping", edited(WORKLOAD, lambda d: put(d, "ops", [3])), r"ops\[0\]: expected a"),
+    (
+        "unknown phase",
+        edited(WORKLOAD, lambda d: put(d, "phase", "lunch")),
+        r"w\.yaml: phase: expected one of prefill, decode",
+    ),
+    ("metadata", edited(WORKLOAD, lambda d: put(d, "metadata", 5)), r"w\.yaml: metadata: expect"),
+    ("unknown card", "version: 1\ncard: llama-9:prefill:3\n", r"unknown model 'llama-9'"),
+    (
+        "tensor file missing",
+        edited(WORKLOAD, lambda d: put(d, "tensors", "nope.npz")),
+        r"nope\.npz: tensor file named by the workload YAML does not exist",
+    ),
+    (
+        "tensor file extension",
+        edited(WORKLOAD, lambda d: put(d, "tensors", "x.txt")),
+        r"x\.txt: tensors: expected a \.npz or \.safetensors file",
+    ),
+]
+
+
+@pytest.mark.parametrize("name,text,match", WL_CASES, ids=[c[0] for c in WL_CASES])
+def test_bad_workload_yaml(tmp_path, capsys, name, text, match):
+    path = tmp_path / "w.yaml"
+    if text is not None:
+        path.write_text(text)
+    for argv in (["run", ARCH, path, "-o", tmp_path / "out"], ["workload", "show", path]):
+        msg = run_bad(argv, capsys)
+        assert re.search(match, msg), msg
+    assert not (tmp_path / "out").exists()
+
+
+GEMM = "encoder.layer.*.attention.self.query"
+
+
+def _tensor_yaml(tmp_path: Path, tensor_name: str) -> Path:
+    path = tmp_path / "w.yaml"
+    path.write_text(edited(WORKLOAD, lambda d: put(d, "tensors", tensor_name)))
+    return path
+
+
+@pytest.mark.parametrize(
+    "name,arrays,match",
+    [
+        ("wrong shape", {f"{GEMM}/weights": np.zeros((3, 3), np.float32)}, r"has shape \(3, 3\)"),
+        ("unknown op", {"nope/weights": np.zeros((3, 3), np.float32)}, r"'nope/weights' names no"),
+        ("unknown part", {f"{GEMM}/bias": np.zeros(3, np.float32)}, r"/bias' names no op/part"),
+    ],
+    ids=["wrong shape", "unknown op", "unknown part"],
+)
+@pytest.mark.parametrize("ext", ["npz", "safetensors"])
+def test_tensor_file_that_does_not_match_its_yaml(tmp_path, capsys, name, arrays, match, ext):
+    tpath = tmp_path / f"t.{ext}"
+    if ext == "npz":
+        np.savez(tpath, **arrays)
+    else:
+        from safetensors.numpy import save_file
+
+        save_file(arrays, str(tpath))
+    msg = run_bad(["workload", "show", _tensor_yaml(tmp_path, tpath.name)], capsys)
+    assert f"t.{ext}: tensor" in msg
+    assert re.search(match, msg), msg
+
+
+@pytest.mark.parametrize("ext", ["npz", "safetensors"])
+def test_corrupt_tensor_file(tmp_path, capsys, ext):
+    (tmp_path / f"t.{ext}").write_bytes(b"not a tensor archive")
+    msg = run_bad(["workload", "show", _tensor_yaml(tmp_path, f"t.{ext}")], capsys)
+    assert re.search(rf"t\.{ext}: tensors: expected an? \.{ext}", msg), msg
+
+
+def test_npz_with_pickled_objects_is_refused(tmp_path, capsys):
+    np.savez(tmp_path / "t.npz", **{f"{GEMM}/weights": np.array([None, 1], dtype=object)})
+    msg = run_bad(["workload", "show", _tensor_yaml(tmp_path, "t.npz")], capsys)
+    assert "t.npz: tensors: expected an .npz archive of float arrays" in msg
+
+
+CARD_CASES = [
+    ("llama-9:prefill:256", r"unknown model 'llama-9'; closest: llama"),
+    ("llama-2-7b:lunch:256", r"phase expected one of prefill, decode"),
+    ("llama-2-7b:prefill:-5", r"length expected an integer > 0, got '-5'"),
+    ("llama-2-7b:prefill:abc", r"length expected an integer > 0, got 'abc'"),
+    ("llama-2-7b:prefill:256:0", r"batch expected an integer > 0, got '0'"),
+    ("llama-2-7b", r"workload 'llama-2-7b': expected a \.yaml file, a SCALE-Sim \.csv, or a card"),
+]
+
+
+@pytest.mark.parametrize("card,match", CARD_CASES, ids=[c[0] for c in CARD_CASES])
+def test_bad_card(capsys, card, match):
+    msg = run_bad(["workload", "show", card], capsys)
+    assert re.search(match, msg), msg
+
+
+def _recipe(edit) -> str:
+    return edited(RECIPE, edit)
+
+
+def _wspec(key, value):
+    return lambda d: put(d["default"]["weights"], key, value)
+
+
+RECIPE_CASES = [
+    ("missing", None, r"--quant '.*r\.yaml': expected a recipe YAML file or a name"),
+    ("empty", "", r"r\.yaml: version: expected 1, got None"),
+    ("yaml syntax", "a: [", r"r\.yaml: not valid YAML"),
+    ("top-level list", "- 1", r"r\.yaml: version: expected 1"),
+    ("no version", _recipe(lambda d: d.pop("version")), r"r\.yaml: version: expected 1"),
+    ("unknown key", _recipe(lambda d: put(d, "defualt", {})), r"r\.yaml: defualt: unknown key"),
+    ("default not a mapping", _recipe(lambda d: put(d, "default", 5)), r"r\.yaml: default: exp"),
+    ("rules not a list", _recipe(lambda d: put(d, "rules", 5)), r"r\.yaml: rules: expected a li"),
+    ("rule keys", _recipe(lambda d: put(d, "rules", [{"mtch": "x"}])), r"rules\[0\]: expected"),
+    (
+        "rule kind",
+        _recipe(lambda d: put(d, "rules", [{"kind": "gemmm", "weights": {"format": "int8"}}])),
+        r"r\.yaml: rules\[0\]\.kind: expected one of gemm",
+    ),
+    ("spec key typo", _recipe(_wspec("granulrity", "group")), r"weights\.granulrity: unknown"),
+    ("unknown format", _recipe(_wspec("format", "int99x")), r"weights\.format: unknown format"),
+    (
+        "unknown granularity",
+        _recipe(_wspec("granularity", "blob")),
+        r"r\.yaml: default\.weights\.granularity: expected one of tensor, channel",
+    ),
+    (
+        "negative group size",
+        _recipe(lambda d: d["default"]["weights"].update(granularity="group", group_size=-4)),
+        r"r\.yaml: default\.weights\.group_size: expected an integer > 0, got -4",
+    ),
+    ("rounding", _recipe(_wspec("rounding", "nearest")), r"r\.yaml: default\.weights: "),
+    ("clipping", _recipe(_wspec("clipping", "magic")), r"r\.yaml: default\.weights\.clipping: e"),
+    ("symmetric", _recipe(_wspec("symmetric", "yes")), r"weights\.symmetric: expected true or f"),
+    ("axis", _recipe(_wspec("axis", "x")), r"r\.yaml: default\.weights\.axis: expected an int"),
+    ("pad", _recipe(_wspec("pad", "maybe")), r"r\.yaml: default\.weights\.pad: expected error"),
+]
+
+
+@pytest.mark.parametrize("name,text,match", RECIPE_CASES, ids=[c[0] for c in RECIPE_CASES])
+def test_bad_recipe(tmp_path, capsys, name, text, match):
+    path = tmp_path / "r.yaml"
+    if text is not None:
+        path.write_text(text)
+    out = tmp_path / "out"
+    msg = run_bad(["run", ARCH, CARD, "--quant", path, "-o", out], capsys)
+    assert re.search(match, msg), msg
+    assert not out.exists()
+
+
+def test_shipped_recipes_still_load():
+    from hwsim.workload.recipe import load_recipe
+
+    for path in sorted((REPO / "workloads" / "recipes").glob("*.yaml")):
+        assert load_recipe(path).name
+
+
+SWEEP_CASES = [
+    ("empty", "", r"s\.yaml: expected a mapping at the top of the sweep file"),
+    ("yaml syntax", "a: [", r"s\.yaml: not valid YAML"),
+    ("top-level list", "- 1", r"s\.yaml: expected a mapping at the top"),
+    ("no version", sweep_doc(lambda d: d.pop("version")), r"s\.yaml: version: expected 1"),
+    ("unknown key", sweep_doc(lambda d: put(d, "objectivs", [])), r"s\.yaml: objectivs: unknown"),
+    ("arch missing", sweep_doc(lambda d: put(d, "arch", "no.yaml")), r"s\.yaml: arch: file 'no"),
+    (
+        "search method",
+        sweep_doc(lambda d: put(d, "search", {"method": "magic"})),
+        r"s\.yaml: search\.method: expected one of grid, random, nsga2, got 'magic'",
+    ),
+    (
+        "objective",
+        sweep_doc(lambda d: put(d, "objectives", ["speed"])),
+        r"s\.yaml: objectives: unknown objective 'speed'",
+    ),
+    ("parameters", sweep_doc(lambda d: put(d, "parameters", [1])), r"s\.yaml: parameters: exp"),
+    (
+        "empty values",
+        sweep_doc(lambda d: put(d, "parameters", {"pe_array.rows": []})),
+        r"s\.yaml: parameters\.pe_array\.rows: expected a non-empty list",
+    ),
+    ("workloads", sweep_doc(lambda d: put(d, "workloads", 5)), r"s\.yaml: workloads: expected"),
+    ("mode", sweep_doc(lambda d: put(d, "mode", "fast")), r"s\.yaml: mode: expected one of ev"),
+]
+
+
+@pytest.mark.parametrize("name,text,match", SWEEP_CASES, ids=[c[0] for c in SWEEP_CASES])
+def test_bad_sweep_file(tmp_path, capsys, name, text, match):
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    out = tmp_path / "store"
+    msg = run_bad(["sweep", path, "-o", out, "--no-progress"], capsys)
+    assert re.search(match, msg), msg
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "argv,match",
+    [
+        (["sweep", "{tmp}/none.yaml"], r"sweep file '.*none\.yaml': cannot read"),
+        (["sweep", "{tmp}"], r"sweep file '.*': cannot read \(Is a directory\)"),
+        (["sweep", SWEEP, "--workers", "-1"], r"--workers: expected an integer >= 1, got -1"),
+        (["sweep", SWEEP, "--backend", "mpi"], r"--backend: expected one of local, ray"),
+        (["sweep", SWEEP, "-o", "{tmp}/afile"], r"result store '.*afile.*': cannot open"),
+        (["run", ARCH, CARD, "--mode", "fastest"], r"--mode: expected one of event, analytic"),
+        (["run", ARCH, CARD, "--format", "xls"], r"--format: expected one of csv, parquet"),
+        (["run", ARCH, CARD, "-o", "{tmp}/afile"], r"'.*afile': exists and is not a directory"),
+        (["run", ARCH, CARD, "-o", "{tmp}/afile/sub"], r"output directory '.*afile.*': cannot"),
+        (["run", ARCH, CARD, "--quant", "w8a8-itn"], r"--quant 'w8a8-itn': expected a recipe"),
+        (["report", "{tmp}/nothing", "-o", "{tmp}/r.html"], r"report source '.*nothing': exp"),
+        (["report", "{tmp}/afile", "-o", "{tmp}/r.html"], r"afile.*expected"),
+        (["compare", "{tmp}/x", "{tmp}/y"], r"x: not a run directory \(no summary\.json\)"),
+        (["compare", "{tmp}/badrun", "{tmp}/badrun"], r"summary\.json: not valid JSON"),
+        (["formats", "show", "int99x"], r"unknown format 'int99x'; closest registered names"),
+        (["formats", "show", "int32"], r"32-bit codes are too many to list"),
+        (["trace", "gpt-9", "-o", "{tmp}/t.yaml"], r"workload 'gpt-9': expected"),
+        (["trace", CARD, "-o", "{tmp}/t.txt"], r"-o .*t\.txt: expected a \.yaml path"),
+        (["trace", CARD, "-o", "{tmp}/d.yaml"], r"output .*d\.yaml: is a directory"),
+        (["trace", CARD, "-o", "{tmp}/afile/t.yaml"], r"output .*t\.yaml: cannot create its fo"),
+        (["workload", "show", "{tmp}/none.yaml"], r"none\.yaml: cannot read workload file"),
+        (["workload", "export", CARD, "-o", "{tmp}/x.txt"], r"-o .*x\.txt: expected a \.yaml"),
+        (["workload", "export", CARD, "-o", "{tmp}/d.yaml"], r"output .*d\.yaml: is a directory"),
+        (["workload", "export", CARD, "-o", "{tmp}/afile/x.csv"], r"x\.csv: cannot create"),
+        (["verify", "--quick", "--only", "nosuchcheck"], r"no check name contains 'nosuchcheck'"),
+        (["verify", "--quick", "--seed", "-1"], r"verify --seed: expected an integer >= 0"),
+    ],
+)
+def test_bad_command_arguments_and_outputs(tmp_path, capsys, argv, match):
+    (tmp_path / "afile").write_text("a file, not a folder")
+    (tmp_path / "d.yaml").mkdir()
+    (tmp_path / "badrun").mkdir()
+    (tmp_path / "badrun" / "summary.json").write_text("{nope")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    msg = run_bad([str(a).replace("{tmp}", str(tmp_path)) for a in argv], capsys)
+    assert re.search(match, msg), msg
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
