@@ -39,7 +39,12 @@ def write_report(source, output) -> Path:
             f"report source {str(source)!r}: expected a `hwsim run` directory or a sweep store"
         )
     out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.is_dir():
+        raise HwsimError(f"-o {out}: is a directory; expected an .html file path")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise HwsimError(f"-o {out}: cannot create its folder ({e.strerror})") from None
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -109,10 +109,42 @@ def read_run(run_dir) -> tuple[dict, object]:
         summary = json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise HwsimError(f"{path}: not valid JSON (line {e.lineno})") from None
-    if (d / "ops.csv").is_file():
-        ops = pd.read_csv(d / "ops.csv", keep_default_na=False, na_values=[""])
-    elif (d / "ops.parquet").is_file():
-        ops = pd.read_parquet(d / "ops.parquet")
-    else:
-        raise HwsimError(f"{d}: no ops.csv or ops.parquet")
+    _check_summary(path, summary)
+    try:
+        if (d / "ops.csv").is_file():
+            ops = pd.read_csv(d / "ops.csv", keep_default_na=False, na_values=[""])
+        elif (d / "ops.parquet").is_file():
+            ops = pd.read_parquet(d / "ops.parquet")
+        else:
+            raise HwsimError(f"{d}: no ops.csv or ops.parquet")
+    except (ValueError, OSError, pd.errors.ParserError) as e:  # EmptyDataError is a ValueError
+        if isinstance(e, HwsimError):
+            raise
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise HwsimError(
+            f"{d}: ops table unreadable ({reason}); expected `hwsim run` output"
+        ) from None
     return summary, ops
+
+
+# the summary.json keys every reader of a run directory relies on, with their JSON types
+_SUMMARY_KEYS = {
+    **dict.fromkeys(("arch", "workload", "mode"), (str,)),
+    **dict.fromkeys(
+        ("cycles", "latency_s", "energy_pj", "area_mm2", "macs", "utilisation", "dram_bytes"),
+        (int, float),
+    ),
+    **dict.fromkeys(("breakdown_cycles", "energy_breakdown_pj"), (dict,)),
+}
+
+
+def _check_summary(path: Path, summary) -> None:
+    if not isinstance(summary, dict):
+        raise HwsimError(f"{path}: expected a JSON object written by `hwsim run`")
+    for key, types in _SUMMARY_KEYS.items():
+        if key not in summary:
+            raise HwsimError(f"{path}: {key}: missing; expected `hwsim run` output")
+        value = summary[key]
+        if not isinstance(value, types) or isinstance(value, bool):
+            kind = {str: "a string", dict: "a mapping"}.get(types[0], "a number")
+            raise HwsimError(f"{path}: {key}: expected {kind}, got {value!r}")

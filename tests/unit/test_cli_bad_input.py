@@ -6,6 +6,7 @@ field and saying what was expected, exit code 2, no traceback, and nothing writt
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -500,3 +501,63 @@ def test_bad_command_arguments_and_outputs(tmp_path, capsys, argv, match):
     msg = run_bad([str(a).replace("{tmp}", str(tmp_path)) for a in argv], capsys)
     assert re.search(match, msg), msg
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "run"
+    assert main([str(a) for a in ("run", ARCH, TOPO, "--mode", "analytic", "-o", out)]) == 0
+    return out
+
+
+def _broken_run(tmp_path: Path, run_dir: Path, summary: str | None, ops: str | None) -> Path:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    summary_text = (run_dir / "summary.json").read_text() if summary is None else summary
+    (bad / "summary.json").write_text(summary_text)
+    (bad / "ops.csv").write_text((run_dir / "ops.csv").read_text() if ops is None else ops)
+    return bad
+
+
+def _summary_without(run_dir: Path, key: str, value=None) -> str:
+    doc = json.loads((run_dir / "summary.json").read_text())
+    if value is None:
+        doc.pop(key)
+    else:
+        doc[key] = value
+    return json.dumps(doc)
+
+
+@pytest.mark.parametrize(
+    "summary,ops,match",
+    [
+        ("[1]", None, r"bad/summary\.json: expected a JSON object written by `hwsim run`"),
+        (lambda r: _summary_without(r, "cycles"), None, r"summary\.json: cycles: missing"),
+        (lambda r: _summary_without(r, "cycles", "x"), None, r"cycles: expected a number, got"),
+        (lambda r: _summary_without(r, "arch", 3), None, r"arch: expected a string, got 3"),
+        (
+            lambda r: _summary_without(r, "breakdown_cycles", [1]),
+            None,
+            r"breakdown_cycles: expected a mapping",
+        ),
+        (None, "", r"bad: ops table unreadable \(No columns to parse from file\)"),
+    ],
+    ids=["not an object", "missing key", "wrong number", "wrong string", "wrong map", "no ops"],
+)
+def test_broken_run_directory(tmp_path, capsys, run_dir, summary, ops, match):
+    """`compare` and `report` of a run directory whose files were damaged or hand-edited."""
+    text = summary(run_dir) if callable(summary) else summary
+    bad = _broken_run(tmp_path, run_dir, text, ops)
+    for argv in (["compare", run_dir, bad], ["report", bad, "-o", tmp_path / "r.html"]):
+        msg = run_bad(argv, capsys)
+        assert re.search(match, msg), msg
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_output_that_cannot_be_written(tmp_path, capsys, run_dir):
+    (tmp_path / "afile").write_text("x")
+    msg = run_bad(["report", run_dir, "-o", tmp_path], capsys)
+    assert re.search(r"-o .*: is a directory; expected an \.html file path", msg), msg
+    msg = run_bad(["report", run_dir, "-o", tmp_path / "afile" / "r.html"], capsys)
+    assert re.search(r"-o .*r\.html: cannot create its folder", msg), msg
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
