@@ -53,6 +53,32 @@ def stochastic_draws(shape, rounding: Rounding, rng) -> np.ndarray | None:
     return rng.random(shape)
 
 
+def real_values(x, who: str) -> np.ndarray:
+    """`x` as a float64 array; a one-line error for what is not real numbers (str, complex,
+    object, datetimes) or for integers that float64 cannot hold exactly."""
+    arr = np.asarray(x)
+    kind = arr.dtype.kind
+    small_float = kind == "V" and arr.dtype.itemsize <= 2  # bfloat16 and the ml_dtypes types
+    if kind not in "biuf" and not small_float:
+        raise HwsimError(f"{who}: expected real numbers (floats or ints), got dtype {arr.dtype}")
+    wide = kind in "iu" and arr.dtype.itemsize >= 8 and arr.size
+    if wide and (int(arr.max()) > 2**53 or int(arr.min()) < -(2**53)):
+        raise HwsimError(f"{who}: integers beyond 2**53 are not exact in float64; pass floats")
+    return arr.astype(np.float64, copy=False)
+
+
+def checked_codes(codes, bits: int, who: str) -> np.ndarray:
+    """`codes` as an integer array after checking each is a `bits`-bit pattern."""
+    c = np.asarray(codes)
+    if c.dtype.kind not in "ui":
+        raise HwsimError(f"{who}: expected integer codes, got dtype {c.dtype}")
+    if c.size and (int(c.min()) < 0 or int(c.max()) >= 2**bits):
+        raise HwsimError(
+            f"{who}: codes must lie in [0, 2**{bits}), got values in [{c.min()}, {c.max()}]"
+        )
+    return c
+
+
 CODE_CLASSES = ("zero", "subnormal", "normal", "inf", "nan")
 
 

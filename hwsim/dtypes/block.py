@@ -45,7 +45,7 @@ from functools import cached_property
 import numpy as np
 
 from hwsim.dtypes._block_kernels import SCALE_NAN, encode_kernel
-from hwsim.dtypes.base import Format, Rounding, as_rounding
+from hwsim.dtypes.base import Format, Rounding, as_rounding, real_values
 from hwsim.dtypes.registry import format as get_format
 from hwsim.dtypes.registry import register_pattern
 from hwsim.errors import HwsimError
@@ -227,7 +227,7 @@ class BlockFormat(Format):
     def _as_input(self, x) -> np.ndarray:
         x = np.asarray(x)
         if x.dtype not in (np.float32, np.float64):
-            x = x.astype(np.float64)
+            x = real_values(x, f"{self.name}.encode")
         if x.ndim == 0:
             raise HwsimError(
                 f"{self.name}: expected an array with a last axis (blocks of {self.block}), "

@@ -25,7 +25,7 @@ from functools import cached_property
 
 import numpy as np
 
-from hwsim.dtypes.base import Format, Rounding, as_rounding, stochastic_draws
+from hwsim.dtypes.base import Format, Rounding, as_rounding, real_values, stochastic_draws
 from hwsim.errors import HwsimError
 
 TIE_RULES = {
@@ -184,7 +184,7 @@ class CodebookFormat(Format):
         """
         mode = as_rounding(rounding)
         self._check_saturate(saturate)
-        x = np.asarray(x, dtype=np.float64)
+        x = real_values(x, f"{self.name}.encode")
         if np.isnan(x).any():
             raise HwsimError(f"{self.name}: NaN input (a codebook has no NaN code)")
         draws = stochastic_draws(x.shape, mode, rng)

@@ -36,7 +36,14 @@ from fractions import Fraction
 import numpy as np
 
 from hwsim.dtypes import _fixed_kernels as K
-from hwsim.dtypes.base import Format, Rounding, as_rounding, stochastic_draws
+from hwsim.dtypes.base import (
+    Format,
+    Rounding,
+    as_rounding,
+    checked_codes,
+    real_values,
+    stochastic_draws,
+)
 from hwsim.dtypes.registry import register_pattern
 from hwsim.errors import HwsimError
 
@@ -268,6 +275,7 @@ class FixedFormat(Format):
         return self.decode(self.encode(x, rounding=rounding, saturate=saturate, rng=rng))
 
     def decode(self, codes) -> np.ndarray:
+        codes = checked_codes(codes, self.W, f"{self.name}.decode")
         ints = self.integers(codes)
         out = np.ldexp(ints.astype(np.float64), -self.F)
         if self.W > 53:
@@ -293,7 +301,7 @@ class FixedFormat(Format):
 
 def encode_codes(x, W: int, F: int, signed: bool, rule: int, overflow: int, rng=None):
     """Vectorised encode shared with the integer formats: uint64 codes, x's shape."""
-    xf = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
+    xf = np.ascontiguousarray(real_values(x, "encode"))
     shape = xf.shape
     bits = xf.reshape(-1).view(np.uint64)
     if rule == K.STOCHASTIC:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim.dtypes import _fixed_kernels as K
-from hwsim.dtypes.base import Format
+from hwsim.dtypes.base import Format, checked_codes, real_values
 from hwsim.dtypes.fixed import encode_codes, fixed_encode_scalar, rounding_rule
 from hwsim.dtypes.registry import register_pattern
 from hwsim.errors import HwsimError
@@ -118,13 +118,14 @@ class IntFormat(Format):
     # --- vectorised ---------------------------------------------------------------------------
     def encode(self, x, rounding="rne", saturate=None, rng=None) -> np.ndarray:
         rule, overflow = self._rules(rounding, saturate)
-        x = np.asarray(x, dtype=np.float64)
+        x = real_values(x, f"{self.name}.encode")
         if np.isnan(x).any():
             raise HwsimError(f"{self.name}: cannot encode NaN (integer formats have no NaN)")
         codes = encode_codes(x, self.width, 0, self.signed, rule, overflow, rng)
         return codes.astype(self.code_dtype)
 
     def decode(self, codes) -> np.ndarray:
+        codes = checked_codes(codes, self.width, f"{self.name}.decode")
         out = self.integers(codes).astype(np.float64)
         if self.symmetric:
             out[np.asarray(codes) == self.missing_code] = np.nan

@@ -32,7 +32,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from hwsim.dtypes.base import Format, Rounding, as_rounding, stochastic_draws
+from hwsim.dtypes.base import Format, Rounding, as_rounding, real_values, stochastic_draws
 from hwsim.dtypes.registry import register_pattern
 from hwsim.errors import HwsimError
 
@@ -93,7 +93,7 @@ class _ShiftFormat(Format):
 
     def encode(self, x, rounding="rne", saturate=None, rng=None) -> np.ndarray:
         mode = self._check(rounding, saturate)
-        x = np.asarray(x, dtype=np.float64)
+        x = real_values(x, f"{self.name}.encode")
         if np.isnan(x).any():
             raise HwsimError(f"{self.name}: cannot encode NaN (the format has no NaN)")
         u = stochastic_draws(x.shape, mode, rng)

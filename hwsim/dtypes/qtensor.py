@@ -97,7 +97,8 @@ class GroupLayout:
         if gran == "tensor":
             return cls(shape, 0, gran, int(np.prod(shape, dtype=np.int64)), 1)
         ndim = len(shape)
-        if not (isinstance(spec.axis, int) and -ndim <= spec.axis < ndim):
+        axis_ok = isinstance(spec.axis, int) and not isinstance(spec.axis, bool)
+        if not (axis_ok and -ndim <= spec.axis < ndim):
             raise HwsimError(
                 f"QuantSpec.axis: expected an integer in [{-ndim}, {ndim - 1}] for a tensor of "
                 f"shape {shape}, got {spec.axis!r}"
@@ -107,7 +108,7 @@ class GroupLayout:
         if gran == "channel":
             return cls(shape, axis, gran, length, 1)
         g = spec.group_size
-        if not (isinstance(g, int | np.integer) and g > 0):
+        if isinstance(g, bool) or not (isinstance(g, int | np.integer) and g > 0):
             raise HwsimError(
                 f"QuantSpec.group_size: granularity {gran!r} needs an integer > 0, got {g!r}"
             )

@@ -208,6 +208,13 @@ def quantize_groups(G, fmt: Format, spec: QuantSpec, rng, fast: bool = True):
 def _check_spec(spec: QuantSpec) -> None:
     if not isinstance(spec, QuantSpec):
         raise HwsimError(f"quantize: expected a QuantSpec, got {type(spec).__name__}")
+    if not spec.menu or not all(isinstance(name, str) for name in spec.menu):
+        raise HwsimError(
+            f"QuantSpec.format: expected a format name or a non-empty tuple of names, "
+            f"got {spec.format!r}"
+        )
+    if not isinstance(spec.symmetric, bool | np.bool_):  # "no" would read as True
+        raise HwsimError(f"QuantSpec.symmetric: expected True or False, got {spec.symmetric!r}")
     as_rounding(spec.rounding)
     if spec.scale_rule not in SCALE_RULES:  # checked even where unused: a typo is a mistake
         raise HwsimError(
