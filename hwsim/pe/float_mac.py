@@ -61,11 +61,10 @@ def float_operand(x, who: str) -> tuple[np.ndarray, int]:
             f"{who}: expected float values or a QTensor of a float format, "
             f"got integer dtype {arr.dtype} (use int_mac)"
         )
-    try:
-        values = arr.astype(np.float64)
-    except (TypeError, ValueError):
-        raise HwsimError(f"{who}: expected a float array, got dtype {arr.dtype}") from None
-    return values, arr.dtype.itemsize * 8
+    small_float = arr.dtype.kind == "V" and arr.dtype.itemsize <= 2  # ml_dtypes bfloat16, fp8
+    if arr.dtype.kind != "f" and not small_float:  # str, complex, object (None) ...
+        raise HwsimError(f"{who}: expected a float array, got dtype {arr.dtype}")
+    return arr.astype(np.float64), arr.dtype.itemsize * 8
 
 
 @register_pe("float_mac")

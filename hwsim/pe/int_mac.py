@@ -52,14 +52,26 @@ def _format_of(x, who: str):
     menu = x.spec.menu
     if len(menu) != 1:
         raise HwsimError(f"{who}: expected one element format, got a menu {menu}")
-    return get_format(menu[0])
+    fmt = get_format(menu[0])
+    reject_block_format(fmt, who)
+    return fmt
+
+
+def reject_block_format(fmt, who: str) -> None:
+    """A PE reads element codes and group scales; an MX/BFP QTensor's format is the block."""
+    element = getattr(fmt, "element_format", None)
+    if element is not None:
+        raise HwsimError(
+            f"{who}: {fmt.name} is a block format; quantize with its element format "
+            f"{element.name!r}, granularity='block' and scale_format='e8m0' instead"
+        )
 
 
 def integer_format_check(fmt, who: str) -> None:
     """Raise unless every value of `fmt` is an integer (an INT MAC cannot take it otherwise)."""
     vals = fmt.values()
-    finite = vals[np.isfinite(vals)]
-    if finite.size != vals.size or not np.all(finite == np.round(finite)):
+    vals = vals[~np.isnan(vals)]  # int8_sym's unused code -128 decodes to NaN
+    if not np.all(np.isfinite(vals) & (vals == np.round(vals))):
         raise HwsimError(f"{who}: format {fmt.name} is not an integer format")
 
 
@@ -69,6 +81,8 @@ def integer_operand(x, who: str) -> tuple[np.ndarray, int, int]:
         fmt = _format_of(x, who)
         integer_format_check(fmt, who)
         vals = fmt.decode(x.codes)
+        if np.isnan(vals).any():
+            raise HwsimError(f"{who}: codes hold the unused (NaN) code of {fmt.name}")
         bits, subs = fmt.bits, 0
         if x.zero_points is not None and np.any(x.zero_points != 0):
             zp = np.broadcast_to(x.zero_points, vals.shape)

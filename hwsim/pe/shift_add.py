@@ -97,7 +97,11 @@ def dequant_groups(partials: np.ndarray, scales: np.ndarray) -> np.ndarray:
 
 def _weights(w, who: str) -> tuple[Operand, np.ndarray, int]:
     op = read_operand(w, who)
-    if not np.all(op.values == np.round(op.values)):
+    # by format, not by whether these values happen to be integers
+    v = np.concatenate([f.values() for f in op.formats])
+    v = v[~np.isnan(v)]  # int4_sym's unused code
+    integer_formats = bool(np.all(np.isfinite(v) & (v == np.round(v))))
+    if not integer_formats or not np.all(op.values == np.round(op.values)):
         raise HwsimError(f"{who}: weights must be an integer format, got {w.spec.format}")
     bits = max(f.bits for f in op.formats)
     return op, op.values.astype(np.int64), bits

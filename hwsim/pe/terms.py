@@ -268,6 +268,7 @@ def read_operand(qt, who: str, name: str = "w", allow_olive: bool = False) -> Op
     from hwsim.dtypes import QTensor
     from hwsim.dtypes import format as get_format
     from hwsim.dtypes.qtensor import GroupLayout
+    from hwsim.pe.int_mac import reject_block_format
 
     if not isinstance(qt, QTensor):
         raise HwsimError(f"{who}: {name} must be a QTensor, got {type(qt).__name__}")
@@ -294,6 +295,8 @@ def read_operand(qt, who: str, name: str = "w", allow_olive: bool = False) -> Op
         return np.broadcast_to(np.asarray(x).reshape(-1, G), (R, G)).astype(dtype)
 
     formats = tuple(get_format(n) for n in qt.spec.menu)
+    for fmt in formats:
+        reject_block_format(fmt, f"{who}: {name}")
     ids = grid(qt.format_ids, np.int64) if qt.format_ids is not None else np.zeros((R, G), int)
     if olive:
         if K % 2:
