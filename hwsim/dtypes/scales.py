@@ -1,7 +1,8 @@
 """Scale formats: the element-format facts a scale needs, and raw scales rounded to storage.
 
 `round_scales` takes the float64 scale of every group (0 for an all-zero group) and returns
-what hardware stores: fp32 / fp16 / bf16 (RNE from float64, saturating at the format's max),
+what hardware stores: fp32 / fp16 / bf16 (RNE from float64, saturating at the format's max;
+meta['scale_saturated'] counts the groups clamped into the scale format's range),
 e8m0 (MX shared exponent by `spec.scale_rule`, codes = exponent + 127), pow2 (the smallest
 power of two >= the scale; codes = the exponent) or intN (N-bit unsigned codes times one
 fp32 second-level scale per tensor in meta['scale2']). The quantizer that calls it is
@@ -114,9 +115,14 @@ def round_scales(s, amax, fmt: Format, spec: QuantSpec):
     s1 = np.where(zero, 1.0, s)
     if sf in _FLOAT_SCALES:
         man, emin, mx = _FLOAT_SCALES[sf]
-        out = round_to_float(s1, man, emin, mx)
+        unclamped = round_to_float(s1, man, emin, np.inf)
+        out = np.minimum(unclamped, mx)
         tiny = np.ldexp(1.0, emin - man)
-        return np.where(zero, 1.0, np.maximum(out, tiny)), None, {}
+        # never silent: groups whose scale left the scale format's range (clamped to its max,
+        # or raised to its smallest subnormal so that their elements flush toward zero)
+        clamped = ~zero & ((unclamped > mx) | (unclamped == 0))
+        meta = {"scale_saturated": int(np.count_nonzero(clamped))}
+        return np.where(zero, 1.0, np.maximum(out, tiny)), None, meta
     if sf == "e8m0":
         k = e8m0_exponent(amax, fmt, spec.scale_rule)
         return np.ldexp(1.0, k), (k + 127).astype(np.uint8), {}

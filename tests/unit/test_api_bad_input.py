@@ -312,3 +312,20 @@ def test_mixpe_refuses_a_float_format_even_when_its_values_are_integers():
     one_line_error(
         lambda: hwsim.pe.run("mixpe", np.ones((1, 4), np.int64), w), "must be an integer format"
     )
+
+
+# --- quantize: a scale format's range overflow is counted, not silent ----------------------
+@pytest.mark.parametrize(
+    "rows, scale_format, saturated",
+    [
+        ([[1e308, 1.0], [1.0, 2.0]], "fp16", 1),  # scale above 65504: clamped to max
+        ([[1e-10, 0.0], [1.0, 2.0]], "fp16", 1),  # scale below fp16's smallest subnormal
+        ([[1e300, 1.0], [3.0, 1.0]], "fp32", 1),
+        ([[1.0, 2.0], [0.0, 0.0]], "bf16", 0),  # an all-zero group is not an overflow
+        ([[65504.0 * 7, 1.0]], "fp16", 0),  # exactly the largest scale
+    ],
+)
+def test_quantize_counts_saturated_scales(rows, scale_format, saturated):
+    spec = hwsim.QuantSpec("int4", "channel", scale_format=scale_format)
+    qt = hwsim.quantize(np.array(rows), spec)
+    assert qt.meta["scale_saturated"] == saturated
