@@ -38,11 +38,15 @@ class ResultStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path)
+            _check_is_store(self.path, self._db)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.DatabaseError) as e:
             raise HwsimError(f"result store {str(self.path)!r}: cannot open ({e})") from None
+        except HwsimError:
+            self._db.close()
+            raise
 
     def __enter__(self) -> ResultStore:
         return self
@@ -93,6 +97,25 @@ class ResultStore:
         return dict(self._db.execute("SELECT name, value FROM meta"))
 
 
+def _tables(db: sqlite3.Connection) -> dict[str, list[str]]:
+    names = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {n: [row[1] for row in db.execute(f"PRAGMA table_info('{n}')")] for n in names}
+
+
+def _check_is_store(path: Path, db: sqlite3.Connection, must_exist: bool = False) -> None:
+    """Refuse an SQLite file that some other program wrote (never add tables to it)."""
+    tables = _tables(db)
+    foreign = sorted(set(tables) - {"points", "meta"})
+    # the columns every version of the store has had; a store never loses one
+    if foreign or ("points" in tables and not set(COLUMNS[:5]) <= set(tables["points"])):
+        what = f"it has table {foreign[0]!r}" if foreign else "its points table has other columns"
+    elif must_exist and "points" not in tables:
+        what = "no points table"
+    else:
+        return
+    raise HwsimError(f"{path}: not a result store ({what}); expected `hwsim sweep` output")
+
+
 def open_existing(path) -> ResultStore:
     """A store that must already exist (for reports)."""
     p = Path(path)
@@ -101,4 +124,12 @@ def open_existing(path) -> ResultStore:
     with p.open("rb") as f:
         if f.read(16) != b"SQLite format 3\x00":
             raise HwsimError(f"{p}: not a result store (expected an SQLite file)")
+    try:
+        db = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            _check_is_store(p, db, must_exist=True)
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as e:
+        raise HwsimError(f"result store {str(p)!r}: cannot open ({e})") from None
     return ResultStore(p)

@@ -289,6 +289,10 @@ def _attach_tensors(path: Path, tpath: Path, ops: list[Op]) -> list[Op]:
         name, _, part = key.rpartition("/")
         if name not in by_name or part not in ("inputs", "weights"):
             raise HwsimError(f"{tpath}: tensor {key!r} names no op/part of {path.name}")
+        if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+            raise HwsimError(
+                f"{tpath}: tensor {key!r} has dtype {arr.dtype}; expected real float numbers"
+            )
         want = expected_shapes(by_name[name])[part]
         if tuple(arr.shape) != want:
             raise HwsimError(

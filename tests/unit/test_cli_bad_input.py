@@ -561,3 +561,44 @@ def test_report_output_that_cannot_be_written(tmp_path, capsys, run_dir):
     msg = run_bad(["report", run_dir, "-o", tmp_path / "afile" / "r.html"], capsys)
     assert re.search(r"-o .*r\.html: cannot create its folder", msg), msg
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+@pytest.mark.parametrize("dtype", ["<U1", "complex128"])
+def test_tensor_file_of_non_real_numbers(tmp_path, capsys, dtype):
+    arr = np.ones((384, 384), dtype=dtype)
+    np.savez(tmp_path / "t.npz", **{f"{GEMM}/weights": arr})
+    msg = run_bad(["workload", "show", _tensor_yaml(tmp_path, "t.npz")], capsys)
+    assert f"has dtype {np.dtype(dtype)}; expected real float numbers" in msg
+
+
+def _sqlite(path: Path, schema: str) -> bytes:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.executescript(schema)
+    db.commit()
+    db.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "schema,match",
+    [
+        ("CREATE TABLE t (x);", r"not a result store \(it has table 't'\)"),
+        ("CREATE TABLE points (x);", r"not a result store \(its points table has other columns\)"),
+        ("CREATE TABLE meta (name TEXT);", r"not a result store \(no points table\)"),
+    ],
+    ids=["foreign table", "foreign points", "no points"],
+)
+def test_sqlite_file_that_is_not_a_result_store(tmp_path, capsys, schema, match):
+    """Refused by `report`, and `sweep` never adds its tables to someone else's database."""
+    store = tmp_path / "s" / "results.sqlite"
+    store.parent.mkdir()
+    before = _sqlite(store, schema)
+    msg = run_bad(["report", store, "-o", tmp_path / "r.html"], capsys)
+    assert re.search(match, msg), msg
+    if "meta" not in schema:  # meta alone: a store with no points yet, which sweep may fill
+        msg = run_bad(["sweep", SWEEP, "-o", store.parent, "--no-progress"], capsys)
+        assert re.search(match, msg), msg
+    assert store.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["results.sqlite", "s"]
