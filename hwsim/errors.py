@@ -18,3 +18,19 @@ def closest(name: str, choices, n: int = 3) -> str:
     """', '.join of the registered names closest to `name` (for 'did you mean' hints)."""
     matches = difflib.get_close_matches(name, list(choices), n=n, cutoff=0.4)
     return ", ".join(matches) if matches else ", ".join(sorted(choices)[:n])
+
+
+def read_text(path, what: str) -> str:
+    """The text of a user's file; a file that is not UTF-8 is an HwsimError naming it.
+
+    OSError (missing file, a folder) is left to the caller, whose message names the role.
+    """
+    from pathlib import Path
+
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise HwsimError(
+            f"{path}: {what}: expected UTF-8 text, got byte 0x{e.object[e.start]:02x} "
+            f"at offset {e.start}"
+        ) from None

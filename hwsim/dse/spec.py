@@ -28,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from hwsim.errors import HwsimError
+from hwsim.errors import HwsimError, read_text
 
 VERSION = 1
 METHODS = ("grid", "random", "nsga2")
@@ -86,7 +86,7 @@ def load_sweep(source) -> Sweep:
         path = Path(source)
         base = path.parent
         try:
-            doc = yaml.safe_load(path.read_text())
+            doc = yaml.safe_load(read_text(path, "sweep file"))
         except OSError as e:
             raise HwsimError(f"sweep file {str(path)!r}: cannot read ({e.strerror})") from None
         except yaml.YAMLError as e:

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from hwsim.errors import HwsimError
+from hwsim.errors import HwsimError, read_text
 from hwsim.report import plots
 from hwsim.report.scalesim import compute_report_csv
 from hwsim.report.tables import ops_table, summary_markdown
@@ -106,7 +106,7 @@ def read_run(run_dir) -> tuple[dict, object]:
     if not path.is_file():
         raise HwsimError(f"{d}: not a run directory (no summary.json); expected `hwsim run` output")
     try:
-        summary = json.loads(path.read_text())
+        summary = json.loads(read_text(path, "run summary"))
     except json.JSONDecodeError as e:
         raise HwsimError(f"{path}: not valid JSON (line {e.lineno})") from None
     _check_summary(path, summary)

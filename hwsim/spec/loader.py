@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from hwsim.errors import HwsimError
+from hwsim.errors import HwsimError, read_text
 from hwsim.spec import sections as S
 from hwsim.spec.schema import Arch
 from hwsim.spec.yamlcheck import Checker, LineLoader, Map
@@ -29,7 +29,7 @@ def load_arch(path) -> Arch:
 
         return load_scalesim_cfg(p)
     try:
-        doc = yaml.load(p.read_text(), Loader=LineLoader)  # noqa: S506 - a SafeLoader subclass
+        doc = yaml.load(read_text(p, "arch file"), Loader=LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

@@ -12,7 +12,7 @@ import configparser
 import difflib
 from pathlib import Path
 
-from hwsim.errors import HwsimError
+from hwsim.errors import HwsimError, read_text
 from hwsim.spec.schema import (
     DRAM,
     Arch,
@@ -36,7 +36,7 @@ def load_scalesim_cfg(path: Path) -> Arch:
     """Read a SCALE-Sim config into an Arch (dataflow and array shape kept exactly)."""
     cp = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
     try:
-        cp.read_string(path.read_text())
+        cp.read_string(read_text(path, "SCALE-Sim config"))
     except configparser.Error as e:
         raise HwsimError(f"{path}: not a valid SCALE-Sim config ({type(e).__name__})") from None
     sec = "architecture_presets"

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from hwsim.errors import HwsimError
+from hwsim.errors import HwsimError, read_text
 from hwsim.workload.cards import TransformerConfig, build_card, load_card
 from hwsim.workload.op import OP_KINDS, PHASES, VECTOR_KINDS, ConvShape, Op, Workload
 
@@ -57,7 +57,7 @@ _TOP_KEYS = ("version", "name", "phase", "metadata", "tensors", "ops", "card", "
 def load_yaml(path) -> Workload:
     path = Path(path)
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yaml.safe_load(read_text(path, "workload file"))
     except OSError as e:
         raise HwsimError(f"{path}: cannot read workload file ({e.strerror})") from None
     except yaml.YAMLError as e:
@@ -321,7 +321,8 @@ def load_scalesim_csv(path) -> Workload:
     """
     path = Path(path)
     try:
-        rows = [r for r in csv.reader(path.read_text().splitlines()) if any(c.strip() for c in r)]
+        lines = read_text(path, "topology file").splitlines()
+        rows = [r for r in csv.reader(lines) if any(c.strip() for c in r)]
     except OSError as e:
         raise HwsimError(f"{path}: cannot read topology file ({e.strerror})") from None
     if not rows:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from hwsim.errors import HwsimError
+from hwsim.errors import HwsimError, read_text
 from hwsim.workload.op import OP_KINDS, Op, Workload
 
 VERSION = 1
@@ -145,7 +145,7 @@ def load_recipe(source) -> Recipe:
     else:
         path = Path(source)
         try:
-            doc = yaml.safe_load(path.read_text())
+            doc = yaml.safe_load(read_text(path, "recipe"))
         except OSError as e:
             raise HwsimError(f"{path}: cannot read recipe ({e.strerror})") from None
         except yaml.YAMLError as e:

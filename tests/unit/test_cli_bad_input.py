@@ -602,3 +602,33 @@ def test_sqlite_file_that_is_not_a_result_store(tmp_path, capsys, schema, match)
         assert re.search(match, msg), msg
     assert store.read_bytes() == before
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["results.sqlite", "s"]
+
+
+@pytest.mark.parametrize(
+    "argv,what",
+    [
+        (["run", "{f}.yaml", CARD], "arch file"),
+        (["run", "{f}.cfg", TOPO], "SCALE-Sim config"),
+        (["run", ARCH, "{f}.yaml"], "workload file"),
+        (["run", ARCH, "{f}.csv"], "topology file"),
+        (["run", ARCH, CARD, "--quant", "{f}.yaml"], "recipe"),
+        (["sweep", "{f}.yaml", "-o", "{f}-store"], "sweep file"),
+    ],
+    ids=["arch", "cfg", "workload", "topology", "recipe", "sweep"],
+)
+def test_file_that_is_not_utf8(tmp_path, capsys, argv, what):
+    stem = tmp_path / "bin"
+    for ext in (".yaml", ".cfg", ".csv"):
+        prefix = b"[architecture_presets]\n" if ext == ".cfg" else b"version: 1\n"
+        stem.with_suffix(ext).write_bytes(prefix + b"\xff\xfe: 3\n")
+    before = sorted(tmp_path.iterdir())
+    msg = run_bad([str(a).replace("{f}", str(stem)) for a in argv], capsys)
+    assert re.search(rf"bin\.\w+: {what}: expected UTF-8 text, got byte 0xff at offset", msg), msg
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_run_summary_that_is_not_utf8(tmp_path, capsys, run_dir):
+    bad = _broken_run(tmp_path, run_dir, None, None)
+    (bad / "summary.json").write_bytes(b'{"arch": "\xff"}')
+    msg = run_bad(["compare", run_dir, bad], capsys)
+    assert "summary.json: run summary: expected UTF-8 text, got byte 0xff at offset 10" in msg
