@@ -51,9 +51,14 @@ def dyadic(scale):
     M / 2^c approximates the scale with M in [2^30, 2^31) (round half up on the 31-bit
     mantissa). Raises HwsimError for scales that are not finite and positive.
     """
-    if np.ndim(scale) == 0:
-        return dyadic_scalar(float(scale))
-    s = np.asarray(scale, dtype=np.float64)
+    try:
+        s = np.asarray(scale, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise HwsimError(
+            f"dyadic: expected a float scale or an array of them, got {scale!r}"
+        ) from None
+    if s.ndim == 0:
+        return dyadic_scalar(float(s))
     if not (np.all(np.isfinite(s)) and np.all(s > 0)):
         bad = s[~(np.isfinite(s) & (s > 0))][0]
         raise HwsimError(f"dyadic: every scale must be a finite number > 0, got {bad!r}")
@@ -130,6 +135,14 @@ def _shift_round(p: np.ndarray, c: np.ndarray, rounding: str) -> np.ndarray:
     return q + ((r > half) | ((r == half) & ((q & 1) == 1)))  # rne
 
 
+def _integers(v, name: str) -> np.ndarray:
+    """An integer parameter of requantize as int64 (5.5 would silently truncate)."""
+    arr = np.asarray(v)
+    if arr.dtype.kind not in "iu":
+        raise HwsimError(f"requantize: {name} must be an integer or integer array, got {v!r}")
+    return arr.astype(np.int64)
+
+
 def requantize(acc, M, c, rounding="rne", out_bits=8, signed=True, zero_point=0) -> np.ndarray:
     """Requantize integer accumulators: clamp(round(acc * M / 2^c) + zero_point).
 
@@ -144,11 +157,17 @@ def requantize(acc, M, c, rounding="rne", out_bits=8, signed=True, zero_point=0)
     if z.dtype.kind not in "iu":
         raise HwsimError(f"requantize: acc must be an integer array, got dtype {z.dtype}")
     z = z.astype(np.int64)
-    M_arr = np.asarray(M, dtype=np.int64)
-    c_arr = np.asarray(c, dtype=np.int64)
+    M_arr, c_arr = _integers(M, "M"), _integers(c, "c")
+    zp = _integers(zero_point, "zero_point")
     if np.any(M_arr < 0) or np.any(M_arr >= 2**_M_BITS):
         raise HwsimError("requantize: M must lie in [0, 2^31) (use dyadic(scale))")
-    z, M_arr, c_arr, zp = np.broadcast_arrays(z, M_arr, c_arr, np.asarray(zero_point, np.int64))
+    try:
+        z, M_arr, c_arr, zp = np.broadcast_arrays(z, M_arr, c_arr, zp)
+    except ValueError:
+        raise HwsimError(
+            f"requantize: M {M_arr.shape}, c {c_arr.shape} and zero_point {zp.shape} do not "
+            f"broadcast against acc {z.shape}"
+        ) from None
     if np.any(np.abs(z) > 2**31):
         raise HwsimError("requantize: |acc| must be <= 2^31 (int32 accumulators)")
     p = z * M_arr  # |p| < 2^62: exact in int64

@@ -39,7 +39,7 @@ from hwsim.errors import HwsimError
 from hwsim.pe import _kernels_serial as KS
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.int_mac import check_shapes, integer_operand
-from hwsim.pe.registry import PEEstimate, PEResult, register_pe
+from hwsim.pe.registry import PEEstimate, PEResult, check_flag, register_pe
 
 
 def value_width(lo: int, hi: int) -> int:
@@ -90,7 +90,7 @@ class _SerialBase:
         if not (isinstance(lanes, int) and 1 <= lanes <= 4096):
             raise HwsimError(f"{self.kind}.lanes: expected an integer in [1, 4096], got {lanes!r}")
         self.lanes = lanes
-        self.dynamic = bool(dynamic)
+        self.dynamic = check_flag(dynamic, f"{self.kind}.dynamic")
 
     def check(self, a_format=None, w_format=None) -> None:
         from hwsim.dtypes import format as get_format

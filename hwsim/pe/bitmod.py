@@ -67,7 +67,7 @@ from hwsim.pe import _kernels_serial as KS
 from hwsim.pe.accumulators import float_spec, round_fraction
 from hwsim.pe.bitmod_lanes import align_lanes, align_scalar, to_fp16
 from hwsim.pe.counts import ActionCounts
-from hwsim.pe.registry import PEEstimate, PEResult, register_pe
+from hwsim.pe.registry import PEEstimate, PEResult, check_flag, register_pe
 from hwsim.pe.terms import (
     Operand,
     read_operand,
@@ -104,7 +104,7 @@ class BitMoDPE:
                 f"got {align_guard_bits!r}"
             )
         self.dp = dp
-        self.skip_zero_terms = bool(skip_zero_terms)
+        self.skip_zero_terms = check_flag(skip_zero_terms, "bitmod.skip_zero_terms")
         self.group_acc = group_acc
         self.acc = float_spec(acc_format)
         if self.acc.man_bits > 30:

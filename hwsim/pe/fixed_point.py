@@ -42,7 +42,7 @@ from hwsim.errors import HwsimError
 from hwsim.pe import _kernels_mac as K
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.int_mac import ON_OVERFLOW, _format_of, _is_qtensor, check_shapes, raise_or_count
-from hwsim.pe.registry import PEEstimate, PEResult, register_pe
+from hwsim.pe.registry import PEEstimate, PEResult, check_flag, register_pe
 
 Q_MODES = fixed.Q_MODES
 O_MODES = tuple(m for m in fixed.O_MODES if m != "AP_WRAP_SM")  # accumulator: no WRAP_SM
@@ -170,6 +170,7 @@ class FixedPointPE:
             raise HwsimError(
                 f"fixed_point.dsp_chain: expected an integer in [1, 64], got {dsp_chain!r}"
             )
+        dsp_packing = check_flag(dsp_packing, "fixed_point.dsp_packing")
         if dsp_packing and weights != "fixed":
             raise HwsimError("fixed_point.dsp_packing: needs weights='fixed'")
         if on_overflow not in ON_OVERFLOW:

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from hwsim.dtypes.requant import dyadic, requantize
+from hwsim.dtypes.requant import dyadic, output_range, requantize
 from hwsim.errors import HwsimError
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.int_mac import IntMAC, _is_qtensor, raise_or_count
-from hwsim.pe.registry import PEEstimate, PEResult, register_pe
+from hwsim.pe.registry import PEEstimate, PEResult, check_flag, register_pe
 
 
 def _scale_vector(x, given, rows: int, who: str, per_row: bool) -> np.ndarray:
@@ -69,6 +69,15 @@ class HawqLayer:
     ):
         if not (np.isfinite(out_scale) and out_scale > 0):
             raise HwsimError(f"hawq.out_scale: expected a finite number > 0, got {out_scale!r}")
+        check_flag(out_signed, "hawq.out_signed")
+        if isinstance(out_zero_point, bool) or not isinstance(out_zero_point, int | np.integer):
+            raise HwsimError(f"hawq.out_zero_point: expected an integer, got {out_zero_point!r}")
+        lo, hi = output_range(out_bits, out_signed)
+        if not lo <= out_zero_point <= hi:  # every output would clamp to one end
+            raise HwsimError(
+                f"hawq.out_zero_point: expected an integer in the output range [{lo}, {hi}], "
+                f"got {out_zero_point}"
+            )
         self.mac = IntMAC(acc_bits=acc_bits, overflow="wrap", on_overflow=on_overflow)
         self.out_scale, self.bias = float(out_scale), bias
         self.a_scale, self.w_scale = a_scale, w_scale

@@ -82,6 +82,13 @@ def get_pe(kind: str, **params):
     return cls(**params)
 
 
+def check_flag(value, where: str) -> bool:
+    """`value` as a bool; a one-line error for anything else ("no" would read as True)."""
+    if not isinstance(value, bool | np.bool_):
+        raise HwsimError(f"{where}: expected True or False, got {value!r}")
+    return bool(value)
+
+
 def run(kind: str, a, w, **params) -> PEResult:
     """Compute a @ w.T on PE `kind`: exact outputs, action counts and cycles."""
     return get_pe(kind, **params).run(a, w)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import hwsim
+from hwsim.dtypes import dyadic, requantize
 from hwsim.errors import HwsimError
 
 FP4 = tuple(f"bitmod_fp4_{v}" for v in ("er_pos", "er_neg", "ea_pos", "ea_neg"))
@@ -329,3 +330,52 @@ def test_quantize_counts_saturated_scales(rows, scale_format, saturated):
     spec = hwsim.QuantSpec("int4", "channel", scale_format=scale_format)
     qt = hwsim.quantize(np.array(rows), spec)
     assert qt.meta["scale_saturated"] == saturated
+
+
+# --- PE parameters: flags are booleans, integers are integers -------------------------------
+@pytest.mark.parametrize(
+    "kind, params, match",
+    [
+        ("stripes", {"dynamic": "yes"}, r"stripes\.dynamic: expected True or False"),
+        ("loom", {"dynamic": 1}, r"loom\.dynamic: expected True or False"),
+        ("bitmod", {"skip_zero_terms": "no"}, r"bitmod\.skip_zero_terms: expected True or False"),
+        ("fixed_point", {"dsp_packing": "x"}, r"fixed_point\.dsp_packing: expected True or"),
+        ("hawq", {"out_signed": "x"}, r"hawq\.out_signed: expected True or False"),
+        ("hawq", {"out_zero_point": 0.5}, r"hawq\.out_zero_point: expected an integer"),
+    ],
+)
+def test_pe_parameters_of_the_wrong_type(kind, params, match):
+    one_line_error(lambda: hwsim.pe.get_pe(kind, **params), match)
+
+
+def test_hawq_zero_point_outside_the_output_range():
+    one_line_error(
+        lambda: hwsim.pe.get_pe("hawq", out_zero_point=1000),
+        r"hawq\.out_zero_point: expected an integer in the output range \[-128, 127\]",
+    )
+    one_line_error(
+        lambda: hwsim.pe.get_pe("hawq", out_zero_point=-1, out_signed=False),
+        r"output range \[0, 255\], got -1",
+    )
+
+
+# --- requantize / dyadic --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"M": 5.5, "c": 3}, "M must be an integer"),
+        ({"M": 5, "c": 3.0}, "c must be an integer"),
+        ({"M": 5, "c": 3, "zero_point": 0.5}, "zero_point must be an integer"),
+        ({"M": np.array([5, 6]), "c": 3}, "do not broadcast against acc"),
+        ({"M": 2**31, "c": 3}, r"M must lie in \[0, 2\^31\)"),
+        ({"M": 5, "c": 3, "out_bits": 0}, "out_bits must be an integer in 1..32"),
+    ],
+)
+def test_requantize_bad_parameters(kw, match):
+    acc = np.ones((2, 3), np.int64)
+    one_line_error(lambda: requantize(acc, **kw), match)
+
+
+@pytest.mark.parametrize("scale", ["x", 0.0, -0.5, float("nan"), float("inf"), [0.5, -1.0]])
+def test_dyadic_bad_scales(scale):
+    one_line_error(lambda: dyadic(scale), "dyadic: ")
