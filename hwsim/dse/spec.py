@@ -28,6 +28,7 @@ from pathlib import Path
 
 import yaml
 
+from hwsim import yamlsafe
 from hwsim.errors import HwsimError, read_text
 
 VERSION = 1
@@ -86,11 +87,11 @@ def load_sweep(source) -> Sweep:
         path = Path(source)
         base = path.parent
         try:
-            doc = yaml.safe_load(read_text(path, "sweep file"))
+            doc = yamlsafe.load(read_text(path, "sweep file"))
         except OSError as e:
             raise HwsimError(f"sweep file {str(path)!r}: cannot read ({e.strerror})") from None
         except yaml.YAMLError as e:
-            raise HwsimError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+            raise HwsimError(f"{path}: not valid YAML ({yamlsafe.describe(e)})") from None
     where = str(path)
     if not isinstance(doc, dict):
         raise HwsimError(f"{where}: expected a mapping at the top of the sweep file")

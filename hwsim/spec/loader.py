@@ -29,7 +29,8 @@ def load_arch(path) -> Arch:
 
         return load_scalesim_cfg(p)
     try:
-        doc = yaml.load(read_text(p, "arch file"), Loader=LineLoader)  # noqa: S506 - a SafeLoader subclass
+        text = read_text(p, "arch file")
+        doc = yaml.load(text, Loader=LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

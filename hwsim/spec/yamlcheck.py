@@ -10,6 +10,7 @@ from __future__ import annotations
 import yaml
 
 from hwsim.errors import closest
+from hwsim.yamlsafe import UniqueKeyLoader
 
 
 class Map(dict):
@@ -26,7 +27,7 @@ class Seq(list):
     lines: list
 
 
-class LineLoader(yaml.SafeLoader):
+class LineLoader(UniqueKeyLoader):
     def construct_mapping(self, node, deep=False):
         out = Map(super().construct_mapping(node, deep=True))
         out.line = node.start_mark.line + 1

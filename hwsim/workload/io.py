@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from hwsim import yamlsafe
 from hwsim.errors import HwsimError, read_text
 from hwsim.workload.cards import TransformerConfig, build_card, load_card
 from hwsim.workload.op import OP_KINDS, PHASES, VECTOR_KINDS, ConvShape, Op, Workload
@@ -57,11 +58,11 @@ _TOP_KEYS = ("version", "name", "phase", "metadata", "tensors", "ops", "card", "
 def load_yaml(path) -> Workload:
     path = Path(path)
     try:
-        doc = yaml.safe_load(read_text(path, "workload file"))
+        doc = yamlsafe.load(read_text(path, "workload file"))
     except OSError as e:
         raise HwsimError(f"{path}: cannot read workload file ({e.strerror})") from None
     except yaml.YAMLError as e:
-        raise HwsimError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+        raise HwsimError(f"{path}: not valid YAML ({yamlsafe.describe(e)})") from None
     if not isinstance(doc, dict):
         raise HwsimError(f"{path}: expected a mapping with version: and ops:")
     if doc.get("version") != VERSION:

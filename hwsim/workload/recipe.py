@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from hwsim import yamlsafe
 from hwsim.errors import HwsimError, read_text
 from hwsim.workload.op import OP_KINDS, Op, Workload
 
@@ -145,11 +146,11 @@ def load_recipe(source) -> Recipe:
     else:
         path = Path(source)
         try:
-            doc = yaml.safe_load(read_text(path, "recipe"))
+            doc = yamlsafe.load(read_text(path, "recipe"))
         except OSError as e:
             raise HwsimError(f"{path}: cannot read recipe ({e.strerror})") from None
         except yaml.YAMLError as e:
-            raise HwsimError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+            raise HwsimError(f"{path}: not valid YAML ({yamlsafe.describe(e)})") from None
     if not isinstance(doc, dict) or doc.get("version") != VERSION:
         got = doc.get("version") if isinstance(doc, dict) else None
         raise HwsimError(f"{path}: version: expected {VERSION}, got {got!r}")

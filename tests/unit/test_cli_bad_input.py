@@ -632,3 +632,46 @@ def test_run_summary_that_is_not_utf8(tmp_path, capsys, run_dir):
     (bad / "summary.json").write_bytes(b'{"arch": "\xff"}')
     msg = run_bad(["compare", run_dir, bad], capsys)
     assert "summary.json: run summary: expected UTF-8 text, got byte 0xff at offset 10" in msg
+
+
+DUPLICATE = r"d\.yaml: not valid YAML \(duplicate key 'name', line \d+\)"
+
+
+@pytest.mark.parametrize(
+    "src,argv,match",
+    [
+        (ARCH, ["run", "{f}", CARD], r"not valid YAML: duplicate key 'name' \(.*d\.yaml line 8"),
+        (WORKLOAD, ["workload", "show", "{f}"], DUPLICATE),
+        (RECIPE, ["run", ARCH, CARD, "--quant", "{f}"], DUPLICATE),
+        (SWEEP, ["sweep", "{f}", "-o", "{f}.store"], DUPLICATE),
+    ],
+    ids=["arch", "workload", "recipe", "sweep"],
+)
+def test_duplicate_yaml_key(tmp_path, capsys, src, argv, match):
+    """PyYAML would keep the last of two equal keys silently; hwsim refuses the file."""
+    lines = src.read_text().splitlines()
+    first = next(i for i, line in enumerate(lines) if re.match(r"(clock_mhz|phase|name):", line))
+    lines.insert(first + 1, lines[first])
+    path = tmp_path / "d.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    msg = run_bad([str(a).replace("{f}", str(path)) for a in argv], capsys)
+    assert re.search(match, msg), msg
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.yaml"]
+
+
+def test_yaml_merge_keys_may_be_overridden():
+    from hwsim.yamlsafe import load
+
+    assert load("b: &b {x: 1, y: 1}\nd:\n  <<: *b\n  x: 2\n")["d"] == {"x": 2, "y": 1}
+
+
+def test_every_shipped_file_loads_with_the_strict_loaders():
+    import hwsim
+    from hwsim.dse.spec import load_sweep
+    from hwsim.workload.recipe import load_recipe
+
+    assert all(hwsim.load_arch(p).name for p in sorted((REPO / "arch").glob("*.yaml")))
+    wls = sorted((REPO / "workloads").glob("*.yaml"))
+    assert all(hwsim.load_workload(str(p)).macs > 0 for p in wls)
+    assert all(load_recipe(p) for p in sorted((REPO / "workloads" / "recipes").glob("*.yaml")))
+    assert all(load_sweep(p) for p in sorted((REPO / "workloads" / "sweeps").glob("*.yaml")))

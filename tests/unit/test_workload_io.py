@@ -83,8 +83,9 @@ G = "{name: a, kind: gemm, M: 1, N: 1, K: 1"
         ("ops: []", r"w\.yaml: version: expected 1, got None"),
         ("version: 1\nops: []", r"w\.yaml: ops: expected a non-empty list"),
         (V1 + "{name: a, kind: gem, M: 1}", r"ops\[0\]\.kind: expected"),
-        (V1 + G + ", M: -4}", r"ops\[0\]\.M: expected an integer >= 0, got -4"),
-        (V1 + G + ", M: 0}", r"ops\[0\]\.M: expected an integer > 0 for a gemm op"),
+        # M given once: a repeated key is itself refused (duplicate key)
+        (V1 + G.replace("1", "-4", 1) + "}", r"ops\[0\]\.M: expected an integer >= 0, got -4"),
+        (V1 + G.replace("1", "0", 1) + "}", r"ops\[0\]\.M: expected an integer > 0 for a gemm op"),
         (V1 + G + ", size: 3}", r"ops\[0\]\.size: unknown key"),
         (V1 + "{name: a, kind: vector, elements: 4, vector_kind: foo}", r"vector_kind: expected"),
         (V1 + G + "}\n - " + G + "}", r"duplicate op name 'a'"),
