@@ -21,6 +21,8 @@ Counts: `lut.{w bits}` one per MAC (decoder), `mul.{a}x{v}` and `add.{acc}` one 
 (v = bits of the widest decoded value, acc = a + v + log2(group size)), `fmul.{32|64}` and
 `fadd.{32|64}` one per output and group, `fmul.{32|64}` per output for activation scales.
 info: `groups_per_format` (menu name -> groups), and for OliVe `outliers` / `victims`.
+`overflows`: outputs whose `out_acc` register overflowed (operands are finite, so every
+inf/NaN output is one).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from hwsim.pe.accumulators import float_spec, round_fraction
 from hwsim.pe.bit_serial import bit_length
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.registry import PEEstimate, PEResult, register_pe
-from hwsim.pe.shift_add import fp16_activations, int_activations, is_float_input
+from hwsim.pe.shift_add import fp16_activations, fp32_overflows, int_activations, is_float_input
 from hwsim.pe.terms import read_operand
 
 OUT_ACCS = ("fp32", "fp64")
@@ -115,13 +117,15 @@ class MixedDtypePE:
         if self.out_acc == "fp32":
             out = KS.fp32_group_dequant(Pr, op.scales.astype(np.float32)).astype(np.float64)
             if a_scale is not None:
-                out = (out.astype(np.float32) * a_scale[:, None]).astype(np.float64)
+                with np.errstate(over="ignore", invalid="ignore"):  # counted in overflows
+                    out = (out.astype(np.float32) * a_scale[:, None]).astype(np.float64)
         else:
             out = np.zeros((M, N))
-            for g in range(G):
-                out = out + Pr[:, :, g] * op.scales[None, :, g]
-            if a_scale is not None:
-                out = out * a_scale.astype(np.float64)[:, None]
+            with np.errstate(over="ignore", invalid="ignore"):  # counted in overflows
+                for g in range(G):
+                    out = out + Pr[:, :, g] * op.scales[None, :, g]
+                if a_scale is not None:
+                    out = out * a_scale.astype(np.float64)[:, None]
         vbits = 1 + int(bit_length(np.array([vmax]))[0])
         acc = abits + vbits + math.ceil(math.log2(max(gs, 2)))
         width = 32 if self.out_acc == "fp32" else 64
@@ -135,7 +139,7 @@ class MixedDtypePE:
         if w.meta.get("scheme") == "olive":
             info["outliers"] = int(w.meta.get("n_outliers", 0))
             info["victims"] = int(w.meta.get("n_victims", 0))
-        return PEResult(out, c, M * N * K, None, 0, info)
+        return PEResult(out, c, M * N * K, None, fp32_overflows(out), info)
 
     @staticmethod
     def _groups(w, op) -> dict[str, int]:

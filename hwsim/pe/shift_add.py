@@ -29,6 +29,9 @@ an exponent add (float activations) or a shift (integer activations).
 Counts: `add.{e}` (exponent add, e = exponent bits of the weight) or `shift.{a}` one per MAC,
 `fadd.32` or `add.{acc}` one per MAC, `fmul.32` + `fadd.32` per output and group.
 Cycles: one MAC per cycle (`cycles` = M*N*K).
+
+Overflow (both PEs): operands are finite, so every inf/NaN output comes from an fp32 register
+that overflowed; `PEResult.overflows` counts those outputs (never silent, never raised).
 """
 
 from __future__ import annotations
@@ -86,6 +89,11 @@ def group_partials_int(av: np.ndarray, wv: np.ndarray, gs: int) -> np.ndarray:
     A = av.astype(np.float64).reshape(M, G, gs).transpose(1, 0, 2)  # [G, M, gs]
     W = wv.astype(np.float64).reshape(N, G, gs).transpose(1, 2, 0)  # [G, gs, N]
     return np.matmul(A, W).transpose(1, 2, 0)  # exact: every partial sum < 2**53
+
+
+def fp32_overflows(out: np.ndarray) -> int:
+    """Outputs that are not finite: from finite operands, each is an fp32 overflow."""
+    return int(np.count_nonzero(~np.isfinite(out)))
 
 
 def dequant_groups(partials: np.ndarray, scales: np.ndarray) -> np.ndarray:
@@ -166,7 +174,8 @@ class MixPE:
             partials = s_qa - zp[None, :, :] * s_a  # exact integers < 2**53
         out32 = dequant_groups(partials, op.scales)
         if a_scale is not None:
-            out32 = (out32 * a_scale[:, None]).astype(np.float32)
+            with np.errstate(over="ignore", invalid="ignore"):  # counted in overflows
+                out32 = (out32 * a_scale[:, None]).astype(np.float32)
         acc = abits + wbits + math.ceil(math.log2(max(gs, 2)))
         popcount = _popcount(np.abs(q))  # [N, K]
         c = ActionCounts()
@@ -182,7 +191,8 @@ class MixPE:
         c.add("fadd", M * N * G, 32)
         per_out = -(-K // self.macs_per_cycle(abits, wbits))
         info = {"macs_per_cycle": self.macs_per_cycle(abits, wbits), "fp16_activations": fp16}
-        return PEResult(out32.astype(np.float64), c, per_out * M * N, None, 0, info)
+        overflows = fp32_overflows(out32)
+        return PEResult(out32.astype(np.float64), c, per_out * M * N, None, overflows, info)
 
 
 def _popcount(x: np.ndarray) -> np.ndarray:
@@ -238,14 +248,16 @@ class DenseShiftPE:
         if av.shape[1] != K:
             raise HwsimError(f"denseshift: K mismatch, a is {av.shape} and w is {(N, K)}")
         if a_scale is not None:
-            out32 = (out32 * a_scale[:, None]).astype(np.float32)
+            with np.errstate(over="ignore", invalid="ignore"):  # counted in overflows
+                out32 = (out32 * a_scale[:, None]).astype(np.float32)
         M = av.shape[0]
         c = ActionCounts()
         c.add(key_mul[0], M * N * K, key_mul[1])
         c.add(key_acc[0], M * N * K, key_acc[1])
         c.add("fmul", M * N * G + (0 if a_scale is None else M * N), 32)
         c.add("fadd", M * N * G, 32)
-        return PEResult(out32.astype(np.float64), c, M * N * K, None, 0, {"exp_bits": ebits})
+        ovf = fp32_overflows(out32)
+        return PEResult(out32.astype(np.float64), c, M * N * K, None, ovf, {"exp_bits": ebits})
 
 
 def pow2_exponents(values: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -379,3 +379,22 @@ def test_requantize_bad_parameters(kw, match):
 @pytest.mark.parametrize("scale", ["x", 0.0, -0.5, float("nan"), float("inf"), [0.5, -1.0]])
 def test_dyadic_bad_scales(scale):
     one_line_error(lambda: dyadic(scale), "dyadic: ")
+
+
+# --- fp32 registers of the group-dequant PEs: overflow is counted ----------------------------
+@pytest.mark.parametrize(
+    "kind, fmt, spec_kw",
+    [
+        ("mixpe", "int4", {"scale_format": "fp32"}),
+        ("denseshift", "denseshift4", {}),
+        ("mixed_dtype", FP4, {"scale_format": "int8"}),
+    ],
+)
+def test_group_dequant_pes_count_fp32_overflow(kind, fmt, spec_kw):
+    K = 256
+    a = np.full((1, K), 65504.0)
+    small = q(np.full((2, K), 1.0), fmt, granularity="group", group_size=32, **spec_kw)
+    assert hwsim.pe.run(kind, a, small).overflows == 0
+    huge = q(np.full((2, K), 1e36), fmt, granularity="group", group_size=32, **spec_kw)
+    res = hwsim.pe.run(kind, a, huge)
+    assert np.all(np.isinf(res.out)) and res.overflows == res.out.size == 2
