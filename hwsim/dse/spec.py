@@ -139,7 +139,7 @@ def load_sweep(source) -> Sweep:
     population = _int(where, "search.population", search.get("population", 20))
     objectives = tuple(_list(where, "objectives", doc.get("objectives", ["cycles", "energy_pj"])))
     for o in objectives:
-        if o not in OBJECTIVES:
+        if not isinstance(o, str) or o not in OBJECTIVES:
             raise HwsimError(
                 f"{where}: objectives: unknown objective {o!r}; expected any of "
                 + ", ".join(OBJECTIVES)

@@ -440,6 +440,11 @@ SWEEP_CASES = [
         sweep_doc(lambda d: put(d, "objectives", ["speed"])),
         r"s\.yaml: objectives: unknown objective 'speed'",
     ),
+    (
+        "objective not a name",
+        sweep_doc(lambda d: put(d, "objectives", [[1]])),
+        r"s\.yaml: objectives: unknown objective \[1\]; expected any of cycles",
+    ),
     ("parameters", sweep_doc(lambda d: put(d, "parameters", [1])), r"s\.yaml: parameters: exp"),
     (
         "empty values",
