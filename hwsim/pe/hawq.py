@@ -17,7 +17,9 @@ rounds float64 RNE, its TVM deployment truncates.
 
 Cycles and counts: the int_mac's (M*N*K MACs) plus per output `add.{acc}` (bias),
 `mul.{acc}x31` (dyadic multiply), `shift.64` and `add.{out_bits}` (zero point, if any).
-`out` holds the output integers; info["acc"] the int32 values before requantization.
+`out` holds the output integers; info["acc"] the int32 values before requantization;
+info["out_clamped"] the outputs the output-range clamp changed (the clamp is the layer's
+design, so they are reported there, not as accumulator `overflows`).
 """
 
 from __future__ import annotations
@@ -133,15 +135,12 @@ class HawqLayer:
         raise_or_count(bias_ovf, self.on_overflow, "hawq (bias add)")
         if width > 32:
             raise HwsimError("hawq: requantization takes accumulators of at most 32 bits")
-        out = requantize(
-            zb,
-            Mq[None, :],
-            c[None, :],
-            rounding=self.rounding,
-            out_bits=self.out_bits,
-            signed=self.out_signed,
-            zero_point=self.out_zero_point,
-        )
+        requant = dict(rounding=self.rounding, zero_point=self.out_zero_point)
+        kw = dict(requant, out_bits=self.out_bits, signed=self.out_signed)
+        out = requantize(zb, Mq[None, :], c[None, :], **kw)
+        # the output clamp is HAWQ's design, yet never silent: count the outputs it moved
+        wide = requantize(zb, Mq[None, :], c[None, :], out_bits=32, signed=True, **requant)
+        out_clamped = int(np.count_nonzero(wide != out))
         outputs = z.size
         counts = ActionCounts(res.counts)
         counts.add("add", outputs if self.bias is not None else 0, width)
@@ -149,4 +148,5 @@ class HawqLayer:
         counts.add("shift", outputs, 64)
         counts.add("add", outputs if self.out_zero_point else 0, self.out_bits)
         info = dict(res.info, acc=zb, multiplier=Mq, shift=c, bias_codes=b, bias_overflows=bias_ovf)
+        info["out_clamped"] = out_clamped
         return PEResult(out, counts, res.cycles, None, overflows, info)

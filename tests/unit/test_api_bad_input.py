@@ -398,3 +398,12 @@ def test_group_dequant_pes_count_fp32_overflow(kind, fmt, spec_kw):
     huge = q(np.full((2, K), 1e36), fmt, granularity="group", group_size=32, **spec_kw)
     res = hwsim.pe.run(kind, a, huge)
     assert np.all(np.isinf(res.out)) and res.overflows == res.out.size == 2
+
+
+def test_hawq_reports_clamped_outputs():
+    a = np.array([[127] * 4, [1, 0, 0, 0]])
+    w = np.array([[127] * 4, [-127] * 4])
+    res = hwsim.pe.run("hawq", a, w, a_scale=1.0, w_scale=1.0, out_scale=1.0)
+    # 4 * 127 * 127 clamps to 127 and its negative to -128; 127 and -127 fit
+    assert res.out.tolist() == [[127, -128], [127, -127]]
+    assert res.info["out_clamped"] == 2 and res.overflows == 0
