@@ -95,8 +95,10 @@ def _spec(where: str, raw):
 
 def _check_shape_free(where: str, spec) -> None:
     """The QuantSpec checks that need no tensor, at load time so errors name the file."""
+    from hwsim.dtypes.mixture import MENU_SELECTS
     from hwsim.dtypes.qtensor import CLIPPINGS, GRANULARITIES
     from hwsim.dtypes.quantize import _check_spec
+    from hwsim.dtypes.scales import _FLOAT_SCALES, _INT_SCALE
 
     if not isinstance(spec.symmetric, bool):
         raise HwsimError(f"{where}.symmetric: expected true or false, got {spec.symmetric!r}")
@@ -108,6 +110,19 @@ def _check_shape_free(where: str, spec) -> None:
         )
     if spec.pad not in ("error", "zero"):
         raise HwsimError(f"{where}.pad: expected error or zero, got {spec.pad!r}")
+    if spec.menu_select not in MENU_SELECTS:
+        raise HwsimError(
+            f"{where}.menu_select: expected one of {', '.join(MENU_SELECTS)}, "
+            f"got {spec.menu_select!r}"
+        )
+    sf = spec.scale_format
+    if not isinstance(sf, str) or not (
+        sf in _FLOAT_SCALES or sf in ("e8m0", "pow2") or _INT_SCALE.fullmatch(sf)
+    ):
+        raise HwsimError(
+            f"{where}.scale_format: expected fp32, fp16, bf16, e8m0, pow2 or intN (N in 1..16), "
+            f"got {sf!r}"
+        )
     if spec.granularity not in GRANULARITIES:
         raise HwsimError(
             f"{where}.granularity: expected one of {', '.join(GRANULARITIES)}, "
@@ -166,6 +181,8 @@ def load_recipe(source) -> Recipe:
         where = f"{path}: rules[{i}]"
         if not isinstance(raw, dict) or ("match" not in raw and "kind" not in raw):
             raise HwsimError(f"{where}: expected a mapping with match: or kind:")
+        if raw.get("match") is not None and not isinstance(raw["match"], str):
+            raise HwsimError(f"{where}.match: expected an op-name pattern, got {raw['match']!r}")
         if raw.get("kind") is not None and raw["kind"] not in OP_KINDS:
             raise HwsimError(f"{where}.kind: expected one of {', '.join(OP_KINDS)}")
         rules.append(Rule(raw.get("match"), raw.get("kind"), _parts(where, raw)))

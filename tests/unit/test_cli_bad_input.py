@@ -402,6 +402,13 @@ RECIPE_CASES = [
     ("symmetric", _recipe(_wspec("symmetric", "yes")), r"weights\.symmetric: expected true or f"),
     ("axis", _recipe(_wspec("axis", "x")), r"r\.yaml: default\.weights\.axis: expected an int"),
     ("pad", _recipe(_wspec("pad", "maybe")), r"r\.yaml: default\.weights\.pad: expected error"),
+    ("menu_select", _recipe(_wspec("menu_select", "x")), r"weights\.menu_select: expected one of"),
+    ("scale_format", _recipe(_wspec("scale_format", "fp99")), r"r\.yaml: default\.weights\.sca"),
+    (
+        "rule match not a pattern",
+        _recipe(lambda d: put(d, "rules", [{"match": 5, "weights": {"format": "int8"}}])),
+        r"r\.yaml: rules\[0\]\.match: expected an op-name pattern, got 5",
+    ),
 ]
 
 
