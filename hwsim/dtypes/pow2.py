@@ -32,7 +32,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from hwsim.dtypes.base import Format, Rounding, as_rounding, real_values, stochastic_draws
+from hwsim.dtypes.base import (
+    Format,
+    Rounding,
+    as_rounding,
+    checked_codes,
+    real_values,
+    stochastic_draws,
+)
 from hwsim.dtypes.registry import register_pattern
 from hwsim.errors import HwsimError
 
@@ -86,7 +93,7 @@ class _ShiftFormat(Format):
 
     # --- vectorised -------------------------------------------------------------------------
     def decode(self, codes) -> np.ndarray:
-        c = np.asarray(codes)
+        c = checked_codes(codes, self.bits, f"{self.name}.decode")
         mag = np.ldexp(1.0, self.exponent(c))
         mag = np.where(self.is_zero(c), 0.0, mag)
         return np.where(c.astype(np.int64) >> self.exp_bits, -mag, mag)

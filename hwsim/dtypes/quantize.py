@@ -289,6 +289,22 @@ def _quantize_block_format(x, fmt: BlockFormat, spec: QuantSpec) -> QTensor:
     )
 
 
+def checked_layout(qt: QTensor, who: str) -> GroupLayout:
+    """The group layout of a (possibly hand-built) QTensor, its array shapes checked."""
+    if not isinstance(qt.spec, QuantSpec):
+        raise HwsimError(f"{who}: QTensor.spec must be a QuantSpec, got {type(qt.spec).__name__}")
+    layout = GroupLayout.of(np.shape(qt.codes), qt.spec)
+    want = layout.scale_shape
+    for field in ("scales", "zero_points", "format_ids"):
+        arr = getattr(qt, field)
+        if arr is not None and np.shape(arr) != want:
+            raise HwsimError(
+                f"{who}: QTensor.{field} has shape {np.shape(arr)}, expected {want} for codes "
+                f"{np.shape(qt.codes)} with granularity {qt.spec.granularity!r}"
+            )
+    return layout
+
+
 def dequantize(qt: QTensor) -> np.ndarray:
     """float64 values scales * (decode(codes) - zero_points), each group through its format."""
     if not isinstance(qt, QTensor):
@@ -297,7 +313,7 @@ def dequantize(qt: QTensor) -> np.ndarray:
         from hwsim.dtypes.olive import olive_dequantize
 
         return olive_dequantize(qt)
-    layout = GroupLayout.of(qt.codes.shape, qt.spec)
+    layout = checked_layout(qt, "dequantize")
     scales = layout.from_layout(qt.scales)
     zp = None if qt.zero_points is None else layout.from_layout(qt.zero_points)
     C = layout.to_groups(qt.codes)

@@ -267,7 +267,7 @@ def read_operand(qt, who: str, name: str = "w", allow_olive: bool = False) -> Op
     and the outlier codebook (victims decode to 0); `formats` is (normal, outlier)."""
     from hwsim.dtypes import QTensor
     from hwsim.dtypes import format as get_format
-    from hwsim.dtypes.qtensor import GroupLayout
+    from hwsim.dtypes.quantize import checked_layout
     from hwsim.pe.int_mac import reject_block_format
 
     if not isinstance(qt, QTensor):
@@ -278,7 +278,7 @@ def read_operand(qt, who: str, name: str = "w", allow_olive: bool = False) -> Op
     if olive and not allow_olive:
         raise HwsimError(f"{who}: {name} is OliVe-paired; use the mixed_dtype PE")
     R, K = qt.codes.shape
-    layout = GroupLayout.of(qt.codes.shape, qt.spec)
+    layout = checked_layout(qt, f"{who}: {name}")
     if layout.granularity != "tensor" and layout.axis != 1:
         raise HwsimError(
             f"{who}: {name} scales must run along K (QuantSpec.axis=-1), got axis={qt.spec.axis}"

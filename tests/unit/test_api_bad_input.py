@@ -407,3 +407,33 @@ def test_hawq_reports_clamped_outputs():
     # 4 * 127 * 127 clamps to 127 and its negative to -128; 127 and -127 fit
     assert res.out.tolist() == [[127, -128], [127, -127]]
     assert res.info["out_clamped"] == 2 and res.overflows == 0
+
+
+# --- hand-built QTensors whose arrays disagree with their spec -----------------------------
+def _group_qt():
+    x = np.random.default_rng(9).standard_normal((3, 64))
+    return q(x, "int4", granularity="group", group_size=16)
+
+
+@pytest.mark.parametrize(
+    "field, value, match",
+    [
+        ("scales", np.ones((5, 1)), r"QTensor\.scales has shape \(5, 1\), expected \(3, 4\)"),
+        ("zero_points", np.ones((3, 2)), r"QTensor\.zero_points has shape \(3, 2\)"),
+        ("spec", "int4", "QTensor.spec must be a QuantSpec"),
+    ],
+)
+def test_inconsistent_qtensor(field, value, match):
+    qt = _group_qt()
+    parts = {"codes": qt.codes, "scales": qt.scales, "zero_points": None, "spec": qt.spec}
+    parts[field] = value
+    bad = hwsim.QTensor(**parts)
+    one_line_error(lambda: hwsim.dequantize(bad), "dequantize: " + match)
+    one_line_error(lambda: hwsim.pe.run("mixpe", np.ones((2, 64), np.int64), bad), match)
+
+
+@pytest.mark.parametrize("name", ["pow2_e3", "denseshift4"])
+def test_pow2_decode_rejects_codes_out_of_range(name):
+    f = hwsim.format(name)
+    one_line_error(lambda: f.decode(np.array([2**f.bits])), r"codes must lie in \[0, 2\*\*")
+    one_line_error(lambda: f.decode(np.array([0.5])), "expected integer codes")
