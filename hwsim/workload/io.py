@@ -82,6 +82,8 @@ def load_yaml(path) -> Workload:
     if not isinstance(raw_ops, list) or not raw_ops:
         raise HwsimError(f"{path}: ops: expected a non-empty list of ops")
     ops = [_op_from_dict(path, i, d) for i, d in enumerate(raw_ops)]
+    for i, op in enumerate(ops):
+        _check_size(f"{path}: ops[{i}]", op)
     names = [o.name for o in ops]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
@@ -119,6 +121,17 @@ def _card_from_doc(path: Path, doc: dict) -> Workload:
     phase = str(doc.get("phase", "prefill"))
     wl = build_card(cfg, phase, doc.get("length", 1), doc.get("batch", 1))
     return Workload(str(doc.get("name", path.stem)), wl.ops, wl.phase, wl.metadata)
+
+
+# cycle and byte counts are int64 downstream; this bound keeps them exact with room to spare
+MAX_OP_WORK = 2**53
+
+
+def _check_size(where: str, op: Op) -> None:
+    work = op.total_macs if op.kind != "vector" else op.elements * op.repeat
+    if work > MAX_OP_WORK:
+        what = "MACs (M*N*K*batch*repeat)" if op.kind != "vector" else "elements*repeat"
+        raise HwsimError(f"{where}: {work:.3g} {what}; expected at most 2**53 per op")
 
 
 def _op_from_dict(path: Path, i: int, d) -> Op:
@@ -360,6 +373,8 @@ def load_scalesim_csv(path) -> Workload:
         ops.append(Op(name, "conv", M=oh * ow, N=n, K=fh * fw * c, module=name, conv=shape))
     if not ops:
         raise HwsimError(f"{path}: no layers after the header")
+    for line, op in enumerate(ops, 2):
+        _check_size(f"{path} line {line}", op)
     return Workload(path.stem, tuple(ops), "", {"source": "scalesim", "path": str(path)})
 
 

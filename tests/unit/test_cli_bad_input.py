@@ -219,6 +219,11 @@ CSV_CASES = [
     ("short row", TOPO_HEAD + "\nconv1, 3, 3,\n", r"t\.csv line 2: expected 8 fields, got 3"),
     ("not a number", TOPO_HEAD + "\nc, 9, x, 3, 3, 1, 1, 1,\n", r"t\.csv line 2: expected integ"),
     ("negative", TOPO_HEAD + "\nc, 9, -9, 3, 3, 1, 1, 1,\n", r"t\.csv line 2: expected integers >"),
+    (
+        "absurd size",
+        "Layer, M, N, K,\na, 99999999999, 99999999999, 99999999999,\n",
+        r"t\.csv line 2: 1e\+33 MACs \(M\*N\*K\*batch\*repeat\); expected at most 2\*\*53",
+    ),
     ("filter too big", TOPO_HEAD + "\nc, 2, 2, 3, 3, 1, 1, 1,\n", r"t\.csv line 2: filter 3x3"),
 ]
 
@@ -276,6 +281,11 @@ WL_CASES = [
         r"w\.yaml: phase: expected one of prefill, decode",
     ),
     ("metadata", edited(WORKLOAD, lambda d: put(d, "metadata", 5)), r"w\.yaml: metadata: expect"),
+    (
+        "absurd size",
+        edited(WORKLOAD, lambda d: d["ops"][1].update(M=10**6, N=10**6, K=10**6)),
+        r"w\.yaml: ops\[1\]: 6e\+18 MACs \(M\*N\*K\*batch\*repeat\); expected at most 2\*\*53",
+    ),
     ("unknown card", "version: 1\ncard: llama-9:prefill:3\n", r"unknown model 'llama-9'"),
     (
         "tensor file missing",
