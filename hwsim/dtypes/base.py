@@ -67,6 +67,13 @@ def real_values(x, who: str) -> np.ndarray:
     return arr.astype(np.float64, copy=False)
 
 
+def saturate_flag(saturate, who: str) -> bool | None:
+    """`saturate` checked to be None, True or False ("no" would read as True)."""
+    if saturate is not None and not isinstance(saturate, bool | np.bool_):
+        raise HwsimError(f"{who}: saturate: expected True, False or None, got {saturate!r}")
+    return None if saturate is None else bool(saturate)
+
+
 def checked_codes(codes, bits: int, who: str) -> np.ndarray:
     """`codes` as an integer array after checking each is a `bits`-bit pattern."""
     c = np.asarray(codes)

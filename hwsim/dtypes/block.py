@@ -45,7 +45,7 @@ from functools import cached_property
 import numpy as np
 
 from hwsim.dtypes._block_kernels import SCALE_NAN, encode_kernel
-from hwsim.dtypes.base import Format, Rounding, as_rounding, real_values
+from hwsim.dtypes.base import Format, Rounding, as_rounding, real_values, saturate_flag
 from hwsim.dtypes.registry import format as get_format
 from hwsim.dtypes.registry import register_pattern
 from hwsim.errors import HwsimError
@@ -221,6 +221,7 @@ class BlockFormat(Format):
                 f"{self.name}: element casts round to nearest even (OCP MX); "
                 f"rounding={rounding!r} is not available"
             )
+        saturate = saturate_flag(saturate, self.name)
         if saturate is not None and not saturate:
             raise HwsimError(f"{self.name}: elements always saturate (OCP MX); saturate=False")
 

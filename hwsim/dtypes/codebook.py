@@ -25,7 +25,14 @@ from functools import cached_property
 
 import numpy as np
 
-from hwsim.dtypes.base import Format, Rounding, as_rounding, real_values, stochastic_draws
+from hwsim.dtypes.base import (
+    Format,
+    Rounding,
+    as_rounding,
+    real_values,
+    saturate_flag,
+    stochastic_draws,
+)
 from hwsim.errors import HwsimError
 
 TIE_RULES = {
@@ -164,6 +171,7 @@ class CodebookFormat(Format):
 
     # --- argument checks --------------------------------------------------------------
     def _check_saturate(self, saturate) -> None:
+        saturate = saturate_flag(saturate, self.name)
         if saturate is not None and not saturate:
             raise HwsimError(
                 f"{self.name}: saturate=False is not available (a codebook has no inf/NaN "

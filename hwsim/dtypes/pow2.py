@@ -38,6 +38,7 @@ from hwsim.dtypes.base import (
     as_rounding,
     checked_codes,
     real_values,
+    saturate_flag,
     stochastic_draws,
 )
 from hwsim.dtypes.registry import register_pattern
@@ -153,6 +154,7 @@ class _ShiftFormat(Format):
         return (sign | ecode).astype(self.code_dtype)
 
     def _check(self, rounding, saturate) -> Rounding:
+        saturate = saturate_flag(saturate, self.name)
         if saturate is not None and not saturate:
             raise HwsimError(
                 f"{self.name}: saturate=False is not available (no inf, NaN or wrap); "

@@ -437,3 +437,12 @@ def test_pow2_decode_rejects_codes_out_of_range(name):
     f = hwsim.format(name)
     one_line_error(lambda: f.decode(np.array([2**f.bits])), r"codes must lie in \[0, 2\*\*")
     one_line_error(lambda: f.decode(np.array([0.5])), "expected integer codes")
+
+
+@pytest.mark.parametrize(
+    "name", ["int8", "float8_e4m3fn", "ap_fixed<8,3>", "nf4", "pow2_e3", "mxfp4"]
+)
+@pytest.mark.parametrize("saturate", ["no", 1])
+def test_saturate_must_be_a_bool(name, saturate):
+    f = hwsim.format(name)
+    one_line_error(lambda: f.encode(np.ones(32), saturate=saturate), "saturate")
