@@ -154,6 +154,14 @@ def build_card(model, phase: str, length: int, batch: int = 1) -> Workload:
         ops = _bert(cfg, length, batch)
     else:
         ops = _decoder(cfg, phase, length, batch)
+    card = f"{name}:{phase}:{length}:{batch}"
+    for op in ops:  # cycle and byte counts are int64 downstream (as for workload files)
+        work = max(op.total_macs, op.elements * op.repeat)
+        if work > 2**53:
+            raise HwsimError(
+                f"card {card}: op {op.name} needs {work:.3g} MACs/elements; expected at most 2**53 "
+                "per op (a smaller length or batch)"
+            )
     meta = {
         "source": "card",
         "model": name,
@@ -161,7 +169,7 @@ def build_card(model, phase: str, length: int, batch: int = 1) -> Workload:
         "batch": batch,
         "config": asdict(cfg),
     }
-    return Workload(f"{name}:{phase}:{length}:{batch}", tuple(ops), phase, meta)
+    return Workload(card, tuple(ops), phase, meta)
 
 
 # --- builders ----------------------------------------------------------------------------
