@@ -58,7 +58,7 @@ def _weights(w: np.ndarray, prec: Precision):
         scale = f"int{prec.scale_bits}" if prec.scale_bits else "fp32"
         spec = QuantSpec(prec.weight_format, "group", prec.group_size, -1, scale, pad="zero")
     else:
-        spec = QuantSpec(prec.weight_format, "channel", None, 0)
+        spec = QuantSpec(prec.weight_format, "channel", None, -1)  # a scale per output row
     return quantize(np.asarray(w, dtype=np.float64), spec)
 
 

@@ -103,3 +103,13 @@ def test_attention_tensors_use_the_activation_format(rng):
     tpu = load_arch(ARCH / "tpu_int8.yaml")
     st = simulate(tpu, Workload("t", (op,)), mode="analytic")
     assert st.counts["pe:mul.8x8"] == op.macs
+
+
+def test_traced_weights_without_groups_get_one_scale_per_output_row(rng):
+    from hwsim.sim.tensors import _weights
+    from hwsim.spec.schema import Precision
+
+    w = rng.standard_normal((6, 40)) * np.arange(1, 7)[:, None]  # rows of different ranges
+    qt = _weights(w, Precision(weight_bits=8, weight_format="int8"))
+    assert qt.scales.shape == (6, 1)
+    assert np.allclose(qt.scales[:, 0], np.abs(w).max(axis=1) / 127, rtol=1e-6)
