@@ -215,6 +215,15 @@ def _attention(prefix: str, cfg: TransformerConfig, seqs: int, q: int, ctx: int,
     ]
 
 
+def _qkv(prefix: str, M: int, qn: int, kvn: int, d: int, L: int) -> list[Op]:
+    """The q/k/v projections of a decoder layer (k and v at kv_heads * head_dim for GQA)."""
+    return [
+        _gemm(f"{prefix}.q_proj", M, qn, d, L),
+        _gemm(f"{prefix}.k_proj", M, kvn, d, L),
+        _gemm(f"{prefix}.v_proj", M, kvn, d, L),
+    ]
+
+
 def _decoder(cfg: TransformerConfig, phase: str, length: int, batch: int) -> list[Op]:
     q = length if phase == "prefill" else 1
     M, d, f, L = batch * q, cfg.d_model, cfg.ffn, cfg.layers
@@ -223,9 +232,7 @@ def _decoder(cfg: TransformerConfig, phase: str, length: int, batch: int) -> lis
         p = "model.decoder.layers.*"
         body = [
             _vec(f"{p}.self_attn_layer_norm", "norm", M * d, L),
-            _gemm(f"{p}.self_attn.q_proj", M, qn, d, L),
-            _gemm(f"{p}.self_attn.k_proj", M, kvn, d, L),
-            _gemm(f"{p}.self_attn.v_proj", M, kvn, d, L),
+            *_qkv(f"{p}.self_attn", M, qn, kvn, d, L),
             *_attention(f"{p}.self_attn", cfg, batch, q, length, L),
             _gemm(f"{p}.self_attn.out_proj", M, d, qn, L),
             _vec(f"{p}.residual_add", "elementwise", 2 * M * d, L, p),
@@ -239,9 +246,7 @@ def _decoder(cfg: TransformerConfig, phase: str, length: int, batch: int) -> lis
         p = "model.layers.*"
         body = [
             _vec(f"{p}.input_layernorm", "norm", M * d, L),
-            _gemm(f"{p}.self_attn.q_proj", M, qn, d, L),
-            _gemm(f"{p}.self_attn.k_proj", M, kvn, d, L),
-            _gemm(f"{p}.self_attn.v_proj", M, kvn, d, L),
+            *_qkv(f"{p}.self_attn", M, qn, kvn, d, L),
             *_attention(f"{p}.self_attn", cfg, batch, q, length, L),
             _gemm(f"{p}.self_attn.dense", M, d, qn, L),
             _gemm(f"{p}.mlp.fc1", M, f, d, L),
@@ -254,9 +259,7 @@ def _decoder(cfg: TransformerConfig, phase: str, length: int, batch: int) -> lis
         p = "model.layers.*"
         body = [
             _vec(f"{p}.input_layernorm", "norm", M * d, L),
-            _gemm(f"{p}.self_attn.q_proj", M, qn, d, L),
-            _gemm(f"{p}.self_attn.k_proj", M, kvn, d, L),
-            _gemm(f"{p}.self_attn.v_proj", M, kvn, d, L),
+            *_qkv(f"{p}.self_attn", M, qn, kvn, d, L),
             _vec(f"{p}.self_attn.rotary_emb", "elementwise", M * (qn + kvn), L),
             *_attention(f"{p}.self_attn", cfg, batch, q, length, L),
             _gemm(f"{p}.self_attn.o_proj", M, d, qn, L),
