@@ -75,6 +75,24 @@ def _rne_finish(rounded, s, err, slow, man_bits, emin, max_finite):
     return rounded, 0
 
 
+@njit(cache=True, inline="always")
+def _add4_rne(acc0, acc1, acc2, acc3, s0, s1, s2, s3, man_bits, emin, mx):
+    """Four independent accumulator additions with one RNE rounding each, side by side:
+    the fast path unless one needs the slow finish (subnormal, tie, overflow)."""
+    r0, x0, e0, slow0 = _rne_fast(acc0, s0, man_bits, emin)
+    r1, x1, e1, slow1 = _rne_fast(acc1, s1, man_bits, emin)
+    r2, x2, e2, slow2 = _rne_fast(acc2, s2, man_bits, emin)
+    r3, x3, e3, slow3 = _rne_fast(acc3, s3, man_bits, emin)
+    big = max(max(abs(r0), abs(r1)), max(abs(r2), abs(r3))) > mx
+    if not (slow0 | slow1 | slow2 | slow3 | big):
+        return r0, r1, r2, r3, 0, 0, 0, 0
+    acc0, o0 = _rne_finish(r0, x0, e0, slow0, man_bits, emin, mx)
+    acc1, o1 = _rne_finish(r1, x1, e1, slow1, man_bits, emin, mx)
+    acc2, o2 = _rne_finish(r2, x2, e2, slow2, man_bits, emin, mx)
+    acc3, o3 = _rne_finish(r3, x3, e3, slow3, man_bits, emin, mx)
+    return acc0, acc1, acc2, acc3, o0, o1, o2, o3
+
+
 @njit(cache=True)
 def acc_add_rne(x, y, man_bits, emin, max_finite):
     """x (+) y rounded once (RNE) to a float format with `man_bits` fraction bits, saturating;
@@ -174,19 +192,10 @@ def _four_cols(a, coef, cyc, scode, cols, m, gs, man_bits, emin, mx, out, ovf):
                     s1 += x * coef[1, c, t, lane]
                     s2 += x * coef[2, c, t, lane]
                     s3 += x * coef[3, c, t, lane]
-                r0, x0, e0, slow0 = _rne_fast(acc0, s0, man_bits, emin)
-                r1, x1, e1, slow1 = _rne_fast(acc1, s1, man_bits, emin)
-                r2, x2, e2, slow2 = _rne_fast(acc2, s2, man_bits, emin)
-                r3, x3, e3, slow3 = _rne_fast(acc3, s3, man_bits, emin)
-                big = max(max(abs(r0), abs(r1)), max(abs(r2), abs(r3))) > mx
-                if slow0 | slow1 | slow2 | slow3 | big:
-                    acc0, o0 = _rne_finish(r0, x0, e0, slow0, man_bits, emin, mx)
-                    acc1, o1 = _rne_finish(r1, x1, e1, slow1, man_bits, emin, mx)
-                    acc2, o2 = _rne_finish(r2, x2, e2, slow2, man_bits, emin, mx)
-                    acc3, o3 = _rne_finish(r3, x3, e3, slow3, man_bits, emin, mx)
-                    ev0, ev1, ev2, ev3 = ev0 + o0, ev1 + o1, ev2 + o2, ev3 + o3
-                else:
-                    acc0, acc1, acc2, acc3 = r0, r1, r2, r3
+                acc0, acc1, acc2, acc3, o0, o1, o2, o3 = _add4_rne(
+                    acc0, acc1, acc2, acc3, s0, s1, s2, s3, man_bits, emin, mx
+                )
+                ev0, ev1, ev2, ev3 = ev0 + o0, ev1 + o1, ev2 + o2, ev3 + o3
         tot0 = acc_add_rne(tot0, acc0 * scode[cols[0], g], 23, -126, FP32_MAX)[0]
         tot1 = acc_add_rne(tot1, acc1 * scode[cols[1], g], 23, -126, FP32_MAX)[0]
         tot2 = acc_add_rne(tot2, acc2 * scode[cols[2], g], 23, -126, FP32_MAX)[0]
@@ -221,19 +230,10 @@ def _four_rows(a_sc, coef, cyc, sc, n, m0, gs, man_bits, emin, mx, out, ovf):
                     s3 += a3[k0 + lane] * w
                 # acc (+) 0 rounds to acc itself (acc is on the grid), so zero sums need no
                 # branch; the four roundings are independent and go side by side
-                r0, x0, e0, slow0 = _rne_fast(acc0, s0, man_bits, emin)
-                r1, x1, e1, slow1 = _rne_fast(acc1, s1, man_bits, emin)
-                r2, x2, e2, slow2 = _rne_fast(acc2, s2, man_bits, emin)
-                r3, x3, e3, slow3 = _rne_fast(acc3, s3, man_bits, emin)
-                big = max(max(abs(r0), abs(r1)), max(abs(r2), abs(r3))) > mx
-                if slow0 | slow1 | slow2 | slow3 | big:
-                    acc0, o0 = _rne_finish(r0, x0, e0, slow0, man_bits, emin, mx)
-                    acc1, o1 = _rne_finish(r1, x1, e1, slow1, man_bits, emin, mx)
-                    acc2, o2 = _rne_finish(r2, x2, e2, slow2, man_bits, emin, mx)
-                    acc3, o3 = _rne_finish(r3, x3, e3, slow3, man_bits, emin, mx)
-                    ev0, ev1, ev2, ev3 = ev0 + o0, ev1 + o1, ev2 + o2, ev3 + o3
-                else:
-                    acc0, acc1, acc2, acc3 = r0, r1, r2, r3
+                acc0, acc1, acc2, acc3, o0, o1, o2, o3 = _add4_rne(
+                    acc0, acc1, acc2, acc3, s0, s1, s2, s3, man_bits, emin, mx
+                )
+                ev0, ev1, ev2, ev3 = ev0 + o0, ev1 + o1, ev2 + o2, ev3 + o3
         s = sc[g]  # acc * s is exact: significand + scale bits <= 53
         tot0 = acc_add_rne(tot0, acc0 * s, 23, -126, FP32_MAX)[0]
         tot1 = acc_add_rne(tot1, acc1 * s, 23, -126, FP32_MAX)[0]
