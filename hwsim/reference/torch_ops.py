@@ -39,6 +39,13 @@ def require_torch():
     return torch
 
 
+def native_e4m3fn_saturates() -> bool:
+    """Whether torch's own float32 -> float8_e4m3fn cast saturates (torch >= 2.12, inf
+    included); older torch sends |x| >= 480 and inf to NaN, which is hwsim saturate=False."""
+    major, minor = (int(p) for p in require_torch().__version__.split(".")[:2])
+    return (major, minor) >= (2, 12)
+
+
 def torch_available() -> bool:
     try:
         import torch  # noqa: F401

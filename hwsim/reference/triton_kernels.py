@@ -13,9 +13,10 @@ group_gemm -- weight-only low-bit GEMM with per-group dequantization after the g
       out = fp32 register over groups in order: out = RN32(out + RN32(P_g * s_g)).
     This is hwsim's `mixpe` PE (W4A16 path) exactly; against `mixed_dtype` (exact group sums)
     it differs only by the fp32 group register. The Triton kernel walks k one element at a
-    time per group (CUDA cores, outer products) and is launched with fp fusion off, so no
-    FMA contraction changes a rounding; the numpy fallback does the same operations on
-    float32 arrays (`group_gemm_numpy`) or in a numba loop (`group_gemm_cpu`, the fallback).
+    time per group (CUDA cores, outer products), one program per group, and adds the groups'
+    partials in order in a second kernel (triton_jit); both are launched with fp fusion
+    off, so no FMA contraction changes a rounding. The fallbacks do the same operations on
+    float32 arrays (`group_gemm_numpy`) or in a numba loop (`group_gemm_cpu`).
 
 bitplane_gemm -- arbitrary-precision integer GEMM by bit-plane decomposition (the approach
     of arbitrary-precision tensor-core kernels and ABQ-LLM): a (p-bit two's complement) and
@@ -34,7 +35,6 @@ bitplane_gemm -- arbitrary-precision integer GEMM by bit-plane decomposition (th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -151,7 +151,9 @@ def group_gemm(a, w: GroupWeights, backend: str = "auto") -> np.ndarray:
     if a16.shape[1] != w.codes.shape[1]:
         raise HwsimError(f"group_gemm: K mismatch, a is {a16.shape} and w is {w.codes.shape}")
     if _backend(backend) == "triton":
-        return _group_gemm_triton(a16, w)
+        from hwsim.reference.triton_jit import group_gemm_triton
+
+        return group_gemm_triton(a16, w)
     return group_gemm_cpu(a16, w)
 
 
@@ -230,7 +232,9 @@ def bitplane_gemm(a, w, a_bits: int = 8, w_bits: int = 8, backend: str = "auto")
     if A.shape[1] != W.shape[1]:
         raise HwsimError(f"bitplane_gemm: K mismatch, a is {A.shape} and w is {W.shape}")
     if _backend(backend) == "triton":
-        return _bitplane_triton(A, W, a_bits, w_bits)
+        from hwsim.reference.triton_jit import bitplane_triton
+
+        return bitplane_triton(A, W, a_bits, w_bits)
     return bitplane_gemm_cpu(A, W, a_bits, w_bits)
 
 
@@ -261,116 +265,3 @@ def bitplane_gemm_cpu(A: np.ndarray, W: np.ndarray, a_bits: int, w_bits: int) ->
         for j, (cw, _) in enumerate(pw):
             total = wrap_int32(total + wrap_int32(binary[i, :, j, :] * (ca * cw)))
     return total
-
-
-# --- Triton ----------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _kernels():
-    return build_kernels()
-
-
-def build_kernels():
-    """(triton, group_gemm_kernel, bitplane_kernel), freshly decorated (the tests build them
-    under TRITON_INTERPRET=1 to run the very same kernel code on a CPU)."""
-    import triton
-    import triton.language as tl
-
-    @triton.jit
-    def group_gemm_kernel(
-        a_ptr, wp_ptr, lut_ptr, fid_ptr, s_ptr, z_ptr, out_ptr, M, N, K, KP, G,
-        GS: tl.constexpr, HAS_Z: tl.constexpr, BM: tl.constexpr, BN: tl.constexpr,
-    ):  # fmt: skip
-        rm = tl.program_id(0) * BM + tl.arange(0, BM)
-        rn = tl.program_id(1) * BN + tl.arange(0, BN)
-        mm, nm = rm < M, rn < N
-        out = tl.zeros((BM, BN), dtype=tl.float32)
-        for g in range(0, G):
-            fid = tl.load(fid_ptr + rn * G + g, mask=nm, other=0)
-            acc = tl.zeros((BM, BN), dtype=tl.float32)
-            asum = tl.zeros((BM,), dtype=tl.float32)
-            for kk in range(0, GS):
-                k = g * GS + kk
-                a = tl.load(a_ptr + rm * K + k, mask=mm, other=0.0).to(tl.float32)
-                byte = tl.load(wp_ptr + rn * KP + k // 2, mask=nm, other=0).to(tl.int32)
-                code = (byte >> ((k % 2) * 4)) & 15
-                v = tl.load(lut_ptr + fid * 16 + code, mask=nm, other=0.0)
-                acc = acc + a[:, None] * v[None, :]
-                asum = asum + a
-            if HAS_Z:
-                z = tl.load(z_ptr + rn * G + g, mask=nm, other=0.0)
-                acc = acc - z[None, :] * asum[:, None]
-            s = tl.load(s_ptr + rn * G + g, mask=nm, other=0.0)
-            out = out + acc * s[None, :]
-        tl.store(out_ptr + rm[:, None] * N + rn[None, :], out, mask=mm[:, None] & nm[None, :])
-
-    @triton.jit
-    def bitplane_kernel(
-        a_ptr, w_ptr, c_ptr, M, N, K,
-        ABITS: tl.constexpr, WBITS: tl.constexpr,
-        BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr,
-    ):  # fmt: skip
-        rm = tl.program_id(0) * BM + tl.arange(0, BM)
-        rn = tl.program_id(1) * BN + tl.arange(0, BN)
-        acc = tl.zeros((BM, BN), dtype=tl.int32)
-        for k0 in range(0, K, BK):
-            rk = k0 + tl.arange(0, BK)
-            a = tl.load(
-                a_ptr + rm[:, None] * K + rk[None, :],
-                mask=(rm[:, None] < M) & (rk[None, :] < K),
-                other=0,
-            )
-            w = tl.load(
-                w_ptr + rn[None, :] * K + rk[:, None],
-                mask=(rn[None, :] < N) & (rk[:, None] < K),
-                other=0,
-            )
-            for i in tl.static_range(ABITS):
-                ai = ((a >> i) & 1).to(tl.int8)
-                for j in tl.static_range(WBITS):
-                    wj = ((w >> j) & 1).to(tl.int8)
-                    p = tl.dot(ai, wj, out_dtype=tl.int32)
-                    if (i == ABITS - 1) != (j == WBITS - 1):  # one sign plane: weight < 0
-                        acc = acc - (p << (i + j))
-                    else:
-                        acc = acc + (p << (i + j))
-        mask = (rm[:, None] < M) & (rn[None, :] < N)
-        tl.store(c_ptr + rm[:, None] * N + rn[None, :], acc, mask=mask)
-
-    return triton, group_gemm_kernel, bitplane_kernel
-
-
-def _group_gemm_triton(a16: np.ndarray, w: GroupWeights, dev="cuda", kernels=None) -> np.ndarray:
-    import torch
-
-    triton, kernel, _ = kernels or _kernels()
-    M, K = a16.shape
-    N, G = w.format_ids.shape
-    t = lambda x: torch.from_numpy(np.ascontiguousarray(x)).to(dev)  # noqa: E731
-    z = w.zero_points if w.zero_points is not None else np.zeros((N, G), np.float32)
-    out = torch.empty((M, N), dtype=torch.float32, device=dev)
-    BM, BN = 16, 64
-    grid = (triton.cdiv(M, BM), triton.cdiv(N, BN))
-    packed = pack_int4(w.codes)  # [N, ceil(K / 2)]
-    kernel[grid](
-        t(a16), t(packed), t(w.lut), t(w.format_ids), t(w.scales), t(z), out,
-        M, N, K, packed.shape[1], G,
-        GS=w.group_size, HAS_Z=w.zero_points is not None, BM=BM, BN=BN, enable_fp_fusion=False,
-    )  # fmt: skip
-    return out.cpu().numpy().astype(np.float64)
-
-
-def _bitplane_triton(A, W, a_bits: int, w_bits: int, dev="cuda", kernels=None) -> np.ndarray:
-    import torch
-
-    triton, _, kernel = kernels or _kernels()
-    M, K = A.shape
-    N = W.shape[0]
-    ta = torch.from_numpy(np.ascontiguousarray(A, np.int8)).to(dev)
-    tw = torch.from_numpy(np.ascontiguousarray(W, np.int8)).to(dev)
-    out = torch.empty((M, N), dtype=torch.int32, device=dev)
-    BM, BN, BK = 64, 64, 64
-    grid = (triton.cdiv(M, BM), triton.cdiv(N, BN))
-    kernel[grid](ta, tw, out, M, N, K, ABITS=a_bits, WBITS=w_bits, BM=BM, BN=BN, BK=BK)
-    return out.cpu().numpy().astype(np.int64)

@@ -19,10 +19,19 @@ from hwsim.reference import torch_ops as TO  # noqa: E402
 
 CASES = [
     ("float8_e4m3fn", "clamp", True),
-    ("float8_e4m3fn", "native", True),  # torch >= 2.12 saturates e4m3fn, inf included
+    # torch >= 2.12 saturates e4m3fn, inf included (NaN before)
+    ("float8_e4m3fn", "native", TO.native_e4m3fn_saturates()),
     ("float8_e5m2", "clamp", True),
     ("float8_e5m2", "native", False),  # e5m2 overflows to inf
 ]
+
+
+@pytest.mark.parametrize(
+    ("version", "saturates"), [("2.13.0+cpu", True), ("2.12.1", True), ("2.11.0+cu130", False)]
+)
+def test_native_e4m3fn_saturation_follows_torch_version(monkeypatch, version, saturates):
+    monkeypatch.setattr(torch, "__version__", version)
+    assert TO.native_e4m3fn_saturates() is saturates
 
 
 @pytest.mark.parametrize("kind", ["codes", "midpoints", "random"])

@@ -23,17 +23,18 @@ def _child() -> dict:
     import numpy as np
 
     import hwsim
+    from hwsim.reference import triton_jit as J
     from hwsim.reference import triton_kernels as T
     from hwsim.reference.checks_kernels import bitmod_weights, fp16_acts, int4_weights
 
     rng = np.random.default_rng(20261123)
-    kernels = T.build_kernels()
+    kernels = J.build_kernels()
     res = {}
-    for sym in (True, False):
-        qt = int4_weights(rng, 70, 128, sym)  # N=70: a partial second column block
-        a = fp16_acts(rng, 3, 128)
+    for sym, M in ((True, 3), (False, 1)):  # M=1: the decode block shape
+        qt = int4_weights(rng, 70, 256, sym)  # N=70: a partial second column block; G=2
+        a = fp16_acts(rng, M, 256)
         gw = T.weights_from_qtensor(qt)
-        got = T._group_gemm_triton(a.astype(np.float16), gw, "cpu", kernels)
+        got = J.group_gemm_triton(a.astype(np.float16), gw, "cpu", kernels)
         res[f"int4 sym={sym} == fallback"] = bool(np.array_equal(got, T.group_gemm_cpu(a, gw)))
         res[f"int4 sym={sym} == mixpe"] = bool(
             np.array_equal(got, hwsim.pe.run("mixpe", a, qt).out)
@@ -41,12 +42,12 @@ def _child() -> dict:
     qt = bitmod_weights(rng, 20, 256)
     a = fp16_acts(rng, 2, 256)
     gw = T.weights_from_qtensor(qt)
-    got = T._group_gemm_triton(a.astype(np.float16), gw, "cpu", kernels)
+    got = J.group_gemm_triton(a.astype(np.float16), gw, "cpu", kernels)
     res["bitmod == fallback"] = bool(np.array_equal(got, T.group_gemm_cpu(a, gw)))
     for ab, wb in ((8, 8), (3, 5), (1, 2)):
         x = rng.integers(-(2 ** (ab - 1)), 2 ** (ab - 1), (70, 100))  # partial M and K blocks
         w = rng.integers(-(2 ** (wb - 1)), 2 ** (wb - 1), (9, 100))
-        got = T._bitplane_triton(x, w, ab, wb, "cpu", kernels)
+        got = J.bitplane_triton(x, w, ab, wb, "cpu", kernels)
         want = hwsim.pe.run("int_mac", x, w, acc_bits=32).out
         res[f"bitplane W{wb}A{ab} == int_mac"] = bool(np.array_equal(got, want))
     return res
