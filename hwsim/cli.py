@@ -21,8 +21,17 @@ COMMAND_MODULES = (
 )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with a usage mistake reported like every other bad input: one line."""
+
+    def error(self, message: str):
+        command = self.prog.removeprefix("hwsim").strip()
+        hint = f"hwsim {command} --help" if command else "hwsim --help"
+        self.exit(2, f"hwsim: error: {self.prog}: {message} (see '{hint}')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="hwsim",
         description="Hardware co-design simulator for quantized accelerators.",
         epilog="Example: hwsim run arch/bitmod.yaml llama-2-7b:prefill:256 --mode analytic",

@@ -698,3 +698,27 @@ def test_every_shipped_file_loads_with_the_strict_loaders():
     assert all(hwsim.load_workload(str(p)).macs > 0 for p in wls)
     assert all(load_recipe(p) for p in sorted((REPO / "workloads" / "recipes").glob("*.yaml")))
     assert all(load_sweep(p) for p in sorted((REPO / "workloads" / "sweeps").glob("*.yaml")))
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], None),  # no command: help, exit 0 (not a mistake)
+        (["bogus"], r"hwsim: argument COMMAND: invalid choice: 'bogus'.*'hwsim --help'"),
+        (["run"], r"hwsim run: the following arguments are required: ARCH, WORKLOAD"),
+        (["verify", "--seed", "x"], r"hwsim verify: argument --seed: invalid int value: 'x'"),
+        (["formats", "show"], r"hwsim formats show: .*required: name.*'hwsim formats show --help'"),
+        (["run", ARCH, CARD, "--no-such-flag"], r"unrecognized arguments: --no-such-flag"),
+    ],
+)
+def test_usage_mistakes_are_one_line(capsys, argv, message):
+    if message is None:
+        assert main([]) == 0
+        assert "usage: hwsim" in capsys.readouterr().out
+        return
+    with pytest.raises(SystemExit) as exc:  # argparse exits from inside parse_args
+        main([str(a) for a in argv])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("hwsim: error: "), err
+    assert re.search(message, err), err
