@@ -61,11 +61,11 @@ def bare_loop(doc: dict, limit: int) -> tuple[int, float]:
     from dataclasses import replace
 
     import hwsim
-    from hwsim.dse.quant import recipe_quant
+    from hwsim.workload import load_recipe
 
     base = hwsim.load_arch(doc["arch"])
     wl = hwsim.load_workload(doc["workloads"][0])
-    quants = [recipe_quant(r) for r in doc["quant"]]
+    quants = [load_recipe(r) for r in doc["quant"]]
     p = doc["parameters"]
     combos = itertools.product(
         quants, p["pe_array.rows"], p["pe_array.cols"], p["memory[weight_fifo].size_bytes"]

@@ -29,7 +29,7 @@ def run_point(
     reports_root="reports",
 ) -> tuple[dict, Path]:
     """Simulate one point and write its report; returns (summary, directory written)."""
-    from hwsim.dse.quant import recipe_quant, recipe_sqnr_db, resolve_recipe
+    from hwsim.dse.quant import recipe_sqnr_db, resolve_recipe
     from hwsim.sim import simulate
     from hwsim.spec import load_arch
     from hwsim.workload import load_recipe, load_workload
@@ -37,14 +37,12 @@ def run_point(
     arch = load_arch(arch_path)
     wl = load_workload(workload)
     extra: dict = {"quant": None, "output_sqnr_db": None}
-    overrides = None
+    recipe = None
     if quant is not None:
-        path = resolve_recipe(quant)
-        recipe = load_recipe(path)
-        overrides = recipe_quant(recipe)
+        recipe = load_recipe(resolve_recipe(quant))  # each op at its rule's precision
         extra["quant"] = recipe.name
         extra["output_sqnr_db"] = recipe_sqnr_db(recipe, np.random.default_rng(SQNR_SEED))
-    stats = simulate(arch, wl, quant=overrides, mode=mode)
+    stats = simulate(arch, wl, quant=recipe, mode=mode)
     if out_dir is None:
         out_dir = Path(reports_root) / run_name(arch.name, wl.name, mode, extra["quant"])
     summary = write_run(stats, out_dir, fmt=fmt, extra=extra)

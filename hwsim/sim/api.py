@@ -27,7 +27,9 @@ analytic modes: the PE runs them (hwsim.sim.tensors) and its measured counts rep
 expected ones; shapes-only ops use the PE's expected cycles and counts.
 
 `quant` overrides the arch's default precisions: a dict of `Precision` field names (e.g.
-{"weight_bits": 8, "weight_format": "int8"}) or a `Precision`.
+{"weight_bits": 8, "weight_format": "int8"}), a `Precision`, or a quant `Recipe`, whose
+per-op rules set each op's precision (hwsim.sim.precision). Stats.cycles_per_mac and
+pe_counts_per_mac describe the run-wide precision; the per-op rows, the ones each op used.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from hwsim.sim.dataflow import get_dataflow
 from hwsim.sim.engine import simulate_op
 from hwsim.sim.mapping import OpMapping, map_op, scalesim_cycles, vector_cycles
 from hwsim.sim.pe_model import pe_model
+from hwsim.sim.precision import apply_quant, op_precision
 from hwsim.sim.stats import Stats
 from hwsim.sim.tensors import can_run_tensors, run_tensors
 from hwsim.spec.schema import Arch, Precision
@@ -71,14 +74,15 @@ def simulate(arch, workload, quant=None, mode: str = "event", profile: str | Non
             f"workload: expected a Workload or a card/path, got {type(workload).__name__}"
         )
     arch = arch.for_workload(workload.name)
-    prec = _apply_quant(arch.precision, quant)
+    prec = apply_quant(arch.precision, quant)
     arch = replace(arch, precision=prec)
     pe = pe_model(arch, prec.activation_format, prec.weight_format)
-    w_bits, a_bits = prec.weight_storage_bits, prec.activation_bits
 
     rows, op_counts, cache = [], [], {}
     for op in workload.ops:
+        op_prec = op_precision(prec, quant, op)
         key = (
+            op_prec,
             op.kind,
             op.M,
             op.N,
@@ -91,7 +95,7 @@ def simulate(arch, workload, quant=None, mode: str = "event", profile: str | Non
             id(op) if op.inputs is not None else None,  # traced tensors: time each op's own
         )
         if key not in cache:
-            cache[key] = _run_op(arch, op, pe, w_bits, a_bits, mode)
+            cache[key] = _run_op(arch, op, op_prec, mode)
         row, counts = cache[key]
         rows.append({**row, "op": op.name, "repeat": op.repeat})
         op_counts.append(counts)
@@ -127,12 +131,24 @@ def simulate(arch, workload, quant=None, mode: str = "event", profile: str | Non
     return recost(stats, profile or arch.technology.profile)
 
 
-def _run_op(arch: Arch, op: Op, pe, w_bits: float, a_bits: int, mode: str):
+def _op_pe(arch: Arch, op: Op, prec: Precision):
+    """The PE model of an op at its own precision (a recipe rule may have changed it)."""
+    try:
+        return pe_model(arch, prec.activation_format, prec.weight_format)
+    except HwsimError as e:
+        raise HwsimError(f"op {op.name!r}: {e}") from None
+
+
+def _run_op(arch: Arch, op: Op, prec: Precision, mode: str):
     if op.kind == "vector":
         vc = vector_cycles(arch, op)
         hidden = arch.vector_unit.overlapped or mode == "scalesim"
         row = _row(op, cycles=0 if hidden else vc, vector_cycles=vc)
         return row, vector_counts(op, vc)
+    if prec != arch.precision:
+        arch = replace(arch, precision=prec)
+    pe = _op_pe(arch, op, prec)
+    w_bits, a_bits = prec.weight_storage_bits, prec.activation_bits
     m = map_op(arch, op, pe, w_bits, a_bits)
     measured, work = None, None
     traced = op.inputs is not None and op.weights is not None
@@ -263,24 +279,6 @@ def _tiling(m: OpMapping) -> str:
         ("weights", "inputs") if m.loop_order == "weights_outer" else ("inputs", "weights")
     )
     return f"{outer} in {m.outer_chunks} chunks x {inner} in {m.inner_chunks} chunks"
-
-
-def _apply_quant(prec: Precision, quant) -> Precision:
-    if quant is None:
-        return prec
-    if isinstance(quant, Precision):
-        return quant
-    if isinstance(quant, dict):
-        names = {f.name for f in fields(Precision)}
-        unknown = sorted(set(quant) - names)
-        if unknown:
-            expected = ", ".join(sorted(names))
-            raise HwsimError(f"quant: unknown field(s) {', '.join(unknown)}; expected {expected}")
-        return replace(prec, **quant)
-    raise HwsimError(
-        "quant: expected None, a dict of precision fields or a Precision, "
-        f"got {type(quant).__name__}"
-    )
 
 
 def _hash(text: str) -> str:
