@@ -48,12 +48,13 @@ def test_cuda_int_mm_equals_int_mac_with_wrap(rng):
     assert got[0, 0] == 16384 * K - 2**32
 
 
+@pytest.mark.parametrize("M", [1, 16, 40])  # decode row block, full block, ragged blocks
 @pytest.mark.parametrize("symmetric", [True, False])
-def test_triton_group_gemm_int4_equals_fallback_and_mixpe(rng, symmetric):
+def test_triton_group_gemm_int4_equals_fallback_and_mixpe(rng, symmetric, M):
     from hwsim.reference import triton_kernels as T
 
     qt = int4_weights(rng, 256, 1024, symmetric)
-    a = fp16_acts(rng, 16, 1024)
+    a = fp16_acts(rng, M, 1024)
     gw = T.weights_from_qtensor(qt)
     got = T.group_gemm(a, gw, "triton")
     np.testing.assert_array_equal(got, T.group_gemm(a, gw, "cpu"))
