@@ -127,7 +127,9 @@ class BitMoDPE:
         mean non-zero terms over the format's codes (codes taken as equally likely). Groups
         of `group_size` weights with `scale_bits`-bit scales (BitMoD: 128 and 8) give the
         dequantization stage's share: per group max(term cycles, scale_bits) cycles, plus
-        `drain_cycles` = min(term cycles, scale_bits) once per output tile."""
+        `drain_cycles` = min(term cycles, scale_bits) once per output tile. Counts are
+        run()'s per MAC, with term/AND/shift at the mean non-zero terms over the codes; the
+        one fp32 multiply per output (1/K per MAC) is left out, as K is not known here."""
         self.check(a_format, w_format)
         for name, v in (("scale_bits", scale_bits), ("group_size", group_size)):
             if not (isinstance(v, int) and v > 0):
@@ -136,20 +138,22 @@ class BitMoDPE:
             raise HwsimError(f"bitmod: group size {group_size} not a multiple of dp={self.dp}")
         names = w_format if isinstance(w_format, tuple) else (w_format or "bitmod_fp4_er_pos",)
         plans = [term_plan(n) for n in names]
-        if self.skip_zero_terms:
-            terms = float(np.mean([np.count_nonzero(term_table(p)[0], 1).mean() for p in plans]))
-        else:
-            terms = float(max(p.n_terms for p in plans))
+        # run() does AND/shift work for non-zero terms only; cycles hold every term slot
+        # unless zero terms are skipped
+        nonzero = float(np.mean([np.count_nonzero(term_table(p)[0], 1).mean() for p in plans]))
+        terms = nonzero if self.skip_zero_terms else float(max(p.n_terms for p in plans))
         lane = 11 + (self.guard or 0)
         wbits = max(f.bits for f in (p for p in (_fmt(n) for n in names)))
         counts = {
-            "term": terms,
-            f"and.{lane}": terms,
-            f"shift.{lane}": terms,
+            "term": nonzero,
+            f"and.{lane}": nonzero,
+            f"shift.{lane}": nonzero,
             f"add.{self._tree_bits(plans)}": terms * (self.dp - 1) / self.dp,
             f"fadd.{self._acc_bits()}": terms / self.dp,
             f"align.{lane}": 1.0,
             f"lut.{wbits}": 1.0,
+            f"dequant.{scale_bits}": 1.0 / group_size,  # one per group partial sum
+            "fadd.32": 1.0 / group_size,  # the group's add into the output register
         }
         group_terms = terms * group_size / self.dp  # term-stage cycles of one group
         return PEEstimate(

@@ -11,6 +11,7 @@ takes ceil(T * step_cycles) cycles.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -29,9 +30,14 @@ class PEModel:
 
 
 def pe_model(arch: Arch, a_format: str | None, w_format: str | None) -> PEModel:
-    """Ask the arch's PE kind for its expected cost at these formats."""
+    """Ask the arch's PE kind for its expected cost at these formats (and, for a PE whose
+    expected() takes them, the arch's weight group size and scale bits)."""
     arr = arch.pe_array
-    key = (arr.pe_kind, arr.pe_params, arr.dot_product_width, a_format, w_format, arch.source)
+    prec = arch.precision
+    groups = (prec.group_size, prec.scale_bits) if prec.group_size and prec.scale_bits else None
+    key = (
+        arr.pe_kind, arr.pe_params, arr.dot_product_width, a_format, w_format, groups, arch.source
+    )  # fmt: skip
     try:
         hash(key)
     except TypeError:  # list-valued PE parameters: no caching
@@ -40,7 +46,7 @@ def pe_model(arch: Arch, a_format: str | None, w_format: str | None) -> PEModel:
 
 
 @lru_cache(maxsize=256)
-def _pe_model(kind, params, dp, a_format, w_format, source) -> PEModel:
+def _pe_model(kind, params, dp, a_format, w_format, groups, source) -> PEModel:
     pe = get_pe(kind, **dict(params))
     check = getattr(pe, "check", None)
     if check is not None:
@@ -48,7 +54,13 @@ def _pe_model(kind, params, dp, a_format, w_format, source) -> PEModel:
             check(a_format, w_format)
         except HwsimError as e:
             raise HwsimError(f"arch.pe_array.pe: {e} ({source})") from None
-    est = pe.expected(a_format, w_format)
+    kw = {}
+    if groups and "group_size" in inspect.signature(pe.expected).parameters:
+        kw = {"group_size": groups[0], "scale_bits": groups[1]}
+    try:
+        est = pe.expected(a_format, w_format, **kw)
+    except HwsimError as e:
+        raise HwsimError(f"arch.precision: {e} ({source})") from None
     if not est.cycles_per_mac > 0:
         raise HwsimError(f"PE {kind!r}: expected cycles_per_mac > 0, got {est.cycles_per_mac}")
     # expected values are ratios of small integers (terms / lanes); recover them exactly

@@ -323,3 +323,26 @@ def test_float_kernel_few_rows_saturate_like_reference():
     ref, ovf = bitmod_reference(a, qt, pe)
     np.testing.assert_array_equal(res.out, ref)
     assert res.overflows == ovf > 0
+
+
+@pytest.mark.parametrize("fmt", ["bitmod_fp4_er_pos", "bitmod_fp3_ea_neg", "bitmod_fp4", "int6"])
+@pytest.mark.parametrize("skip", [False, True])
+def test_expected_counts_equal_run_when_every_code_is_equally_common(rng, fmt, skip):
+    # every code equally often: run()'s counts per MAC are the shapes-only expectation (the
+    # per-output fp32 multiply aside; with zero-term skipping a chunk's cycles are its
+    # busiest lane's, so only the per-term and per-group counts are expected exactly)
+    from dataclasses import replace
+
+    n_codes = 2 ** hwsim.format(fmt).bits
+    K = max(128, n_codes)
+    spec = hwsim.QuantSpec(fmt, "group", 128, scale_format="int8")
+    qt = hwsim.quantize(rng.standard_normal((4, K)), spec)
+    qt = replace(qt, codes=np.tile(np.arange(n_codes, dtype=qt.codes.dtype), (4, K // n_codes)))
+    pe = BitMoDPE(skip_zero_terms=skip)
+    macs = 3 * 4 * K
+    got = {k: v / macs for k, v in pe.run(acts(rng, 3, K), qt).counts.items() if k != "fmul.32"}
+    want = pe.expected("float16", fmt).counts_per_mac
+    if skip:
+        keys = [k for k in want if k.split(".")[0] in ("term", "and", "shift", "dequant")]
+        got, want = {k: got[k] for k in keys}, {k: want[k] for k in keys}
+    assert got == pytest.approx(want)

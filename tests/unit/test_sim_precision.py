@@ -3,6 +3,7 @@ they match, and nothing else."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,20 @@ def test_rule_the_pe_cannot_take_names_the_op():
 def test_quant_of_the_wrong_type_is_one_clear_error():
     with pytest.raises(HwsimError, match="a Precision or a Recipe, got int"):
         simulate(BITMOD, Workload("w", (Op("g", "gemm", M=1, N=8, K=8),)), quant=3)
+
+
+def test_pe_model_takes_the_arch_groups_and_scales():
+    from dataclasses import replace
+
+    from hwsim.sim.pe_model import pe_model
+
+    arch = load_arch(BITMOD)
+    prec = arch.precision
+    base = pe_model(arch, prec.activation_format, prec.weight_format)
+    assert base.step_cycles == 2  # 4 lanes x 0.5 cycles a MAC: 64 term cycles a group >= 8
+    assert base.counts_per_mac["dequant.8"] == 1 / 128
+    small = replace(arch, precision=replace(prec, group_size=8, scale_bits=6))
+    m = pe_model(small, prec.activation_format, prec.weight_format)
+    # 8 weights: 4 term cycles, fewer than the 6-cycle dequantization: that stage sets the pace
+    assert m.step_cycles == 4 * Fraction(6, 8)
+    assert m.counts_per_mac["dequant.6"] == 1 / 8
