@@ -173,8 +173,9 @@ class Accumulator:
 
     @property
     def tree(self) -> int:
-        """Kernel order code: 1 = sequential, n = pairwise trees of n products."""
-        return 1 if self.order == "sequential" else max(self.tree_width, 2)
+        """Kernel order code: 1 = sequential, n = pairwise trees of n products (a tree of one
+        product adds it straight into the accumulator: sequential)."""
+        return 1 if self.order == "sequential" else self.tree_width
 
     @property
     def is_integer(self) -> bool:

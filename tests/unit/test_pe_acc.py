@@ -64,6 +64,7 @@ def test_int8_accumulator_every_pair_equals_python(overflow):
         Accumulator("int", width=18, order="pairwise", tree_width=4),
         Accumulator("int", width=17, overflow="saturate", order="pairwise", tree_width=5),
         Accumulator("int", width=20, order="pairwise", tree_width=1000),
+        Accumulator("int", width=12, overflow="saturate", order="pairwise", tree_width=1),
     ],
 )
 def test_int_gemm_equals_reference_random_and_adversarial(acc, rng):
@@ -149,6 +150,7 @@ FLOAT_ACCS = [
     Accumulator("float", format="bf16", order="pairwise", tree_width=8),
     Accumulator("float", format="fp32"),
     Accumulator("float", format="fp32", order="pairwise", tree_width=3),
+    Accumulator("float", format="fp16", order="pairwise", tree_width=1),  # = sequential
     Accumulator("float", format="e6m15"),  # BitMoD's group accumulator
     Accumulator("float", format="fp16", overflow="saturate"),
     Accumulator("kulisch", format="fp16"),
@@ -264,3 +266,13 @@ def test_accumulate_keeps_leading_shape(rng):
             p[idx].tolist(), Accumulator("int", width=12, overflow="saturate")
         )
         assert (out[idx], ovf[idx]) == want
+
+
+def test_pairwise_tree_of_one_product_is_sequential(rng):
+    a = rng.standard_normal((3, 90)).astype(np.float16).astype(np.float64)
+    w = rng.standard_normal((4, 90)).astype(np.float16).astype(np.float64) * 300
+    seq = Accumulator("float", format="fp16", overflow="saturate")
+    one = Accumulator("float", format="fp16", overflow="saturate", order="pairwise", tree_width=1)
+    two = Accumulator("float", format="fp16", overflow="saturate", order="pairwise", tree_width=2)
+    assert _same(accumulate_gemm(a, w, one)[0], accumulate_gemm(a, w, seq)[0])
+    assert not _same(accumulate_gemm(a, w, two)[0], accumulate_gemm(a, w, seq)[0])
