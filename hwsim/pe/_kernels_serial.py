@@ -285,21 +285,6 @@ def fp32_seq_dot_groups(a, w, gs):
 
 
 @njit(cache=True)
-def fp32_seq_dot(a, w):
-    """Sequential fp32 sums of exact products (a*w exact in fp32): out [M, N] float32."""
-    M, K = a.shape
-    N = w.shape[0]
-    out = np.zeros((M, N), np.float32)
-    for m in range(M):
-        for n in range(N):
-            acc = np.float32(0.0)
-            for k in range(K):
-                acc = np.float32(acc + np.float32(a[m, k] * w[n, k]))
-            out[m, n] = acc
-    return out
-
-
-@njit(cache=True)
 def int_gemm_exact(a, w):
     """Exact int64 a @ w.T (caller proves |sum| < 2**63)."""
     M, K = a.shape
