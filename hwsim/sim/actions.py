@@ -20,10 +20,10 @@ from hwsim.workload.op import Op
 
 
 def gemm_counts(
-    arch: Arch, dataflow, m: OpMapping, pe, w_bits: float, a_bits: int, array_cycles: int
+    arch: Arch, unit, m: OpMapping, pe, w_bits: float, a_bits: int, array_cycles: int
 ) -> dict:
-    """Counts of one mapped GEMM/conv/attention op instance."""
-    arr = arch.pe_array
+    """Counts of one mapped GEMM/conv/attention op instance on `unit` (hwsim.sim.plan.Unit)."""
+    arr, dataflow = unit.array, unit.dataflow
     macs = m.op.macs
     out: dict[str, float] = {f"pe:{k}": v * macs for k, v in pe.counts_per_mac.items()}
     out["pe:macs"] = macs

@@ -27,7 +27,6 @@ from fractions import Fraction
 from math import ceil
 
 from hwsim.errors import HwsimError
-from hwsim.sim.dataflow import get_dataflow
 from hwsim.sim.pe_model import PEModel
 from hwsim.spec.schema import Arch
 from hwsim.workload.op import Op
@@ -109,14 +108,15 @@ def operand_bytes(op: Op, w_bits: float, a_bits: int) -> tuple[int, int, int]:
     return weights, inputs, outputs
 
 
-def map_op(arch: Arch, op: Op, pe: PEModel, w_bits: float, a_bits: int) -> OpMapping:
-    """Tile `op` onto `arch` (already specialised to the workload) and time its folds."""
+def map_op(arch: Arch, unit, op: Op, pe: PEModel, w_bits: float, a_bits: int) -> OpMapping:
+    """Tile `op` onto compute unit `unit` (a hwsim.sim.plan.Unit) of `arch` (already
+    specialised to the workload) and time its folds."""
     if op.kind == "vector":
         raise ValueError("vector ops are not mapped onto the PE array")
-    arr = arch.pe_array
+    arr = unit.array
     W, I, O = operand_bytes(op, w_bits, a_bits)
     cap = capacities(arch)
-    _check_fits(arch, op, pe, w_bits, a_bits, cap)
+    _check_fits(arch, arr, op, w_bits, a_bits, cap)
     w_chunks = ceil(W / cap["weights"])
     i_chunks = ceil(I / cap["inputs"])
     weights_outer = (W, I * w_chunks)  # (weight bytes, input bytes) moved
@@ -127,11 +127,11 @@ def map_op(arch: Arch, op: Op, pe: PEModel, w_bits: float, a_bits: int) -> OpMap
         order, wf, if_, outer, inner = "weights_outer", 1, w_chunks, w_chunks, i_chunks
         if w_chunks == 1 or i_chunks == 1:
             wf = if_ = 1  # one operand stays resident: both cross DRAM once
-    df = get_dataflow(arch.dataflow)
+    df = unit.dataflow
     sr, sc, T = df.dims(op.M, op.N, op.K, arr.dot_product_width)
     folds = ceil(sr / arr.rows) * ceil(sc / arr.cols)
     wb = a_bits if op.weight_is_activation else w_bits
-    floor = sram_stream_floor(arch, df, T, wb, a_bits)
+    floor = sram_stream_floor(arch, arr, df, T, wb, a_bits)
     fold = df.fold_cycles(T, pe.step_cycles, arr.rows, arr.cols, arr.systolic, floor)
     return OpMapping(
         op=op,
@@ -154,13 +154,12 @@ def map_op(arch: Arch, op: Op, pe: PEModel, w_bits: float, a_bits: int) -> OpMap
     )
 
 
-def sram_stream_floor(arch: Arch, dataflow, T: int, w_bits: float, a_bits: int) -> int:
+def sram_stream_floor(arch: Arch, arr, dataflow, T: int, w_bits: float, a_bits: int) -> int:
     """Fewest cycles the buffers need to deliver one fold's operands at their read bandwidth.
 
     A level holding both weights and inputs serves both from its read port; a fold can stream
-    no faster than its busiest level allows.
+    no faster than its busiest level allows. `arr` is the unit's PEArray.
     """
-    arr = arch.pe_array
     w_el, i_el = dataflow.operand_reads(arr.rows, arr.cols, T, arr.dot_product_width)
     demand: dict[str, float] = {}
     for operand, nbytes in (("weights", w_el * w_bits / 8), ("inputs", i_el * a_bits / 8)):
@@ -170,9 +169,8 @@ def sram_stream_floor(arch: Arch, dataflow, T: int, w_bits: float, a_bits: int) 
     return max(ceil(b / levels[name].read_bytes_per_cycle - 1e-9) for name, b in demand.items())
 
 
-def _check_fits(arch: Arch, op: Op, pe: PEModel, w_bits, a_bits, cap) -> None:
+def _check_fits(arch: Arch, arr, op: Op, w_bits, a_bits, cap) -> None:
     """The smallest tile (one array step of each operand) must fit its buffer."""
-    arr = arch.pe_array
     wb = a_bits if op.weight_is_activation else w_bits
     need = {
         "weights": ceil(arr.rows * arr.dot_product_width * wb / 8),
@@ -207,10 +205,10 @@ def scalesim_rows(op: Op) -> int:
     return images * sides[0] * sides[1]
 
 
-def scalesim_cycles(arch: Arch, op: Op) -> int:
-    """SCALE-Sim's 'Total Cycles' for the op's GEMMs (each batch instance a layer)."""
-    arr = arch.pe_array
-    return op.batch * get_dataflow(arch.dataflow).scalesim_total(
+def scalesim_cycles(unit, op: Op) -> int:
+    """SCALE-Sim's 'Total Cycles' for the op's GEMMs (each batch instance a layer) on `unit`."""
+    arr = unit.array
+    return op.batch * unit.dataflow.scalesim_total(
         scalesim_rows(op), op.N, op.K, arr.rows, arr.cols
     )
 

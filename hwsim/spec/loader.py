@@ -13,7 +13,7 @@ import yaml
 
 from hwsim.errors import HwsimError, read_text
 from hwsim.spec import sections as S
-from hwsim.spec.schema import Arch
+from hwsim.spec.schema import Arch, ComputeUnit
 from hwsim.spec.yamlcheck import Checker, LineLoader, Map
 
 SCHEMA_VERSION = 1
@@ -57,6 +57,8 @@ def arch_from_mapping(doc: Map, file: str) -> Arch:
         "precision",
         "fpga",
         "overrides",
+        "compute_units",
+        "routes",
     ]
     c.known(doc, "arch", top)
     version = c.get(doc, "version", "arch", "int")
@@ -75,8 +77,10 @@ def arch_from_mapping(doc: Map, file: str) -> Arch:
     precision = S.precision(c, doc)
     fpga = S.fpga(c, doc)
     overrides = S.overrides(c, doc)
-    if pe_array is not None and precision is not None:
-        S.check_pe_formats(c, doc, pe_array, precision)
+    units = S.compute_units(c, doc)
+    routes = S.routes(c, doc, units)
+    if precision is not None and (units or pe_array is not None):
+        S.check_pe_formats(c, doc, units or (ComputeUnit("pe_array", pe_array, dataflow),), precision)
     if c.errors:
         more = f" (and {len(c.errors) - 1} more: " + "; ".join(c.errors[1:]) + ")"
         raise HwsimError(c.errors[0] + (more if len(c.errors) > 1 else ""))
@@ -93,5 +97,7 @@ def arch_from_mapping(doc: Map, file: str) -> Arch:
         precision=precision,
         fpga=fpga,
         overrides=overrides,
+        compute_units=units,
+        routes=routes,
         source=file,
     )

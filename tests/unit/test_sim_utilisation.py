@@ -15,7 +15,8 @@ from hwsim.report.plots import has_per_op_roofs, plot_roofline
 from hwsim.report.tables import ops_table
 from hwsim.report.writer import write_run
 from hwsim.sim import simulate
-from hwsim.sim.tensors import _activations, _weights
+from hwsim.sim.plan import plan
+from hwsim.sim.tensors import operands
 from hwsim.spec import load_arch
 from hwsim.workload.op import Op, Workload
 
@@ -128,8 +129,7 @@ def test_traced_ops_use_the_measured_cycles_per_mac(rng):
     st = simulate(arch, Workload("t", (op,)), mode="analytic")
     res = hwsim.pe.run(
         "bitmod",
-        _activations(op.inputs, arch.precision),
-        _weights(op.weights, arch.precision),
+        *operands(plan(arch, Workload("t", (op,))).ops[0], op.inputs, op.weights),
         skip_zero_terms=True,
     )
     work = int(np.asarray(res.tile_cycles).sum())  # os: the fold time came from tile_cycles
@@ -149,8 +149,7 @@ def test_traced_ops_without_tile_cycles_use_the_mean_step(rng):
     st = simulate(arch, Workload("t", (op,)), mode="analytic")
     res = hwsim.pe.run(
         "bitmod",
-        _activations(op.inputs, arch.precision),
-        _weights(op.weights, arch.precision),
+        *operands(plan(arch, Workload("t", (op,))).ops[0], op.inputs, op.weights),
         skip_zero_terms=True,
     )
     assert st.ops["cycles_per_mac"].iloc[0] == pytest.approx(res.cycles / op.macs, rel=1e-12)

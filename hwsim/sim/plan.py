@@ -1,0 +1,258 @@
+"""The bind stage: plan(arch, workload, quant) -> Plan, one frozen OpPlan per op.
+
+Every name the user wrote is resolved here, once: the PE kind (an instance), the dataflow (the
+registered object), the route or recipe rule that picks each op's compute unit, the recipe
+rule that picks its QuantSpecs, and the formats the unit's PE must take. The engine
+(hwsim.sim.api), the action counts, the cost model and the reports consume OpPlans only.
+
+Units run one after another in program order (hwsim.spec.schema: a layer-sequential schedule,
+as the kernels of COMET, SageAttention2 and LLM.int8() run on one device); vector ops run on
+the vector unit (OpPlan.unit None).
+
+Which unit an op runs on: the `unit:` of the first recipe rule selecting it, else the first
+arch route selecting it, else the only unit. Bad input, one line naming the file, op or unit:
+  - an op routed to a unit whose PE cannot take the op's formats
+  - an op no route selects, on an arch with several units (add a last `- unit: NAME` route)
+  - a route whose `match:` pattern selects no op of the workload (a typo, most likely; a
+    kind-only route selecting nothing is fine: a CNN has no attention)
+  - a recipe rule naming a unit the arch does not have
+A unit that runs no op of this workload is not an error (its routes may serve other
+workloads); the report lists each unit's op count. A unit named by no route is refused when
+the arch loads.
+
+Precision of an op: its unit's default precision (the unit's `precision:`, else the arch's),
+overridden by `quant` (hwsim.sim.precision). The recipe's QuantSpecs are kept exactly as
+written (`weights`, `activations`, and `kv` for attention ops, whose second operand is the K
+or V cache: the recipe's weight slot of that op); None where the operand stays float or no
+recipe is given. Storage bits are derived from `precision`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from hwsim.errors import HwsimError
+from hwsim.sim.dataflow import get_dataflow
+from hwsim.sim.mapping import OpMapping, map_op
+from hwsim.sim.pe_model import PEModel, pe_model
+from hwsim.sim.precision import apply_quant, op_precision
+from hwsim.spec.schema import Arch, ComputeUnit, PEArray, Precision
+from hwsim.workload.op import Op, Workload
+from hwsim.workload.recipe import Recipe
+
+
+@dataclass(frozen=True, eq=False)
+class Unit:
+    """A compute unit with its names resolved: PE instance, dataflow object, clock."""
+
+    name: str
+    array: PEArray  # kind, parameters, rows, cols, dot_product_width, systolic
+    pe: object  # the PE instance (hwsim.pe registry contract: run, check, expected)
+    dataflow: object  # the registered dataflow object
+    dataflow_name: str
+    precision: Precision  # default precision of its ops, before `quant`
+    clock_mhz: float
+
+    @property
+    def rows(self) -> int:
+        return self.array.rows
+
+    @property
+    def cols(self) -> int:
+        return self.array.cols
+
+    @property
+    def pes(self) -> int:
+        return self.array.pes
+
+
+@dataclass(frozen=True, eq=False)
+class OpPlan:
+    """What one op runs on and at which precision, and how it maps."""
+
+    op: Op
+    unit: Unit | None  # None: a vector op, on the vector unit
+    precision: Precision  # formats and bits its timing and traffic use
+    weights: object = None  # the recipe's weight QuantSpec (None: float or no recipe)
+    activations: object = None  # the recipe's activation QuantSpec
+    kv: object = None  # attention ops: the recipe's QuantSpec of the K / V operand
+    pe: PEModel | None = None  # the unit's PE at this precision (None for vector ops)
+    mapping: OpMapping | None = None  # tiling and fold timing (None for vector ops)
+    key: tuple = ()  # ops with equal keys time identically (the engine's cache)
+
+    @property
+    def weight_storage_bits(self) -> float:
+        """Bits per stored weight, amortised group scales included."""
+        return self.precision.weight_storage_bits
+
+    @property
+    def activation_bits(self) -> int:
+        return self.precision.activation_bits
+
+    @property
+    def weight_format(self) -> str:
+        """The weight-side format as the PE sees it ('a|b' for a menu; K/V for attention)."""
+        spec = self.kv if self.op.weight_is_activation else self.weights
+        if spec is not None:
+            return "|".join(spec.menu)
+        if self.op.weight_is_activation:
+            return self.precision.activation_format or ""
+        return self.precision.weight_format or ""
+
+    @property
+    def activation_format(self) -> str:
+        if self.activations is not None:
+            return "|".join(self.activations.menu)
+        return self.precision.activation_format or ""
+
+    @property
+    def group_size(self) -> int:
+        """Weights per scale (0: per channel or per tensor)."""
+        if self.op.weight_is_activation:
+            return 0
+        return self.precision.group_size or 0
+
+    @property
+    def scale_format(self) -> str:
+        """Format of the weight scales: the recipe's, else the arch's scale_bits-bit integers."""
+        if self.op.weight_is_activation:
+            return ""
+        if self.weights is not None:
+            return self.weights.scale_format
+        prec = self.precision
+        return f"int{prec.scale_bits}" if prec.group_size and prec.scale_bits else ""
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """The bound workload: the arch after per-workload overrides, its units, one OpPlan per op."""
+
+    arch: Arch
+    workload: Workload
+    units: dict  # name -> Unit, in declaration order
+    ops: tuple  # OpPlan per op, in program order
+    run_pe: dict  # unit name -> PEModel at the unit's run-wide precision
+    run_precision: dict  # unit name -> Precision after `quant` (a recipe: its default)
+
+    @cached_property
+    def ops_per_unit(self) -> dict:
+        """unit name -> ops planned on it (0 for a unit this workload leaves idle)."""
+        out = dict.fromkeys(self.units, 0)
+        for p in self.ops:
+            if p.unit is not None:
+                out[p.unit.name] += 1
+        return out
+
+
+def resolve_unit(arch: Arch, unit: ComputeUnit) -> Unit:
+    """A ComputeUnit with its PE kind and dataflow resolved."""
+    from hwsim.pe.registry import get_pe
+
+    return Unit(
+        name=unit.name,
+        array=unit.array,
+        pe=get_pe(unit.array.pe_kind, **unit.array.params),
+        dataflow=get_dataflow(unit.dataflow),
+        dataflow_name=unit.dataflow,
+        precision=unit.precision or arch.precision,
+        clock_mhz=arch.clock_mhz,
+    )
+
+
+def plan(arch: Arch, workload: Workload, quant=None) -> Plan:
+    """Bind every op of `workload` to a unit of `arch`, its precision and its mapping."""
+    arch = arch.for_workload(workload.name)
+    units = {u.name: resolve_unit(arch, u) for u in arch.units}
+    recipe = quant if isinstance(quant, Recipe) else None
+    if recipe is not None:
+        _check_recipe_units(recipe, units, arch)
+    run_prec = {name: apply_quant(u.precision, quant) for name, u in units.items()}
+    run_pe = {}
+    for name, u in units.items():
+        p = run_prec[name]
+        try:
+            run_pe[name] = pe_model(u, p, p.activation_format, p.weight_format)
+        except HwsimError as e:
+            raise HwsimError(f"{unit_path(arch, name)}.pe: {e} ({arch.source})") from None
+    cache: dict = {}
+    ops = tuple(_plan_op(arch, units, run_prec, recipe, quant, op, cache) for op in workload.ops)
+    _check_routes_used(arch, workload)
+    return Plan(arch, workload, units, ops, run_pe, run_prec)
+
+
+def _plan_op(arch, units, run_prec, recipe, quant, op: Op, cache) -> OpPlan:
+    specs = recipe.specs_for(op) if recipe is not None else (None, None)
+    if op.kind == "vector":
+        return OpPlan(op, None, arch.precision, key=("vector", op.elements, op.vector_kind))
+    unit = _unit_for(arch, units, recipe, op)
+    prec = op_precision(run_prec[unit.name], quant, op)
+    w_spec, a_spec = specs
+    weights, kv = (None, w_spec) if op.weight_is_activation else (w_spec, None)
+    key = (
+        unit.name,
+        prec,
+        op.kind,
+        op.M,
+        op.N,
+        op.K,
+        op.batch,
+        op.weight_is_activation,
+        op.conv,
+        id(op) if op.inputs is not None else None,  # traced tensors: time each op's own
+    )
+    if key not in cache:
+        try:
+            pe = pe_model(unit, prec, prec.activation_format, prec.weight_format)
+        except HwsimError as e:
+            raise HwsimError(
+                f"op {op.name!r}: {unit_path(arch, unit.name)}.pe (unit {unit.name!r}) cannot "
+                f"take its formats: {e} ({arch.source})"
+            ) from None
+        m = map_op(arch, unit, op, pe, prec.weight_storage_bits, prec.activation_bits)
+        cache[key] = (pe, m)
+    pe, m = cache[key]
+    return OpPlan(op, unit, prec, weights, a_spec, kv, pe, m, key)
+
+
+def unit_path(arch: Arch, name: str) -> str:
+    """Where unit `name` is declared: arch.pe_array, or arch.compute_units[i]."""
+    if not arch.compute_units:
+        return "arch.pe_array"
+    index = [u.name for u in arch.compute_units].index(name)
+    return f"arch.compute_units[{index}]"
+
+
+def _unit_for(arch: Arch, units: dict, recipe, op: Op) -> Unit:
+    rule = recipe.rule_for(op) if recipe is not None else None
+    if rule is not None and rule.unit is not None:
+        return units[rule.unit]
+    for route in arch.routes:
+        if route.selects(op):
+            return units[route.unit]
+    if len(units) == 1:
+        return next(iter(units.values()))
+    raise HwsimError(
+        f"{arch.source}: op {op.name!r} (kind {op.kind}): no route selects it; expected a "
+        f"route for it or a last catch-all route (`- unit: NAME`) to one of {', '.join(units)}"
+    )
+
+
+def _check_recipe_units(recipe: Recipe, units: dict, arch: Arch) -> None:
+    for i, rule in enumerate(recipe.rules):
+        if rule.unit is not None and rule.unit not in units:
+            raise HwsimError(
+                f"{recipe.source or recipe.name}: rules[{i}].unit: unknown compute unit "
+                f"{rule.unit!r} of {arch.source or arch.name}; expected one of {', '.join(units)}"
+            )
+
+
+def _check_routes_used(arch: Arch, workload: Workload) -> None:
+    for i, route in enumerate(arch.routes):
+        if route.match is None:
+            continue
+        if not any(route.selects(op) for op in workload.ops if op.kind != "vector"):
+            raise HwsimError(
+                f"{arch.source}: routes[{i}].match: pattern {route.match!r} selects no op of "
+                f"workload {workload.name!r}; expected an op-name pattern (fnmatch) of its ops"
+            )
