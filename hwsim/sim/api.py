@@ -158,7 +158,7 @@ def _run_op(arch: Arch, p: OpPlan, mode: str, engine):
         p.unit,
         m,
         p.pe,
-        p.weight_storage_bits,
+        p.second_operand_bits,
         p.activation_bits,
         row.compute_cycles + row.fill_drain_cycles,
     )

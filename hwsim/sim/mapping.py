@@ -10,8 +10,9 @@ strictly fewer bytes, which is the BitMoD simulator's refetch rule (REFERENCE §
 are written back once (the reduction is never split: every PE owns full-K partial sums).
 
 Operand bytes of one GEMM instance (C[M,N] = A[M,K] W[N,K]^T):
-  W = ceil(K * w_bits / 8) * N   (w_bits: stored bits per weight incl. group scales; the
-                                  second operand of attention matmuls is an activation)
+  W = ceil(K * w_bits / 8) * N   (w_bits: stored bits per element of the second operand:
+                                  per weight incl. group scales, or per K / V element of an
+                                  attention matmul, hwsim.sim.plan)
   I = ceil(K * a_bits / 8) * M   (a conv reads its real feature map, not the im2col copy)
   O = ceil(N * a_bits / 8) * M
 A buffer level holding both weights and inputs gives each half its tile capacity; outputs
@@ -95,8 +96,7 @@ def capacities(arch: Arch) -> dict[str, int]:
 
 def operand_bytes(op: Op, w_bits: float, a_bits: int) -> tuple[int, int, int]:
     """(W, I, O) bytes of one GEMM instance."""
-    wb = a_bits if op.weight_is_activation else w_bits
-    weights = ceil(op.K * wb / 8) * op.N
+    weights = ceil(op.K * w_bits / 8) * op.N
     if op.kind == "conv" and op.conv is not None:
         c = op.conv
         images = op.M // max(1, c.out_hw[0] * c.out_hw[1])
@@ -130,8 +130,7 @@ def map_op(arch: Arch, unit, op: Op, pe: PEModel, w_bits: float, a_bits: int) ->
     df = unit.dataflow
     sr, sc, T = df.dims(op.M, op.N, op.K, arr.dot_product_width)
     folds = ceil(sr / arr.rows) * ceil(sc / arr.cols)
-    wb = a_bits if op.weight_is_activation else w_bits
-    floor = sram_stream_floor(arch, arr, df, T, wb, a_bits)
+    floor = sram_stream_floor(arch, arr, df, T, w_bits, a_bits)
     fold = df.fold_cycles(T, pe.step_cycles, arr.rows, arr.cols, arr.systolic, floor)
     return OpMapping(
         op=op,
@@ -171,9 +170,8 @@ def sram_stream_floor(arch: Arch, arr, dataflow, T: int, w_bits: float, a_bits: 
 
 def _check_fits(arch: Arch, arr, op: Op, w_bits, a_bits, cap) -> None:
     """The smallest tile (one array step of each operand) must fit its buffer."""
-    wb = a_bits if op.weight_is_activation else w_bits
     need = {
-        "weights": ceil(arr.rows * arr.dot_product_width * wb / 8),
+        "weights": ceil(arr.rows * arr.dot_product_width * w_bits / 8),
         "inputs": ceil(arr.cols * arr.dot_product_width * a_bits / 8),
     }
     for operand, n in need.items():

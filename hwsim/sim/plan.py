@@ -23,13 +23,17 @@ the arch loads.
 Precision of an op: its unit's default precision (the unit's `precision:`, else the arch's),
 overridden by `quant` (hwsim.sim.precision). The recipe's QuantSpecs are kept exactly as
 written (`weights`, `activations`, and `kv` for attention ops, whose second operand is the K
-or V cache: the recipe's weight slot of that op); None where the operand stays float or no
-recipe is given. Storage bits are derived from `precision`.
+or V cache: the weight slot of the recipe rule selecting that op; the recipe's default
+weights are weights only); None where the operand stays float or no recipe is given.
+Storage bits are derived from `precision` (and `kv`: K / V move at the KV spec's bits, else
+at the activation width). An attention op with a KV spec multiplies in
+that format when its PE takes it; a PE without an activation x activation path (BitMoD's
+term-serial weight side) is timed on its weight path, as the BitMoD simulator times it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from hwsim.errors import HwsimError
@@ -85,6 +89,16 @@ class OpPlan:
     def weight_storage_bits(self) -> float:
         """Bits per stored weight, amortised group scales included."""
         return self.precision.weight_storage_bits
+
+    @property
+    def second_operand_bits(self) -> float:
+        """Bits per element of the weight-side operand in memory: a weight's storage bits, or
+        for attention a K / V element's (the KV spec's, else the activation width)."""
+        if not self.op.weight_is_activation:
+            return self.precision.weight_storage_bits
+        if self.kv is None:
+            return self.precision.activation_bits
+        return _kv_precision(self.precision, self.kv).weight_storage_bits
 
     @property
     def activation_bits(self) -> int:
@@ -168,16 +182,10 @@ def plan(arch: Arch, workload: Workload, quant=None) -> Plan:
     if recipe is not None:
         _check_recipe_units(recipe, units, arch)
     run_prec = {name: apply_quant(u.precision, quant) for name, u in units.items()}
-    run_pe = {}
-    for name, u in units.items():
-        p = run_prec[name]
-        try:
-            run_pe[name] = pe_model(u, p, p.activation_format, p.weight_format)
-        except HwsimError as e:
-            raise HwsimError(f"{unit_path(arch, name)}.pe: {e} ({arch.source})") from None
+    _check_routes_used(arch, workload)
     cache: dict = {}
     ops = tuple(_plan_op(arch, units, run_prec, recipe, quant, op, cache) for op in workload.ops)
-    _check_routes_used(arch, workload)
+    run_pe = {name: _run_pe(arch, u, run_prec[name], ops) for name, u in units.items()}
     return Plan(arch, workload, units, ops, run_pe, run_prec)
 
 
@@ -188,10 +196,16 @@ def _plan_op(arch, units, run_prec, recipe, quant, op: Op, cache) -> OpPlan:
     unit = _unit_for(arch, units, recipe, op)
     prec = op_precision(run_prec[unit.name], quant, op)
     w_spec, a_spec = specs
-    weights, kv = (None, w_spec) if op.weight_is_activation else (w_spec, None)
+    weights, kv = w_spec, None
+    if op.weight_is_activation:  # K / V: only a rule selecting the op says their format
+        rule = recipe.rule_for(op) if recipe is not None else None
+        weights, kv = None, (rule.specs.get("weights") if rule is not None else None)
+        w_spec = kv
     key = (
         unit.name,
         prec,
+        w_spec,
+        a_spec,
         op.kind,
         op.M,
         op.N,
@@ -202,17 +216,59 @@ def _plan_op(arch, units, run_prec, recipe, quant, op: Op, cache) -> OpPlan:
         id(op) if op.inputs is not None else None,  # traced tensors: time each op's own
     )
     if key not in cache:
+        kv_prec = _kv_precision(prec, kv) if op.weight_is_activation else None
         try:
-            pe = pe_model(unit, prec, prec.activation_format, prec.weight_format)
+            pe = _op_pe(unit, prec, kv_prec)
         except HwsimError as e:
             raise HwsimError(
-                f"op {op.name!r}: {unit_path(arch, unit.name)}.pe (unit {unit.name!r}) cannot "
-                f"take its formats: {e} ({arch.source})"
+                f"op {op.name!r}: {unit_path(arch, unit.name)}.pe: {e} "
+                f"(unit {unit.name!r}, {arch.source})"
             ) from None
-        m = map_op(arch, unit, op, pe, prec.weight_storage_bits, prec.activation_bits)
+        p = OpPlan(op, unit, prec, weights, a_spec, kv)
+        m = map_op(arch, unit, op, pe, p.second_operand_bits, prec.activation_bits)
         cache[key] = (pe, m)
     pe, m = cache[key]
     return OpPlan(op, unit, prec, weights, a_spec, kv, pe, m, key)
+
+
+def _kv_precision(prec: Precision, kv) -> Precision | None:
+    """The K / V operand's format and bits as Precision weight fields (None: no KV spec)."""
+    if kv is None:
+        return None
+    from hwsim.sim.precision import spec_overrides
+
+    over = spec_overrides(kv, None)
+    over.setdefault("weight_format", prec.activation_format)  # a menu: its own path decides
+    return replace(prec, **over)
+
+
+def _op_pe(unit: Unit, prec: Precision, kv_prec: Precision | None) -> PEModel:
+    """The op's PE model. An attention op with a KV spec multiplies activations by K / V in
+    that format when the PE takes it; a PE without such a path (BitMoD's term-serial weight
+    side cannot take FP16) is timed on its weight path, as the BitMoD simulator does."""
+    if kv_prec is not None:
+        try:
+            return pe_model(unit, kv_prec, prec.activation_format, kv_prec.weight_format)
+        except HwsimError:
+            pass
+    return pe_model(unit, prec, prec.activation_format, prec.weight_format)
+
+
+def _run_pe(arch: Arch, unit: Unit, prec: Precision, ops) -> PEModel:
+    """The unit's PE at its run-wide precision (what Stats.cycles_per_mac and the area
+    describe). A recipe whose default the unit cannot take, but whose rules give every op on
+    it formats it can, describes the unit by its first op; an error only when nothing does."""
+    try:
+        return pe_model(unit, prec, prec.activation_format, prec.weight_format)
+    except HwsimError as e:
+        first = next((p for p in ops if p.unit is unit), None)
+        if first is not None:
+            return first.pe
+        if prec is not unit.precision:  # idle here: the unit's own precision (checked at load)
+            return _run_pe(arch, unit, unit.precision, ops)
+        raise HwsimError(
+            f"{unit_path(arch, unit.name)}.pe: {e} (unit {unit.name!r}, {arch.source})"
+        ) from None
 
 
 def unit_path(arch: Arch, name: str) -> str:

@@ -57,3 +57,5 @@ class OpRow:
 
 
 OP_COLUMNS = tuple(f.name for f in fields(OpRow))
+# the effective configuration of each op (the last columns, reported as they are)
+CONFIG_COLUMNS = OP_COLUMNS[OP_COLUMNS.index("unit") :]

@@ -28,6 +28,7 @@ import pandas as pd
 from hwsim.sim.rows import OP_COLUMNS, OpRow
 from hwsim.spec.schema import Arch
 
+
 @dataclass
 class Stats:
     """Result of `hwsim.simulate`: per-op table, totals, counts and provenance hashes.

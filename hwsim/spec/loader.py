@@ -80,7 +80,9 @@ def arch_from_mapping(doc: Map, file: str) -> Arch:
     units = S.compute_units(c, doc)
     routes = S.routes(c, doc, units)
     if precision is not None and (units or pe_array is not None):
-        S.check_pe_formats(c, doc, units or (ComputeUnit("pe_array", pe_array, dataflow),), precision)
+        S.check_pe_formats(
+            c, doc, units or (ComputeUnit("pe_array", pe_array, dataflow),), precision
+        )
     if c.errors:
         more = f" (and {len(c.errors) - 1} more: " + "; ".join(c.errors[1:]) + ")"
         raise HwsimError(c.errors[0] + (more if len(c.errors) > 1 else ""))

@@ -109,7 +109,16 @@ def compute_units(c: Checker, doc: Map) -> tuple[ComputeUnit, ...]:
         c.known(
             m,
             path,
-            ["name", "rows", "cols", "dot_product_width", "systolic", "pe", "dataflow", "precision"],
+            [
+                "name",
+                "rows",
+                "cols",
+                "dot_product_width",
+                "systolic",
+                "pe",
+                "dataflow",
+                "precision",
+            ],
         )
         name = c.get(m, "name", path, "str")
         if name in seen:
