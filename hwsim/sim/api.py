@@ -40,6 +40,7 @@ the ones each op used.
 from __future__ import annotations
 
 import hashlib
+import weakref
 from dataclasses import fields, replace
 from fractions import Fraction
 from pathlib import Path
@@ -78,27 +79,19 @@ def simulate(arch, workload, quant=None, mode: str = "event", profile: str | Non
         if p.key not in cache:
             cache[p.key] = _run_op(arch, p, mode, engine)
         row, counts = cache[p.key]
-        rows.append(replace(row, op=p.op.name, repeat=p.op.repeat))
+        if row.op != p.op.name or row.repeat != p.op.repeat:  # rows are never changed: share
+            row = row.but(op=p.op.name, repeat=p.op.repeat)
+        rows.append(row)
         op_counts.append(counts)
 
-    def total(column: str) -> int:
-        return int(sum(getattr(r, column) * r.repeat for r in rows))
-
-    breakdown = {
-        "compute": total("compute_cycles"),
-        "fill_drain": total("fill_drain_cycles"),
-        "memory_stall": total("stall_cycles"),
-        # vector work that adds latency; with an overlapped vector unit it hides behind the array
-        "vector": int(sum(r.cycles * r.repeat for r in rows if r.kind == "vector")),
-    }
-    breakdown["vector_overlapped"] = total("vector_cycles") - breakdown["vector"]
+    breakdown = _breakdown(rows)
     first_unit = bound.units[first]
     cpm = bound.run_pe[first].step_cycles / first_unit.array.dot_product_width
     stats = Stats(
         arch=arch,
         workload_name=workload.name,
         mode=mode,
-        cycles=total("cycles"),
+        cycles=sum(r.cycles * r.repeat for r in rows),
         op_rows=rows,
         op_counts=op_counts,
         macs=workload.macs,
@@ -113,6 +106,27 @@ def simulate(arch, workload, quant=None, mode: str = "event", profile: str | Non
     from hwsim.cost import recost
 
     return recost(stats, profile or arch.technology.profile)
+
+
+def _breakdown(rows: list[OpRow]) -> dict:
+    """Cycles by cause, repeats included: compute + fill_drain + memory_stall + vector = cycles;
+    vector_overlapped is vector work hidden behind the array (vector_unit.overlapped)."""
+    compute = fill = stall = vector = vector_all = 0
+    for r in rows:
+        n = r.repeat
+        compute += r.compute_cycles * n
+        fill += r.fill_drain_cycles * n
+        stall += r.stall_cycles * n
+        vector_all += r.vector_cycles * n
+        if r.kind == "vector":
+            vector += r.cycles * n
+    return {
+        "compute": int(compute),
+        "fill_drain": int(fill),
+        "memory_stall": int(stall),
+        "vector": int(vector),
+        "vector_overlapped": int(vector_all - vector),
+    }
 
 
 def _load(arch, workload) -> tuple[Arch, Workload]:
@@ -268,11 +282,24 @@ def _hash(text: str) -> str:
 
 
 def _workload_hash(wl: Workload) -> str:
+    """Hash of the workload's ops (tensors left out), once per workload object: a sweep
+    simulates one workload at every point."""
+    known = _WORKLOAD_HASHES.get(id(wl))
+    if known is not None and known[0]() is wl:
+        return known[1]
     parts = [wl.name]
     for op in wl.ops:
         d = {f.name: getattr(op, f.name) for f in fields(op) if f.name not in ("inputs", "weights")}
         parts.append(repr(d))
-    return _hash("\n".join(parts))
+    digest = _hash("\n".join(parts))
+    if len(_WORKLOAD_HASHES) > 64:
+        _WORKLOAD_HASHES.clear()
+    _WORKLOAD_HASHES[id(wl)] = (weakref.ref(wl), digest)
+    return digest
+
+
+# id(workload) -> (weak reference to it, hash): the reference tells a reused id apart
+_WORKLOAD_HASHES: dict = {}
 
 
 __all__ = ["ENGINES", "MODES", "simulate"]

@@ -26,8 +26,8 @@ class PEModel:
     counts_per_mac: dict  # expected action counts per MAC (floats)
 
 
-# (unit's PEArray, a_format, w_format, group size, scale bits) -> PEModel; the PEArray fixes
-# the PE instance, so sweep points sharing an array share the answers
+# (PE kind, parameters, dot product width, a_format, w_format, group size, scale bits) ->
+# PEModel: what fixes the answer, so sweep points over array shapes share it
 _CACHE: dict = {}
 
 
@@ -37,7 +37,8 @@ def pe_model(unit, prec: Precision, a_format, w_format) -> PEModel:
 
     Raises HwsimError (worded by the PE) when the PE cannot take the formats."""
     groups = (prec.group_size, prec.scale_bits) if prec.group_size and prec.scale_bits else None
-    key = (unit.array, a_format, w_format, groups)
+    arr = unit.array
+    key = (arr.pe_kind, arr.pe_params, arr.dot_product_width, a_format, w_format, groups)
     try:
         return _CACHE[key]
     except KeyError:

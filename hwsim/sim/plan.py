@@ -94,11 +94,7 @@ class OpPlan:
     def second_operand_bits(self) -> float:
         """Bits per element of the weight-side operand in memory: a weight's storage bits, or
         for attention a K / V element's (the KV spec's, else the activation width)."""
-        if not self.op.weight_is_activation:
-            return self.precision.weight_storage_bits
-        if self.kv is None:
-            return self.precision.activation_bits
-        return _kv_precision(self.precision, self.kv).weight_storage_bits
+        return _second_bits(self.op, self.precision, self.kv)
 
     @property
     def activation_bits(self) -> int:
@@ -161,17 +157,34 @@ class Plan:
 
 def resolve_unit(arch: Arch, unit: ComputeUnit) -> Unit:
     """A ComputeUnit with its PE kind and dataflow resolved."""
-    from hwsim.pe.registry import get_pe
-
     return Unit(
         name=unit.name,
         array=unit.array,
-        pe=get_pe(unit.array.pe_kind, **unit.array.params),
+        pe=_pe_instance(unit.array.pe_kind, unit.array.pe_params),
         dataflow=get_dataflow(unit.dataflow),
         dataflow_name=unit.dataflow,
         precision=unit.precision or arch.precision,
         clock_mhz=arch.clock_mhz,
     )
+
+
+# (PE kind, parameters) -> its instance: PEs are configured, stateless objects, and a sweep
+# builds its points' units from a few arrays
+_PES: dict = {}
+
+
+def _pe_instance(kind: str, params: tuple):
+    from hwsim.pe.registry import get_pe
+
+    try:
+        return _PES[(kind, params)]
+    except KeyError:
+        if len(_PES) > 1024:
+            _PES.clear()
+        pe = _PES[(kind, params)] = get_pe(kind, **dict(params))
+        return pe
+    except TypeError:  # list-valued parameters
+        return get_pe(kind, **dict(params))
 
 
 def plan(arch: Arch, workload: Workload, quant=None) -> Plan:
@@ -190,22 +203,17 @@ def plan(arch: Arch, workload: Workload, quant=None) -> Plan:
 
 
 def _plan_op(arch, units, run_prec, recipe, quant, op: Op, cache) -> OpPlan:
-    specs = recipe.specs_for(op) if recipe is not None else (None, None)
     if op.kind == "vector":
         return OpPlan(op, None, arch.precision, key=("vector", op.elements, op.vector_kind))
-    unit = _unit_for(arch, units, recipe, op)
-    prec = op_precision(run_prec[unit.name], quant, op)
-    w_spec, a_spec = specs
-    weights, kv = w_spec, None
-    if op.weight_is_activation:  # K / V: only a rule selecting the op says their format
-        rule = recipe.rule_for(op) if recipe is not None else None
-        weights, kv = None, (rule.specs.get("weights") if rule is not None else None)
-        w_spec = kv
+    rule = recipe.rule_for(op) if recipe is not None and recipe.rules else None
+    if len(units) == 1 and not arch.routes and (rule is None or rule.unit is None):
+        unit = next(iter(units.values()))  # one array: every op runs on it
+    else:
+        unit = _unit_for(arch, units, rule, op)
+    # an op's precision and specs follow from its unit and its rule: the key says both
     key = (
         unit.name,
-        prec,
-        w_spec,
-        a_spec,
+        id(rule),
         op.kind,
         op.M,
         op.N,
@@ -216,19 +224,46 @@ def _plan_op(arch, units, run_prec, recipe, quant, op: Op, cache) -> OpPlan:
         id(op) if op.inputs is not None else None,  # traced tensors: time each op's own
     )
     if key not in cache:
-        kv_prec = _kv_precision(prec, kv) if op.weight_is_activation else None
-        try:
-            pe = _op_pe(unit, prec, kv_prec)
-        except HwsimError as e:
-            raise HwsimError(
-                f"op {op.name!r}: {unit_path(arch, unit.name)}.pe: {e} "
-                f"(unit {unit.name!r}, {arch.source})"
-            ) from None
-        p = OpPlan(op, unit, prec, weights, a_spec, kv)
-        m = map_op(arch, unit, op, pe, p.second_operand_bits, prec.activation_bits)
-        cache[key] = (pe, m)
-    pe, m = cache[key]
+        cache[key] = _bind(arch, unit, run_prec[unit.name], recipe, quant, rule, op, key)
+    p = cache[key]
+    return p if p.op is op else _for_op(p, op)
+
+
+def _for_op(p: OpPlan, op: Op) -> OpPlan:
+    """`p` bound to another op of its key (a copy without the frozen __init__'s per-field
+    setattr: a sweep plans every op of every point)."""
+    values = p.__dict__.copy()
+    values["op"] = op
+    twin = object.__new__(OpPlan)
+    object.__setattr__(twin, "__dict__", values)
+    return twin
+
+
+def _bind(arch, unit, run_prec, recipe, quant, rule, op: Op, key) -> OpPlan:
+    """The OpPlan of the first op of its key: precision, specs, PE model and mapping."""
+    prec = op_precision(run_prec, quant, op)
+    weights, a_spec = recipe.specs_for(op) if recipe is not None else (None, None)
+    kv = None
+    if op.weight_is_activation:  # K / V: only a rule selecting the op says their format
+        weights, kv = None, (rule.specs.get("weights") if rule is not None else None)
+    kv_prec = _kv_precision(prec, kv) if op.weight_is_activation else None
+    try:
+        pe = _op_pe(unit, prec, kv_prec)
+    except HwsimError as e:
+        raise HwsimError(
+            f"op {op.name!r}: {unit_path(arch, unit.name)}.pe: {e} "
+            f"(unit {unit.name!r}, {arch.source})"
+        ) from None
+    m = map_op(arch, unit, op, pe, _second_bits(op, prec, kv), prec.activation_bits)
     return OpPlan(op, unit, prec, weights, a_spec, kv, pe, m, key)
+
+
+def _second_bits(op: Op, prec: Precision, kv) -> float:
+    if not op.weight_is_activation:
+        return prec.weight_storage_bits
+    if kv is None:
+        return prec.activation_bits
+    return _kv_precision(prec, kv).weight_storage_bits
 
 
 def _kv_precision(prec: Precision, kv) -> Precision | None:
@@ -279,8 +314,7 @@ def unit_path(arch: Arch, name: str) -> str:
     return f"arch.compute_units[{index}]"
 
 
-def _unit_for(arch: Arch, units: dict, recipe, op: Op) -> Unit:
-    rule = recipe.rule_for(op) if recipe is not None else None
+def _unit_for(arch: Arch, units: dict, rule, op: Op) -> Unit:
     if rule is not None and rule.unit is not None:
         return units[rule.unit]
     for route in arch.routes:

@@ -14,8 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 
-@dataclass(frozen=True)
+@dataclass
 class OpRow:
+    """One op's row (not frozen: a frozen dataclass's __init__ costs a setattr per field, and
+    a sweep builds every op's row; rows are copied with `but`, never changed in place)."""
+
     op: str
     kind: str
     M: int
@@ -51,11 +54,24 @@ class OpRow:
     group_size: int = 0
     scale_format: str = ""
 
+    def but(self, **changes) -> OpRow:
+        """A copy with `changes` (dataclasses.replace without its per-call field walk: the
+        engine and the cost model copy every op's row)."""
+        if not _FIELDS.issuperset(changes):
+            unknown = sorted(set(changes) - _FIELDS)
+            raise TypeError(f"OpRow has no column(s) {', '.join(unknown)}")
+        values = self.__dict__.copy()
+        values.update(changes)
+        row = object.__new__(OpRow)
+        row.__dict__ = values
+        return row
+
     def values(self) -> tuple:
         """The row's values in column order."""
         return tuple(getattr(self, c) for c in OP_COLUMNS)
 
 
 OP_COLUMNS = tuple(f.name for f in fields(OpRow))
+_FIELDS = frozenset(OP_COLUMNS)
 # the effective configuration of each op (the last columns, reported as they are)
 CONFIG_COLUMNS = OP_COLUMNS[OP_COLUMNS.index("unit") :]
