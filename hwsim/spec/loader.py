@@ -79,6 +79,13 @@ def arch_from_mapping(doc: Map, file: str) -> Arch:
     overrides = S.overrides(c, doc)
     units = S.compute_units(c, doc)
     routes = S.routes(c, doc, units)
+    if fpga is not None and units:
+        c.fail(
+            "arch.fpga",
+            c.line_of(doc, "fpga"),
+            "expected one pe_array (FPGA resources are estimated for one array), "
+            f"got {len(units)} compute_units",
+        )
     if precision is not None and (units or pe_array is not None):
         S.check_pe_formats(
             c, doc, units or (ComputeUnit("pe_array", pe_array, dataflow),), precision

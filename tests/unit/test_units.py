@@ -301,3 +301,9 @@ def test_sweeps_take_recipes_and_multi_unit_archs(tmp_path, hetero):
     res = explore(sweep, store=tmp_path / "s.sqlite")
     assert len(res.points) == 8 and (res.points["status"] == "ok").all(), res.points["reason"]
     assert res.points["cycles"].nunique() > 1
+
+
+def test_fpga_resources_take_one_array(tmp_path):
+    fpga = "fpga: {part: xczu7ev, luts: 230400, dsps: 1728, bram_36k: 312}\n"
+    with pytest.raises(HwsimError, match=r"arch\.fpga: expected one pe_array .* got 2"):
+        load_arch(write(tmp_path, HETERO + fpga, "f.yaml"))
