@@ -26,9 +26,9 @@ written (`weights`, `activations`, and `kv` for attention ops, whose second oper
 or V cache: the weight slot of the recipe rule selecting that op; the recipe's default
 weights are weights only); None where the operand stays float or no recipe is given.
 Storage bits are derived from `precision` (and `kv`: K / V move at the KV spec's bits, else
-at the activation width). An attention op with a KV spec multiplies in
-that format when its PE takes it; a PE without an activation x activation path (BitMoD's
-term-serial weight side) is timed on its weight path, as the BitMoD simulator times it.
+at the activation width). An attention op with a KV spec multiplies in that format when its
+PE takes it; a PE that cannot (BitMoD's term-serial weight side) is timed on its unit's own
+default weight path, as the BitMoD simulator times it.
 """
 
 from __future__ import annotations
@@ -279,14 +279,16 @@ def _kv_precision(prec: Precision, kv) -> Precision | None:
 
 def _op_pe(unit: Unit, prec: Precision, kv_prec: Precision | None) -> PEModel:
     """The op's PE model. An attention op with a KV spec multiplies activations by K / V in
-    that format when the PE takes it; a PE without such a path (BitMoD's term-serial weight
-    side cannot take FP16) is timed on its weight path, as the BitMoD simulator does."""
-    if kv_prec is not None:
-        try:
-            return pe_model(unit, kv_prec, prec.activation_format, kv_prec.weight_format)
-        except HwsimError:
-            pass
-    return pe_model(unit, prec, prec.activation_format, prec.weight_format)
+    that format when the PE takes it; a PE that cannot (BitMoD's term-serial weight side takes
+    no FP16; an FP16 unit takes no INT4 K / V, which it dequantizes first, as COMET's FP16
+    attention does) is timed on its own default weight path."""
+    if kv_prec is None:
+        return pe_model(unit, prec, prec.activation_format, prec.weight_format)
+    try:
+        return pe_model(unit, kv_prec, prec.activation_format, kv_prec.weight_format)
+    except HwsimError:
+        own = unit.precision
+        return pe_model(unit, own, prec.activation_format, own.weight_format)
 
 
 def _run_pe(arch: Arch, unit: Unit, prec: Precision, ops) -> PEModel:
