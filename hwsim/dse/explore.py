@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from hwsim.dse.evaluate import Task, known_sqnr, point_config, warm
+from hwsim.dse.quant import PROXY_SOURCE
 from hwsim.dse.executor import check_executor, progress, run_tasks
 from hwsim.dse.pareto import pareto_mask
 from hwsim.dse.spec import OBJECTIVES, Sweep, load_sweep, point_key
@@ -53,6 +54,7 @@ def explore(
     with ResultStore(store_path) as db:
         db.set_meta("sweep", sw.name)
         db.set_meta("objectives", json.dumps(list(sw.objectives)))
+        db.set_meta("sqnr_source", PROXY_SOURCE)  # sqnr_db: the recipe on the proxy GEMM
         if sw.method == "nsga2":
             rows, evaluated = _nsga2(sw, db, workers, backend, address, show_progress)
         else:

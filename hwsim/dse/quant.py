@@ -19,6 +19,7 @@ from hwsim.errors import HwsimError
 
 PROXY_SHAPE = (64, 256, 1024)  # M tokens, N outputs, K inputs of the proxy GEMM
 PROXY_OP = "model.layers.0.mlp.down_proj"
+PROXY_SOURCE = "proxy: synthetic {}x{}x{} GEMM".format(*PROXY_SHAPE)  # what sqnr_db measured
 
 
 def resolve_recipe(name_or_path: str) -> Path:

@@ -29,10 +29,11 @@ def run_point(
     reports_root="reports",
 ) -> tuple[dict, Path]:
     """Simulate one point and write its report; returns (summary, directory written)."""
-    from hwsim.dse.quant import recipe_sqnr_db, resolve_recipe
+    from hwsim.dse.quant import PROXY_SOURCE, recipe_sqnr_db, resolve_recipe
     from hwsim.sim import simulate
     from hwsim.spec import load_arch
     from hwsim.workload import load_recipe, load_workload
+    from hwsim.workload.accuracy import traced_sqnr
 
     arch = load_arch(arch_path)
     wl = load_workload(workload)
@@ -41,7 +42,10 @@ def run_point(
     if quant is not None:
         recipe = load_recipe(resolve_recipe(quant))  # each op at its rule's precision
         extra["quant"] = recipe.name
-        extra["output_sqnr_db"] = recipe_sqnr_db(recipe, np.random.default_rng(SQNR_SEED))
+        rng = np.random.default_rng(SQNR_SEED)
+        extra.update(traced_sqnr(wl, recipe, rng) or {"sqnr_source": PROXY_SOURCE})
+        if extra["sqnr_source"] == PROXY_SOURCE:
+            extra["output_sqnr_db"] = recipe_sqnr_db(recipe, rng)
     stats = simulate(arch, wl, quant=recipe, mode=mode)
     if out_dir is None:
         out_dir = Path(reports_root) / run_name(arch.name, wl.name, mode, extra["quant"])

@@ -118,7 +118,9 @@ def summary_rows(summary: dict) -> list[tuple[str, str]]:
     if summary.get("overrides_applied"):
         rows.append(("overrides applied", ", ".join(summary["overrides_applied"])))
     if summary.get("output_sqnr_db") is not None:
-        rows.append(("output SQNR (dB)", f"{summary['output_sqnr_db']:.2f}"))
+        source = summary.get("sqnr_source")
+        label = f" ({source})" if source else ""
+        rows.append(("output SQNR (dB)", f"{summary['output_sqnr_db']:.2f}{label}"))
     return rows
 
 

@@ -8,6 +8,9 @@ The recipe's weight spec replaces each nn.Linear's weight by its quantize -> deq
   * SmolLM2: perplexity and next-token top-1 agreement (with the text, and with the fp32
     model's own predictions) on hwsim's SAMPLE_TEXT.
 Run `python -m hwsim.workload.accuracy` for the table over the shipped recipes.
+
+`traced_sqnr` is the per-op output SQNR of a recipe on a workload's own traced tensors (what
+`hwsim run` reports when the workload carries them, instead of the synthetic proxy GEMM).
 """
 
 from __future__ import annotations
@@ -27,6 +30,26 @@ SENTENCES = (
     "A quantized network stores its weights in only a few bits.",
     "The weather in the mountains changed suddenly that afternoon.",
 )
+
+
+TRACED_SOURCE = "traced tensors"
+
+
+def traced_sqnr(workload, recipe, rng: np.random.Generator) -> dict | None:
+    """{"output_sqnr_db": mean over the traced matrix ops, "sqnr_source", "op_sqnr_db": per op}
+    of `recipe` on the workload's own tensors; None when no op carries tensors."""
+    from hwsim.workload.recipe import apply_recipe
+
+    traced = [op.name for op in workload.ops if op.weights is not None and op.inputs is not None]
+    if not traced:
+        return None
+    table = apply_recipe(workload, recipe, rng, ops=traced).table()
+    per_op = {r.op: float(r.output_sqnr_db) for r in table.itertuples()}
+    return {
+        "output_sqnr_db": float(np.mean(list(per_op.values()))),
+        "sqnr_source": TRACED_SOURCE,
+        "op_sqnr_db": per_op,
+    }
 
 
 def _fake(torch, x, spec, rng):
