@@ -7,6 +7,7 @@ Public API (a contract, see DESIGN.md):
     hwsim.load_arch(path), hwsim.load_workload(path_or_card)
     hwsim.simulate(arch, workload, quant=None, mode="event") -> Stats
     hwsim.explore(sweep) -> results
+    hwsim.evaluate(arch, model, quant=None) -> summary   a real model on the simulated PEs
 Names resolve lazily so `import hwsim` stays fast (numba kernels compile on first use).
 """
 
@@ -32,6 +33,7 @@ _LAZY = {
     "load_arch": ("hwsim.spec", "load_arch"),
     "simulate": ("hwsim.sim", "simulate"),
     "explore": ("hwsim.dse", "explore"),
+    "evaluate": ("hwsim.eval", "evaluate"),
 }
 
 __all__ = sorted([*_LAZY, "pe", "__version__"])

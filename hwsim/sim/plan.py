@@ -34,6 +34,7 @@ default weight path, as the BitMoD simulator times it.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from functools import cached_property
 
 from hwsim.errors import HwsimError
@@ -260,10 +261,21 @@ def _bind(arch, unit, run_prec, recipe, quant, rule, op: Op, key) -> OpPlan:
 
 def _second_bits(op: Op, prec: Precision, kv) -> float:
     if not op.weight_is_activation:
-        return prec.weight_storage_bits
+        return padded_storage_bits(prec, op.K)
     if kv is None:
         return prec.activation_bits
     return _kv_precision(prec, kv).weight_storage_bits
+
+
+def padded_storage_bits(prec: Precision, K: int):
+    """Stored bits per weight of a row of K: a group size that does not divide K zero-pads the
+    row's last group (stored whole, with its scale, as hardware stores it; hwsim.sim.tensors
+    pads the operands alike), so a row holds ceil(K / g) full groups. Exact (a Fraction)."""
+    g = prec.group_size
+    if not g or K % g == 0:
+        return prec.weight_storage_bits
+    groups = -(-K // g)
+    return Fraction(groups * g * Fraction(prec.weight_bits) + groups * prec.scale_bits, K)
 
 
 def _kv_precision(prec: Precision, kv) -> Precision | None:

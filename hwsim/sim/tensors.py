@@ -10,6 +10,11 @@ quantized with the recipe's K/V spec when it gives one. The PE returns exact out
 counts and, where the hardware is data-dependent, `tile_cycles[m, n]`: one PE's latency for
 output (m, n).
 
+Groups that do not divide K: with `pad: zero` (the arch's own group format always pads) both
+operands are zero-padded along K to whole groups before quantization, so the PE runs the
+padded groups as the hardware stores them; their bytes are counted in traffic by the plan
+(OpPlan.second_operand_bits), their cycles by the PE's measured tile cycles.
+
 Fold time: with the os dataflow every PE owns one output of the fold and the array moves in
 lockstep, so a fold streams for the max of tile_cycles over its (rows x cols) block of outputs.
 Other dataflows (and PEs without tile_cycles) stream each fold for ceil(T * step) with step
@@ -21,6 +26,7 @@ sum of tile_cycles where the fold time came from them, else PEResult.cycles.
 
 from __future__ import annotations
 
+import contextlib
 from fractions import Fraction
 from math import ceil
 
@@ -31,15 +37,20 @@ from hwsim.pe.counts import ActionCounts
 
 
 def can_run_tensors(p) -> bool:
-    """True when OpPlan `p`'s op carries tensors its unit's PE can take in its formats.
+    """True when OpPlan `p`'s op carries tensors its unit's PE can take in its formats."""
+    if p.op.inputs is None or p.op.weights is None:
+        return False
+    return pe_takes(p)
+
+
+def pe_takes(p) -> bool:
+    """True when OpPlan `p`'s unit PE takes the op's operand formats.
 
     Weights need a weight format; the second operand of attention (K or V) is an activation
     and needs a PE that takes the activation format on its weight side (BitMoD's term-serial
     weight path cannot take FP16, so its attention is timed shapes-only).
     """
     op, prec = p.op, p.precision
-    if op.inputs is None or op.weights is None:
-        return False
     if not op.weight_is_activation:
         return prec.weight_format is not None or p.weights is not None
     try:
@@ -54,34 +65,92 @@ def _second_format(p):
     return p.kv.format if p.kv is not None else p.precision.activation_format
 
 
-def _weights(w: np.ndarray, p):
-    from hwsim.dtypes import QuantSpec, quantize
+def weight_spec(p):
+    """The QuantSpec of OpPlan `p`'s weights: the recipe's, else the arch's declared format (in
+    zero-padded groups of `group_size` with integer scales, else a scale per output row)."""
+    from hwsim.dtypes import QuantSpec
 
     spec, prec = p.weights, p.precision
-    if spec is None and prec.group_size:
+    if spec is not None:
+        return spec
+    if prec.group_size:
         scale = f"int{prec.scale_bits}" if prec.scale_bits else "fp32"
-        spec = QuantSpec(prec.weight_format, "group", prec.group_size, -1, scale, pad="zero")
-    elif spec is None:
-        spec = QuantSpec(prec.weight_format, "channel", None, -1)  # a scale per output row
-    return quantize(np.asarray(w, dtype=np.float64), spec)
+        return QuantSpec(prec.weight_format, "group", prec.group_size, -1, scale, pad="zero")
+    return QuantSpec(prec.weight_format, "channel", None, -1)
 
 
-def _activations(a: np.ndarray, spec, fmt):
-    """`a` quantized with `spec` (the recipe's), else per tensor in `fmt`; floats for FP16."""
+def activation_spec(spec, fmt):
+    """The QuantSpec of an activation operand: `spec` (the recipe's), else per tensor in
+    `fmt`; None where it goes to the PE as floats (FP16, or no format)."""
+    from hwsim.dtypes import QuantSpec
+
     name = spec.format if spec is not None else fmt
     if name is None or name in ("float16", "fp16"):
-        return np.asarray(a, dtype=np.float64)
-    from hwsim.dtypes import QuantSpec, quantize
+        return None
+    return spec or QuantSpec(fmt, "tensor")
 
-    return quantize(np.asarray(a, dtype=np.float64), spec or QuantSpec(fmt, "tensor"))
+
+def operand_specs(p) -> tuple:
+    """(activation spec, second-operand spec) of OpPlan `p`; None: floats to the PE."""
+    a_fmt = p.precision.activation_format
+    if p.op.weight_is_activation:
+        second = activation_spec(p.kv, a_fmt)
+    else:
+        second = weight_spec(p)
+    return activation_spec(p.activations, a_fmt), second
+
+
+def padded_k(K: int, specs) -> int:
+    """K rounded up so that every grouped spec with pad='zero' divides it: the last group of
+    each row is zero-padded, as hardware stores it (a spec with pad='error' is left to
+    refuse, naming pad='zero')."""
+    step = 1
+    for s in specs:
+        if s is not None and s.granularity in ("group", "block") and s.group_size:
+            if s.pad == "zero":
+                step = np.lcm(step, int(s.group_size))
+    return -(-K // step) * step
+
+
+def _pad(x: np.ndarray, K: int) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape[-1] == K:
+        return x
+    out = np.zeros((*x.shape[:-1], K))
+    out[..., : x.shape[-1]] = x
+    return out
 
 
 def operands(p, a: np.ndarray, w: np.ndarray) -> tuple:
     """(activations, second operand) of one GEMM instance of OpPlan `p` as its PE takes them:
-    floats or QTensors quantized with the op's own specs (module doc)."""
-    a_fmt = p.precision.activation_format
-    second = _activations(w, p.kv, a_fmt) if p.op.weight_is_activation else _weights(w, p)
-    return _activations(a, p.activations, a_fmt), second
+    floats or QTensors quantized with the op's own specs (module doc), along K zero-padded to
+    whole groups (padded_k: zero activations times zero weights add nothing)."""
+    from hwsim.dtypes import quantize
+
+    specs = operand_specs(p)
+    K = padded_k(a.shape[-1], specs)
+    out = []
+    for x, spec in zip((a, w), specs):
+        x = _pad(x, K)
+        out.append(x if spec is None else quantize(x, spec))
+    return tuple(out)
+
+
+# id(op.inputs) -> (op.inputs, PEResult per batch instance): results computed from these very
+# arrays by the caller (hwsim.eval), so the timing re-uses the bits instead of re-running
+_KNOWN: dict = {}
+
+
+@contextlib.contextmanager
+def known_results(results: dict):
+    """Within the block, run_tensors takes the PEResults of an op whose `inputs` array is a
+    key's (id(array) -> (array, [PEResult per batch instance])) instead of running its PE."""
+    _KNOWN.update(results)
+    try:
+        yield
+    finally:
+        for key in results:
+            _KNOWN.pop(key, None)
 
 
 def fold_block_max(tile_cycles: np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -110,9 +179,11 @@ def run_tensors(p, T: int, fold_count: int):
     stream: list[int] = []
     counts = ActionCounts()
     work = 0
+    known = _KNOWN.get(id(op.inputs))
+    known = known[1] if known is not None and known[0] is op.inputs else None
     for b in range(op.batch):
         try:
-            res = pe.run(*operands(p, A[b], W[b]))
+            res = known[b] if known is not None else pe.run(*operands(p, A[b], W[b]))
         except HwsimError as e:
             raise HwsimError(f"op {op.name!r} on unit {unit.name!r} ({arr.pe_kind}): {e}") from None
         counts.update(res.counts)

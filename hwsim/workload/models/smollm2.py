@@ -29,6 +29,27 @@ SAMPLE_TEXT = (
     "accelerators that multiply matrices for neural networks using only a few bits per number."
 )
 
+# A longer text written for hwsim (about 300 tokens), for whole-model evaluation (hwsim eval).
+EVAL_TEXT = (
+    "A river begins as rain on a hillside. The water gathers in small channels, joins a "
+    "stream, and finds its way down through rocks and roots until it reaches the valley. "
+    "Along the way it carries sand, leaves and tiny animals, and it slowly shapes the land "
+    "around it. Over thousands of years a river can cut a deep canyon or build a wide delta "
+    "where it meets the sea. People have always settled near rivers, because rivers bring "
+    "fresh water, fertile soil and an easy road for boats. The first cities grew on the banks "
+    "of great rivers, and farmers learned to dig canals that carried water to their fields. "
+    "Later, mills used the moving water to grind grain and to saw wood, and engineers built "
+    "dams that turn the river's energy into electricity. A modern dam can light a whole "
+    "city, but it also changes the river below it: the water becomes colder, the fish can no "
+    "longer swim upstream, and the sand that once fed the beaches stays behind the wall. "
+    "Scientists now measure the flow, the temperature and the life of rivers very carefully, "
+    "and they try to find a balance between the needs of people and the health of the water. "
+    "Some old dams have even been removed, and within a few years the fish returned. When you "
+    "stand on a bridge and watch the current, you are looking at a system that connects the "
+    "mountains, the forests, the farms and the ocean, and that keeps changing every day, "
+    "season after season, long after the people who built the bridge are gone."
+)
+
 
 def _llama_classes(torch):
     nn = torch.nn
