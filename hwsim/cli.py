@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "hwsim.reference.commands",  # verify
     "hwsim.report.commands",  # run, report, compare
     "hwsim.dse.commands",  # sweep
+    "hwsim.eval.commands",  # eval, warmup
 )
 
 

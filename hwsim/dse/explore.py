@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from hwsim.dse.evaluate import Task, known_sqnr, point_config, warm
-from hwsim.dse.quant import PROXY_SOURCE
 from hwsim.dse.executor import check_executor, progress, run_tasks
 from hwsim.dse.pareto import pareto_mask
+from hwsim.dse.quant import PROXY_SOURCE
 from hwsim.dse.spec import OBJECTIVES, Sweep, load_sweep, point_key
 from hwsim.dse.store import ResultStore
 from hwsim.errors import HwsimError

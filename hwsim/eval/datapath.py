@@ -12,7 +12,7 @@ such a PE cannot take group-scaled operands (one line naming the op). The result
 to fp32, the precision the next layer (and the vector unit) reads.
 
 `fake(p, a, w)` is today's accuracy path on the same specs: every operand quantized ->
-dequantized (FP16 operands rounded to FP16), multiplied in float64, rounded to fp32 once.
+dequantized (FP16 operands rounded to FP16, as stored), multiplied in float64, rounded to fp32 once.
 Where the PE's accumulator is exact (an INT MAC with int32 and no overflow) the two agree.
 
 Ops whose PE cannot take their operands by the plan's own rule (hwsim.sim.tensors.
@@ -30,34 +30,19 @@ from hwsim.errors import HwsimError
 
 # PE kinds whose `run` applies the weight (and activation) scales itself
 SCALING_PES = frozenset({"bitmod", "mixed_dtype", "mixpe", "denseshift"})
-_FP16 = ("float16", "fp16")
 
 
 def _is_qtensor(x) -> bool:
     return hasattr(x, "codes") and hasattr(x, "spec")
 
 
-def _dequantized(x, fmt) -> np.ndarray:
+def _dequantized(x) -> np.ndarray:
     from hwsim.dtypes import dequantize
 
-    if _is_qtensor(x):
-        return dequantize(x)
-    if fmt in _FP16:
-        return x.astype(np.float16).astype(np.float64)
-    return x
+    return dequantize(x) if _is_qtensor(x) else x  # floats: already stored (FP16-rounded)
 
 
-def _formats(p) -> tuple:
-    """The float formats of the two operands when they go to the PE as floats."""
-    a_fmt = p.activations.format if p.activations is not None else p.precision.activation_format
-    if p.op.weight_is_activation:
-        w_fmt = p.kv.format if p.kv is not None else p.precision.activation_format
-    else:
-        w_fmt = None
-    return a_fmt, w_fmt
-
-
-def _factored(x, fmt) -> tuple:
+def _factored(x) -> tuple:
     """(values, scale column or None): an operand whose scale is constant along K (per tensor,
     token or channel) as its element values and that scale, else dequantized with no scale."""
     if (
@@ -71,7 +56,7 @@ def _factored(x, fmt) -> tuple:
         s = np.asarray(x.scales, dtype=np.float64)
         values = dequantize(replace(x, scales=np.ones_like(s)))  # decode(codes) - zero points
         return values, np.broadcast_to(s.reshape(-1, 1), (x.shape[0], 1))
-    return _dequantized(x, fmt), None
+    return _dequantized(x), None
 
 
 def fake(p, a: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -82,8 +67,7 @@ def fake(p, a: np.ndarray, w: np.ndarray) -> np.ndarray:
     from hwsim.sim.tensors import operands
 
     A, W = operands(p, a, w)
-    a_fmt, w_fmt = _formats(p)
-    (va, sa), (vw, sw) = _factored(A, a_fmt), _factored(W, w_fmt)
+    (va, sa), (vw, sw) = _factored(A), _factored(W)
     out = va @ vw.T
     if sa is not None:
         out = out * sa
@@ -96,9 +80,9 @@ def hardware(p, a: np.ndarray, w: np.ndarray):
     """(fp32 [M, N], PEResult without `out`, or None where the op ran `fake`) of one GEMM."""
     from hwsim.sim.tensors import operands
 
-    if not runs_on_pe(p):
-        return fake(p, a, w), None
     unit = p.unit
+    if p.op.weight_is_activation and not runs_on_pe(p):
+        return fake(p, a, w), None
     A, W = operands(p, a, w)
     try:
         res = unit.pe.run(A, W)

