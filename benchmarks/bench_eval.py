@@ -1,0 +1,77 @@
+"""Whole-model speed of the bit-exact datapaths (issue: accuracy as the hardware computes it).
+
+`python benchmarks/bench_eval.py [--smollm2]`: in one run, on SmolLM2-135M's FFN shape
+(256 tokens x 1536 outputs x K 576, the weights real-valued Gaussian):
+  * float64 BLAS `a @ w.T` on the dequantized operands (the peer),
+  * the BitMoD PE's default datapath (FP16 activations x BitMoD FP4 terms, e6m15 group
+    accumulator, groups of 128 zero-padded: K 576 -> 640), as `hwsim eval` calls it,
+  * the INT8 MAC (int32, per-channel / per-token int8), as `hwsim eval` calls it,
+each through hwsim.eval.datapath.hardware (quantization included, as in a model run), best
+of 3 after a warm-up; ratio = BLAS time / hwsim time (targets: BitMoD >= 0.25, INT8 >= 0.5).
+With --smollm2, also the wall time of `hwsim eval arch/bitmod.yaml smollm2-135m` (256 tokens).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import best_of  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+M, N, K = 256, 1536, 576
+
+
+def _plan(arch: str, recipe):
+    from hwsim.sim.plan import plan
+    from hwsim.spec import load_arch
+    from hwsim.workload import load_recipe
+    from hwsim.workload.op import Op, Workload
+
+    r = load_recipe(ROOT / "workloads/recipes" / f"{recipe}.yaml") if recipe else None
+    wl = Workload("bench", (Op("mlp.up_proj", "gemm", M=M, N=N, K=K),))
+    return plan(load_arch(ROOT / "arch" / f"{arch}.yaml"), wl, r).ops[0]
+
+
+def main() -> None:
+    from hwsim.eval.datapath import hardware
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smollm2", action="store_true")
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((M, K)).astype(np.float32)
+    w = (rng.standard_normal((N, K)) * 0.05).astype(np.float32)
+    a64, w64 = a.astype(np.float64), w.astype(np.float64)
+    cases = {"bitmod (arch default datapath)": _plan("bitmod", None),
+             "int_mac int8 (w8a8-int)": _plan("tpu_int8", "w8a8-int")}  # fmt: skip
+    for p in cases.values():
+        hardware(p, a, w)  # warm-up: numba compile or cache load
+    blas = best_of(lambda: a64 @ w64.T, 3)
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")  # fmt: skip
+    print(f"shape M={M} N={N} K={K}: float64 BLAS {blas * 1e3:.2f} ms "
+          f"({M * N * K / blas / 1e9:.2f} GMAC/s)")  # fmt: skip
+    print("| datapath | hwsim ms | GMAC/s | ratio (BLAS / hwsim) |")
+    print("|---|---|---|---|")
+    for name, p in cases.items():
+        t = best_of(lambda p=p: hardware(p, a, w), 3)
+        print(f"| {name} | {t * 1e3:.1f} | {M * N * K / t / 1e9:.3f} | {blas / t:.3f} |")
+    if args.smollm2:
+        from hwsim.eval import evaluate
+
+        t0 = time.perf_counter()
+        s = evaluate(ROOT / "arch/bitmod.yaml", "smollm2-135m", reports_root=None)
+        print(f"hwsim eval bitmod smollm2-135m (256 tokens): {time.perf_counter() - t0:.0f} s "
+              f"wall, {s['eval_wall_s']}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
