@@ -59,14 +59,14 @@ def _factored(x) -> tuple:
     return _dequantized(x), None
 
 
-def fake(p, a: np.ndarray, w: np.ndarray) -> np.ndarray:
+def fake(p, a: np.ndarray, w: np.ndarray, cache=None, key=None) -> np.ndarray:
     """fp32 [M, N]: quantize -> dequantize each operand, float64 product, one fp32 rounding.
     Per-tensor / per-token / per-channel scales are factored out of the sum (the same real
     number, one rounding per scale instead of one per product), as the dequantisation unit
     applies them."""
     from hwsim.sim.tensors import operands
 
-    A, W = operands(p, a, w)
+    A, W = operands(p, a, w, cache, key)
     (va, sa), (vw, sw) = _factored(A), _factored(W)
     out = va @ vw.T
     if sa is not None:
@@ -76,14 +76,15 @@ def fake(p, a: np.ndarray, w: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def hardware(p, a: np.ndarray, w: np.ndarray):
-    """(fp32 [M, N], PEResult without `out`, or None where the op ran `fake`) of one GEMM."""
+def hardware(p, a: np.ndarray, w: np.ndarray, cache=None, key=None):
+    """(fp32 [M, N], PEResult without `out`, or None where the op ran `fake`) of one GEMM;
+    `cache` / `key`: quantized weights kept across forwards (hwsim.sim.tensors.operands)."""
     from hwsim.sim.tensors import operands
 
     unit = p.unit
     if p.op.weight_is_activation and not runs_on_pe(p):
         return fake(p, a, w), None
-    A, W = operands(p, a, w)
+    A, W = operands(p, a, w, cache, key)
     try:
         res = unit.pe.run(A, W)
     except HwsimError as e:

@@ -35,8 +35,9 @@ class OpLog:
 
 
 @contextlib.contextmanager
-def computed(model, column: str, plans: dict, log: dict, model_name: str):
-    """Within the block, `model`'s matrix ops compute by `column`; log[op name] = OpLog."""
+def computed(model, column: str, plans: dict, log: dict, model_name: str, cache=None):
+    """Within the block, `model`'s matrix ops compute by `column`; log[op name] = OpLog.
+    `cache` (a dict kept across the forwards of one model) holds its quantized weights."""
     torch = import_torch()
     if column not in COLUMNS:
         raise HwsimError(f"column: expected one of {', '.join(COLUMNS)}, got {column!r}")
@@ -54,7 +55,7 @@ def computed(model, column: str, plans: dict, log: dict, model_name: str):
             if p is None:
                 raise HwsimError(f"model {model_name}: layer {name}: not in the traced workload")
             try:
-                return _replace(torch, module, name, args, output, p, column, log)
+                return _replace(torch, module, name, args, output, p, column, log, cache)
             except HwsimError as e:
                 raise HwsimError(f"model {model_name}: layer {name}: {e}") from None
 
@@ -71,7 +72,7 @@ def computed(model, column: str, plans: dict, log: dict, model_name: str):
             h.remove()
 
 
-def _replace(torch, module, name, args, output, p, column, log):
+def _replace(torch, module, name, args, output, p, column, log, cache):
     op = _record(torch, name, name, module, args, output, True)
     A, W = op.inputs, op.weights
     if A.ndim == 2:
@@ -79,9 +80,9 @@ def _replace(torch, module, name, args, output, p, column, log):
     outs, results = [], []
     for b in range(A.shape[0]):
         if column == "fake":
-            outs.append(datapath.fake(p, A[b], W[b]))
+            outs.append(datapath.fake(p, A[b], W[b], cache, (name, b)))
         else:
-            out, res = datapath.hardware(p, A[b], W[b])
+            out, res = datapath.hardware(p, A[b], W[b], cache, (name, b))
             outs.append(out)
             results.append(res)
     y = torch.from_numpy(_layout(np.stack(outs), module, output, torch))

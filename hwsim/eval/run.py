@@ -62,11 +62,11 @@ def evaluate(
     bound = plan(arch, wl, recipe)
     plans = {p.op.name: p for p in bound.ops if p.op.kind != "vector"}
     wall["load_trace_s"] = time.perf_counter() - t0
-    outputs, logs = {}, {}
+    outputs, logs, weights = {}, {}, {}
     for column in COLUMNS:
         t = time.perf_counter()
         logs[column] = {}
-        with computed(task.model, column, plans, logs[column], task.name):
+        with computed(task.model, column, plans, logs[column], task.name, weights):
             outputs[column] = task.forward(task.model, *task.inputs)
         wall[f"{column}_s"] = time.perf_counter() - t
     metrics = {c: task.metric(outputs["fp32"], outputs[c]) for c in COLUMNS}

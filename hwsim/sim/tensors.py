@@ -123,21 +123,29 @@ def _pad(x: np.ndarray, K: int) -> np.ndarray:
     return out
 
 
-def operands(p, a: np.ndarray, w: np.ndarray) -> tuple:
+def operands(p, a: np.ndarray, w: np.ndarray, cache: dict | None = None, key=None) -> tuple:
     """(activations, second operand) of one GEMM instance of OpPlan `p` as its PE takes them:
     floats or QTensors quantized with the op's own specs (module doc), along K zero-padded to
-    whole groups (padded_k: zero activations times zero weights add nothing)."""
+    whole groups (padded_k: zero activations times zero weights add nothing). `cache` keeps
+    the quantized weights under the caller's `key` (naming this op's weights, which must not
+    change while it uses the cache): a model's weights are quantized once for all forwards."""
     from hwsim.dtypes import quantize
 
     specs = operand_specs(p)
     K = padded_k(a.shape[-1], specs)
     out = []
-    for x, spec, fmt in zip((a, w), specs, float_formats(p)):
+    for i, (x, spec, fmt) in enumerate(zip((a, w), specs, float_formats(p))):
+        cached = cache is not None and i == 1 and not p.op.weight_is_activation
+        if cached and key in cache:
+            out.append(cache[key])
+            continue
         x = _pad(x, K)
         if spec is not None:
             x = quantize(x, spec)
         elif fmt in _FP16:  # stored as FP16 (a PE that rounds them itself gets the same)
             x = x.astype(np.float16).astype(np.float64)
+        if cached:
+            cache[key] = x
         out.append(x)
     return tuple(out)
 

@@ -126,3 +126,38 @@ def test_fake_quant_factors_channel_scales_out_of_the_sum(rng):
     codes = A.codes.astype(np.int8).astype(np.float64) @ W.codes.astype(np.int8).T
     want = (codes * A.scales[0, 0] * W.scales.T).astype(np.float32)
     assert np.array_equal(fake(p, a, w), want)
+
+
+def test_bitmod_group_accumulator_repeats_bit_for_bit_on_1_and_2_threads(rng):
+    import numba
+
+    from hwsim.eval.datapath import fake, hardware
+    from hwsim.sim.plan import plan
+    from hwsim.spec import load_arch
+    from hwsim.workload.op import Op, Workload
+
+    op = Op("fc", "gemm", M=8, N=16, K=576)  # K = 4.5 groups of 128: the last one padded
+    p = plan(load_arch(ARCH / "bitmod.yaml"), Workload("t", (op,))).ops[0]
+    a, w = rng.standard_normal((8, 576)), rng.standard_normal((16, 576))
+    before = numba.get_num_threads()
+    try:
+        outs = []
+        for n in (1, 2, 1):
+            numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+            outs.append(hardware(p, a, w)[0])
+    finally:
+        numba.set_num_threads(before)
+    assert all(np.array_equal(outs[0], o) for o in outs[1:])
+    # the e6m15 group accumulator rounds: close to fake-quant, not equal to it
+    fq = fake(p, a, w)
+    assert not np.array_equal(outs[0], fq) and np.allclose(outs[0], fq, rtol=1e-2, atol=1e-2)
+
+
+def test_warmup_runs_every_shipped_arch_it_can(capsys):
+    from hwsim.cli import main
+
+    assert main(["warmup"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    warmed = {line.split()[0] for line in lines[:-1]}
+    assert {"bitmod", "tpu_int8", "fp16", "mixpe_w4a16", "stripes"} <= warmed
+    assert lines[-1].startswith("warmup: ")
