@@ -2,11 +2,12 @@
 
 Regenerate with
     python -m hwsim.eval.table [--max-tokens N] > reports/paper/hw_in_the_loop.md
-Every row's fp32 column is the fp32 model itself. Each recipe runs on a shipped arch whose PE takes its formats (fp8-e4m3 also on the FP16
-array with a truncated-alignment accumulator: float_mac acc=trunc_align, 14 mantissa bits,
-chunks of 16, fp32 promotion every 128), through `hwsim.evaluate`: MiniLM's embedding cosine
-and SmolLM2-135M's perplexity / next-token top-1 in the three columns, plus the cycles and
-energy of the hardware run. A pair no shipped PE can run is listed with the one-line reason.
+Each recipe runs on a shipped arch whose PE takes its formats (fp8-e4m3 also on the FP16 array
+with a truncated-alignment accumulator: float_mac acc=trunc_align, 14 mantissa bits, chunks of
+16, fp32 promotion every 128), through `hwsim.evaluate`: MiniLM's embedding cosine and
+SmolLM2-135M's perplexity / next-token top-1 in the three columns (every row's fp32 column is
+the fp32 model itself), plus the cycles and energy of the hardware run. A pair no shipped PE
+can run is listed with the one-line reason.
 """
 
 from __future__ import annotations
