@@ -12,12 +12,14 @@ such a PE cannot take group-scaled operands (one line naming the op). The result
 to fp32, the precision the next layer (and the vector unit) reads.
 
 `fake(p, a, w)` is today's accuracy path on the same specs: every operand quantized ->
-dequantized (FP16 operands rounded to FP16, as stored), multiplied in float64, rounded to fp32 once.
-Where the PE's accumulator is exact (an INT MAC with int32 and no overflow) the two agree.
+dequantized (FP16 operands rounded to FP16, as stored), multiplied in float64, rounded to
+fp32 once (per-token / per-channel scales factored out of the sum). Where the PE's
+accumulator is exact (an INT MAC with int32 and no overflow) the two agree bit for bit.
 
-Ops whose PE cannot take their operands by the plan's own rule (hwsim.sim.tensors.
-pe_takes: BitMoD's term-serial weight side takes no FP16 K / V) run `fake` and say so
-(`route`); the plan times them on the unit's own weight path, as the BitMoD simulator does.
+Attention ops whose PE cannot take their K / V operand by the plan's own rule
+(hwsim.sim.tensors.pe_takes: BitMoD's term-serial weight side takes no FP16 K / V) run `fake`
+and say so (`route`); the plan times them on the unit's own weight path, as the BitMoD
+simulator does.
 """
 
 from __future__ import annotations

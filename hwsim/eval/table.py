@@ -67,7 +67,7 @@ def rows(max_tokens: int):
 def _task(metrics: dict) -> str:
     """The headline metric: embedding cosine, else perplexity / next-token top-1 vs the text."""
     if "embedding_cosine" in metrics:
-        return f"{metrics['embedding_cosine']:.4f}"
+        return f"{metrics['embedding_cosine']:.6f}"
     return f"{metrics['perplexity']:.2f} / {metrics['top1_text']:.3f}"
 
 
