@@ -25,7 +25,7 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.eval.forward import COLUMNS, computed
-from hwsim.eval.tasks import load_task
+from hwsim.eval.tasks import Task, load_task
 
 
 def evaluate(
@@ -38,9 +38,10 @@ def evaluate(
     threads: int | None = None,
     reports_root="reports",
 ) -> dict:
-    """Run `model` on `arch` (three columns, module doc); write summary.json / summary.md to
-    `out_dir` (default reports/eval/<arch>_<model>[_<recipe>]) when given or when
-    `reports_root` is set; returns the summary dict."""
+    """Run `model` (a shipped model's name, or a hwsim.eval.tasks.Task wrapping any torch
+    module the tracer takes) on `arch` (three columns, module doc); write summary.json and
+    summary.md to `out_dir` (default reports/eval/<arch>_<model>[_<recipe>] under
+    `reports_root`; neither: nothing written); returns the summary dict."""
     from hwsim.sim import simulate
     from hwsim.sim.plan import plan
     from hwsim.sim.tensors import known_results
@@ -53,7 +54,7 @@ def evaluate(
     recipe, strict = _recipe(quant)
     wall = {}
     t0 = time.perf_counter()
-    task = load_task(model, max_tokens)
+    task = model if isinstance(model, Task) else load_task(model, max_tokens)
     try:
         wl = trace(task.model, *task.inputs, name=task.name, keep_tensors=False)
     except HwsimError as e:

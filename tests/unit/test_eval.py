@@ -161,3 +161,52 @@ def test_warmup_runs_every_shipped_arch_it_can(capsys):
     warmed = {line.split()[0] for line in lines[:-1]}
     assert {"bitmod", "tpu_int8", "fp16", "mixpe_w4a16", "stripes"} <= warmed
     assert lines[-1].startswith("warmup: ")
+
+
+def _tiny_task(torch, body):
+    from hwsim.eval.tasks import Task
+    from hwsim.workload.tracer import MatMul
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 8, 3, padding=1, groups=1)
+            self.fc = torch.nn.Linear(8, 16)
+            self.attn_qk = MatMul("attn_qk")
+
+        def forward(self, x):
+            return body(self, x)
+
+    torch.manual_seed(0)
+    model = Tiny().eval()
+    x = torch.randn(2, 3, 6, 6)
+
+    def metric(ref, got):
+        return {"max_abs_error": float((ref - got).abs().max())}
+
+    return Task("tiny", model, (x,), lambda m, x: m(x), metric, {})
+
+
+def test_any_torch_module_the_tracer_takes_runs_on_the_pe():
+    torch = pytest.importorskip("torch")
+    from hwsim.eval import evaluate
+
+    def body(m, x):
+        h = m.fc(m.conv(x).flatten(2).transpose(1, 2))  # [2, 36, 16]
+        return m.attn_qk(h, h)
+
+    s = evaluate(ARCH / "tpu_int8.yaml", _tiny_task(torch, body), quant="w8a8-int",
+                 reports_root=None)  # fmt: skip
+    assert [r["op"] for r in s["eval_ops"]] == ["conv", "fc", "attn_qk"]
+    assert s["ops_hardware_equals_fake"] == 3
+    assert s["metrics"]["hardware"] == s["metrics"]["fake"]
+    assert 0 < s["metrics"]["hardware"]["max_abs_error"] < 0.5
+
+
+def test_a_module_the_tracer_cannot_take_names_the_model():
+    torch = pytest.importorskip("torch")
+    from hwsim.eval import evaluate
+
+    task = _tiny_task(torch, lambda m, x: x * 2)
+    with pytest.raises(HwsimError, match="model tiny: trace tiny: Tiny ran no nn.Linear"):
+        evaluate(ARCH / "tpu_int8.yaml", task, reports_root=None)
