@@ -69,7 +69,13 @@ def fake(p, a: np.ndarray, w: np.ndarray, cache=None, key=None) -> np.ndarray:
     from hwsim.sim.tensors import operands
 
     A, W = operands(p, a, w, cache, key)
-    (va, sa), (vw, sw) = _factored(A), _factored(W)
+    va, sa = _factored(A)
+    if cache is None or p.op.weight_is_activation:
+        vw, sw = _factored(W)
+    else:  # the dequantized weights too, once per model
+        vw, sw = cache.get((key, "dequantized")) or cache.setdefault(
+            (key, "dequantized"), _factored(W)
+        )
     out = va @ vw.T
     if sa is not None:
         out = out * sa
