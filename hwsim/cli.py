@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="hwsim",
         description="Hardware co-design simulator for quantized accelerators.",
-        epilog="Example: hwsim run arch/bitmod.yaml llama-2-7b:prefill:256 --mode analytic",
+        epilog="Example: hwsim run bitmod llama-2-7b:prefill:256 --mode analytic",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:

@@ -16,7 +16,7 @@ def register(sub) -> None:
         description="Run every point of SWEEP.yaml that the result store lacks (an interrupted "
         "sweep resumes where it stopped), then write points.csv, pareto.csv and pareto.png "
         "next to the store and print the Pareto front.",
-        epilog="Example: hwsim sweep workloads/sweeps/bitmod-array.yaml --workers 2",
+        epilog="Example: hwsim sweep bitmod-array --workers 2",
     )
     p.add_argument("sweep", metavar="SWEEP.yaml", help="sweep file (see hwsim.dse.spec)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")

@@ -2,7 +2,8 @@
 
     version: 1
     name: bitmod-array                  # default: the file's stem
-    arch: arch/bitmod.yaml              # base arch YAML (paths relative to the sweep file)
+    arch: bitmod                        # base arch: a file (relative to the sweep file) or a
+                                        #   shipped name, as are workloads and recipes
     workloads: [llama-2-7b:prefill:256] # cards or files; an axis of the space
     quant: [null, w8a8-int]             # recipes (null = the arch's own precisions); an axis
     mode: analytic                      # event | analytic | scalesim

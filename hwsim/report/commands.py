@@ -15,7 +15,7 @@ def register(sub) -> None:
         "PNG plots to reports/<name>/ (or -o DIR), atomically. ARCH may be a SCALE-Sim .cfg "
         "and WORKLOAD a SCALE-Sim topology .csv; --mode scalesim then also writes "
         "COMPUTE_REPORT.csv in SCALE-Sim's columns.",
-        epilog="Example: hwsim run arch/bitmod.yaml llama-2-7b:prefill:256 --mode analytic",
+        epilog="Example: hwsim run bitmod llama-2-7b:prefill:256 --mode analytic",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("arch", metavar="ARCH", help="arch YAML or SCALE-Sim .cfg")

@@ -109,7 +109,7 @@ def smollm2_scores(recipe, rng, model_tok=None, max_tokens: int = 0) -> dict:
 def main() -> None:
     from hwsim.workload import models
 
-    recipes = sorted((Path(__file__).resolve().parents[2] / "workloads" / "recipes").glob("*.yaml"))
+    recipes = sorted((Path(__file__).resolve().parents[1] / "data" / "recipes").glob("*.yaml"))
     mt, st = models.load_minilm(), models.load_smollm2()
     fp = models.perplexity(st[0], models.smollm2_ids(st[1]))
     print("| recipe | MiniLM cosine | SmolLM2 ppl | top-1 vs text | top-1 vs fp32 |")

@@ -17,12 +17,12 @@ import yaml
 from hwsim.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
-ARCH = REPO / "arch" / "tpu_int8.yaml"
-CFG = REPO / "arch" / "scalesim.cfg"
-TOPO = REPO / "workloads" / "scalesim" / "resnet18.csv"
-WORKLOAD = REPO / "workloads" / "minilm.yaml"
-RECIPE = REPO / "workloads" / "recipes" / "w8a8-int.yaml"
-SWEEP = REPO / "workloads" / "sweeps" / "bitmod-array.yaml"
+ARCH = REPO / "hwsim" / "data" / "arch" / "tpu_int8.yaml"
+CFG = REPO / "hwsim" / "data" / "arch" / "scalesim.cfg"
+TOPO = REPO / "hwsim" / "data" / "scalesim" / "resnet18.csv"
+WORKLOAD = REPO / "hwsim" / "data" / "workloads" / "minilm.yaml"
+RECIPE = REPO / "hwsim" / "data" / "recipes" / "w8a8-int.yaml"
+SWEEP = REPO / "hwsim" / "data" / "sweeps" / "bitmod-array.yaml"
 CARD = "resnet-18:infer:224"
 
 
@@ -35,7 +35,7 @@ def edited(src: Path, edit) -> str:
 
 def sweep_doc(edit) -> str:
     doc = yaml.safe_load(SWEEP.read_text())
-    doc["arch"] = str(REPO / "arch" / "bitmod.yaml")
+    doc["arch"] = str(REPO / "hwsim" / "data" / "arch" / "bitmod.yaml")
     edit(doc)
     return yaml.safe_dump(doc, sort_keys=False)
 
@@ -437,7 +437,7 @@ def test_bad_recipe(tmp_path, capsys, name, text, match):
 def test_shipped_recipes_still_load():
     from hwsim.workload.recipe import load_recipe
 
-    for path in sorted((REPO / "workloads" / "recipes").glob("*.yaml")):
+    for path in sorted((REPO / "hwsim" / "data" / "recipes").glob("*.yaml")):
         assert load_recipe(path).name
 
 
@@ -693,11 +693,13 @@ def test_every_shipped_file_loads_with_the_strict_loaders():
     from hwsim.dse.spec import load_sweep
     from hwsim.workload.recipe import load_recipe
 
-    assert all(hwsim.load_arch(p).name for p in sorted((REPO / "arch").glob("*.yaml")))
-    wls = sorted((REPO / "workloads").glob("*.yaml"))
+    assert all(
+        hwsim.load_arch(p).name for p in sorted((REPO / "hwsim" / "data" / "arch").glob("*.yaml"))
+    )
+    wls = sorted((REPO / "hwsim" / "data" / "workloads").glob("*.yaml"))
     assert all(hwsim.load_workload(str(p)).macs > 0 for p in wls)
-    assert all(load_recipe(p) for p in sorted((REPO / "workloads" / "recipes").glob("*.yaml")))
-    assert all(load_sweep(p) for p in sorted((REPO / "workloads" / "sweeps").glob("*.yaml")))
+    assert all(load_recipe(p) for p in sorted((REPO / "hwsim" / "data" / "recipes").glob("*.yaml")))
+    assert all(load_sweep(p) for p in sorted((REPO / "hwsim" / "data" / "sweeps").glob("*.yaml")))
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from hwsim.report import writer
 from hwsim.report.tables import OPS_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
-CFG = ROOT / "arch" / "scalesim.cfg"  # 32 x 32, os
+CFG = ROOT / "hwsim" / "data" / "arch" / "scalesim.cfg"  # 32 x 32, os
 TOPOLOGY = "Layer, M, N, K,\nfc1, 64, 100, 50,\nfc2, 32, 32, 32,\nfc3, 7, 300, 1000,\n"
 
 
@@ -102,14 +102,18 @@ def test_same_run_writes_same_bytes(tmp_path, topology):
 
 def test_quant_recipe_sets_precision_and_reports_sqnr(tmp_path, monkeypatch):
     wl = "llama-2-7b:decode:16"
-    recipes = ROOT / "workloads" / "recipes"
+    recipes = ROOT / "hwsim" / "data" / "recipes"
     s8 = _json_run(
-        tmp_path / "a", ROOT / "arch/tpu_int8.yaml", wl, "--quant", recipes / "w8a8-int.yaml"
+        tmp_path / "a",
+        ROOT / "hwsim/data/arch/tpu_int8.yaml",
+        wl,
+        "--quant",
+        recipes / "w8a8-int.yaml",
     )
     assert s8["quant"] == "w8a8-int" and 20 < s8["output_sqnr_db"] < 40
-    fp16 = ROOT / "arch" / "fp16.yaml"
+    fp16 = ROOT / "hwsim" / "data" / "arch" / "fp16.yaml"
     plain = _json_run(tmp_path / "b", fp16, wl)
-    monkeypatch.chdir(ROOT)  # a bare name is looked up in workloads/recipes
+    monkeypatch.chdir(tmp_path)  # a bare name is a shipped recipe, from any directory
     fp8 = _json_run(tmp_path / "c", fp16, wl, "--quant", "fp8-e4m3")
     assert plain["quant"] is None and plain["output_sqnr_db"] is None
     assert fp8["quant"] == "fp8-e4m3"

@@ -21,7 +21,7 @@ from hwsim.dse.evaluate import Task
 from hwsim.dse.executor import evaluate_chunk, run_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
-ARCH = str(ROOT / "arch" / "scalesim.yaml")
+ARCH = str(ROOT / "hwsim" / "data" / "arch" / "scalesim.yaml")
 
 
 def write_sweep(tmp_path: Path, rows, cols, sizes, **extra) -> Path:

@@ -24,7 +24,7 @@ from hwsim.spec import load_arch
 from hwsim.workload.op import Op, Workload
 
 ROOT = Path(__file__).resolve().parents[2]
-ARCH = ROOT / "arch"
+ARCH = ROOT / "hwsim" / "data" / "arch"
 
 
 @pytest.fixture

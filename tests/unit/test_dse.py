@@ -21,7 +21,7 @@ from hwsim.dse.store import ResultStore, open_existing
 from hwsim.errors import HwsimError
 
 ROOT = Path(__file__).resolve().parents[2]
-ARCH = str(ROOT / "arch" / "scalesim.yaml")
+ARCH = str(ROOT / "hwsim" / "data" / "arch" / "scalesim.yaml")
 TOPOLOGY = "Layer, M, N, K,\nfc1, 64, 100, 50,\nfc2, 128, 64, 256,\n"
 
 
@@ -129,7 +129,7 @@ def test_nsga2_is_deterministic_and_resumable(tmp_path, topo):
 
 
 def test_sqnr_objective_comes_from_the_recipe(tmp_path, topo):
-    recipes = ROOT / "workloads" / "recipes"
+    recipes = ROOT / "hwsim" / "data" / "recipes"
     doc = sweep_doc(
         topo,
         quant=[str(recipes / "w8a8-int.yaml"), str(recipes / "fp8-e4m3.yaml")],

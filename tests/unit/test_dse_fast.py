@@ -18,8 +18,8 @@ from hwsim.errors import HwsimError
 from hwsim.spec.loader import arch_from_mapping
 
 ROOT = Path(__file__).resolve().parents[2]
-ARCH = str(ROOT / "arch" / "scalesim.yaml")
-W8A8 = str(ROOT / "workloads" / "recipes" / "w8a8-int.yaml")
+ARCH = str(ROOT / "hwsim" / "data" / "arch" / "scalesim.yaml")
+W8A8 = str(ROOT / "hwsim" / "data" / "recipes" / "w8a8-int.yaml")
 
 
 def exact(params: dict):

@@ -18,7 +18,7 @@ from hwsim.report.compare import compare_runs
 from hwsim.report.html import write_report
 
 ROOT = Path(__file__).resolve().parents[2]
-CFG = ROOT / "arch" / "scalesim.cfg"
+CFG = ROOT / "hwsim" / "data" / "arch" / "scalesim.cfg"
 TOPOLOGY = "Layer, M, N, K,\nfc1, 64, 100, 50,\nfc2, 32, 32, 32,\n"
 
 
@@ -80,7 +80,7 @@ def store(tmp_path) -> Path:
     topo = tmp_path / "t.csv"
     topo.write_text(TOPOLOGY)
     doc = {
-        "version": 1, "name": "rep", "arch": str(ROOT / "arch" / "scalesim.yaml"),
+        "version": 1, "name": "rep", "arch": str(ROOT / "hwsim/data/arch/scalesim.yaml"),
         "workloads": [str(topo)], "mode": "analytic",
         "parameters": {"pe_array.rows": [0, 8, 16, 32], "pe_array.cols": [8, 32]},
         "objectives": ["cycles", "area_mm2"],

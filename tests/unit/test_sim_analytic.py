@@ -10,7 +10,7 @@ import pytest
 import hwsim
 from hwsim.workload import load_workload
 
-ARCH = Path(__file__).resolve().parents[2] / "arch"
+ARCH = Path(__file__).resolve().parents[2] / "hwsim" / "data" / "arch"
 MODELS = ("opt-1.3b", "phi-2", "yi-6b", "llama-2-7b", "llama-2-13b", "llama-3-8b")
 BUF = 512 * 1024
 

@@ -15,7 +15,7 @@ from hwsim.sim.mapping import scalesim_cycles
 from hwsim.spec import load_arch
 from hwsim.workload.op import Op, Workload
 
-ARCH = Path(__file__).resolve().parents[2] / "arch"
+ARCH = Path(__file__).resolve().parents[2] / "hwsim" / "data" / "arch"
 
 
 def scalesim_reference(M, N, K, R, C, dataflow):

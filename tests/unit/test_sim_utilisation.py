@@ -19,7 +19,7 @@ from hwsim.sim.tensors import _activations, _weights
 from hwsim.spec import load_arch
 from hwsim.workload.op import Op, Workload
 
-ARCH = Path(__file__).resolve().parents[2] / "arch"
+ARCH = Path(__file__).resolve().parents[2] / "hwsim" / "data" / "arch"
 MODES = ("event", "analytic", "scalesim")
 
 

@@ -12,7 +12,7 @@ from hwsim.errors import HwsimError
 from hwsim.spec import load_arch
 
 ROOT = Path(__file__).resolve().parents[2]
-ARCH = ROOT / "arch"
+ARCH = ROOT / "hwsim" / "data" / "arch"
 
 TINY = """\
 version: 1

@@ -174,7 +174,7 @@ def test_bad_scalesim_csv(tmp_path, text, match):
         hwsim.load_workload(tmp_path / "t.csv")
 
 
-WORKLOADS = Path(__file__).resolve().parents[2] / "workloads"
+WORKLOADS = Path(__file__).resolve().parents[2] / "hwsim" / "data" / "workloads"
 
 
 @pytest.mark.parametrize("path", sorted(WORKLOADS.glob("*.yaml")), ids=lambda p: p.stem)
