@@ -3,10 +3,13 @@ Pareto front (pareto.csv, pareto.png) and every point (points.csv) next to the s
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
 from pathlib import Path
+
+from hwsim.shipped import epilog as shipped_epilog
 
 
 def register(sub) -> None:
@@ -16,9 +19,12 @@ def register(sub) -> None:
         description="Run every point of SWEEP.yaml that the result store lacks (an interrupted "
         "sweep resumes where it stopped), then write points.csv, pareto.csv and pareto.png "
         "next to the store and print the Pareto front.",
-        epilog="Example: hwsim sweep bitmod-array --workers 2",
+        epilog="Example: hwsim sweep bitmod-array --workers 2\n\n" + shipped_epilog(("sweep",)),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("sweep", metavar="SWEEP.yaml", help="sweep file (see hwsim.dse.spec)")
+    p.add_argument(
+        "sweep", metavar="SWEEP.yaml", help="sweep file (see hwsim.dse.spec) or shipped name"
+    )
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--backend", default="local", help="local (default) | ray")
     p.add_argument("--address", help="Ray cluster address (default: start a local Ray)")

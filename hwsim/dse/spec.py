@@ -31,6 +31,7 @@ import yaml
 
 from hwsim import yamlsafe
 from hwsim.errors import HwsimError, read_text
+from hwsim.shipped import resolve
 
 VERSION = 1
 METHODS = ("grid", "random", "nsga2")
@@ -78,14 +79,15 @@ class Sweep:
 
 
 def load_sweep(source) -> Sweep:
-    """A Sweep from a YAML path or a mapping (relative paths then resolve against the cwd)."""
+    """A Sweep from a YAML path, a shipped sweep's name or a mapping (relative paths then
+    resolve against the cwd); hwsim.shipped.resolve says how its references resolve."""
     if isinstance(source, Sweep):
         return source
     if isinstance(source, dict):
         doc, path = source, Path("<sweep>")
         base = Path.cwd()
     else:
-        path = Path(source)
+        path = resolve("sweep", source)
         base = path.parent
         try:
             doc = yamlsafe.load(read_text(path, "sweep file"))
@@ -101,9 +103,9 @@ def load_sweep(source) -> Sweep:
     for key in doc:
         if key not in _TOP:
             raise HwsimError(f"{where}: {key}: unknown key; expected one of {', '.join(_TOP)}")
-    arch = _path(where, "arch", doc.get("arch"), base, must_exist=True)
+    arch = _path(where, "arch", doc.get("arch"), base)
     workloads = _list(where, "workloads", doc.get("workloads"))
-    workloads = tuple(_workload(base, w) for w in workloads)
+    workloads = tuple(_workload(where, base, w) for w in workloads)
     quant = doc.get("quant", [None])
     quant = _list(where, "quant", quant if quant is not None else [None])
     quant = tuple(None if q is None else _recipe(where, base, q) for q in quant)
@@ -172,34 +174,24 @@ def _int(where: str, key: str, value, low: int = 1) -> int:
     return value
 
 
-def _path(where: str, key: str, value, base: Path, must_exist: bool) -> Path:
+# References to files resolve against the sweep file's folder first, then as shipped names.
+
+
+def _path(where: str, key: str, value, base: Path) -> Path:
     if not isinstance(value, str):
         raise HwsimError(f"{where}: {key}: expected a file path, got {value!r}")
-    p = Path(value)
-    for cand in (p, base / p):
-        if cand.is_file():
-            return cand
-    raise HwsimError(f"{where}: {key}: file {value!r} not found")
+    return resolve("arch", value, base, f"{where}: {key}")
 
 
-def _workload(base: Path, w) -> str:
+def _workload(where: str, base: Path, w) -> str:
+    from hwsim.workload import is_card
+
     w = str(w)
-    local = Path(w).suffix.lower() in (".yaml", ".yml", ".csv") and not Path(w).is_file()
-    if local and (base / w).is_file():
-        return str(base / w)
-    return w
+    return w if is_card(w) else str(resolve("workload", w, base, f"{where}: workloads"))
 
 
 def _recipe(where: str, base: Path, q) -> str:
-    from hwsim.dse.quant import resolve_recipe
-
-    q = str(q)
-    if (base / q).is_file() and not Path(q).is_file():
-        return str(base / q)
-    try:
-        return str(resolve_recipe(q))
-    except HwsimError as e:
-        raise HwsimError(f"{where}: quant: {e}") from None
+    return str(resolve("recipe", str(q), base, f"{where}: quant"))
 
 
 def point_key(config: dict) -> str:

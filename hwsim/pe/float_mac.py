@@ -82,6 +82,7 @@ class FloatMAC:
         chunk: int = 16,
         promote_every: int = 128,
         on_overflow: str = "count",
+        weight_decoder: str = "",
     ):
         if acc == "int":
             raise HwsimError("float_mac.acc: expected float, kulisch or trunc_align, got 'int'")
@@ -98,6 +99,12 @@ class FloatMAC:
         if on_overflow not in ON_OVERFLOW:
             raise HwsimError(f"float_mac.on_overflow: expected count or raise, got {on_overflow!r}")
         self.on_overflow = on_overflow
+        if not isinstance(weight_decoder, str):
+            raise HwsimError(f"float_mac.weight_decoder: expected a name, got {weight_decoder!r}")
+        # the decoder that turns stored weight codes into the multiplier's integers (ANT's
+        # int/flint/pot types, OliVe's outlier-victim pairs): it costs energy and area, which a
+        # per-cycle profile prices by this name, not cycles (still 1 MAC per cycle)
+        self.weight_decoder = weight_decoder
 
     def check(self, a_format=None, w_format=None) -> None:
         from hwsim.dtypes import format as get_format

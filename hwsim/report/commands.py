@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from hwsim.shipped import epilog as shipped_epilog
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -15,12 +17,15 @@ def register(sub) -> None:
         "PNG plots to reports/<name>/ (or -o DIR), atomically. ARCH may be a SCALE-Sim .cfg "
         "and WORKLOAD a SCALE-Sim topology .csv; --mode scalesim then also writes "
         "COMPUTE_REPORT.csv in SCALE-Sim's columns.",
-        epilog="Example: hwsim run bitmod llama-2-7b:prefill:256 --mode analytic",
+        epilog="Example: hwsim run bitmod llama-2-7b:prefill:256 --mode analytic\n\n"
+        + shipped_epilog(("arch", "workload", "recipe")),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("arch", metavar="ARCH", help="arch YAML or SCALE-Sim .cfg")
+    p.add_argument("arch", metavar="ARCH", help="arch YAML, SCALE-Sim .cfg or shipped name")
     p.add_argument(
-        "workload", metavar="WORKLOAD", help="workload YAML, SCALE-Sim .csv or card model:phase:len"
+        "workload",
+        metavar="WORKLOAD",
+        help="workload YAML, SCALE-Sim .csv, shipped name or card model:phase:len",
     )
     p.add_argument("--quant", metavar="RECIPE", help="quant recipe YAML or shipped recipe name")
     p.add_argument("--mode", default="event", help="event (default) | analytic | scalesim")

@@ -29,7 +29,7 @@ def run_point(
     reports_root="reports",
 ) -> tuple[dict, Path]:
     """Simulate one point and write its report; returns (summary, directory written)."""
-    from hwsim.dse.quant import recipe_sqnr_db, resolve_recipe
+    from hwsim.dse.quant import recipe_sqnr_db
     from hwsim.sim import simulate
     from hwsim.spec import load_arch
     from hwsim.workload import load_recipe, load_workload
@@ -39,7 +39,7 @@ def run_point(
     extra: dict = {"quant": None, "output_sqnr_db": None}
     recipe = None
     if quant is not None:
-        recipe = load_recipe(resolve_recipe(quant))  # each op at its rule's precision
+        recipe = load_recipe(quant)  # each op at its rule's precision
         extra["quant"] = recipe.name
         extra["output_sqnr_db"] = recipe_sqnr_db(recipe, np.random.default_rng(SQNR_SEED))
     stats = simulate(arch, wl, quant=recipe, mode=mode)

@@ -1,7 +1,7 @@
 """load_arch: YAML (or a SCALE-Sim .cfg) -> a validated, frozen `Arch`.
 
 Every field is checked in one pass; all problems are reported together on one line, each as
-`arch.memory[1].size_bytes: expected an integer > 0, got -4 (arch/x.yaml line 12)`. Line
+`arch.memory[1].size_bytes: expected an integer > 0, got -4 (x.yaml line 12)`. Line
 numbers come from yaml's node marks (1-based).
 """
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from hwsim.errors import HwsimError, read_text
+from hwsim.shipped import resolve
 from hwsim.spec import sections as S
 from hwsim.spec.schema import Arch
 from hwsim.spec.yamlcheck import Checker, LineLoader, Map
@@ -20,10 +21,9 @@ SCHEMA_VERSION = 1
 
 
 def load_arch(path) -> Arch:
-    """Load and validate an accelerator description (YAML, or a SCALE-Sim .cfg file)."""
-    p = Path(path)
-    if not p.is_file():
-        raise HwsimError(f"arch file {str(path)!r} not found")
+    """Load and validate an accelerator description (YAML, or a SCALE-Sim .cfg file): a path
+    or a shipped arch's name (hwsim.shipped.resolve)."""
+    p = resolve("arch", path)
     if p.suffix.lower() == ".cfg":
         from hwsim.spec.scalesim_cfg import load_scalesim_cfg
 
@@ -31,6 +31,8 @@ def load_arch(path) -> Arch:
     try:
         text = read_text(p, "arch file")
         doc = yaml.load(text, Loader=LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except OSError as e:
+        raise HwsimError(f"{p}: cannot read arch file ({e.strerror})") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

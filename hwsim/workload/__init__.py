@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hwsim.errors import HwsimError
+from hwsim.shipped import resolve
 from hwsim.workload.cards import build_card, load_card, model_names
 from hwsim.workload.io import load_scalesim_csv, load_yaml, save_scalesim_csv, save_yaml
 from hwsim.workload.op import OP_KINDS, ConvShape, Op, Workload
@@ -17,21 +18,29 @@ from hwsim.workload.synthetic import materialize
 from hwsim.workload.tracer import AttentionConfig, fold_layers, trace
 
 
+def is_card(text: str) -> bool:
+    """Whether a workload reference is a model card `model:phase:length[:batch]` (an existing
+    file of that name is a file)."""
+    return text.count(":") in (2, 3) and not Path(text).exists()
+
+
 def load_workload(source) -> Workload:
-    """A Workload from a .yaml/.yml file, a SCALE-Sim .csv, or a card string."""
+    """A Workload from a .yaml/.yml file, a SCALE-Sim .csv, a shipped workload's name
+    (hwsim.shipped.resolve), or a card string."""
     if isinstance(source, Workload):
         return source
     text = str(source)
-    suffix = Path(text).suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        return load_yaml(text)
-    if suffix == ".csv":
-        return load_scalesim_csv(text)
-    if text.count(":") in (2, 3) and not Path(text).exists():
+    if is_card(text):
         return load_card(text)
+    path = resolve("workload", text)
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return load_yaml(path)
+    if suffix == ".csv":
+        return load_scalesim_csv(path)
     raise HwsimError(
-        f"workload {text!r}: expected a .yaml file, a SCALE-Sim .csv, or a card "
-        "model:phase:length[:batch]"
+        f"workload {text!r}: expected a .yaml file, a SCALE-Sim .csv, a shipped workload's "
+        "name, or a card model:phase:length[:batch]"
     )
 
 
@@ -46,6 +55,7 @@ __all__ = [
     "apply_recipe",
     "build_card",
     "fold_layers",
+    "is_card",
     "load_card",
     "load_recipe",
     "load_scalesim_csv",

@@ -31,6 +31,7 @@ import yaml
 
 from hwsim import yamlsafe
 from hwsim.errors import HwsimError, read_text
+from hwsim.shipped import resolve
 from hwsim.workload.op import OP_KINDS, Op, Workload
 
 VERSION = 1
@@ -153,13 +154,14 @@ def _parts(where: str, doc) -> dict:
 
 
 def load_recipe(source) -> Recipe:
-    """A Recipe from a YAML path or an already-parsed mapping."""
+    """A Recipe from a YAML path, a shipped recipe's name (hwsim.shipped.resolve) or an
+    already-parsed mapping."""
     if isinstance(source, Recipe):
         return source
     if isinstance(source, dict):
         path, doc = Path("<recipe>"), source
     else:
-        path = Path(source)
+        path = resolve("recipe", source)
         try:
             doc = yamlsafe.load(read_text(path, "recipe"))
         except OSError as e:
