@@ -2,7 +2,8 @@
 
 `resolve(kind, name_or_path)` is the one rule every loader uses:
 
-1. an existing file wins (absolute, or relative to `base` when given, then to the cwd);
+1. an existing path wins (absolute, or relative to `base` when given, then to the cwd; a
+   folder too, so that its loader says it cannot read it);
 2. else a shipped name: `bitmod`, `bitmod.yaml`, or the spelling of the repository before
    the files became package data, `arch/bitmod.yaml` (that kind's old folder, relative to
    nowhere);
@@ -88,7 +89,7 @@ def resolve(kind: str, name_or_path, base: Path | None = None, where: str | None
     text = str(name_or_path)
     p = Path(text)
     for cand in (base / p, p) if base is not None else (p,):
-        if cand.is_file():
+        if cand.exists():
             return cand
     found = shipped(kind, text)
     if found is not None:

@@ -58,7 +58,7 @@ def run_bad(argv, capsys) -> str:
 
 # (case id, file name, file text or None (no file), argv with FILE for its path, message regex)
 ARCH_CASES = [
-    ("missing", "nope.yaml", None, r"nope\.yaml' not found"),
+    ("missing", "nope.yaml", None, r"no file or shipped arch named '.*nope\.yaml'"),
     ("empty", "a.yaml", "", r"expected a YAML mapping at the top of .*a\.yaml"),
     ("yaml syntax", "a.yaml", "version: 1\nname: [a\n", r"a\.yaml: not valid YAML"),
     ("top-level list", "a.yaml", "- 1\n- 2\n", r"expected a YAML mapping at the top of .*a\.yaml"),
@@ -239,11 +239,11 @@ def test_bad_topology_csv(tmp_path, capsys, name, text, match):
 
 def test_missing_topology_csv(tmp_path, capsys):
     msg = run_bad(["run", ARCH, tmp_path / "no.csv"], capsys)
-    assert "no.csv: cannot read topology file" in msg
+    assert re.search(r"workload: no file or shipped workload named '.*no\.csv'", msg)
 
 
 WL_CASES = [
-    ("missing", None, r"w\.yaml: cannot read workload file"),
+    ("missing", None, r"no file or shipped workload named '.*w\.yaml'"),
     ("empty", "", r"w\.yaml: expected a mapping with version: and ops:"),
     ("yaml syntax", "ops: [\n", r"w\.yaml: not valid YAML"),
     ("top-level list", "- a\n", r"w\.yaml: expected a mapping with version: and ops:"),
@@ -363,7 +363,7 @@ CARD_CASES = [
     ("llama-2-7b:prefill:abc", r"length expected an integer > 0, got 'abc'"),
     ("llama-2-7b:prefill:256:0", r"batch expected an integer > 0, got '0'"),
     ("llama-2-7b:prefill:99999999999", r"prefill:99999999999:1: op .* expected at most 2\*\*53"),
-    ("llama-2-7b", r"workload 'llama-2-7b': expected a \.yaml file, a SCALE-Sim \.csv, or a card"),
+    ("llama-2-7b", r"no file or shipped workload named 'llama-2-7b' \(or a model card"),
 ]
 
 
@@ -382,7 +382,7 @@ def _wspec(key, value):
 
 
 RECIPE_CASES = [
-    ("missing", None, r"--quant '.*r\.yaml': expected a recipe YAML file or a name"),
+    ("missing", None, r"recipe: no file or shipped recipe named '.*r\.yaml'; shipped: "),
     ("empty", "", r"r\.yaml: version: expected 1, got None"),
     ("yaml syntax", "a: [", r"r\.yaml: not valid YAML"),
     ("top-level list", "- 1", r"r\.yaml: version: expected 1"),
@@ -447,7 +447,11 @@ SWEEP_CASES = [
     ("top-level list", "- 1", r"s\.yaml: expected a mapping at the top"),
     ("no version", sweep_doc(lambda d: d.pop("version")), r"s\.yaml: version: expected 1"),
     ("unknown key", sweep_doc(lambda d: put(d, "objectivs", [])), r"s\.yaml: objectivs: unknown"),
-    ("arch missing", sweep_doc(lambda d: put(d, "arch", "no.yaml")), r"s\.yaml: arch: file 'no"),
+    (
+        "arch missing",
+        sweep_doc(lambda d: put(d, "arch", "no.yaml")),
+        r"s\.yaml: arch: no file or shipped arch named 'no",
+    ),
     (
         "search method",
         sweep_doc(lambda d: put(d, "search", {"method": "magic"})),
@@ -487,7 +491,7 @@ def test_bad_sweep_file(tmp_path, capsys, name, text, match):
 @pytest.mark.parametrize(
     "argv,match",
     [
-        (["sweep", "{tmp}/none.yaml"], r"sweep file '.*none\.yaml': cannot read"),
+        (["sweep", "{tmp}/none.yaml"], r"sweep: no file or shipped sweep named '.*none\.yaml'"),
         (["sweep", "{tmp}"], r"sweep file '.*': cannot read \(Is a directory\)"),
         (["sweep", SWEEP, "--workers", "-1"], r"--workers: expected an integer >= 1, got -1"),
         (["sweep", SWEEP, "--backend", "mpi"], r"--backend: expected one of local, ray"),
@@ -496,18 +500,24 @@ def test_bad_sweep_file(tmp_path, capsys, name, text, match):
         (["run", ARCH, CARD, "--format", "xls"], r"--format: expected one of csv, parquet"),
         (["run", ARCH, CARD, "-o", "{tmp}/afile"], r"'.*afile': exists and is not a directory"),
         (["run", ARCH, CARD, "-o", "{tmp}/afile/sub"], r"output directory '.*afile.*': cannot"),
-        (["run", ARCH, CARD, "--quant", "w8a8-itn"], r"--quant 'w8a8-itn': expected a recipe"),
+        (
+            ["run", ARCH, CARD, "--quant", "w8a8-itn"],
+            r"recipe: no file or shipped recipe named 'w8a8-itn'; shipped: .*w8a8-int",
+        ),
         (["report", "{tmp}/nothing", "-o", "{tmp}/r.html"], r"report source '.*nothing': exp"),
         (["report", "{tmp}/afile", "-o", "{tmp}/r.html"], r"afile.*expected"),
         (["compare", "{tmp}/x", "{tmp}/y"], r"x: not a run directory \(no summary\.json\)"),
         (["compare", "{tmp}/badrun", "{tmp}/badrun"], r"summary\.json: not valid JSON"),
         (["formats", "show", "int99x"], r"unknown format 'int99x'; closest registered names"),
         (["formats", "show", "int32"], r"32-bit codes are too many to list"),
-        (["trace", "gpt-9", "-o", "{tmp}/t.yaml"], r"workload 'gpt-9': expected"),
+        (["trace", "gpt-9", "-o", "{tmp}/t.yaml"], r"no file or shipped workload named 'gpt-9'"),
         (["trace", CARD, "-o", "{tmp}/t.txt"], r"-o .*t\.txt: expected a \.yaml path"),
         (["trace", CARD, "-o", "{tmp}/d.yaml"], r"output .*d\.yaml: is a directory"),
         (["trace", CARD, "-o", "{tmp}/afile/t.yaml"], r"output .*t\.yaml: cannot create its fo"),
-        (["workload", "show", "{tmp}/none.yaml"], r"none\.yaml: cannot read workload file"),
+        (
+            ["workload", "show", "{tmp}/none.yaml"],
+            r"no file or shipped workload named '.*none\.yaml'",
+        ),
         (["workload", "export", CARD, "-o", "{tmp}/x.txt"], r"-o .*x\.txt: expected a \.yaml"),
         (["workload", "export", CARD, "-o", "{tmp}/d.yaml"], r"output .*d\.yaml: is a directory"),
         (["workload", "export", CARD, "-o", "{tmp}/afile/x.csv"], r"x\.csv: cannot create"),

@@ -66,7 +66,7 @@ def test_bad_sweep_is_a_one_line_error(tmp_path, capsys):
     path.write_text("version: 1\narch: nope.yaml\nworkloads: [x:y:1]\n")
     assert main(["sweep", str(path), "-o", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "arch: file 'nope.yaml' not found" in err
+    assert err.count("\n") == 1 and "arch: no file or shipped arch named 'nope.yaml'" in err
     good = str(write_sweep(tmp_path, [8], [8], [4096]))
     out = tmp_path / "never"
     assert main(["sweep", good, "-o", str(out), "--workers", "0"]) == 2

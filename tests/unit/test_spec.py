@@ -208,7 +208,9 @@ def test_missing_section_and_non_mapping(tmp_path):
 def test_invalid_yaml_and_missing_file(tmp_path):
     with pytest.raises(HwsimError, match=r"not valid YAML: .* line \d+\)"):
         load_arch(write(tmp_path, "version: 1\nname: [unclosed\n"))
-    with pytest.raises(HwsimError, match=r"arch file .*nope\.yaml' not found"):
+    with pytest.raises(
+        HwsimError, match=r"arch: no file or shipped arch named '.*nope\.yaml'; shipped: .*bitmod"
+    ):
         load_arch(tmp_path / "nope.yaml")
 
 
