@@ -118,12 +118,8 @@ def load_profile(name: str) -> Profile:
 def pe_selector(where: str, key: str) -> tuple[str, dict[str, str]]:
     """`KIND[:NAME=VALUE...]` -> (KIND, {NAME: VALUE}); KIND may be `*` (any PE kind)."""
     kind, *parts = key.split(":")
-    quals: dict[str, str] = {}
-    for part in parts:
-        name, eq, value = part.partition("=")
-        if not (kind and eq and name and value) or name in quals:
-            raise HwsimError(
-                f"{where}: expected KIND[:NAME=VALUE...] with distinct names, got {key!r}"
-            )
-        quals[name] = value
+    pairs = [part.partition("=") for part in parts]
+    quals = {name: value for name, _, value in pairs}
+    if not kind or len(quals) < len(pairs) or not all(n and eq and v for n, eq, v in pairs):
+        raise HwsimError(f"{where}: expected KIND[:NAME=VALUE...] with distinct names, got {key!r}")
     return kind, quals
