@@ -96,43 +96,45 @@ def dram_pj_per_bit(arch: Arch, profile: Profile) -> float:
         ) from None
 
 
-def pe_facts(arch: Arch) -> tuple[str, dict[str, str]]:
-    """What a per-cycle PE figure is selected by: the PE kind, and its parameters, the array's
-    dot-product width and the bit widths it runs at (values as strings)."""
-    arr, prec = arch.pe_array, arch.precision
-    facts = {"dp": arr.dot_product_width, **dict(arr.pe_params)}
-    facts |= {"a": prec.activation_bits, "w": math.floor(prec.weight_bits)}
-    return arr.pe_kind, {k: str(v) for k, v in facts.items()}
+def pe_facts(
+    params: dict, dot_product_width: int, activation_bits: int, weight_bits: float
+) -> dict[str, str]:
+    """What a per-cycle PE figure is selected by besides the PE kind: its parameters, the
+    array's dot-product width and the bit widths it runs at (values as strings)."""
+    facts = {"dp": dot_product_width, **params, "a": activation_bits, "w": math.floor(weight_bits)}
+    return {k: str(v) for k, v in facts.items()}
 
 
-def describe_pe(kind: str, facts: dict[str, str]) -> str:
-    """The PE as an entry key that would match it exactly, for messages."""
-    return ":".join([kind, *(f"{k}={v}" for k, v in facts.items())])
-
-
-def pe_cycle_key(arch: Arch, profile: Profile) -> str:
-    """The pe_pj_per_cycle (and pe_um2) key that prices this arch's PE (see the module doc)."""
-    kind, facts = pe_facts(arch)
+def select_pe_entry(profile: Profile, kind: str, facts: dict[str, str], where: str) -> str:
+    """The pe_pj_per_cycle (and pe_um2) key that prices PE `kind` with `facts` (module doc);
+    `where` ends the error message (the arch file)."""
     scored = []
     for key, (want_kind, quals) in profile.pe_selectors.items():
-        if want_kind not in ("*", kind) or any(facts.get(n) != v for n, v in quals.items()):
-            continue
-        scored.append((len(quals) + (want_kind != "*"), key))
+        if want_kind in ("*", kind) and all(facts.get(n) == v for n, v in quals.items()):
+            scored.append((len(quals) + (want_kind != "*"), key))
     best = max((s for s, _ in scored), default=None)
     keys = [key for s, key in scored if s == best]
     if len(keys) == 1:
         return keys[0]
+    pe = ":".join([kind, *(f"{k}={v}" for k, v in facts.items())])
     if keys:
         raise HwsimError(
             f"arch.technology.profile: {profile.name!r} has equally specific per-cycle PE "
-            f"entries {' and '.join(map(repr, keys))} for {describe_pe(kind, facts)} "
-            f"({arch.source})"
+            f"entries {' and '.join(map(repr, keys))} for {pe} ({where})"
         )
     raise HwsimError(
         f"arch.technology.profile: {profile.name!r} prices PEs per cycle but has no entry for "
-        f"{describe_pe(kind, facts)}; expected one of {', '.join(profile.pe_pj_per_cycle)} "
-        f"({arch.source})"
+        f"{pe}; expected one of {', '.join(profile.pe_pj_per_cycle)} ({where})"
     )
+
+
+def pe_cycle_key(arch: Arch, profile: Profile) -> str:
+    """select_pe_entry for the arch's PE array at its precision."""
+    arr, prec = arch.pe_array, arch.precision
+    facts = pe_facts(
+        dict(arr.pe_params), arr.dot_product_width, prec.activation_bits, prec.weight_bits
+    )
+    return select_pe_entry(profile, arr.pe_kind, facts, arch.source)
 
 
 def price_counts(counts: dict, arch: Arch, profile: Profile) -> tuple[dict, set]:

@@ -22,7 +22,7 @@ def register(sub) -> None:
             "real input with its weights and activations, or a card model:phase:length[:batch] "
             f"(models: {', '.join(model_names())})."
         ),
-        epilog="Example: hwsim trace minilm-l6 -o workloads/minilm-l6.yaml",
+        epilog="Example: hwsim trace minilm-l6 -o traced/minilm-l6.yaml",
     )
     t.add_argument("model", metavar="MODEL")
     t.add_argument("-o", "--output", required=True, help="workload YAML to write")
