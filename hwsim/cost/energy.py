@@ -17,8 +17,9 @@ pe_pj_per_cycle entry that matches what the PE is (never what the arch is called
   an entry key is `KIND[:NAME=VALUE...]`, KIND a PE kind or `*` for any; each NAME=VALUE
   must equal the PE's: a PE parameter (`weight_decoder=olive`), `dp` (the array's
   dot_product_width), `a` (activation bits) or `w` (weight bits, rounded down), e.g.
-  `bitmod:dp=4:a=16` or `*:a=8:w=8`; of the matching entries the most specific wins (a
-  named kind counts as one qualifier), and two equally specific matches are an error.
+  `bitmod:dp=4` or `*:a=8:w=8` (the widths are the run's, after a recipe's defaults: name
+  them only for hardware whose cost follows them); of the matching entries the most specific
+  wins (a named kind counts as one qualifier), and two equally specific matches are an error.
 SRAM: bits read or written x E64(bank) / 64 with E64 = sram_pj_per_64b_at_8kb *
 (bank_bytes / 8 KiB) ** sram_size_exponent (Horowitz fit; banking shrinks each access).
 DRAM: bits moved x pJ/bit (the arch's dram.energy_pj_per_bit, else the profile's by type;

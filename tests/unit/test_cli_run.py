@@ -155,7 +155,10 @@ def test_failed_write_leaves_no_half_report(tmp_path, topology, monkeypatch):
     [
         (["--mode", "fast"], r"--mode: expected one of event, analytic, scalesim, got 'fast'"),
         (["--format", "xlsx"], r"--format: expected one of csv, parquet, got 'xlsx'"),
-        (["--quant", "no-such-recipe"], r"--quant 'no-such-recipe': expected a recipe YAML"),
+        (
+            ["--quant", "no-such-recipe"],
+            r"recipe: no file or shipped recipe named 'no-such-recipe'; shipped: ",
+        ),
     ],
 )
 def test_bad_options_are_one_line_errors(tmp_path, topology, capsys, argv, message):
@@ -169,7 +172,7 @@ def test_bad_options_are_one_line_errors(tmp_path, topology, capsys, argv, messa
 
 def test_missing_arch_is_a_one_line_error(tmp_path, topology, capsys):
     assert main(["run", str(tmp_path / "nope.yaml"), str(topology)]) == 2
-    assert "arch file" in capsys.readouterr().err
+    assert "arch: no file or shipped arch named '" in capsys.readouterr().err
 
 
 def test_output_path_that_is_a_file_is_refused(tmp_path, topology):

@@ -22,10 +22,10 @@ def with_entries(profile, *keys):
 def test_shipped_archs_select_their_pe_entries():
     bitmod28 = load_profile("bitmod28")
     expected = {
-        "bitmod": "bitmod:dp=4:a=16",
-        "ant": "float_mac:weight_decoder=ant:a=16",
-        "olive": "float_mac:weight_decoder=olive:a=16",
-        "fp16": "float_mac:a=16:w=16",
+        "bitmod": "bitmod:dp=4",
+        "ant": "float_mac:weight_decoder=ant",
+        "olive": "float_mac:weight_decoder=olive",
+        "fp16": "float_mac",
     }
     for name, key in expected.items():
         assert pe_cycle_key(load_arch(files("arch")[name]), bitmod28) == key
@@ -51,11 +51,14 @@ def test_equally_specific_matches_and_no_match_are_errors():
         pe_cycle_key(five_bit, load_profile("bitfusion"))
 
 
-def test_a_renamed_float_mac_without_a_decoder_is_not_priced_as_ant():
+def test_fixed_hardware_is_priced_alike_at_any_precision():
+    bitmod28 = load_profile("bitmod28")
     ant = load_arch(files("arch")["ant"])
     plain = replace(ant, pe_array=replace(ant.pe_array, pe_params=()))
-    with pytest.raises(HwsimError, match=r"no entry for float_mac:dp=1:a=16:w=5;"):
-        pe_cycle_key(plain, load_profile("bitmod28"))
+    assert pe_cycle_key(plain, bitmod28) == "float_mac"  # the FP16 MAC, not ANT's
+    fp16 = load_arch(files("arch")["fp16"])
+    fp8 = replace(fp16, precision=replace(fp16.precision, weight_bits=8, activation_bits=8))
+    assert pe_cycle_key(fp8, bitmod28) == pe_cycle_key(fp16, bitmod28) == "float_mac"
 
 
 @pytest.mark.parametrize("key", ["", "int_mac:a", "int_mac:=8", "int_mac:a=8:a=4", ":a=8"])
