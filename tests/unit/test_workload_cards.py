@@ -133,7 +133,7 @@ def test_parse_card_defaults_batch_to_one():
         ("bert-base:decode:128", r"phase expected one of prefill, infer \(not a decoder\)"),
         ("vit-b-16:prefill:200", r"multiple of 16"),
         ("resnet-18:infer:100", r"multiple of 32"),
-        ("llama-2-7b", r"expected a \.yaml file, a SCALE-Sim \.csv, or a card"),
+        ("llama-2-7b", r"no file or shipped workload named .llama-2-7b. \(or a model card"),
     ],
 )
 def test_bad_cards_raise_one_line_errors(card, match):
