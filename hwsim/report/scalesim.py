@@ -10,7 +10,9 @@ SCALE-Sim dims, folds (column folds outer, row folds inner) of P = fill*R + C + 
   Total Cycles        folds * P - 1 (hwsim's scalesim mode), Stall Cycles 0
   Overall Util %      MACs * 100 / (Total Cycles * R * C)
   Mapping Efficiency  mean over folds of used PEs / (R * C), * 100
-  Compute Util %      mean over folds of used PEs * T / (R * C * P), * 100
+  Compute Util %      mean over folds of used PEs * T / (R * C * P'), * 100, where SCALE-Sim
+                      counts P' = P for os but P + C - 1 for ws/is (its stationary operand's
+                      demand matrix, R + (R + C + T - 2) rows, plus C - 1 of skew)
   SRAM reads/writes   SCALE-Sim's demand counts: os ifmap cf*T*Sr, filter rf*T*Sc, ofmap
                       Sr*Sc + folds*(R + C) (its os count adds R + C per fold); ws/is the
                       stationary operand Sr*Sc, the streamed one cf*T*Sr, ofmap rf*T*Sc
@@ -108,19 +110,19 @@ class Layer:
         return int(self.dram[2].stop - min(self.dram[0].start, self.dram[1].start))
 
 
-def _fold_means(sr, sc, t, R, C, per_fold) -> tuple[float, float]:
+def _fold_means(sr, sc, t, R, C, util_cycles) -> tuple[float, float]:
     """(mapping, compute) utilisation: means over folds in SCALE-Sim's order, as fractions."""
     rf, cf = ceil(sr / R), ceil(sc / C)
     if rf * cf > _MAX_EXACT_FOLDS:
         used = sr * sc / (R * C * rf * cf)
-        return used, used * t / per_fold
+        return used, used * t / util_cycles
     rows = [min(R, sr - i * R) for i in range(rf)]
     cols = [min(C, sc - j * C) for j in range(cf)]
     maps, comps = [], []
     for c in cols:
         for r in rows:
             maps.append(r * c / (R * C))
-            comps.append(r * c * t / (R * C * per_fold))
+            comps.append(r * c * t / (R * C * util_cycles))
     return sum(maps) / len(maps), sum(comps) / len(comps)
 
 
@@ -171,7 +173,8 @@ def layers(stats, workload) -> list[Layer]:
         sr, sc, t = flow.scalesim_dims(m, op.N, op.K)
         per_fold = flow.scalesim_fill * R + C + t - 2
         total = int(row["cycles"] // op.batch)
-        mapping, compute = _fold_means(sr, sc, t, R, C, per_fold)
+        util_cycles = per_fold if flow.name == "os" else per_fold + C - 1
+        mapping, compute = _fold_means(sr, sc, t, R, C, util_cycles)
         sram = _sram(flow.name, sr, sc, t, R, C, per_fold)
 
         def words(key, operand, scale=1.0, row=row, batch=op.batch):
