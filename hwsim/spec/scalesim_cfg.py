@@ -52,7 +52,9 @@ def _parse(path: Path) -> configparser.ConfigParser:
     try:
         text = read_text(path, "SCALE-Sim config").lstrip("\ufeff")
     except OSError as e:
-        raise HwsimError(f"{path}: cannot read SCALE-Sim config ({e.strerror})") from None
+        raise HwsimError(
+            f"{path}: SCALE-Sim config: expected a readable file, got {e.strerror or e}"
+        ) from None
     try:
         cp.read_string(text, source=str(path))
     except configparser.MissingSectionHeaderError as e:
@@ -65,8 +67,9 @@ def _parse(path: Path) -> configparser.ConfigParser:
             f"{path}: line {e.lineno}: [{e.section}]: expected once, got twice"
         ) from None
     except configparser.DuplicateOptionError as e:
+        key = {k.lower(): k for k in _KNOWN_KEYS}.get(e.option, e.option)
         raise HwsimError(
-            f"{path}: line {e.lineno}: [{e.section}] {e.option}: expected once, got twice"
+            f"{path}: line {e.lineno}: [{e.section}] {key}: expected once, got twice"
         ) from None
     except configparser.ParsingError as e:
         lineno, line = e.errors[0]

@@ -68,7 +68,9 @@ def load_scalesim_csv(path) -> Workload:
     try:
         text = read_text(path, "topology file")
     except OSError as e:
-        raise HwsimError(f"{path}: cannot read topology file ({e.strerror})") from None
+        raise HwsimError(
+            f"{path}: topology file: expected a readable file, got {e.strerror or e}"
+        ) from None
     lines = [(n, _cells(line)) for n, line in enumerate(text.lstrip("\ufeff").splitlines(), 1)]
     lines = [(n, cells) for n, cells in lines if cells]
     if not lines:
