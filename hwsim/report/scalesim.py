@@ -20,26 +20,28 @@ SCALE-Sim dims, folds (column folds outer, row folds inner) of P = fill*R + C + 
 
 A conv's output is SCALE-Sim's ceil((in - k + s) / s) per side everywhere (hwsim.sim.mapping.
 scalesim_rows), so a stride-2 layer's cycles, MACs and utilisations agree with each other and
-with SCALE-Sim. One SCALE-Sim quirk is not followed: where that rounded-up output's last
-windows run past the IFMAP, SCALE-Sim marks their reads invalid, so its SRAM IFMAP stop cycle
-comes earlier (its read count does not change).
+with SCALE-Sim; where that output's last windows overhang the IFMAP, the SRAM IFMAP stop cycle
+follows SCALE-Sim's invalid reads (hwsim.report.scalesim_ifmap).
 
 The DRAM columns come from hwsim's own traffic model (the op's DRAM bytes, in words) on a
 simple timeline, not from SCALE-Sim's request-buffer simulation: each operand's first buffer
 half (SCALE-Sim's active half) is prefetched at the DRAM bandwidth before cycle 0 (negative
 cycles, as SCALE-Sim writes them) and any rest streams in until its SRAM stop; outputs that fit
 half the OFMAP buffer drain after the last cycle, otherwise from the first write on.
-Avg DRAM BW = words / (stop - start + 1); Avg SRAM BW = words / Total Cycles.
+Avg DRAM BW = words / (stop - start + 1); Avg SRAM BW = words / Total Cycles. The words are
+hwsim's, so they differ from SCALE-Sim's where it writes ws/is partial sums once per row fold,
+skips IFMAP pixels no window touches (strides above the filter size), or refetches.
 SCALE-Sim has no vector unit: vector ops get no row. A batched op (heads) becomes `batch`
 identical layers, as SCALE-Sim would need them listed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import ceil
 
 from hwsim.errors import HwsimError
+from hwsim.report.scalesim_ifmap import ifmap_stop, overhang
 from hwsim.sim.dataflow import get_dataflow
 from hwsim.sim.mapping import scalesim_rows
 
@@ -176,6 +178,10 @@ def layers(stats, workload) -> list[Layer]:
         util_cycles = per_fold if flow.name == "os" else per_fold + C - 1
         mapping, compute = _fold_means(sr, sc, t, R, C, util_cycles)
         sram = _sram(flow.name, sr, sc, t, R, C, per_fold)
+        win = overhang(op)
+        stop = win and ifmap_stop(flow.name, win, sr, sc, t, R, C, per_fold)
+        if stop is not None:
+            sram = (replace(sram[0], stop=stop), *sram[1:])
 
         def words(key, operand, scale=1.0, row=row, batch=op.batch):
             return round(row[key] / batch * 8 / bits[operand] * scale)
