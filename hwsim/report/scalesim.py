@@ -28,7 +28,9 @@ simple timeline, not from SCALE-Sim's request-buffer simulation: each operand's 
 half (SCALE-Sim's active half) is prefetched at the DRAM bandwidth before cycle 0 (negative
 cycles, as SCALE-Sim writes them) and any rest streams in until its SRAM stop; outputs that fit
 half the OFMAP buffer drain after the last cycle, otherwise from the first write on.
-Avg DRAM BW = words / (stop - start + 1); Avg SRAM BW = words / Total Cycles. The words are
+Avg DRAM BW = words / (stop - start + 1), the rate that timeline needs (as SCALE-Sim's CALC
+mode reports it), which can exceed the arch's DRAM bandwidth: scalesim mode has no stalls.
+Avg SRAM BW = words / Total Cycles. The words are
 hwsim's, so they differ from SCALE-Sim's where it writes ws/is partial sums once per row fold,
 skips IFMAP pixels no window touches (strides above the filter size), or refetches.
 SCALE-Sim has no vector unit: vector ops get no row. A batched op (heads) becomes `batch`
