@@ -1,11 +1,12 @@
 """SCALE-Sim's COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv.
 
 Columns, order, separators (comma-space, trailing comma) and number formats are SCALE-Sim's,
-per version (checked against the output of pip `scalesim==2.0.2` and `scalesim==3.0.0`, i.e.
-scalesim-project/scale-sim-v2 tag v2.0.2 and scale-sim-v3): 3.0.0 adds the compute report's
-second column, "Total Cycles (incl. prefetch)". Sizes are words (SCALE-Sim's word is one
-byte; an hwsim element here). Per layer on an R x C array, with (Sr, Sc, T) the dataflow's
-SCALE-Sim dims, folds (column folds outer, row folds inner) of P = fill*R + C + T - 2 cycles:
+per version (checked against the output of pip `scalesim==2.0.2`, scalesim-project/scale-sim-v2
+tag v2.0.2 = c2b408e, and pip `scalesim==3.0.0`, the scale-sim-v3 release): 3.0.0 adds the
+compute report's second column, "Total Cycles (incl. prefetch)". Sizes are words (SCALE-Sim's
+word is one byte; an hwsim element here). Per layer on an R x C array, with (Sr, Sc, T) the
+dataflow's SCALE-Sim dims, and folds (column folds outer, row folds inner) of
+P = fill*R + C + T - 2 cycles:
 
   Total Cycles        folds * P - 1 (hwsim's scalesim mode), Stall Cycles 0
   Overall Util %      MACs * 100 / (Total Cycles * R * C)

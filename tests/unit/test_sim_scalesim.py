@@ -146,8 +146,9 @@ def test_conv_topology_matches_real_scalesim():
 
 
 # --- SCALE-Sim's three reports -----------------------------------------------------------
-# Oracle: pip scalesim==3.0.0 (the scale-sim-v3 release, numpy 2.2, CALC bandwidth,
-# save_disk_space) and pip scalesim==2.0.2 (scale-sim-v2 tag v2.0.2), measured 2026-12-02 on
+# Oracle: pip scalesim==3.0.0 (wheel sha256 009f202d8469eb8a..., the scale-sim-v3 release;
+# numpy 2.2, CALC bandwidth, save_disk_space) and pip scalesim==2.0.2 (sha256 513924810c5191b6...,
+# scale-sim-v2 tag v2.0.2 = c2b408e), measured 2026-12-02 in a throwaway venv on
 # arch/scalesim.cfg (32 x 32 os; 3.0.0 needs its extra [layout]/[sparsity] keys) and the
 # topology below. Both versions print the same figures; 3.0.0 adds the prefetch column.
 STRIDE2_TOPOLOGY = (
