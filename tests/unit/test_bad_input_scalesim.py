@@ -321,3 +321,10 @@ def test_unusual_but_valid_cfg_values(tmp_path):
     arch = load(tmp_path, "a.cfg", text)
     assert (arch.name, arch.pe_array.rows, arch.dataflow) == ("100%_util", 16, "ws")
     assert arch.dram.bytes_per_cycle == 12.0
+
+
+def test_windows_line_ends_and_no_trailing_commas(tmp_path):
+    wl = load(tmp_path, "t.csv", "Layer,M,N,K\r\nfc1,4,5,6\r\n\r\nfc2,1,2,3\r\n")
+    assert [(o.M, o.N, o.K) for o in wl.ops] == [(4, 5, 6), (1, 2, 3)]
+    arch = load(tmp_path, "a.cfg", CFG_TEXT.replace("\n", "\r\n"))
+    assert (arch.pe_array.rows, arch.pe_array.cols) == (32, 32)
