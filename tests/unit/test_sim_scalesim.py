@@ -15,7 +15,8 @@ from hwsim.sim.mapping import scalesim_cycles
 from hwsim.spec import load_arch
 from hwsim.workload.op import Op, Workload
 
-ARCH = Path(__file__).resolve().parents[2] / "arch"
+ROOT = Path(__file__).resolve().parents[2]
+ARCH = ROOT / "arch"
 
 
 def scalesim_reference(M, N, K, R, C, dataflow):
@@ -219,16 +220,37 @@ def test_stride2_layers_use_scalesims_output_size_in_every_column(tmp_path):
     assert all(r[-1] == "" for r in rows)  # SCALE-Sim's trailing comma
 
 
-def test_resnet18_stride2_conv_matches_scalesim(tmp_path):
-    """layer2.0.conv1 of workloads/scalesim/resnet18.csv (58x58x64, 3x3, 128 filters, stride
-    2) on arch/scalesim.cfg: SCALE-Sim 3.0.0 prints Overall 87.88 / Mapping 97.34 (hwsim
-    printed 81.92 / 98.0 when it used the 28x28 floor output there)."""
-    row = "layer2.0.conv1, 58, 58, 3, 3, 64, 128, 2,"
-    cells, _ = _reports(tmp_path, "Layer name, a, b, c, d, e, f, g,\n" + row + "\n")
-    total, stall, overall, mapping, compute = cells["COMPUTE_REPORT.csv"][1][2:7]
-    assert (total, stall) == ("68903", "0")
-    assert (round(float(overall), 2), round(float(mapping), 2)) == (87.88, 97.34)
-    assert float(compute) == pytest.approx(87.8788, abs=1e-4)
+# SCALE-Sim 3.0.0 on workloads/scalesim/resnet18.csv + arch/scalesim.cfg (its v3 keys added),
+# measured 2026-12-02, layers 0 (conv1, 230x230, 7x7, stride 2), 5 (layer2.0.conv1, 58x58x64,
+# 3x3, stride 2) and 7 (layer2.0.downsample.0, 56x56x64, 1x1, stride 2): COMPUTE_REPORT's
+# Total/Stall/Overall/Mapping/Compute, BANDWIDTH_REPORT's SRAM columns, DETAILED_ACCESS's SRAM
+# columns. hwsim printed Overall 81.92 / Mapping 98.0 for layer 5 when its util columns used
+# the rounded-down 28x28 output. All 21 layers' compute and SRAM columns agree.
+SCALESIM_RESNET18 = {
+    0: (
+        "167199, 0, 70.16500547252078, 99.7578125, 70.16458582535876",
+        "22.452801751206646, 22.50731164660076, 5.193906662121185",
+        "1.0, 167114.0, 3754086, 1.0, 167169.0, 3763200, 146.0, 167199.0, 868416",
+    ),
+    5: (
+        "68903, 0, 87.88006327736093, 97.33796296296296, 87.87878787878796",
+        "28.121620248755498, 28.89070142083799, 1.6626271715309928",
+        "1.0, 68657.0, 1937664, 1.0, 68873.0, 1990656, 575.0, 68903.0, 114560",
+    ),
+    7: (
+        "13607, 0, 49.44513853163813, 97.33796296296296, 49.44150499706044",
+        "15.8224443301242, 16.25516278386125, 8.419196002057765",
+        "1.0, 13430.0, 215296, 1.0, 13577.0, 221184, 63.0, 13607.0, 114560",
+    ),
+}
+
+
+def test_resnet18_stride2_layers_match_scalesim(tmp_path):
+    cells, _ = _reports(tmp_path, (ROOT / "workloads" / "scalesim" / "resnet18.csv").read_text())
+    for lid, (compute, bandwidth, detail) in SCALESIM_RESNET18.items():
+        assert ", ".join(cells["COMPUTE_REPORT.csv"][1 + lid][2:7]) == compute
+        assert ", ".join(cells["BANDWIDTH_REPORT.csv"][1 + lid][1:4]) == bandwidth
+        assert ", ".join(cells["DETAILED_ACCESS_REPORT.csv"][1 + lid][1:10]) == detail
 
 
 @pytest.mark.parametrize(
