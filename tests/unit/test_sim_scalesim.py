@@ -246,7 +246,9 @@ SCALESIM_RESNET18 = {
 
 
 def test_resnet18_stride2_layers_match_scalesim(tmp_path):
-    cells, _ = _reports(tmp_path, (ROOT / "hwsim" / "data" / "scalesim" / "resnet18.csv").read_text())
+    cells, _ = _reports(
+        tmp_path, (ROOT / "hwsim" / "data" / "scalesim" / "resnet18.csv").read_text()
+    )
     for lid, (compute, bandwidth, detail) in SCALESIM_RESNET18.items():
         assert ", ".join(cells["COMPUTE_REPORT.csv"][1 + lid][2:7]) == compute
         assert ", ".join(cells["BANDWIDTH_REPORT.csv"][1 + lid][1:4]) == bandwidth
