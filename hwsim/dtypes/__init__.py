@@ -3,7 +3,15 @@
 Importing this package registers every format module with the registry.
 """
 
-from hwsim.dtypes import block, codebook, fixed, integer, minifloat, pow2  # noqa: F401 (register)
+from hwsim.dtypes import (  # noqa: F401 (register)
+    block,
+    codebook,
+    codebook_tables,
+    fixed,
+    integer,
+    minifloat,
+    pow2,
+)
 from hwsim.dtypes.base import CODE_CLASSES, Format, Rounding
 from hwsim.dtypes.metrics import max_abs_error, mse, sqnr_db
 from hwsim.dtypes.olive import olive_quantize

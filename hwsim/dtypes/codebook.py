@@ -281,8 +281,3 @@ class CodebookFormat(Format):
         if not 0 <= code < len(self.table):
             raise HwsimError(f"{self.name}.decode: code {code} outside [0, {len(self.table)})")
         return float(self.table[code])
-
-
-# The shipped tables need CodebookFormat (defined above); importing them here registers them
-# and keeps `hwsim.dtypes.codebook.SHIPPED` where it always was.
-from hwsim.dtypes.codebook_tables import SHIPPED  # noqa: E402, F401

@@ -20,16 +20,16 @@ import numpy as np
 
 from hwsim.dtypes.qtensor import GroupLayout, QTensor, QuantSpec
 from hwsim.dtypes.quantize import (
-    _finite,
     decode_groups,
     encode_groups,
+    finite_or_zero,
     group_ranges,
     quantize_groups,
     raw_scales,
-    round_scales,
     zero_points,
 )
 from hwsim.dtypes.registry import format as get_format
+from hwsim.dtypes.scales import round_scales
 from hwsim.errors import HwsimError
 
 MENU_SELECTS = ("group", "tensor")
@@ -37,7 +37,7 @@ MENU_SELECTS = ("group", "tensor")
 
 def group_sse(G, codes, scales, zp, fmt) -> np.ndarray:
     """Squared error per row (non-finite inputs left out)."""
-    err = _finite(decode_groups(codes, scales, zp, fmt)) - _finite(G)
+    err = finite_or_zero(decode_groups(codes, scales, zp, fmt)) - finite_or_zero(G)
     return np.sum(np.square(err), axis=1)
 
 

@@ -24,8 +24,8 @@ import numpy as np
 
 from hwsim.dtypes.base import Format, as_rounding, stochastic_draws
 from hwsim.dtypes.qtensor import CLIPPINGS, GroupLayout, QTensor, QuantSpec
-from hwsim.dtypes.quantize import format_facts, round_scales
 from hwsim.dtypes.registry import format as get_format
+from hwsim.dtypes.scales import format_facts, round_scales
 from hwsim.errors import HwsimError
 
 OLIVE_NORMALS = ("olive_int4", "olive_flint4")

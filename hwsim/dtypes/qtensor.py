@@ -67,6 +67,11 @@ class QTensor:
         return self.codes.shape
 
 
+def is_qtensor(x) -> bool:
+    """True for a QTensor: operands of the PEs and the simulator are QTensors or plain arrays."""
+    return isinstance(x, QTensor)
+
+
 @dataclass(frozen=True)
 class GroupLayout:
     """How a tensor splits into scale groups, and back.

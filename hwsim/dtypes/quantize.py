@@ -33,14 +33,7 @@ from hwsim.dtypes.block import BlockFormat
 from hwsim.dtypes.integer import IntFormat
 from hwsim.dtypes.qtensor import CLIPPINGS, SCALE_RULES, GroupLayout, QTensor, QuantSpec
 from hwsim.dtypes.registry import format as get_format
-from hwsim.dtypes.scales import (  # noqa: F401 (re-exported: quantize's public helpers)
-    e8m0_exponent,
-    format_facts,
-    round_scales,
-    round_to_float,
-    significand_bits,
-    symmetric_qmax,
-)
+from hwsim.dtypes.scales import format_facts, round_scales, symmetric_qmax
 from hwsim.errors import HwsimError
 
 # MSE clipping search: amax * r for r = 1.00, 0.98, ..., 0.50; ties keep the larger ratio.
@@ -48,7 +41,8 @@ MSE_CLIP_RATIOS = tuple(round(1.0 - 0.02 * k, 2) for k in range(26))
 
 
 # --- ranges -------------------------------------------------------------------------------
-def _finite(G: np.ndarray) -> np.ndarray:
+def finite_or_zero(G: np.ndarray) -> np.ndarray:
+    """G with NaN and +-inf replaced by 0 (range statistics and MSE leave them out)."""
     return G if np.all(np.isfinite(G)) else np.where(np.isfinite(G), G, 0.0)
 
 
@@ -60,7 +54,7 @@ def group_ranges(G: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray
         p = float(spec.percentile)
         if not 0 < p <= 100:
             raise HwsimError(f"QuantSpec.percentile: expected a number in (0, 100], got {p!r}")
-        F = _finite(G)
+        F = finite_or_zero(G)
         if spec.symmetric:
             hi = np.percentile(np.abs(F), p, axis=1)
             return -hi, hi
@@ -70,11 +64,11 @@ def group_ranges(G: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray
         if spec.symmetric:
             hi = np.max(np.abs(G), axis=1)
             if not np.all(np.isfinite(hi)):
-                hi = np.max(np.abs(_finite(G)), axis=1)
+                hi = np.max(np.abs(finite_or_zero(G)), axis=1)
             return -hi, hi.astype(np.float64)
         lo, hi = np.min(G, axis=1), np.max(G, axis=1)
         if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
-            F = _finite(G)
+            F = finite_or_zero(G)
             lo, hi = np.min(F, axis=1), np.max(F, axis=1)
     return np.minimum(lo, 0.0).astype(np.float64), np.maximum(hi, 0.0).astype(np.float64)
 
@@ -178,12 +172,12 @@ def quantize_groups(G, fmt: Format, spec: QuantSpec, rng, fast: bool = True):
         scales, scodes, meta, zp = _scales_and_zero_points(lo, hi, fmt, spec)
         return encode_groups(G, scales, zp, fmt, spec.rounding, rng), scales, zp, scodes, meta
     best = None
-    F = _finite(G)
+    F = finite_or_zero(G)
     for r in MSE_CLIP_RATIOS:
         scales, scodes, meta, zp = _scales_and_zero_points(lo * r, hi * r, fmt, spec)
         # the search rounds to nearest (even), so it needs no rng and is deterministic
         codes = encode_groups(G, scales, zp, fmt, "rne", None)
-        err = np.sum(np.square(_finite(decode_groups(codes, scales, zp, fmt)) - F), axis=1)
+        err = np.sum(np.square(finite_or_zero(decode_groups(codes, scales, zp, fmt)) - F), axis=1)
         if best is None:
             best = [err, scales, zp, scodes, np.full(err.shape, r)]
             continue

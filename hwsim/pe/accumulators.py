@@ -1,11 +1,12 @@
 """Accumulator models: what a PE's adder does to a running sum, bit for bit.
 
 `Accumulator(kind=...)` is a frozen spec; `accumulate_gemm(a, w, acc)` sums a[i, k]*w[j, k]
-over k through it (numba), `accumulate_gemm_reference` does the same with Python ints and
-Fractions, and `accumulate(products, acc)` sums precomputed products along the last axis.
+over k through it (numba), `accumulate_gemm_reference` (hwsim.pe.accumulator_reference) does
+the same with Python ints and Fractions, and `accumulate(products, acc)` sums precomputed
+products along the last axis.
 
 The kinds and orders are documented with the spec, hwsim.pe.accumulator_spec; the pure-Python
-twins live in hwsim.pe.accumulator_reference. Every public name of both is importable from here.
+twins live in hwsim.pe.accumulator_reference.
 """
 
 from __future__ import annotations
@@ -16,19 +17,8 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.pe import _kernels_mac as K
-from hwsim.pe.accumulator_reference import (  # noqa: F401 (re-exported)
-    accumulate_gemm_reference,
-    accumulate_reference,
-    round_fraction,
-)
-from hwsim.pe.accumulator_spec import (  # noqa: F401 (re-exported)
-    KINDS,
-    ORDERS,
-    Accumulator,
-    FloatSpec,
-    float_spec,
-    saturates,
-)
+from hwsim.pe.accumulator_reference import round_fraction
+from hwsim.pe.accumulator_spec import Accumulator, float_spec, saturates
 
 # --- vectorised --------------------------------------------------------------------------
 

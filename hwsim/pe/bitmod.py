@@ -64,7 +64,8 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.pe import _kernels_serial as KS
-from hwsim.pe.accumulators import float_spec, round_fraction
+from hwsim.pe.accumulator_reference import round_fraction
+from hwsim.pe.accumulator_spec import float_spec
 from hwsim.pe.bitmod_lanes import align_lanes, align_scalar, to_fp16
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.registry import PEEstimate, PEResult, check_flag, register_pe

@@ -1,7 +1,7 @@
 """BitMoD PE, activation side: FP16 inputs and the per-chunk exponent match of the lanes.
 
 Both the vectorised path the PE runs (`align_lanes`) and the scalar reference
-(`align_scalar`, Fractions) live here; hwsim.pe.bitmod re-exports them.
+(`align_scalar`, Fractions) live here.
 """
 
 from __future__ import annotations

@@ -38,10 +38,11 @@ from fractions import Fraction
 import numpy as np
 
 from hwsim.dtypes import fixed
+from hwsim.dtypes.qtensor import is_qtensor
 from hwsim.errors import HwsimError
-from hwsim.pe import _kernels_mac as K
+from hwsim.pe import _kernels_fixed as K
 from hwsim.pe.counts import ActionCounts
-from hwsim.pe.int_mac import ON_OVERFLOW, _format_of, _is_qtensor, check_shapes, raise_or_count
+from hwsim.pe.int_mac import ON_OVERFLOW, check_shapes, operand_format, raise_or_count
 from hwsim.pe.registry import PEEstimate, PEResult, check_flag, register_pe
 
 Q_MODES = fixed.Q_MODES
@@ -108,8 +109,8 @@ def fixed_mantissas(values: np.ndarray, t: FixedType, who: str) -> np.ndarray:
 
 
 def _operand_values(x, fmt_name, who: str) -> tuple[np.ndarray, str | None]:
-    if _is_qtensor(x):
-        fmt = _format_of(x, who)
+    if is_qtensor(x):
+        fmt = operand_format(x, who)
         return np.asarray(fmt.decode(x.codes), dtype=np.float64), fmt.name
     arr = np.asarray(x)
     if arr.dtype.kind not in "fiu":

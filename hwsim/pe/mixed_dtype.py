@@ -35,7 +35,8 @@ import numpy as np
 from hwsim.errors import HwsimError
 from hwsim.pe import _kernels_mac as KM
 from hwsim.pe import _kernels_serial as KS
-from hwsim.pe.accumulators import float_spec, round_fraction
+from hwsim.pe.accumulator_reference import round_fraction
+from hwsim.pe.accumulator_spec import float_spec
 from hwsim.pe.bit_serial import bit_length
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.registry import PEEstimate, PEResult, register_pe

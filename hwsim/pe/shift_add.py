@@ -41,18 +41,16 @@ from fractions import Fraction
 
 import numpy as np
 
+from hwsim.dtypes.qtensor import is_qtensor
 from hwsim.errors import HwsimError
 from hwsim.pe import _kernels_serial as KS
-from hwsim.pe.accumulators import float_spec, round_fraction
+from hwsim.pe.accumulator_reference import round_fraction
+from hwsim.pe.accumulator_spec import float_spec
 from hwsim.pe.bit_serial import bit_length
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.int_mac import integer_operand
 from hwsim.pe.registry import PEEstimate, PEResult, register_pe
 from hwsim.pe.terms import Operand, read_operand
-
-
-def _is_qtensor(x) -> bool:
-    return hasattr(x, "codes") and hasattr(x, "spec")
 
 
 def int_activations(a, who: str) -> tuple[np.ndarray, int, np.ndarray]:
@@ -61,7 +59,7 @@ def int_activations(a, who: str) -> tuple[np.ndarray, int, np.ndarray]:
     if av.ndim != 2:
         raise HwsimError(f"{who}: activations must be 2-D [M, K], got {av.shape}")
     scale = np.ones(av.shape[0])
-    if _is_qtensor(a):
+    if is_qtensor(a):
         s = np.asarray(a.scales, np.float64)
         if s.ndim != 2 or s.shape[1] != 1:
             raise HwsimError(f"{who}: activation scales must be per tensor or per row (axis=-1)")
@@ -76,7 +74,7 @@ def fp16_activations(a, who: str) -> np.ndarray:
 
 
 def is_float_input(a) -> bool:
-    return not _is_qtensor(a) and np.asarray(a).dtype.kind == "f"
+    return not is_qtensor(a) and np.asarray(a).dtype.kind == "f"
 
 
 def group_partials_int(av: np.ndarray, wv: np.ndarray, gs: int) -> np.ndarray:

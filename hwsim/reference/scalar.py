@@ -15,7 +15,8 @@ import math
 import struct
 from fractions import Fraction
 
-from hwsim.pe.accumulators import float_spec, round_fraction
+from hwsim.pe.accumulator_reference import round_fraction
+from hwsim.pe.accumulator_spec import float_spec
 
 _PACK = {"float64": ("<d", "<Q", 64), "float32": ("<f", "<I", 32), "float16": ("<e", "<H", 16)}
 

@@ -16,12 +16,9 @@ from hwsim.dtypes.qtensor import QuantSpec
 from hwsim.dtypes.quantize import (
     MSE_CLIP_RATIOS,
     _fast_path,
-    e8m0_exponent,
-    format_facts,
     quantize_groups,
-    round_to_float,
-    symmetric_qmax,
 )
+from hwsim.dtypes.scales import e8m0_exponent, format_facts, round_to_float, symmetric_qmax
 from hwsim.errors import HwsimError
 
 
