@@ -29,6 +29,13 @@ _FLOAT_SCALES = {
 _INT_SCALE = re.compile(r"int([1-9]|1[0-6])")
 
 
+def is_scale_format(name) -> bool:
+    """A scale format `round_scales` knows: fp32 | fp16 | bf16 | e8m0 | pow2 | intN (N 1..16)."""
+    return isinstance(name, str) and bool(
+        name in _FLOAT_SCALES or name in ("e8m0", "pow2") or _INT_SCALE.fullmatch(name)
+    )
+
+
 # --- format facts -------------------------------------------------------------------------
 @cache
 def format_facts(fmt: Format) -> tuple[float, float, bool]:
