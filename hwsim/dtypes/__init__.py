@@ -17,7 +17,13 @@ from hwsim.dtypes.metrics import max_abs_error, mse, sqnr_db
 from hwsim.dtypes.olive import olive_quantize
 from hwsim.dtypes.qtensor import GroupLayout, QTensor, QuantSpec
 from hwsim.dtypes.quantize import dequantize, quantize
-from hwsim.dtypes.registry import format, format_names, register_format, register_pattern
+from hwsim.dtypes.registry import (
+    format,
+    format_names,
+    register_format,
+    register_pattern,
+    same_format,
+)
 from hwsim.dtypes.requant import dyadic, requantize
 
 __all__ = [
@@ -38,5 +44,6 @@ __all__ = [
     "register_format",
     "register_pattern",
     "requantize",
+    "same_format",
     "sqnr_db",
 ]

@@ -62,6 +62,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from hwsim.dtypes.registry import same_format
 from hwsim.errors import HwsimError
 from hwsim.pe import _kernels_serial as KS
 from hwsim.pe.accumulator_reference import round_fraction
@@ -114,7 +115,7 @@ class BitMoDPE:
 
     # -- formats ----------------------------------------------------------------------------
     def check(self, a_format=None, w_format=None) -> None:
-        if a_format is not None and str(a_format) not in ("float16", "fp16"):
+        if a_format is not None and not same_format(a_format, "float16"):
             raise HwsimError(f"bitmod: activations must be float16, got {a_format}")
         if w_format is not None:
             for name in w_format if isinstance(w_format, tuple) else (w_format,):

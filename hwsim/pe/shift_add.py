@@ -42,6 +42,7 @@ from fractions import Fraction
 import numpy as np
 
 from hwsim.dtypes.qtensor import is_qtensor
+from hwsim.dtypes.registry import same_format
 from hwsim.errors import HwsimError
 from hwsim.pe import _kernels_serial as KS
 from hwsim.pe.accumulator_reference import round_fraction
@@ -124,7 +125,7 @@ class MixPE:
             v = get_format(w_format).values()
             if not np.all(np.isfinite(v) & (v == np.round(v))):
                 raise HwsimError(f"mixpe: weights must be an integer format, got {w_format}")
-        if a_format is not None and str(a_format) not in ("float16", "fp16"):
+        if a_format is not None and not same_format(a_format, "float16"):
             v = get_format(a_format).values()
             if not np.all(np.isfinite(v) & (v == np.round(v))):
                 raise HwsimError(f"mixpe: activations must be integer or float16, got {a_format}")
@@ -137,7 +138,7 @@ class MixPE:
         from hwsim.dtypes import format as get_format
 
         self.check(a_format, w_format)
-        fp16 = a_format is not None and str(a_format) in ("float16", "fp16")
+        fp16 = a_format is not None and same_format(a_format, "float16")
         abits = 8 if fp16 or a_format is None else get_format(a_format).bits
         wbits = 4 if w_format is None else get_format(w_format).bits
         set_bits = wbits / 2  # uniform codes: half the magnitude bits set on average
@@ -214,7 +215,7 @@ class DenseShiftPE:
 
     def expected(self, a_format=None, w_format=None) -> PEEstimate:
         self.check(a_format, w_format)
-        fp = a_format is None or str(a_format) in ("float16", "fp16")
+        fp = a_format is None or same_format(a_format, "float16")
         key = "add.5" if fp else "shift.8"
         return PEEstimate(1.0, {key: 1.0, "fadd.32" if fp else "add.32": 1.0})
 
