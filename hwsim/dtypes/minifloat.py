@@ -30,7 +30,7 @@ from functools import cached_property
 import numpy as np
 
 from hwsim.dtypes import _float_kernels as K
-from hwsim.dtypes.base import Format, Rounding, as_rounding, stochastic_draws
+from hwsim.dtypes.base import Format, Rounding, as_rounding, checked_codes, stochastic_draws
 from hwsim.dtypes.minifloat_scalar import FloatScalarReference
 from hwsim.dtypes.registry import register_format, register_pattern
 from hwsim.errors import HwsimError
@@ -298,15 +298,7 @@ class FloatFormat(FloatScalarReference, Format):
         return out.reshape(c.shape)
 
     def _checked_codes(self, codes) -> np.ndarray:
-        c = np.asarray(codes)
-        if c.dtype.kind not in "iu":
-            raise HwsimError(f"{self.name} codes: expected an integer array, got {c.dtype}")
-        if c.size and (int(c.min()) < 0 or int(c.max()) >= 2**self.bits):
-            raise HwsimError(
-                f"{self.name} codes: expected integers in 0 .. {2**self.bits - 1}, "
-                f"got {int(c.min())} .. {int(c.max())}"
-            )
-        return c
+        return checked_codes(codes, self.bits, f"{self.name}.decode")
 
     def classify(self, codes) -> np.ndarray:
         """zero / subnormal / normal / inf / nan for each code."""
