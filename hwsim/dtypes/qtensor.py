@@ -19,6 +19,7 @@ GRANULARITIES = ("tensor", "channel", "group", "block")
 CLIPPINGS = ("absmax", "mse", "percentile")
 SCALE_RULES = ("floor", "rceil", "ceil", "even")  # MX shared-exponent rules
 PADS = ("error", "zero")
+MAX_PADDED_ELEMENTS = 2**31  # a padded group layout larger than this is a mistake, not a tensor
 MENU_SELECTS = ("group", "tensor")
 
 
@@ -166,6 +167,10 @@ class GroupLayout:
         if gran == "tensor":
             return cls(shape, 0, gran, int(np.prod(shape, dtype=np.int64)), 1)
         ndim = len(shape)
+        if ndim == 0:
+            raise HwsimError(
+                f"QuantSpec.granularity: {gran!r} needs an array with an axis, got a 0-d array"
+            )
         if not -ndim <= spec.axis < ndim:
             raise HwsimError(
                 f"QuantSpec.axis: expected an integer in [{-ndim}, {ndim - 1}] for a tensor of "
@@ -183,7 +188,14 @@ class GroupLayout:
                 f"QuantSpec.group_size: {g} does not divide axis {spec.axis} of length "
                 f"{length} (shape {shape}); set pad='zero' to zero-pad the last group"
             )
-        return cls(shape, axis, gran, int(g), -(-length // g))
+        groups = -(-length // g)
+        padded = groups * g * (int(np.prod(shape, dtype=np.int64)) // max(length, 1))
+        if padded > MAX_PADDED_ELEMENTS:
+            raise HwsimError(
+                f"QuantSpec.group_size: zero-padding axis {spec.axis} of length {length} to "
+                f"groups of {g} would hold {padded:.3g} elements (at most 2**31)"
+            )
+        return cls(shape, axis, gran, int(g), groups)
 
     @property
     def scale_shape(self) -> tuple[int, ...]:

@@ -114,7 +114,7 @@ def decode_groups(C, scales, zp, fmt: Format) -> np.ndarray:
 
 
 def _fast_path(G, fmt: Format, spec: QuantSpec):
-    """(codes, scales) from the fused kernel where it applies, else None."""
+    """(codes, scales, meta) from the fused kernel where it applies, else None."""
     applies = (
         isinstance(fmt, IntFormat)
         and fmt.bits <= 16
@@ -132,9 +132,10 @@ def _fast_path(G, fmt: Format, spec: QuantSpec):
     codes = np.empty(G.shape, dtype=fmt.code_dtype)
     scales = np.empty(G.shape[0], dtype=np.float64)
     mask = (1 << fmt.bits) - 1
-    if not int_absmax_fp32_kernel(G, symmetric_qmax(fmt), lo, hi, mask, codes, scales):
+    saturated = int_absmax_fp32_kernel(G, symmetric_qmax(fmt), lo, hi, mask, codes, scales)
+    if saturated < 0:
         return None
-    return codes, scales
+    return codes, scales, {"scale_saturated": saturated}
 
 
 def quantize_groups(G, fmt: Format, spec: QuantSpec, rng, fast: bool = True):
@@ -158,35 +159,29 @@ def quantize_groups(G, fmt: Format, spec: QuantSpec, rng, fast: bool = True):
         return codes, scales, zp, scodes, meta
     done = _fast_path(G, fmt, spec) if fast else None
     if done is not None:
-        return done[0], done[1], None, None, {}
+        return done[0], done[1], None, None, done[2]
     lo, hi = group_ranges(G, spec)
     if spec.clipping != "mse":
         scales, scodes, meta, zp = _scales_and_zero_points(lo, hi, fmt, spec)
         return encode_groups(G, scales, zp, fmt, spec.rounding, rng), scales, zp, scodes, meta
-    best = None
+    best_err, ratios = None, None
     F = finite_or_zero(G)
     for r in MSE_CLIP_RATIOS:
-        scales, scodes, meta, zp = _scales_and_zero_points(lo * r, hi * r, fmt, spec)
+        scales, _, _, zp = _scales_and_zero_points(lo * r, hi * r, fmt, spec)
         # the search rounds to nearest (even), so it needs no rng and is deterministic
         codes = encode_groups(G, scales, zp, fmt, "rne", None)
-        err = np.sum(np.square(finite_or_zero(decode_groups(codes, scales, zp, fmt)) - F), axis=1)
-        if best is None:
-            best = [err, scales, zp, scodes, np.full(err.shape, r)]
+        with np.errstate(over="ignore"):  # a saturated scale's error is inf: never chosen
+            err = np.sum(np.square(finite_or_zero(decode_groups(codes, scales, zp, fmt)) - F), 1)
+        if best_err is None:
+            best_err, ratios = err, np.full(err.shape, r)
             continue
-        better = err < best[0]
-        best[0] = np.where(better, err, best[0])
-        best[1] = np.where(better, scales, best[1])
-        if zp is not None:
-            best[2] = np.where(better, zp, best[2])
-        if scodes is not None:
-            best[3] = np.where(better, scodes, best[3])
-        best[4] = np.where(better, r, best[4])
-    _, scales, zp, scodes, ratios = best
-    meta = {"clip_ratios": ratios}
-    if spec.scale_format.startswith("int"):
-        # the second-level scale depends on all groups: redo it from the chosen ranges
-        scales, scodes, m2, zp = _scales_and_zero_points(lo * ratios, hi * ratios, fmt, spec)
-        meta.update(m2)
+        better = err < best_err
+        best_err = np.where(better, err, best_err)
+        ratios = np.where(better, r, ratios)
+    # the scales again from the chosen ranges: the same values for per-group scale formats, the
+    # right second-level scale for intN (it depends on all groups), and the chosen ones' meta
+    scales, scodes, meta, zp = _scales_and_zero_points(lo * ratios, hi * ratios, fmt, spec)
+    meta = {**meta, "clip_ratios": ratios}
     return encode_groups(G, scales, zp, fmt, spec.rounding, rng), scales, zp, scodes, meta
 
 
