@@ -27,8 +27,8 @@ MENU_SELECTS = ("group", "tensor")
 class QuantSpec:
     """How a float tensor becomes codes + scales.
 
-    format:      element format name, or a tuple of names (a menu: each group takes the one
-                 with least MSE, BitMoD / ANT style)
+    format:      element format name (or Format), or a tuple of them (a menu: each group takes
+                 the one with least MSE, BitMoD / ANT style)
     granularity: tensor | channel (one scale per slice across `axis`) | group (group_size
                  consecutive elements along `axis`) | block (MX/BFP blocks along `axis`)
     scale_format: fp32 | fp16 | bf16 | e8m0 | pow2 | intN (N-bit unsigned integer scale with a
@@ -55,16 +55,10 @@ class QuantSpec:
         from hwsim.dtypes.base import Format, as_rounding
         from hwsim.dtypes.scales import is_scale_format
 
-        fmt = self.format
-        if isinstance(fmt, Format):
-            fmt = fmt.name
-        elif isinstance(fmt, list):
-            fmt = tuple(fmt)
-        if isinstance(fmt, tuple):
-            fmt = tuple(f.name if isinstance(f, Format) else f for f in fmt)
-        object.__setattr__(self, "format", fmt)
-        menu = fmt if isinstance(fmt, tuple) else (fmt,)
-        if not menu or not all(isinstance(name, str) for name in menu):
+        if isinstance(self.format, list):  # YAML and JSON give lists: a menu is a tuple
+            object.__setattr__(self, "format", tuple(self.format))
+        menu = self.menu
+        if not menu or not all(isinstance(name, str | Format) for name in menu):
             raise HwsimError(
                 f"QuantSpec.format: expected a format name or a non-empty tuple of names, "
                 f"got {self.format!r}"
@@ -114,7 +108,7 @@ def _check_format_names(menu: tuple[str, ...]) -> None:
     from hwsim.dtypes.registry import format as get_format
 
     for name in menu:
-        if name not in OLIVE_NORMALS:
+        if isinstance(name, str) and name not in OLIVE_NORMALS:  # a Format is one already
             try:
                 get_format(name)
             except HwsimError as e:

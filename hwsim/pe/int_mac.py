@@ -96,10 +96,15 @@ def integer_operand(x, who: str) -> tuple[np.ndarray, int, int]:
             f"{who}: expected integer codes or a QTensor of an integer format, "
             f"got dtype {arr.dtype}"
         )
-    arr = arr.astype(np.int64)
     if arr.size == 0:
-        return arr, 1, 0
-    return arr, signed_width(int(arr.min()), int(arr.max())), 0
+        return arr.astype(np.int64), 1, 0
+    lo, hi = int(arr.min()), int(arr.max())  # in the array's own dtype: uint64 stays unsigned
+    bits = signed_width(lo, hi)
+    if bits > 63:  # int64 could not hold them (or their negation)
+        raise HwsimError(
+            f"{who}: integer operands in [{lo}, {hi}] need {bits} bits; at most 63 fit int64"
+        )
+    return arr.astype(np.int64), bits, 0
 
 
 def check_shapes(a: np.ndarray, w: np.ndarray, who: str) -> None:
