@@ -67,6 +67,17 @@ def real_values(x, who: str) -> np.ndarray:
     return arr.astype(np.float64, copy=False)
 
 
+def real_array(x, who: str) -> np.ndarray:
+    """A quantizer's input: real numbers (not bool, str, complex, object), as a native float
+    array (float32 kept, everything else as float64; float64 holds float32 exactly)."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "fiu":
+        raise HwsimError(f"{who}: expected a real-valued array, got dtype {arr.dtype}")
+    if arr.dtype.kind != "f" or arr.dtype.itemsize > 8 or not arr.dtype.isnative:
+        arr = arr.astype(np.float64)
+    return arr
+
+
 def saturate_flag(saturate, who: str) -> bool | None:
     """`saturate` checked to be None, True or False ("no" would read as True)."""
     if saturate is not None and not isinstance(saturate, bool | np.bool_):

@@ -36,7 +36,8 @@ from hwsim.errors import HwsimError
 def group_sse(G, codes, scales, zp, fmt) -> np.ndarray:
     """Squared error per row (non-finite inputs left out)."""
     err = finite_or_zero(decode_groups(codes, scales, zp, fmt)) - finite_or_zero(G)
-    return np.sum(np.square(err), axis=1)
+    with np.errstate(over="ignore"):  # an error beyond float64 is inf: never the best choice
+        return np.sum(np.square(err), axis=1)
 
 
 def choose(sse: np.ndarray, select: str) -> np.ndarray:

@@ -28,7 +28,7 @@ from dataclasses import replace
 import numpy as np
 
 from hwsim.dtypes._quantize_kernels import int_absmax_fp32_kernel
-from hwsim.dtypes.base import Format
+from hwsim.dtypes.base import Format, real_array
 from hwsim.dtypes.block import BlockFormat
 from hwsim.dtypes.integer import IntFormat
 from hwsim.dtypes.qtensor import GroupLayout, QTensor, QuantSpec
@@ -195,6 +195,7 @@ def quantize(x, spec: QuantSpec, rng: np.random.Generator | None = None) -> QTen
     """
     if not isinstance(spec, QuantSpec):  # QuantSpec checked its own fields when built
         raise HwsimError(f"quantize: expected a QuantSpec, got {type(spec).__name__}")
+    x = real_array(x, "quantize")
     if len(spec.menu) > 1:
         from hwsim.dtypes.mixture import quantize_menu
 
@@ -206,11 +207,6 @@ def quantize(x, spec: QuantSpec, rng: np.random.Generator | None = None) -> QTen
     fmt = get_format(spec.menu[0])
     if isinstance(fmt, BlockFormat):
         return _quantize_block_format(x, fmt, spec)
-    x = np.asarray(x)
-    if x.dtype.kind not in "fiu":
-        raise HwsimError(f"quantize: expected a real-valued array, got dtype {x.dtype}")
-    if x.dtype.kind != "f" or x.dtype.itemsize > 8:
-        x = x.astype(np.float64)
     layout = GroupLayout.of(x.shape, spec)
     G = layout.to_groups(x)
     codes, scales, zp, scodes, meta = quantize_groups(G, fmt, spec, rng)
@@ -255,12 +251,18 @@ def checked_layout(qt: QTensor, who: str) -> GroupLayout:
         raise HwsimError(f"{who}: QTensor.spec must be a QuantSpec, got {type(qt.spec).__name__}")
     layout = GroupLayout.of(np.shape(qt.codes), qt.spec)
     want = layout.scale_shape
+    if qt.scales is None:
+        raise HwsimError(f"{who}: QTensor.scales is None, expected an array of shape {want}")
     for field in ("scales", "zero_points", "format_ids"):
         arr = getattr(qt, field)
         if arr is not None and np.shape(arr) != want:
             raise HwsimError(
                 f"{who}: QTensor.{field} has shape {np.shape(arr)}, expected {want} for codes "
                 f"{np.shape(qt.codes)} with granularity {qt.spec.granularity!r}"
+            )
+        if arr is not None and np.asarray(arr).dtype.kind not in "iuf":
+            raise HwsimError(
+                f"{who}: QTensor.{field}: expected real numbers, got dtype {np.asarray(arr).dtype}"
             )
     return layout
 
