@@ -318,6 +318,8 @@ def _float_bits(x) -> tuple[np.ndarray, tuple[int, int, int]]:
     """1-D input as a signed-int view of IEEE binary32/64 bits, plus (man_bits, exp_bits, bias)."""
     arr = np.ascontiguousarray(x)
     kind = arr.dtype.kind
+    if not arr.dtype.isnative:  # big-endian input (from a file): the same values, native
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     if arr.dtype == np.float32:
         return arr.view(np.int32), (23, 8, 127)
     if arr.dtype == np.float64:
