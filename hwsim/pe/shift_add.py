@@ -90,6 +90,12 @@ def group_partials_int(av: np.ndarray, wv: np.ndarray, gs: int) -> np.ndarray:
     return np.matmul(A, W).transpose(1, 2, 0)  # exact: every partial sum < 2**53
 
 
+def group_partials_fp32(a: np.ndarray, w: np.ndarray, gs: int) -> np.ndarray:
+    """Sequential fp32 sum over each group of exact products a_k w_k: float32 [M, N, G]
+    (every product must be exact in fp32, as FP16 x INT4/INT8 are)."""
+    return KS.fp32_seq_dot_groups(a, w, gs)
+
+
 def fp32_overflows(out: np.ndarray) -> int:
     """Outputs that are not finite: from finite operands, each is an fp32 overflow."""
     return int(np.count_nonzero(~np.isfinite(out)))
@@ -163,8 +169,8 @@ class MixPE:
             raise HwsimError(f"mixpe: K mismatch, a is {av.shape} and w is {q.shape}")
         gs, G = op.group_size, op.n_groups
         if fp16:
-            s_qa = KS.fp32_seq_dot_groups(av, q.astype(np.float64), gs)  # [M, N, G] fp32
-            s_a = KS.fp32_seq_dot_groups(av, np.ones((1, K)), gs)  # [M, 1, G]
+            s_qa = group_partials_fp32(av, q.astype(np.float64), gs)  # [M, N, G] fp32
+            s_a = group_partials_fp32(av, np.ones((1, K)), gs)  # [M, 1, G]
             z32 = zp.astype(np.float32)[None, :, :]
             partials = (s_qa - (z32 * s_a).astype(np.float32)).astype(np.float32)
         else:
@@ -234,7 +240,7 @@ class DenseShiftPE:
             prod_ok = _fp32_exact_products(av, wv)
             if not prod_ok:
                 raise HwsimError("denseshift: a * 2**p leaves the fp32 range (exponent add)")
-            partials = KS.fp32_seq_dot_groups(av, wv, gs).astype(np.float64)
+            partials = group_partials_fp32(av, wv, gs).astype(np.float64)
             out32 = dequant_groups(partials, op.scales)
             key_mul, key_acc, a_scale = ("add", ebits), ("fadd", 32), None
         else:
