@@ -11,6 +11,7 @@ twins live in hwsim.pe.accumulator_reference.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -19,6 +20,8 @@ from hwsim.errors import HwsimError
 from hwsim.pe import _kernels_mac as K
 from hwsim.pe.accumulator_reference import round_fraction
 from hwsim.pe.accumulator_spec import Accumulator, float_spec, saturates
+
+_FP32 = float_spec("fp32")
 
 # --- vectorised --------------------------------------------------------------------------
 
@@ -34,7 +37,8 @@ def accumulate_gemm(a: np.ndarray, w: np.ndarray, acc: Accumulator):
     if acc.kind == "float":
         s = acc.spec
         a, w = _f64(a), _f64(w)
-        fp32_seq = s.name in ("fp32", "float32") and acc.tree == 1 and not saturates(acc)
+        # fp32 arithmetic whatever its spelling (fp32, float32, e8m23): by value, not by name
+        fp32_seq = replace(s, name="fp32") == _FP32 and acc.tree == 1 and not saturates(acc)
         finite = np.isfinite(a).all() and np.isfinite(w).all()
         if fp32_seq and finite and _products_fit_fp32(a, w):
             return K.fp32_seq_gemm(a, w)
