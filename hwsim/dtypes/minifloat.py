@@ -8,7 +8,7 @@
 - ``finite``: no inf, no NaN, every code a number (float4_e2m1fn, float6_e2m3fn, e3m2fn, fp_eXmY)
 - ``fnu``:    unsigned powers of two, no zero, no mantissa, NaN at all-ones (float8_e8m0fnu)
 
-Casting rules (REFERENCE.md section 1, measured against ml_dtypes 0.6 and torch 2.13):
+Casting rules (OCP 8-bit floating point spec v1.0; measured against ml_dtypes 0.6, torch 2.13):
 each input is taken exactly as float64 and rounded once, on the grid extended past the
 largest exponent; a result above `max_value` overflows. Overflow (and +-inf input) gives
 inf where the format has it, else NaN, unless `saturate` (then +-max); directed modes that

@@ -33,7 +33,7 @@ def register_pattern(
     _PATTERNS.append((re.compile(pattern), build, tuple(listed)))
 
 
-def format(name: str) -> Format:  # noqa: A001 - public API name from DESIGN.md
+def format(name: str) -> Format:  # noqa: A001 - the public API's name (hwsim.format)
     """The format called `name` (any registered, aliased or parametric spelling)."""
     if isinstance(name, Format):
         return name
