@@ -99,11 +99,11 @@ def integer_operand(x, who: str) -> tuple[np.ndarray, int, int]:
     if arr.size == 0:
         return arr.astype(np.int64), 1, 0
     lo, hi = int(arr.min()), int(arr.max())  # in the array's own dtype: uint64 stays unsigned
-    bits = signed_width(lo, hi)
-    if bits > 63:  # int64 could not hold them (or their negation)
+    if max(hi, -lo) > 2**63 - 1:  # uint64 beyond int64 would wrap; -2**63 has no negation
         raise HwsimError(
-            f"{who}: integer operands in [{lo}, {hi}] need {bits} bits; at most 63 fit int64"
+            f"{who}: integer operands in [{lo}, {hi}] exceed int64 (|value| <= 2**63 - 1)"
         )
+    bits = signed_width(lo, hi)
     return arr.astype(np.int64), bits, 0
 
 

@@ -246,12 +246,15 @@ ERRORS = [
         (
             f"{kind} uint64 >= 2**63",
             run_with(kind, a=U64_BIG),
-            r"need 65 bits; at most 63 fit int64",
+            r"\] exceed int64 \(\|value\| <= 2\*\*63 - 1\)",
         )
         for kind in ("int_mac", "stripes", "loom")
     ],
     ("int_mac w uint64 max", run_with("int_mac", w=U64_MAX, spoil="w"), r"\[18446744073709551615"),
-    ("int_mac int64 min", run_with("int_mac", a=np.full((2, 64), -(2**63))), r"need 64 bits"),
+    *[
+        (f"{kind} int64 min", run_with(kind, a=np.full((2, 64), -(2**63))), r"exceed int64")
+        for kind in ("int_mac", "stripes", "loom", "hawq")
+    ],
     ("bitmod.check w int", lambda: hwsim.pe.get_pe("bitmod").check(None, 5), r"got int"),
     ("bitmod.check a int8", lambda: hwsim.pe.get_pe("bitmod").check("int8"), r"must be float16"),
     ("mixpe.check a fp8", lambda: hwsim.pe.get_pe("mixpe").check("float8_e4m3fn"), r"or float16"),
