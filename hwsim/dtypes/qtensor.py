@@ -66,6 +66,8 @@ class QuantSpec:
         if len(menu) > 255:  # format_ids are uint8
             raise HwsimError(f"QuantSpec.format: a menu holds at most 255 formats, got {len(menu)}")
         _check_format_names(menu)
+        if not self.symmetric and set(menu) & _olive_names():
+            raise HwsimError("QuantSpec.symmetric: OliVe quantization is symmetric only")
         _one_of("granularity", self.granularity, GRANULARITIES)
         g = self.group_size
         if g is not None and (isinstance(g, bool) or not isinstance(g, int | np.integer) or g < 1):
@@ -103,12 +105,17 @@ def _one_of(field: str, value, choices: tuple[str, ...]) -> None:
         raise HwsimError(f"QuantSpec.{field}: expected one of {', '.join(choices)}, got {value!r}")
 
 
-def _check_format_names(menu: tuple[str, ...]) -> None:
+def _olive_names() -> set[str]:
     from hwsim.dtypes.olive import OLIVE_NORMALS  # OliVe pairs are quantize's own scheme
+
+    return set(OLIVE_NORMALS)
+
+
+def _check_format_names(menu: tuple) -> None:
     from hwsim.dtypes.registry import format as get_format
 
     for name in menu:
-        if isinstance(name, str) and name not in OLIVE_NORMALS:  # a Format is one already
+        if isinstance(name, str) and name not in _olive_names():  # a Format is one already
             try:
                 get_format(name)
             except HwsimError as e:
