@@ -9,6 +9,7 @@ where decode is the element format's (or, with a menu, the group's chosen format
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +20,7 @@ GRANULARITIES = ("tensor", "channel", "group", "block")
 CLIPPINGS = ("absmax", "mse", "percentile")
 SCALE_RULES = ("floor", "rceil", "ceil", "even")  # MX shared-exponent rules
 PADS = ("error", "zero")
-MAX_PADDED_ELEMENTS = 2**31  # a padded group layout larger than this is a mistake, not a tensor
+MAX_PADDED_ELEMENTS = 2**31  # zero-padding a tensor beyond this is a mistake, not a layout
 MENU_SELECTS = ("group", "tensor")
 
 
@@ -87,7 +88,8 @@ class QuantSpec:
             raise HwsimError("QuantSpec.symmetric: e8m0 (MX) scales are symmetric only")
         _one_of("clipping", self.clipping, CLIPPINGS)
         p = self.percentile
-        if isinstance(p, bool) or not (isinstance(p, int | float) and 0 < p <= 100):
+        real = isinstance(p, int | float | np.integer | np.floating) and not isinstance(p, bool)
+        if not (real and 0 < p <= 100):
             raise HwsimError(f"QuantSpec.percentile: expected a number in (0, 100], got {p!r}")
         as_rounding(self.rounding)
         _one_of("scale_rule", self.scale_rule, SCALE_RULES)  # checked even where unused
@@ -190,8 +192,9 @@ class GroupLayout:
                 f"{length} (shape {shape}); set pad='zero' to zero-pad the last group"
             )
         groups = -(-length // g)
-        padded = groups * g * (int(np.prod(shape, dtype=np.int64)) // max(length, 1))
-        if padded > MAX_PADDED_ELEMENTS:
+        others = math.prod(n for i, n in enumerate(shape) if i != axis)
+        padded = groups * g * others  # Python ints: no overflow
+        if padded > max(MAX_PADDED_ELEMENTS, length * others):  # only padding is refused
             raise HwsimError(
                 f"QuantSpec.group_size: zero-padding axis {spec.axis} of length {length} to "
                 f"groups of {g} would hold {padded:.3g} elements (at most 2**31)"

@@ -121,6 +121,7 @@ ERRORS = [
     ("spec scale_rule", spec(scale_rule="up"), r"QuantSpec\.scale_rule: expected one of floor"),
     ("spec pad", spec(pad="wrap"), r"QuantSpec\.pad: expected error or zero, got 'wrap'"),
     ("spec menu_select", spec(menu_select="row"), r"QuantSpec\.menu_select: expected one of"),
+    ("spec olive asym", spec(format="olive_int4", symmetric=False), r"OliVe .* symmetric only"),
     # quantize: shapes and sizes
     (
         "group_size 1e30",
