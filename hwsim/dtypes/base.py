@@ -99,7 +99,7 @@ def checked_codes(codes, bits: int, who: str) -> np.ndarray:
     return c
 
 
-def real_scalar(x, who: str) -> float:
+def real_scalar(x, who: str) -> int | float:
     """One real number for a scalar reference: a float (or an int), never a str, None or bool."""
     if isinstance(x, bool | np.bool_) or not isinstance(x, int | float | np.integer | np.floating):
         raise HwsimError(f"{who}: expected one real number, got {type(x).__name__}")

@@ -81,10 +81,11 @@ def _spec(where: str, raw):
     try:
         return QuantSpec(**raw)  # QuantSpec checks its fields: a mistake names this file's key
     except HwsimError as e:
-        msg = str(e)
+        msg = str(e)  # "QuantSpec.clipping: ..." becomes "FILE: default.weights.clipping: ..."
         field_msg = msg.removeprefix("QuantSpec.")
-        where = f"{where}.{field_msg}" if field_msg != msg else f"{where}: {msg}"
-        raise HwsimError(where) from None
+        raise HwsimError(
+            f"{where}.{field_msg}" if field_msg != msg else f"{where}: {msg}"
+        ) from None
 
 
 def _parts(where: str, doc) -> dict:
