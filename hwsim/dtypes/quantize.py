@@ -33,7 +33,7 @@ from hwsim.dtypes.block import BlockFormat
 from hwsim.dtypes.integer import IntFormat
 from hwsim.dtypes.qtensor import GroupLayout, QTensor, QuantSpec
 from hwsim.dtypes.registry import format as get_format
-from hwsim.dtypes.scales import format_facts, round_scales, symmetric_qmax
+from hwsim.dtypes.scales import e8m0_saturated, format_facts, round_scales, symmetric_qmax
 from hwsim.errors import HwsimError
 
 # MSE clipping search: amax * r for r = 1.00, 0.98, ..., 0.50; ties keep the larger ratio.
@@ -236,12 +236,15 @@ def _quantize_block_format(x, fmt: BlockFormat, spec: QuantSpec) -> QTensor:
     moved = np.moveaxis(x, spec.axis, -1)
     scale_codes, elements = fmt.encode_blocks(moved)
     codes = elements.reshape(moved.shape)
+    blocks = finite_or_zero(moved.reshape(-1, fmt.block))  # encode_blocks checked the length
+    amax = np.max(np.abs(blocks), axis=1, initial=0.0)
     return QTensor(
         codes=np.moveaxis(codes, -1, spec.axis),
         scales=np.moveaxis(fmt.scale_values(scale_codes), -1, spec.axis),
         zero_points=None,
         spec=spec,
         scale_codes=np.moveaxis(scale_codes, -1, spec.axis),
+        meta={"scale_saturated": e8m0_saturated(amax, fmt.element_format)},
     )
 
 

@@ -116,6 +116,18 @@ def e8m0_exponent(amax: np.ndarray, fmt: Format, rule: str) -> np.ndarray:
     return np.clip(np.where(pos, k, -127), -127, 127).astype(np.int64)
 
 
+def e8m0_saturated(amax: np.ndarray, fmt: Format) -> int:
+    """Blocks whose E8M0 scale left its range (2^-127 .. 2^127): beyond it the elements clip
+    at the format's max (or flush to zero below), so they are counted, never silent."""
+    _, hi, _ = format_facts(fmt)
+    v = fmt.values() if fmt.bits <= 16 else np.array([1.0])
+    tiny = float(np.min(np.abs(v[np.isfinite(v) & (v != 0)])))
+    a = np.asarray(amax, dtype=np.float64)
+    over = a > np.ldexp(hi, 127)
+    under = (a > 0) & (a < np.ldexp(tiny, -128))
+    return int(np.count_nonzero(over | under))
+
+
 def significand_bits(fmt: Format) -> int:
     """Significand width (mantissa + implicit bit) of a float element; integers: their width."""
     man = getattr(fmt, "man_bits", None)
@@ -139,13 +151,7 @@ def round_scales(s, amax, fmt: Format, spec: QuantSpec):
         return np.where(zero, 1.0, np.maximum(out, tiny)), None, meta
     if sf == "e8m0":
         k = e8m0_exponent(amax, fmt, spec.scale_rule)
-        _, hi, _ = format_facts(fmt)
-        v = fmt.values() if fmt.bits <= 16 else np.array([1.0])
-        tiny = float(np.min(np.abs(v[np.isfinite(v) & (v != 0)])))
-        # never silent: blocks beyond the exponent range (2^-127 .. 2^127) clip or flush
-        over = amax > np.ldexp(hi, 127)
-        under = (amax > 0) & (amax < np.ldexp(tiny, -128))
-        meta = {"scale_saturated": int(np.count_nonzero(over | under))}
+        meta = {"scale_saturated": e8m0_saturated(amax, fmt)}
         return np.ldexp(1.0, k), (k + 127).astype(np.uint8), meta
     if sf == "pow2":
         m, e = np.frexp(s1)

@@ -367,6 +367,13 @@ def e8m0_out_of_range():
     scale_saturated(x, "float8_e4m3fn", 2, **spec_kw)
 
 
+def mx_block_out_of_range(name, blocks):
+    x = np.array([[1e300] * 32, [1.0] * 32, [1e-300] * 32])  # 32 values: 32 // block blocks each
+    qt = hwsim.quantize(x, hwsim.QuantSpec(name))
+    assert qt.meta["scale_saturated"] == 2 * blocks  # the huge and the tiny row's blocks
+    assert np.all(hwsim.dequantize(qt)[1] == 1.0)
+
+
 def int1_asymmetric():
     # codes {-1, 0} span [min, max] = [-3, 1]: scale 4, zero point rint(-1 + 3/4) = 0
     qt = q(np.array([-3.0, 0.0, 1.0]), "int1", symmetric=False)
@@ -407,6 +414,9 @@ NUMERIC = [
         ),
     ),
     ("e8m0 beyond 2^127", e8m0_out_of_range),
+    ("mxfp4 beyond 2^127", lambda: mx_block_out_of_range("mxfp4", 1)),
+    ("mxint8 beyond 2^127", lambda: mx_block_out_of_range("mxint8", 1)),
+    ("bfp8_b16 beyond 2^127", lambda: mx_block_out_of_range("bfp8_b16", 2)),
     ("int_mac big-endian", int_mac_big_endian),
     ("int_mac uint64 < 2**63", int_mac_uint64_exact),
     ("quantize big-endian / float16", quantize_big_endian_and_float16),
