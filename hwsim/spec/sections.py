@@ -15,7 +15,7 @@ from hwsim.spec.schema import (
     Technology,
     VectorUnit,
 )
-from hwsim.spec.yamlcheck import Checker, Map, Seq, ok
+from hwsim.spec.yamlcheck import Checker, Map, Seq, limits, problem
 
 OPERANDS = ("weights", "inputs", "outputs")
 
@@ -144,13 +144,14 @@ def vector(c: Checker, doc: Map) -> VectorUnit | None:
     lanes = c.get(m, "lanes", path, "int", gt=0)
     overlapped = c.get(m, "overlapped", path, "bool", default=False)
     per = c.get(m, "cycles_per_element", path, "map", default={})
+    from hwsim.workload.op import VECTOR_KINDS
+
     for k, v in (per or {}).items():
-        if not ok(v, "int", {"gt": 0}):
-            c.fail(
-                f"{path}.cycles_per_element.{k}",
-                per.lines[k],
-                f"expected an integer > 0, got {v!r}",
-            )
+        what = problem(v, "int", limits("cycles_per_element", {"gt": 0}))
+        if k not in VECTOR_KINDS:
+            what = f"unknown vector kind; expected one of {closest(str(k), VECTOR_KINDS)}"
+        if what:
+            c.fail(f"{path}.cycles_per_element.{k}", per.lines[k], what)
     return None if lanes is None else VectorUnit(lanes, dict(per or {}), bool(overlapped))
 
 
