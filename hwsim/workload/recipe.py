@@ -27,10 +27,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from hwsim import yamlsafe
-from hwsim.errors import HwsimError, read_text
+from hwsim.errors import HwsimError
+from hwsim.spec.yamlcheck import kind_of, number, shown
 from hwsim.workload.op import OP_KINDS, Op, Workload
 
 VERSION = 1
@@ -73,7 +73,7 @@ def _spec(where: str, raw):
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        raise HwsimError(f"{where}: expected a mapping of QuantSpec fields or null")
+        raise HwsimError(f"{where}: expected a mapping of QuantSpec fields or null, got {kind_of(raw)}")
     allowed = {f.name for f in fields(QuantSpec)}
     for key in raw:
         if key not in allowed:
@@ -102,8 +102,8 @@ def _check_shape_free(where: str, spec) -> None:
 
     if not isinstance(spec.symmetric, bool):
         raise HwsimError(f"{where}.symmetric: expected true or false, got {spec.symmetric!r}")
-    if not isinstance(spec.axis, int) or isinstance(spec.axis, bool):
-        raise HwsimError(f"{where}.axis: expected an integer, got {spec.axis!r}")
+    number(f"{where}.", "axis", spec.axis, "int")
+    number(f"{where}.", "percentile", spec.percentile, "num", gt=0)
     if spec.clipping not in CLIPPINGS:
         raise HwsimError(
             f"{where}.clipping: expected one of {', '.join(CLIPPINGS)}, got {spec.clipping!r}"
@@ -131,8 +131,8 @@ def _check_shape_free(where: str, spec) -> None:
     g = spec.group_size
     # a block format (MX) brings its own block size, so `block` may leave group_size out
     needs_g = spec.granularity == "group" or (spec.granularity == "block" and g is not None)
-    if needs_g and not (isinstance(g, int) and not isinstance(g, bool) and g > 0):
-        raise HwsimError(f"{where}.group_size: expected an integer > 0, got {g!r}")
+    if needs_g or g is not None:
+        number(f"{where}.", "group_size", g, "int", gt=0)
     try:
         _check_spec(spec)
     except HwsimError as e:
@@ -141,7 +141,9 @@ def _check_shape_free(where: str, spec) -> None:
 
 def _parts(where: str, doc) -> dict:
     if not isinstance(doc, dict):
-        raise HwsimError(f"{where}: expected a mapping with weights: and/or activations:")
+        raise HwsimError(
+            f"{where}: expected a mapping with weights: and/or activations:, got {kind_of(doc)}"
+        )
     out = {}
     for key in doc:
         if key not in _PARTS and key not in ("match", "kind"):
@@ -160,22 +162,23 @@ def load_recipe(source) -> Recipe:
         path, doc = Path("<recipe>"), source
     else:
         path = Path(source)
-        try:
-            doc = yamlsafe.load(read_text(path, "recipe"))
-        except OSError as e:
-            raise HwsimError(f"{path}: cannot read recipe ({e.strerror})") from None
-        except yaml.YAMLError as e:
-            raise HwsimError(f"{path}: not valid YAML ({yamlsafe.describe(e)})") from None
-    if not isinstance(doc, dict) or doc.get("version") != VERSION:
-        got = doc.get("version") if isinstance(doc, dict) else None
-        raise HwsimError(f"{path}: version: expected {VERSION}, got {got!r}")
+        doc = yamlsafe.load_file(path, "recipe")
+    if not isinstance(doc, dict):
+        got = kind_of(doc)
+        raise HwsimError(f"{path}: top level: expected a mapping with version: 1, got {got}")
+    version = doc.get("version")
+    if type(version) is not int or version != VERSION:
+        raise HwsimError(f"{path}: version: expected {VERSION}, got {shown(version)}")
     for key in doc:
         if key not in ("version", "name", "description", "default", "rules"):
             raise HwsimError(f"{path}: {key}: unknown key; expected name, default, rules")
     default = _parts(f"{path}: default", doc.get("default") or {})
     raw_rules = doc.get("rules") or []
     if not isinstance(raw_rules, list):
-        raise HwsimError(f"{path}: rules: expected a list of mappings with match: or kind:")
+        raise HwsimError(
+            f"{path}: rules: expected a list of mappings with match: or kind:, "
+            f"got {kind_of(raw_rules)}"
+        )
     rules = []
     for i, raw in enumerate(raw_rules):
         where = f"{path}: rules[{i}]"
