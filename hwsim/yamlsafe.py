@@ -8,6 +8,8 @@
   a RecursionError).
 * Aliases expanding to more than MAX_NODES nodes (the "billion laughs"), or an alias inside its
   own anchor (a recursive structure): an error, before anything walks the document.
+* A tag SafeLoader has no constructor for (`!!python/object`, `!foo`): an error worded like
+  the others ("expected plain YAML values, got the tag ...").
 
 Every hwsim YAML file is read through `UniqueKeyLoader` (or a subclass), and these errors are
 ordinary yaml.YAMLErrors, so every loader reports them as its other YAML errors.
@@ -77,9 +79,16 @@ class UniqueKeyLoader(yaml.SafeLoader):
                     )  # fmt: skip
                 key = self.construct_object(key_node, deep=True)
                 if key in seen:
-                    raise ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+                    raise ConstructorError(
+                        None, None, f"duplicate key {key!r}", key_node.start_mark
+                    )
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+    def construct_undefined(self, node):
+        raise ConstructorError(
+            None, None, f"expected plain YAML values, got the tag {node.tag!r}", node.start_mark
+        )
 
 
 def _children(node) -> list:
@@ -93,6 +102,7 @@ def _children(node) -> list:
 UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, UniqueKeyLoader.construct_mapping
 )
+UniqueKeyLoader.add_constructor(None, UniqueKeyLoader.construct_undefined)
 
 
 def load(text: str):

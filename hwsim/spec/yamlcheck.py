@@ -156,8 +156,13 @@ def kind_of(v) -> str:
     """What a YAML value is, in words (for `expected a mapping, got a list`)."""
     if v is None:
         return "nothing"
-    for types, noun in ((bool, "a boolean"), (dict, "a mapping"), (list, "a list"),
-                        (str, f"the string {shown(v)}"), (int | float, f"the number {shown(v)}")):
+    for types, noun in (
+        (bool, "a boolean"),
+        (dict, "a mapping"),
+        (list, "a list"),
+        (str, f"the string {shown(v)}"),
+        (int | float, f"the number {shown(v)}"),
+    ):
         if isinstance(v, types):
             return noun
     return f"a {type(v).__name__}"  # fmt: skip

@@ -44,9 +44,12 @@ def op_from_dict(path: Path, i: int, d) -> Op:
         raise HwsimError(f"{where}.weight_is_activation: expected true or false, got {got}")
     if kind == "vector":
         if d.get("elements", 0) <= 0:
-            raise HwsimError(f"{where}.elements: expected an integer > 0 for a vector op")
+            raise HwsimError(f"{where}.elements: expected an integer > 0 for a vector op, got 0")
         if d.get("vector_kind", "") not in VECTOR_KINDS:
-            raise HwsimError(f"{where}.vector_kind: expected one of {', '.join(VECTOR_KINDS)}")
+            got = shown(d.get("vector_kind"))
+            raise HwsimError(
+                f"{where}.vector_kind: expected one of {', '.join(VECTOR_KINDS)}, got {got}"
+            )
     else:
         for key in ("M", "N", "K", "batch", "repeat"):
             if d.get(key, 1) <= 0:

@@ -233,10 +233,14 @@ def tensor_path(path: Path, name) -> Path:
 
 def _load_arrays(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
-        raise HwsimError(f"{path}: tensors: expected the tensor file the workload names, not found")
+        got = "a folder" if path.is_dir() else "no such file"
+        raise HwsimError(f"{path}: tensors: expected the tensor file the workload names, got {got}")
     try:
         if path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
+            with path.open("rb") as f:  # ours to close, whatever np.load raises
+                z = np.load(f, allow_pickle=False)
+                if not isinstance(z, np.lib.npyio.NpzFile):  # a lone .npy array, renamed
+                    raise ValueError("one array, not an archive of named arrays")
                 return {k: z[k] for k in z.files}
         st = _safetensors(path, "read")
         from safetensors import SafetensorError
@@ -285,15 +289,14 @@ def _attach_tensors(path: Path, tpath: Path, ops: list[Op]) -> list[Op]:
         want = expected_shapes(op)[part]
         if tuple(arr.shape) != want:
             raise HwsimError(
-                f"{tpath}: {key}: expected shape {want} (from {path.name}), got "
-                f"{tuple(arr.shape)}"
+                f"{tpath}: {key}: expected shape {want} (from {path.name}), got {tuple(arr.shape)}"
             )
         out_of_range = ~(np.abs(arr.astype(np.float64, copy=False)) <= _F32_MAX)
         if out_of_range.any():
             bad = np.unravel_index(np.argmax(out_of_range), arr.shape)
             raise HwsimError(
                 f"{tpath}: {key}: expected finite values within float32 range, got "
-                f"{arr[bad]!r} at index {tuple(int(i) for i in bad)}"
+                f"{float(arr[bad])!r} at index {tuple(int(i) for i in bad)}"
             )
         found.setdefault(name, {})[part] = arr
     for name, parts in found.items():

@@ -73,7 +73,9 @@ def _spec(where: str, raw):
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        raise HwsimError(f"{where}: expected a mapping of QuantSpec fields or null, got {kind_of(raw)}")
+        raise HwsimError(
+            f"{where}: expected a mapping of QuantSpec fields or null, got {kind_of(raw)}"
+        )
     allowed = {f.name for f in fields(QuantSpec)}
     for key in raw:
         if key not in allowed:

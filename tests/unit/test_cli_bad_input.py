@@ -59,7 +59,12 @@ def run_bad(argv, capsys) -> str:
 # (case id, file name, file text or None (no file), argv with FILE for its path, message regex)
 ARCH_CASES = [
     ("missing", "nope.yaml", None, r"nope\.yaml' not found"),
-    ("empty", "a.yaml", "", r"a\.yaml: arch: expected a mapping at the top of the file, got nothing"),
+    (
+        "empty",
+        "a.yaml",
+        "",
+        r"a\.yaml: arch: expected a mapping at the top of the file, got nothing",
+    ),
     ("yaml syntax", "a.yaml", "version: 1\nname: [a\n", r"a\.yaml: not valid YAML"),
     ("top-level list", "a.yaml", "- 1\n- 2\n", r"a\.yaml: arch: expected a mapping .*got a list"),
     ("no version", "a.yaml", edited(ARCH, lambda d: d.pop("version")), r"arch\.version: missing"),
@@ -290,7 +295,7 @@ WL_CASES = [
     (
         "tensor file missing",
         edited(WORKLOAD, lambda d: put(d, "tensors", "nope.npz")),
-        r"nope\.npz: tensors: expected the tensor file the workload names, not found",
+        r"nope\.npz: tensors: expected the tensor file the workload names, got no such file",
     ),
     (
         "tensor file extension",

@@ -136,7 +136,9 @@ def test_negative_size_names_path_file_and_line(tmp_path):
     text = TINY.replace("size_bytes: 4096\n    banks: 2", "size_bytes: -4\n    banks: 2")
     p = write(tmp_path, text)
     line = _line_of(text, "size_bytes: -4")
-    msg = re.escape(f"{p}: arch.memory[1].size_bytes: expected an integer > 0, got -4 (line {line})")
+    msg = re.escape(
+        f"{p}: arch.memory[1].size_bytes: expected an integer > 0, got -4 (line {line})"
+    )
     with pytest.raises(HwsimError, match=msg):
         load_arch(p)
 
