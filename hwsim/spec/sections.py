@@ -147,7 +147,7 @@ def vector(c: Checker, doc: Map) -> VectorUnit | None:
     lanes = c.get(m, "lanes", path, "int", gt=0)
     overlapped = c.get(m, "overlapped", path, "bool", default=False)
     per = c.get(m, "cycles_per_element", path, "map", default={})
-    from hwsim.workload.op import VECTOR_KINDS
+    from hwsim.workload.op import VECTOR_KINDS  # here: hwsim.workload imports hwsim.spec
 
     for k, v in (per or {}).items():
         what = problem(v, "int", limits("cycles_per_element", {"gt": 0}))

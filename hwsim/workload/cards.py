@@ -123,7 +123,7 @@ def parse_card(text: str) -> tuple[str, str, int, int]:
         )
     nums = []
     for label, raw in zip(("length", "batch"), parts[2:]):
-        if not raw.isdigit() or int(raw) <= 0:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) <= 0:  # "²".isdigit() too
             raise HwsimError(f"card {text!r}: {label} expected an integer > 0, got {raw!r}")
         nums.append(int(raw))
     return model, phase, nums[0], nums[1] if len(nums) > 1 else 1

@@ -131,9 +131,8 @@ def _check_shape_free(where: str, spec) -> None:
             f"got {spec.granularity!r}"
         )
     g = spec.group_size
-    # a block format (MX) brings its own block size, so `block` may leave group_size out
-    needs_g = spec.granularity == "group" or (spec.granularity == "block" and g is not None)
-    if needs_g or g is not None:
+    # a block format (MX) brings its own block size, so only `group` needs a group_size
+    if spec.granularity == "group" or g is not None:
         number(f"{where}.", "group_size", g, "int", gt=0)
     try:
         _check_spec(spec)

@@ -366,6 +366,8 @@ CARD_CASES = [
     ("llama-2-7b:lunch:256", r"phase expected one of prefill, decode"),
     ("llama-2-7b:prefill:-5", r"length expected an integer > 0, got '-5'"),
     ("llama-2-7b:prefill:abc", r"length expected an integer > 0, got 'abc'"),
+    ("llama-2-7b:prefill:\u00b2", r"length expected an integer > 0, got '\u00b2'"),
+    ("llama-2-7b:prefill:\u0661\u0662", r"length expected an integer > 0, got '\u0661\u0662'"),
     ("llama-2-7b:prefill:256:0", r"batch expected an integer > 0, got '0'"),
     ("llama-2-7b:prefill:99999999999", r"prefill:99999999999:1: op .* expected at most 2\*\*53"),
     ("llama-2-7b", r"workload 'llama-2-7b': expected a \.yaml file, a SCALE-Sim \.csv, or a card"),
