@@ -165,7 +165,7 @@ def kind_of(v) -> str:
     ):
         if isinstance(v, types):
             return noun
-    return f"a {type(v).__name__}"  # fmt: skip
+    return f"a {type(v).__name__}"
 
 
 def shown(v) -> str:
