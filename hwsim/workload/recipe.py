@@ -27,11 +27,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from hwsim import yamlsafe
-from hwsim.errors import HwsimError, read_text
+from hwsim.errors import HwsimError
 from hwsim.shipped import resolve
+from hwsim.spec.yamlcheck import kind_of, number, shown
 from hwsim.workload.op import OP_KINDS, Op, Workload
 
 VERSION = 1
@@ -74,11 +74,20 @@ def _spec(where: str, raw):
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        raise HwsimError(f"{where}: expected a mapping of QuantSpec fields or null")
+        raise HwsimError(
+            f"{where}: expected a mapping of QuantSpec fields or null, got {kind_of(raw)}"
+        )
     allowed = {f.name for f in fields(QuantSpec)}
     for key in raw:
         if key not in allowed:
             raise HwsimError(f"{where}.{key}: unknown key; expected one of {sorted(allowed)}")
+    for key, kind, bound in (
+        ("axis", "int", {}),
+        ("percentile", "num", {"gt": 0}),
+        ("group_size", "int", {"gt": 0}),
+    ):
+        if raw.get(key) is not None:  # the range of each number, before QuantSpec's own checks
+            number(f"{where}.", key, raw[key], kind, **bound)
     try:
         return QuantSpec(**raw)  # QuantSpec checks its fields: a mistake names this file's key
     except HwsimError as e:
@@ -91,7 +100,9 @@ def _spec(where: str, raw):
 
 def _parts(where: str, doc) -> dict:
     if not isinstance(doc, dict):
-        raise HwsimError(f"{where}: expected a mapping with weights: and/or activations:")
+        raise HwsimError(
+            f"{where}: expected a mapping with weights: and/or activations:, got {kind_of(doc)}"
+        )
     out = {}
     for key in doc:
         if key not in _PARTS and key not in ("match", "kind"):
@@ -111,22 +122,23 @@ def load_recipe(source) -> Recipe:
         path, doc = Path("<recipe>"), source
     else:
         path = resolve("recipe", source)
-        try:
-            doc = yamlsafe.load(read_text(path, "recipe"))
-        except OSError as e:
-            raise HwsimError(f"{path}: cannot read recipe ({e.strerror})") from None
-        except yaml.YAMLError as e:
-            raise HwsimError(f"{path}: not valid YAML ({yamlsafe.describe(e)})") from None
-    if not isinstance(doc, dict) or doc.get("version") != VERSION:
-        got = doc.get("version") if isinstance(doc, dict) else None
-        raise HwsimError(f"{path}: version: expected {VERSION}, got {got!r}")
+        doc = yamlsafe.load_file(path, "recipe")
+    if not isinstance(doc, dict):
+        got = kind_of(doc)
+        raise HwsimError(f"{path}: top level: expected a mapping with version: 1, got {got}")
+    version = doc.get("version")
+    if type(version) is not int or version != VERSION:
+        raise HwsimError(f"{path}: version: expected {VERSION}, got {shown(version)}")
     for key in doc:
         if key not in ("version", "name", "description", "default", "rules"):
             raise HwsimError(f"{path}: {key}: unknown key; expected name, default, rules")
     default = _parts(f"{path}: default", doc.get("default") or {})
     raw_rules = doc.get("rules") or []
     if not isinstance(raw_rules, list):
-        raise HwsimError(f"{path}: rules: expected a list of mappings with match: or kind:")
+        raise HwsimError(
+            f"{path}: rules: expected a list of mappings with match: or kind:, "
+            f"got {kind_of(raw_rules)}"
+        )
     rules = []
     for i, raw in enumerate(raw_rules):
         where = f"{path}: rules[{i}]"
