@@ -3,10 +3,10 @@ Pareto front (pareto.csv, pareto.png) and every point (points.csv) next to the s
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
+
+from hwsim.errors import HwsimError
 
 
 def register(sub) -> None:
@@ -29,21 +29,47 @@ def register(sub) -> None:
     p.set_defaults(func=_sweep)
 
 
+# every file a sweep directory may hold (an older hwsim wrote them without a manifest)
+STORE = "results.sqlite"
+SWEEP_FILES = frozenset(
+    {STORE, f"{STORE}-wal", f"{STORE}-shm", "points.csv", "pareto.csv", "pareto.png"}
+)
+
+
 def _sweep(args) -> int:
-    from hwsim.dse.explore import explore
+    from hwsim.dse.explore import dropped_text, explore
     from hwsim.dse.spec import load_sweep
+    from hwsim.report.outdir import OutputDir
 
     sw = load_sweep(args.sweep)
-    out = Path(args.output) if args.output else Path("reports/sweeps") / sw.name
-    result = explore(
-        sw,
-        store=out / "results.sqlite",
-        workers=args.workers,
-        backend=args.backend,
-        address=args.address,
-        show_progress=not args.no_progress and sys.stderr.isatty(),
+    out = OutputDir(
+        args.output if args.output is not None else Path("reports/sweeps") / sw.name,
+        "sweep directory",
+        SWEEP_FILES,
     )
-    write_outputs(result, out)
+    store = out.path / STORE
+    new = not store.exists()
+    out.create()
+    try:
+        result = explore(
+            sw,
+            store=store,
+            workers=args.workers,
+            backend=args.backend,
+            address=args.address,
+            show_progress=not args.no_progress and sys.stderr.isatty(),
+        )
+        try:
+            check_some_valid(result)
+            write_outputs(result, out)
+        except Exception:
+            if new:  # a failed command leaves nothing it made
+                from hwsim.dse.store import remove_store
+
+                remove_store(store)
+            raise
+    finally:
+        out.discard()  # the directories it made, when they stayed empty
     pts = result.points
     n_ok = int((pts["status"] == "ok").sum())
     print(
@@ -51,40 +77,53 @@ def _sweep(args) -> int:
         f"from the store), {n_ok} valid, {len(pts) - n_ok} invalid; store {result.store}",
         file=sys.stderr,
     )
+    if result.dropped:
+        print(dropped_text(result.dropped), file=sys.stderr)
     print(front_text(result))
     return 0
 
 
-def front_text(result) -> str:
-    """The Pareto front as an aligned text table."""
-    cols = [*result.sweep.parameters, *result.sweep.objectives]
-    if result.front.empty:
-        return "Pareto front: no valid points"
-    return f"Pareto front ({len(result.front)} points):\n" + result.front[cols].to_string(
-        index=False
+def check_some_valid(result) -> None:
+    """A sweep whose every point is invalid is a mistake in the sweep (a parameter typo, a
+    missing workload): one line with the reason they share, or the commonest."""
+    pts = result.points
+    if (pts["status"] == "ok").any():
+        return
+    reasons = pts["reason"].value_counts()
+    top, count = str(reasons.index[0]), int(reasons.iloc[0])
+    share = "all" if count == len(pts) else f"{count}"
+    raise HwsimError(
+        f"{result.sweep.source}: every one of its {len(pts)} points is invalid ({share} "
+        f"with this reason): {top}"
     )
 
 
-def write_outputs(result, out: Path) -> None:
-    """points.csv, pareto.csv and pareto.png, each replaced atomically."""
+def front_text(result) -> str:
+    """The Pareto fronts, one aligned table per workload."""
+    cols = [c for c in (*result.sweep.parameters, *result.sweep.objectives) if c != "workload"]
+    front = result.front
+    if front.empty:
+        return "Pareto front: no valid points"
+    parts = []
+    for workload, part in front.groupby("workload", sort=False):
+        parts.append(
+            f"Pareto front ({len(part)} points) for workload {workload}:\n"
+            + part[cols].to_string(index=False)
+        )
+    return "\n\n".join(parts)
+
+
+def write_outputs(result, out) -> None:
+    """points.csv, pareto.csv and pareto.png into the sweep directory (an OutputDir), each
+    file replaced only once all are written."""
     from hwsim.report.plots import plot_pareto
 
-    out.mkdir(parents=True, exist_ok=True)
-    _atomic(out / "points.csv", lambda p: result.points.to_csv(p, index=False, lineterminator="\n"))
-    _atomic(out / "pareto.csv", lambda p: result.front.to_csv(p, index=False, lineterminator="\n"))
+    writers = {
+        "points.csv": lambda p: result.points.to_csv(p, index=False, lineterminator="\n"),
+        "pareto.csv": lambda p: result.front.to_csv(p, index=False, lineterminator="\n"),
+    }
     objs = result.sweep.objectives
     ok = result.points[result.points["status"] == "ok"]
     if len(objs) >= 2 and not ok.empty:
-        _atomic(out / "pareto.png", lambda p: plot_pareto(ok, result.front, objs[0], objs[1], p))
-
-
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        writers["pareto.png"] = lambda p: plot_pareto(ok, result.front, objs[0], objs[1], p)
+    out.write(writers, keep=(STORE,))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.report.writer import write_run
+from hwsim.report.writer import report_dir, write_run
 
 SQNR_SEED = 20261123  # the proxy GEMM's tensors: same recipe -> same SQNR
 
@@ -42,9 +42,10 @@ def run_point(
         recipe = load_recipe(resolve_recipe(quant))  # each op at its rule's precision
         extra["quant"] = recipe.name
         extra["output_sqnr_db"] = recipe_sqnr_db(recipe, np.random.default_rng(SQNR_SEED))
-    stats = simulate(arch, wl, quant=recipe, mode=mode)
     if out_dir is None:
         out_dir = Path(reports_root) / run_name(arch.name, wl.name, mode, extra["quant"])
+    report_dir(out_dir)  # a folder of the user's is refused before the simulation, not after
+    stats = simulate(arch, wl, quant=recipe, mode=mode)
     summary = write_run(stats, out_dir, fmt=fmt, extra=extra)
     return summary, Path(out_dir)
 
