@@ -3,7 +3,9 @@ Pareto front (pareto.csv, pareto.png) and every point (points.csv) next to the s
 
 from __future__ import annotations
 
+import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 from hwsim.errors import HwsimError
@@ -89,13 +91,23 @@ def check_some_valid(result) -> None:
     pts = result.points
     if (pts["status"] == "ok").any():
         return
-    reasons = pts["reason"].value_counts()
-    top, count = str(reasons.index[0]), int(reasons.iloc[0])
-    share = "all" if count == len(pts) else f"{count}"
-    raise HwsimError(
-        f"{result.sweep.source}: every one of its {len(pts)} points is invalid ({share} "
-        f"with this reason): {top}"
-    )
+    reasons = Counter(_unlabelled(result.sweep, r) for r in pts["reason"]).most_common()
+    top, count = reasons[0]
+    n = len(pts)
+    if n == 1:
+        what = "its only point is invalid"
+    elif count == n:
+        what = f"every one of its {n} points is invalid, all for this reason"
+    else:
+        what = f"every one of its {n} points is invalid; the commonest reason ({count} of {n})"
+    raise HwsimError(f"{result.sweep.source}: {what}: {top}")
+
+
+def _unlabelled(sweep, reason: str) -> str:
+    """A point's reason without the label naming the point ("arch.yaml [rows=8]"), so the
+    reasons of points that fail alike compare equal."""
+    arch = re.escape(str(sweep.arch))
+    return re.sub(arch + r" \[(?:[^\[\]]|\[[^\[\]]*\])*\]", str(sweep.arch), reason)
 
 
 def front_text(result) -> str:

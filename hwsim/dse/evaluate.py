@@ -291,7 +291,7 @@ def _measure(task: Task, choice: dict) -> dict:
     params = {k: v for k, v in choice.items() if k not in ("workload", "quant")}
     doc = base_doc(task.arch)
     if doc is not None and ({BITS, FORMAT} & params.keys()):
-        params = with_format_bits(doc.get("precision"), params, _label(task.arch, params))
+        params = with_format_bits(doc.get("precision"), params, point_label(task.arch, params))
     # fast path: sections validated once per distinct value, source = the base path (so the
     # simulator's per-arch caches hit); any error is re-derived on the exact path, whose
     # messages name the point ("arch.yaml [pe_array.rows=0, ...]") as they always have
@@ -335,9 +335,9 @@ def _exact_arch(task: Task, params: dict):
         if params:
             raise HwsimError(f"{task.arch}: a SCALE-Sim .cfg base arch takes no parameters")
         return load_arch(task.arch)
-    return arch_from_mapping(apply_params(doc, params, task.arch), _label(task.arch, params))
+    return arch_from_mapping(apply_params(doc, params, task.arch), point_label(task.arch, params))
 
 
-def _label(arch: str, params: dict) -> str:
+def point_label(arch: str, params: dict) -> str:
     """How messages name a point: its base arch and its parameters."""
     return f"{arch} [{', '.join(f'{k}={v}' for k, v in params.items())}]"

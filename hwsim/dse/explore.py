@@ -54,6 +54,7 @@ def explore(
     new = not store_path.exists()
     try:
         with ResultStore(store_path) as db:
+            db.count()  # reads every page: a damaged store fails here, before any write
             db.set_meta("sweep", sw.name)
             db.set_meta("objectives", json.dumps(list(sw.objectives)))
             if sw.method == "nsga2":

@@ -77,6 +77,11 @@ class ResultStore:
         self._db.close()
 
     @_readable
+    def count(self) -> int:
+        """Stored points (counting them reads every page of the table)."""
+        return self._db.execute("SELECT COUNT(*) FROM points").fetchone()[0]
+
+    @_readable
     def keys(self) -> set[str]:
         """Keys of every stored point."""
         return {k for (k,) in self._db.execute("SELECT key FROM points")}

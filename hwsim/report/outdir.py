@@ -139,8 +139,12 @@ class OutputDir:
     def _manifest(self, files: list[str], complete: bool, token: str) -> None:
         tmp = self.path / f"{TMP_PREFIX}{token}-{MANIFEST}"
         doc = {"written_by": "hwsim", "kind": self.kind, "complete": complete, "files": files}
-        tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, self.path / MANIFEST)
+        try:
+            tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+            os.replace(tmp, self.path / MANIFEST)
+        except BaseException:
+            _unlink(tmp)
+            raise
 
 
 def read_manifest(d: Path) -> dict | None:
