@@ -5,7 +5,8 @@ A directory hwsim writes into (a run report, a sweep's outputs) holds a manifest
 
   1. refuse a non-empty directory that is not hwsim's (no manifest, and some entry that is
      not one of the names this kind of directory holds), so no user file is ever touched;
-  2. remove leftovers of interrupted writes (only files named `.hwsim-tmp-*`);
+  2. remove leftovers of interrupted writes (only hwsim-named temporaries: `.hwsim-tmp-*`,
+     and those of older releases);
   3. write every new file as a `.hwsim-tmp-*` file in the directory itself, so a failure
      (a full disk, a size limit) removes them and leaves the old report as it was;
   4. record the old and new names in the manifest as `complete: false`, os.replace each
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +30,7 @@ from hwsim.errors import HwsimError, shown
 
 MANIFEST = ".hwsim-manifest.json"
 TMP_PREFIX = ".hwsim-tmp-"
+_OLD_TMP_FILE = re.compile(r"^\.(.+)\.[a-z0-9_]{8}(\.[A-Za-z]+)?$")
 
 
 class OutputDir:
@@ -59,7 +63,7 @@ class OutputDir:
         if manifest is not None:
             self.old = set(manifest["files"]) & {e for e in entries}
             return
-        foreign = [e for e in entries if e not in self.names and not e.startswith(TMP_PREFIX)]
+        foreign = [e for e in entries if e not in self.names and not self._leftover(e)]
         if foreign:
             raise HwsimError(
                 f"{self.kind} {shown(p)}: expected an empty directory or one hwsim wrote, "
@@ -95,10 +99,28 @@ class OutputDir:
                 break  # not empty (or gone): leave it and its parents
         self.created = []
 
+    def _leftover(self, entry: str) -> bool:
+        """A temporary file of an interrupted write: ours, or an older hwsim's
+        (`.points.csv.k3j_x9a1.csv`: tempfile's 8 random characters)."""
+        if entry.startswith(TMP_PREFIX):
+            return True
+        m = _OLD_TMP_FILE.match(entry)
+        return bool(m) and m.group(1) in self.names
+
     def _clean_leftovers(self) -> None:
         for e in os.listdir(self.path):
-            if e.startswith(TMP_PREFIX):
+            if self._leftover(e) and not (self.path / e).is_dir():
                 _unlink(self.path / e)
+        # an older hwsim wrote a report into a sibling `.NAME.tmp-XXXXXXXX` and renamed the
+        # old one to `.NAME.old-XXXXXXXX`; a kill left them behind (holding only report files)
+        parent, name = self.path.resolve().parent, self.path.resolve().name
+        pattern = re.compile(rf"^\.{re.escape(name)}\.(tmp|old)-[a-z0-9_]{{8}}$")
+        for e in os.listdir(parent):
+            d = parent / e
+            if pattern.match(e) and d.is_dir() and not d.is_symlink():
+                inside = os.listdir(d)
+                if all(f in self.names and (d / f).is_file() for f in inside):
+                    shutil.rmtree(d, ignore_errors=True)
 
     def write(self, writers: dict[str, Callable[[Path], object]], keep: tuple[str, ...] = ()):
         """Write each `name` by `writers[name](temporary path)`, then put them all in place.
@@ -127,12 +149,14 @@ class OutputDir:
             for name in sorted(self.old - new):
                 _unlink(self.path / name)
             self._manifest(sorted(new), complete=True, token=token)
-        except OSError as e:
+        except BaseException as e:
             for t in tmps.values():
                 _unlink(t)
-            raise HwsimError(
-                f"{self.kind} {shown(self.path)}: cannot write ({_reason(e)})"
-            ) from None
+            if isinstance(e, OSError):
+                raise HwsimError(
+                    f"{self.kind} {shown(self.path)}: cannot write ({_reason(e)})"
+                ) from None
+            raise
         self.old = new
         self.created = []  # it holds hwsim's files now: never discarded
 
