@@ -1,5 +1,8 @@
 """`hwsim sweep SWEEP.yaml`: run a sweep into its result store, then write and print the
-Pareto front (pareto.csv, pareto.png) and every point (points.csv) next to the store."""
+Pareto front of each workload (pareto.csv, pareto.png) and every point (points.csv) next to
+the store. The sweep directory is shared like a report directory (hwsim.report.outdir): a
+user's folder is refused, hwsim's own files are replaced. A sweep whose every point is invalid
+is an error (exit 2, the store it made removed)."""
 
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ def register(sub) -> None:
         help="explore a design space (grid, random, NSGA-II) into a resumable result store",
         description="Run every point of SWEEP.yaml that the result store lacks (an interrupted "
         "sweep resumes where it stopped), then write points.csv, pareto.csv and pareto.png "
-        "next to the store and print the Pareto front.",
+        "next to the store and print the Pareto front of each workload. Ctrl-C stops after "
+        "the points in flight, keeping every finished one.",
         epilog="Example: hwsim sweep workloads/sweeps/bitmod-array.yaml --workers 2",
     )
     p.add_argument("sweep", metavar="SWEEP.yaml", help="sweep file (see hwsim.dse.spec)")

@@ -1,5 +1,6 @@
 """explore(sweep): enumerate (grid / random) or search (NSGA-II) a sweep's space, skipping
-points the store already holds, and return every point with its Pareto front.
+points the store already holds, and return every point with the Pareto front of each workload
+(and how many points the fronts left off, and why).
 
 Grid points come in itertools.product order; random points are distinct grid points drawn
 with the sweep's seed; NSGA-II (optuna) asks one population at a time with a seeded sampler

@@ -1,7 +1,8 @@
 """Sweep files: what to vary, how to search, what to minimise.
 
     version: 1
-    name: bitmod-array                  # default: the file's stem
+    name: bitmod-array                  # default: the file's stem; outputs go to
+                                        #   reports/sweeps/<name>, so a plain name
     arch: arch/bitmod.yaml              # base arch YAML (paths relative to the sweep file)
     workloads: [llama-2-7b:prefill:256] # cards or files; an axis of the space
     quant: [null, w8a8-int]             # recipes (null = the arch's own precisions); an axis
@@ -16,7 +17,9 @@
     objectives: [cycles, energy_pj, area_mm2, sqnr_db]   # sqnr_db is maximised, others minimised
 
 A point is one choice per axis; its key is the hash of its full configuration (the arch
-document after the parameters are applied, the workload, the recipe's text, the mode).
+document after the parameters are applied, the workload's text and that of the tensor file it
+names, the recipe's text, the mode). A grid, `samples` and `population` are capped at
+MAX_POINTS points (beyond, enumerating them would hang); NSGA-II needs a population >= 2.
 """
 
 from __future__ import annotations

@@ -32,16 +32,20 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 
 def _readable(method):
-    """A damaged store (a garbage page) found mid-sweep is one line naming it, not a trace."""
+    """A damaged store (a garbage page) found mid-sweep, or a disk that fills up under it, is
+    one line naming it, not a trace."""
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
         except sqlite3.DatabaseError as e:
+            damaged = "malformed" in str(e) or "not a database" in str(e)
+            hint = "; expected an intact `hwsim sweep` store (move it away to start afresh)"
+            verb = "write" if method.__name__ in ("add", "set_meta") else "read"
             raise HwsimError(
-                f"result store {shown(self.path)}: unreadable ({e}); expected an intact "
-                "`hwsim sweep` store (move it away to start afresh)"
+                f"result store {shown(self.path)}: "
+                + (f"unreadable ({e}){hint}" if damaged else f"cannot {verb} ({e})")
             ) from None
 
     return wrapper

@@ -650,3 +650,29 @@ def test_a_reader_that_leaves_stops_hwsim_quietly(argv):
     proc.stderr.close()
     rc = proc.wait(timeout=300)
     assert err == "" and rc in (0, 141), (rc, err)
+
+
+def test_a_store_whose_disk_fills_is_one_line_and_left_as_it_was(tmp_path, monkeypatch):
+    """SQLite's own full disk (SQLITE_FULL) while a point is stored: the store this command
+    made is removed, and the message says it could not write."""
+    import sqlite3
+
+    from hwsim.dse import store
+
+    def add(self, rows):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store.ResultStore, "add", store._readable(add))
+    monkeypatch.chdir(tmp_path)
+    argv = ["sweep", str(sweep_file(tmp_path)), "-o", "out", "--no-progress"]
+    before = tree(tmp_path)
+    from contextlib import redirect_stderr
+    from io import StringIO
+
+    err = StringIO()
+    with redirect_stderr(err):
+        assert main(argv) == 2
+    assert err.getvalue() == (
+        "hwsim: error: result store 'out/results.sqlite': cannot write (database or disk is full)\n"
+    )
+    assert tree(tmp_path) == before
