@@ -63,7 +63,7 @@ class OutputDir:
         if manifest is not None:
             self.old = set(manifest["files"]) & {e for e in entries}
             return
-        foreign = [e for e in entries if e not in self.names and not self._leftover(e)]
+        foreign = [e for e in entries if not self._ours(p / e)]
         if foreign:
             raise HwsimError(
                 f"{self.kind} {shown(p)}: expected an empty directory or one hwsim wrote, "
@@ -99,6 +99,12 @@ class OutputDir:
                 break  # not empty (or gone): leave it and its parents
         self.created = []
 
+    def _ours(self, entry: Path) -> bool:
+        """Whether an entry of a directory without a manifest is one hwsim writes."""
+        if entry.name in self.names:
+            return entry.is_file()
+        return self._leftover(entry.name)
+
     def _leftover(self, entry: str) -> bool:
         """A temporary file of an interrupted write: ours, or an older hwsim's
         (`.points.csv.k3j_x9a1.csv`: tempfile's 8 random characters)."""
@@ -126,6 +132,12 @@ class OutputDir:
         """Write each `name` by `writers[name](temporary path)`, then put them all in place.
 
         `keep`: names hwsim owns here but writes some other way (a sweep's SQLite store)."""
+        for name in writers:
+            if (self.path / name).is_dir() and not (self.path / name).is_symlink():
+                raise HwsimError(
+                    f"{self.kind} {shown(self.path)}: expected {shown(name)} to be a file "
+                    "hwsim wrote, got a folder (choose another -o)"
+                )
         token = secrets.token_hex(4)
         tmps: dict[str, Path] = {}
         try:

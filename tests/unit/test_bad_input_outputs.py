@@ -208,6 +208,16 @@ OUTPUT_CASES = [
     ),
     Case("run -o user hidden file", run_into(user_dir("d", ".git")), REFUSED + r"'\.git'"),
     Case(
+        "run -o a folder named like a report file",
+        run_into(user_dir("d", "summary.json/")),
+        REFUSED + r"'summary\.json'",
+    ),
+    Case(
+        "run -o hwsim report with a folder in its place",
+        lambda t: run_into(_report_with_folder)(t),
+        r"expected 'ops\.csv' to be a file hwsim wrote, got a folder",
+    ),
+    Case(
         "run -o . with user files",
         lambda t: _in_user_dir(t, run("-o", ".")),
         r"report directory '\.': " + REFUSED + r"'thesis\.tex'",
@@ -420,6 +430,17 @@ def _in_user_dir(t: Path, make_argv) -> list:
     argv = make_argv(t)
     os.chdir(user_dir("here", "thesis.tex")(t))
     return argv
+
+
+def _report_with_folder(t: Path) -> Path:
+    """A report directory with a manifest, whose ops.csv the user replaced by a folder."""
+    d = old_report(t)
+    (d / ".hwsim-manifest.json").write_text(
+        '{"written_by": "hwsim", "complete": true, "files": ["ops.csv", "summary.json"]}\n'
+    )
+    (d / "ops.csv").unlink()
+    (d / "ops.csv").mkdir()
+    return d
 
 
 def _foreign_manifest(d: Path) -> Path:
@@ -637,15 +658,14 @@ def test_a_size_limited_output_is_one_line_and_leaves_nothing(tmp_path):
     ids=["formats", "workload show"],
 )
 def test_a_reader_that_leaves_stops_hwsim_quietly(argv):
-    """`hwsim ... | head -1`: the pipe closes early; no BrokenPipeError, no traceback."""
+    """`hwsim ... | head -0`: the pipe closes early; no BrokenPipeError, no traceback."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "hwsim", *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=REPO,
     )
-    proc.stdout.readline()
-    proc.stdout.close()  # as `head -1` exits
+    proc.stdout.close()  # the reader is gone before hwsim writes its first line
     err = proc.stderr.read().decode()
     proc.stderr.close()
     rc = proc.wait(timeout=300)
