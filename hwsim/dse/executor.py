@@ -83,6 +83,7 @@ def _deferred_interrupt():
         if hit:
             raise KeyboardInterrupt
         hit.append(True)
+        print("hwsim: stopping after the points in flight (Ctrl-C again: now)", file=sys.stderr)
 
     old = signal.signal(signal.SIGINT, handler)
     try:
