@@ -1,11 +1,13 @@
 """`hwsim sweep SWEEP.yaml`: run a sweep into its result store, then write and print the
-Pareto front of each workload (pareto.csv, pareto.png) and every point (points.csv) next to
+Pareto front of each workload (pareto.csv, pareto.png), every point (points.csv) and the
+sweep's numbers (summary.json: fronts per workload, points left off them and why) next to
 the store. The sweep directory is shared like a report directory (hwsim.report.outdir): a
 user's folder is refused, hwsim's own files are replaced. A sweep whose every point is invalid
 is an error (exit 2, the store it made removed)."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections import Counter
@@ -19,9 +21,9 @@ def register(sub) -> None:
         "sweep",
         help="explore a design space (grid, random, NSGA-II) into a resumable result store",
         description="Run every point of SWEEP.yaml that the result store lacks (an interrupted "
-        "sweep resumes where it stopped), then write points.csv, pareto.csv and pareto.png "
-        "next to the store and print the Pareto front of each workload. Ctrl-C stops after "
-        "the points in flight, keeping every finished one.",
+        "sweep resumes where it stopped), then write points.csv, pareto.csv, pareto.png and "
+        "summary.json next to the store and print the Pareto front of each workload. Ctrl-C "
+        "stops after the points in flight, keeping every finished one.",
         epilog="Example: hwsim sweep workloads/sweeps/bitmod-array.yaml --workers 2",
     )
     p.add_argument("sweep", metavar="SWEEP.yaml", help="sweep file (see hwsim.dse.spec)")
@@ -38,7 +40,15 @@ def register(sub) -> None:
 # every file a sweep directory may hold (an older hwsim wrote them without a manifest)
 STORE = "results.sqlite"
 SWEEP_FILES = frozenset(
-    {STORE, f"{STORE}-wal", f"{STORE}-shm", "points.csv", "pareto.csv", "pareto.png"}
+    {
+        STORE,
+        f"{STORE}-wal",
+        f"{STORE}-shm",
+        "points.csv",
+        "pareto.csv",
+        "pareto.png",
+        "summary.json",
+    }  # fmt: skip
 )
 
 
@@ -129,14 +139,32 @@ def front_text(result) -> str:
     return "\n\n".join(parts)
 
 
+def sweep_summary(result) -> dict:
+    """The sweep in numbers: points, how many valid, each workload's front size, and what
+    the fronts left off and why."""
+    pts = result.points
+    fronts = result.front["workload"].value_counts(sort=False) if len(result.front) else {}
+    return {
+        "sweep": result.sweep.name,
+        "points": len(pts),
+        "valid": int((pts["status"] == "ok").sum()),
+        "invalid": int((pts["status"] != "ok").sum()),
+        "objectives": list(result.sweep.objectives),
+        "front_points_per_workload": {str(w): int(n) for w, n in dict(fronts).items()},
+        "left_off_fronts": dict(result.dropped),
+    }
+
+
 def write_outputs(result, out) -> None:
-    """points.csv, pareto.csv and pareto.png into the sweep directory (an OutputDir), each
-    file replaced only once all are written."""
+    """points.csv, pareto.csv, pareto.png and summary.json into the sweep directory (an
+    OutputDir), each file replaced only once all are written."""
     from hwsim.report.plots import plot_pareto
 
+    summary = json.dumps(sweep_summary(result), indent=2) + "\n"
     writers = {
         "points.csv": lambda p: result.points.to_csv(p, index=False, lineterminator="\n"),
         "pareto.csv": lambda p: result.front.to_csv(p, index=False, lineterminator="\n"),
+        "summary.json": lambda p: p.write_text(summary),
     }
     objs = result.sweep.objectives
     ok = result.points[result.points["status"] == "ok"]

@@ -150,8 +150,12 @@ def test_the_cli_says_per_workload_fronts_and_what_was_dropped(tmp_path, capsys)
     assert f"Pareto front (1 points) for workload {small}:" in out
     assert f"Pareto front (1 points) for workload {large}:" in out
     assert "left off the Pareto fronts: 2 invalid points" in err
-    meta = hwsim.dse.ResultStore(tmp_path / "out" / "results.sqlite").meta()
-    assert json.loads(meta["front_dropped"]) == {"invalid": 2}
+    with hwsim.dse.ResultStore(tmp_path / "out" / "results.sqlite") as db:
+        assert json.loads(db.meta()["front_dropped"]) == {"invalid": 2}
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["front_points_per_workload"] == {str(small): 1, str(large): 1}
+    assert summary["left_off_fronts"] == {"invalid": 2}
+    assert (summary["points"], summary["valid"], summary["invalid"]) == (4, 2, 2)
 
 
 def test_weight_format_moves_weight_bits_as_a_recipe_does(tmp_path):
