@@ -40,15 +40,8 @@ def register(sub) -> None:
 # every file a sweep directory may hold (an older hwsim wrote them without a manifest)
 STORE = "results.sqlite"
 SWEEP_FILES = frozenset(
-    {
-        STORE,
-        f"{STORE}-wal",
-        f"{STORE}-shm",
-        "points.csv",
-        "pareto.csv",
-        "pareto.png",
-        "summary.json",
-    }  # fmt: skip
+    {STORE, f"{STORE}-wal", f"{STORE}-shm", "points.csv", "pareto.csv", "pareto.png"}
+    | {"summary.json"}
 )
 
 

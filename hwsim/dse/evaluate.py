@@ -143,7 +143,7 @@ def workload_identity(source: str) -> str:
     p = Path(source)
     if not p.is_file():
         return source
-    return _by_stat(p, lambda: _file_identity(p))
+    return _by_stat("workload", p, lambda: _file_identity(p))
 
 
 def _file_identity(p: Path) -> str:
@@ -160,7 +160,7 @@ def _file_identity(p: Path) -> str:
     tensors = doc.get("tensors") if isinstance(doc, dict) else None
     if tensors and (p.parent / str(tensors)).is_file():
         tpath = p.parent / str(tensors)
-        ident += f"\ntensors sha256:{_by_stat(tpath, lambda: _digest(tpath))}"
+        ident += f"\ntensors sha256:{_by_stat("sha256", tpath, lambda: _digest(tpath))}"
     return ident
 
 
@@ -168,9 +168,9 @@ def _file_identity(p: Path) -> str:
 _STAT_CACHE: dict = {}
 
 
-def _by_stat(p: Path, compute):
+def _by_stat(kind: str, p: Path, compute):
     st = p.stat()
-    key = (compute.__code__, str(p.resolve()), st.st_size, st.st_mtime_ns)
+    key = (kind, str(p.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _STAT_CACHE:
         _STAT_CACHE[key] = compute()
     return _STAT_CACHE[key]
