@@ -160,7 +160,8 @@ def _file_identity(p: Path) -> str:
     tensors = doc.get("tensors") if isinstance(doc, dict) else None
     if tensors and (p.parent / str(tensors)).is_file():
         tpath = p.parent / str(tensors)
-        ident += f"\ntensors sha256:{_by_stat("sha256", tpath, lambda: _digest(tpath))}"
+        digest = _by_stat("sha256", tpath, lambda: _digest(tpath))
+        ident += f"\ntensors sha256:{digest}"
     return ident
 
 
