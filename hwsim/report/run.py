@@ -27,6 +27,7 @@ def run_point(
     out_dir=None,
     fmt: str = "csv",
     reports_root="reports",
+    plots: bool = True,
 ) -> tuple[dict, Path]:
     """Simulate one point and write its report; returns (summary, directory written)."""
     from hwsim.dse.quant import recipe_sqnr_db, resolve_recipe
@@ -46,7 +47,7 @@ def run_point(
         out_dir = Path(reports_root) / run_name(arch.name, wl.name, mode, extra["quant"])
     report_dir(out_dir)  # a folder of the user's is refused before the simulation, not after
     stats = simulate(arch, wl, quant=recipe, mode=mode)
-    summary = write_run(stats, out_dir, fmt=fmt, extra=extra)
+    summary = write_run(stats, out_dir, fmt=fmt, extra=extra, plots=plots)
     return summary, Path(out_dir)
 
 

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 from hwsim.errors import HwsimError, read_text, shown
-from hwsim.report import plots
 from hwsim.report.outdir import OutputDir, read_manifest
 from hwsim.report.scalesim import compute_report_csv
 from hwsim.report.tables import ops_table, summary_markdown
@@ -38,10 +37,13 @@ def report_dir(out_dir) -> OutputDir:
     return OutputDir(out_dir, "report directory", REPORT_FILES)
 
 
-def write_run(stats, out_dir, fmt: str = "csv", extra: dict | None = None) -> dict:
-    """Write summary.json, ops.csv|parquet, summary.md, PNG plots (and, in scalesim mode,
-    COMPUTE_REPORT.csv) to `out_dir`: a new directory, an empty one or one hwsim wrote (its
-    own files are replaced, anything else there is left alone). Returns the summary dict."""
+def write_run(
+    stats, out_dir, fmt: str = "csv", extra: dict | None = None, plots: bool = True
+) -> dict:
+    """Write summary.json, ops.csv|parquet, summary.md, PNG plots (`plots=False`: none) and,
+    in scalesim mode, COMPUTE_REPORT.csv to `out_dir`: a new directory, an empty one or one
+    hwsim wrote (its own files are replaced, anything else there is left alone). Returns the
+    summary dict."""
     if fmt not in FORMATS:
         raise HwsimError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
     if fmt == "parquet":
@@ -61,18 +63,22 @@ def write_run(stats, out_dir, fmt: str = "csv", extra: dict | None = None) -> di
         )
     else:
         writers["ops.parquet"] = lambda p: ops.to_parquet(p, index=False)
-    writers[PLOTS[0]] = lambda p: plots.plot_breakdown(summary, p)
-    writers[PLOTS[1]] = lambda p: plots.plot_ops(ops, p)
-    writers[PLOTS[2]] = lambda p: plots.plot_roofline(
-        ops,
-        summary["peak_macs_per_cycle"],
-        summary["dram_bytes_per_cycle"],
-        p,
-        mac_slots_per_cycle=summary["mac_slots_per_cycle"],
-    )
+    if plots:  # a previous run's plots, hwsim's, are removed when these are not written
+        from hwsim.report import plots as plot_mod  # matplotlib: only when plotting
+
+        writers[PLOTS[0]] = lambda p: plot_mod.plot_breakdown(summary, p)
+        writers[PLOTS[1]] = lambda p: plot_mod.plot_ops(ops, p)
+        writers[PLOTS[2]] = lambda p: plot_mod.plot_roofline(
+            ops,
+            summary["peak_macs_per_cycle"],
+            summary["dram_bytes_per_cycle"],
+            p,
+            mac_slots_per_cycle=summary["mac_slots_per_cycle"],
+        )
     if stats.mode == "scalesim":
         writers["COMPUTE_REPORT.csv"] = lambda p: p.write_text(compute_report_csv(stats))
-    writers["summary.md"] = lambda p: p.write_text(summary_markdown(summary, ops, list(PLOTS)))
+    shown_plots = list(PLOTS) if plots else []
+    writers["summary.md"] = lambda p: p.write_text(summary_markdown(summary, ops, shown_plots))
     text = json.dumps(summary, indent=2, sort_keys=True) + "\n"
     writers["summary.json"] = lambda p: p.write_text(text)
     out.create()

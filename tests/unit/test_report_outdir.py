@@ -164,3 +164,17 @@ def test_an_older_releases_leftovers_are_cleaned_and_only_those(tmp_path, topo):
 
     OutputDir(sweep_dir, "sweep directory", SWEEP_FILES).create()
     assert [p.name for p in sweep_dir.iterdir()] == ["points.csv"]
+
+
+def test_a_report_without_plots_drops_the_old_plots_hwsim_wrote(tmp_path, topo):
+    import hwsim
+    from hwsim.report import write_run
+
+    out = tmp_path / "out"
+    assert run(topo, out) == 0
+    (out / "my_plot.png").write_bytes(b"\x89PNG mine")
+    stats = hwsim.simulate(hwsim.load_arch(ARCH), hwsim.load_workload(topo), mode="analytic")
+    write_run(stats, out, plots=False)
+    names = {p.name for p in out.iterdir()}
+    assert names == {"summary.json", "summary.md", "ops.csv", MANIFEST, "my_plot.png"}
+    assert "## Plots" not in (out / "summary.md").read_text()
