@@ -1,6 +1,6 @@
 """`hwsim sweep SWEEP.yaml`: run a sweep into its result store, then write and print the
 Pareto front of each workload (pareto.csv, pareto.png), every point (points.csv) and the
-sweep's numbers (summary.json: fronts per workload, points left off them and why) next to
+sweep's numbers (sweep.json: fronts per workload, points left off them and why) next to
 the store. The sweep directory is shared like a report directory (hwsim.report.outdir): a
 user's folder is refused, hwsim's own files are replaced. A sweep whose every point is invalid
 is an error (exit 2, the store it made removed)."""
@@ -22,7 +22,7 @@ def register(sub) -> None:
         help="explore a design space (grid, random, NSGA-II) into a resumable result store",
         description="Run every point of SWEEP.yaml that the result store lacks (an interrupted "
         "sweep resumes where it stopped), then write points.csv, pareto.csv, pareto.png and "
-        "summary.json next to the store and print the Pareto front of each workload. Ctrl-C "
+        "sweep.json next to the store and print the Pareto front of each workload. Ctrl-C "
         "stops after the points in flight, keeping every finished one.",
         epilog="Example: hwsim sweep workloads/sweeps/bitmod-array.yaml --workers 2",
     )
@@ -41,7 +41,7 @@ def register(sub) -> None:
 STORE = "results.sqlite"
 SWEEP_FILES = frozenset(
     {STORE, f"{STORE}-wal", f"{STORE}-shm", "points.csv", "pareto.csv", "pareto.png"}
-    | {"summary.json"}
+    | {"sweep.json"}
 )
 
 
@@ -149,7 +149,7 @@ def sweep_summary(result) -> dict:
 
 
 def write_outputs(result, out) -> None:
-    """points.csv, pareto.csv, pareto.png and summary.json into the sweep directory (an
+    """points.csv, pareto.csv, pareto.png and sweep.json into the sweep directory (an
     OutputDir), each file replaced only once all are written."""
     from hwsim.report.plots import plot_pareto
 
@@ -157,7 +157,7 @@ def write_outputs(result, out) -> None:
     writers = {
         "points.csv": lambda p: result.points.to_csv(p, index=False, lineterminator="\n"),
         "pareto.csv": lambda p: result.front.to_csv(p, index=False, lineterminator="\n"),
-        "summary.json": lambda p: p.write_text(summary),
+        "sweep.json": lambda p: p.write_text(summary),
     }
     objs = result.sweep.objectives
     ok = result.points[result.points["status"] == "ok"]

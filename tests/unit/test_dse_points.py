@@ -152,7 +152,7 @@ def test_the_cli_says_per_workload_fronts_and_what_was_dropped(tmp_path, capsys)
     assert "left off the Pareto fronts: 2 invalid points" in err
     with hwsim.dse.ResultStore(tmp_path / "out" / "results.sqlite") as db:
         assert json.loads(db.meta()["front_dropped"]) == {"invalid": 2}
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    summary = json.loads((tmp_path / "out" / "sweep.json").read_text())
     assert summary["front_points_per_workload"] == {str(small): 1, str(large): 1}
     assert summary["left_off_fronts"] == {"invalid": 2}
     assert (summary["points"], summary["valid"], summary["invalid"]) == (4, 2, 2)
