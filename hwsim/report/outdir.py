@@ -30,7 +30,7 @@ from hwsim.errors import HwsimError, shown
 
 MANIFEST = ".hwsim-manifest.json"
 TMP_PREFIX = ".hwsim-tmp-"
-_OLD_TMP_FILE = re.compile(r"^\.(.+)\.[a-z0-9_]{8}(\.[A-Za-z]+)?$")
+_OLD_TMP_FILE = re.compile(r"^\.(.+)\.[a-z0-9_]{8}(\.[A-Za-z]+)$")
 
 
 class OutputDir:
@@ -110,8 +110,8 @@ class OutputDir:
         (`.points.csv.k3j_x9a1.csv`: tempfile's 8 random characters)."""
         if entry.startswith(TMP_PREFIX):
             return True
-        m = _OLD_TMP_FILE.match(entry)
-        return bool(m) and m.group(1) in self.names
+        m = _OLD_TMP_FILE.match(entry)  # its mkstemp kept the name's suffix: .csv, .png
+        return bool(m) and m.group(1) in self.names and m.group(2) == Path(m.group(1)).suffix
 
     def _clean_leftovers(self) -> None:
         for e in os.listdir(self.path):
@@ -121,7 +121,11 @@ class OutputDir:
         # old one to `.NAME.old-XXXXXXXX`; a kill left them behind (holding only report files)
         parent, name = self.path.resolve().parent, self.path.resolve().name
         pattern = re.compile(rf"^\.{re.escape(name)}\.(tmp|old)-[a-z0-9_]{{8}}$")
-        for e in os.listdir(parent):
+        try:
+            siblings = os.listdir(parent)
+        except OSError:
+            return  # a parent we may not list: nothing of ours to find there
+        for e in siblings:
             d = parent / e
             if pattern.match(e) and d.is_dir() and not d.is_symlink():
                 inside = os.listdir(d)
