@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from hwsim.dse.bits import BITS, FORMAT, with_format_bits
-from hwsim.errors import HwsimError
+from hwsim.errors import HwsimError, one_line
 
 SQNR_SEED = 20261123
 _STEP = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[[^\]]+\])*)$")
@@ -274,8 +274,8 @@ def evaluate(task: Task) -> dict:
     row = {"seq": task.seq, "key": task.key, "params": json.dumps(choice, sort_keys=True)}
     try:
         row.update(_measure(task, choice), status="ok", reason="")
-    except HwsimError as e:
-        row.update(status="invalid", reason=str(e).splitlines()[0])
+    except HwsimError as e:  # one line by contract; a file name's newline stays escaped
+        row.update(status="invalid", reason=one_line(str(e)))
     except Exception as e:  # noqa: BLE001 - one configuration's failure is its reason, not
         # the sweep's end (an ArithmeticError deep in a model, a ValueError in a library)
         text = str(e).splitlines()[0] if str(e) else ""

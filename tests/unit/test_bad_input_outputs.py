@@ -552,6 +552,11 @@ SWEEP_CASES = [
         ALL_INVALID + r".*nope\.yaml",
     ),
     Case(
+        "missing workload file, newline name",
+        sweep(workloads=["no\npe.yaml"]),
+        ALL_INVALID + r"no\\npe\.yaml: cannot read workload file",
+    ),
+    Case(
         "unknown card",
         sweep(workloads=["lama-2-7b:prefill:16"]),
         ALL_INVALID + r".*lama-2-7b",
