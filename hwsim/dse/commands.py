@@ -15,7 +15,7 @@ def register(sub) -> None:
         help="explore a design space (grid, random, NSGA-II) into a resumable result store",
         description="Run every point of SWEEP.yaml that the result store lacks (an interrupted "
         "sweep resumes where it stopped), then write points.csv, pareto.csv and pareto.png "
-        "next to the store and print the Pareto front.",
+        "(unless --no-plots) next to the store and print the Pareto front.",
         epilog="Example: hwsim sweep workloads/sweeps/bitmod-array.yaml --workers 2",
     )
     p.add_argument("sweep", metavar="SWEEP.yaml", help="sweep file (see hwsim.dse.spec)")
@@ -26,6 +26,7 @@ def register(sub) -> None:
         "-o", "--output", metavar="DIR", help="sweep directory (default reports/sweeps/NAME)"
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--no-plots", action="store_true", help="skip pareto.png")
     p.set_defaults(func=_sweep)
 
 
@@ -43,7 +44,7 @@ def _sweep(args) -> int:
         address=args.address,
         show_progress=not args.no_progress and sys.stderr.isatty(),
     )
-    write_outputs(result, out)
+    write_outputs(result, out, plots=not args.no_plots)
     pts = result.points
     n_ok = int((pts["status"] == "ok").sum())
     print(
@@ -65,8 +66,8 @@ def front_text(result) -> str:
     )
 
 
-def write_outputs(result, out: Path) -> None:
-    """points.csv, pareto.csv and pareto.png, each replaced atomically."""
+def write_outputs(result, out: Path, plots: bool = True) -> None:
+    """points.csv, pareto.csv and (if `plots`) pareto.png, each replaced atomically."""
     from hwsim.report.plots import plot_pareto
 
     out.mkdir(parents=True, exist_ok=True)
@@ -74,7 +75,7 @@ def write_outputs(result, out: Path) -> None:
     _atomic(out / "pareto.csv", lambda p: result.front.to_csv(p, index=False, lineterminator="\n"))
     objs = result.sweep.objectives
     ok = result.points[result.points["status"] == "ok"]
-    if len(objs) >= 2 and not ok.empty:
+    if plots and len(objs) >= 2 and not ok.empty:
         _atomic(out / "pareto.png", lambda p: plot_pareto(ok, result.front, objs[0], objs[1], p))
 
 

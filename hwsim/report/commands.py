@@ -12,7 +12,7 @@ def register(sub) -> None:
         "run",
         help="simulate one design point and write its report directory",
         description="Simulate WORKLOAD on ARCH and write summary.json, ops.csv, summary.md and "
-        "PNG plots to reports/<name>/ (or -o DIR), atomically. ARCH may be a SCALE-Sim .cfg "
+        "PNG plots (unless --no-plots) to reports/<name>/ (or -o DIR), atomically. ARCH may be a SCALE-Sim .cfg "
         "and WORKLOAD a SCALE-Sim topology .csv; --mode scalesim then also writes "
         "COMPUTE_REPORT.csv in SCALE-Sim's columns.",
         epilog="Example: hwsim run arch/bitmod.yaml llama-2-7b:prefill:256 --mode analytic",
@@ -27,6 +27,7 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", metavar="DIR", help="report directory (default reports/NAME)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--format", default="csv", help="per-op table format: csv (default) | parquet")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots (faster)")
     p.set_defaults(func=_run)
 
     p = sub.add_parser(
@@ -64,6 +65,7 @@ def _run(args) -> int:
         mode=check_mode(args.mode),
         out_dir=args.output,
         fmt=args.format,
+        plots=not args.no_plots,
     )
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))

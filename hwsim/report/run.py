@@ -27,8 +27,10 @@ def run_point(
     out_dir=None,
     fmt: str = "csv",
     reports_root="reports",
+    plots: bool = True,
 ) -> tuple[dict, Path]:
-    """Simulate one point and write its report; returns (summary, directory written)."""
+    """Simulate one point and write its report (PNG plots unless `plots` is False); returns
+    (summary, directory written)."""
     from hwsim.dse.quant import recipe_sqnr_db, resolve_recipe
     from hwsim.sim import simulate
     from hwsim.spec import load_arch
@@ -45,7 +47,7 @@ def run_point(
     stats = simulate(arch, wl, quant=recipe, mode=mode)
     if out_dir is None:
         out_dir = Path(reports_root) / run_name(arch.name, wl.name, mode, extra["quant"])
-    summary = write_run(stats, out_dir, fmt=fmt, extra=extra)
+    summary = write_run(stats, out_dir, fmt=fmt, extra=extra, plots_on=plots)
     return summary, Path(out_dir)
 
 

@@ -62,9 +62,11 @@ def run_summary(stats, extra: dict | None = None) -> dict:
     return s
 
 
-def write_run(stats, out_dir, fmt: str = "csv", extra: dict | None = None) -> dict:
-    """Write summary.json, ops.csv|parquet, summary.md, PNG plots (and, in scalesim mode,
-    COMPUTE_REPORT.csv) to `out_dir`, atomically. Returns the summary dict."""
+def write_run(
+    stats, out_dir, fmt: str = "csv", extra: dict | None = None, plots_on: bool = True
+) -> dict:
+    """Write summary.json, ops.csv|parquet, summary.md, PNG plots unless not `plots_on` (and,
+    in scalesim mode, COMPUTE_REPORT.csv) to `out_dir`, atomically. Returns the summary."""
     if fmt not in FORMATS:
         raise HwsimError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
     if fmt == "parquet":
@@ -81,18 +83,20 @@ def write_run(stats, out_dir, fmt: str = "csv", extra: dict | None = None) -> di
             ops.to_csv(tmp / "ops.csv", index=False, float_format="%.10g", lineterminator="\n")
         else:
             ops.to_parquet(tmp / "ops.parquet", index=False)
-        plots.plot_breakdown(summary, tmp / PLOTS[0])
-        plots.plot_ops(ops, tmp / PLOTS[1])
-        plots.plot_roofline(
-            ops,
-            summary["peak_macs_per_cycle"],
-            summary["dram_bytes_per_cycle"],
-            tmp / PLOTS[2],
-            mac_slots_per_cycle=summary["mac_slots_per_cycle"],
-        )
+        if plots_on:
+            plots.plot_breakdown(summary, tmp / PLOTS[0])
+            plots.plot_ops(ops, tmp / PLOTS[1])
+            plots.plot_roofline(
+                ops,
+                summary["peak_macs_per_cycle"],
+                summary["dram_bytes_per_cycle"],
+                tmp / PLOTS[2],
+                mac_slots_per_cycle=summary["mac_slots_per_cycle"],
+            )
         if stats.mode == "scalesim":
             (tmp / "COMPUTE_REPORT.csv").write_text(compute_report_csv(stats))
-        (tmp / "summary.md").write_text(summary_markdown(summary, ops, list(PLOTS)))
+        shown = list(PLOTS) if plots_on else []
+        (tmp / "summary.md").write_text(summary_markdown(summary, ops, shown))
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return summary
 

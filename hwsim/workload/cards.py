@@ -110,6 +110,11 @@ def model_names() -> tuple[str, ...]:
     return tuple(MODELS)
 
 
+def is_decoder(cfg) -> bool:
+    """Decoder LLMs have prefill and decode phases; the others prefill (alias infer)."""
+    return isinstance(cfg, TransformerConfig) and cfg.family in DECODERS
+
+
 def parse_card(text: str) -> tuple[str, str, int, int]:
     """`model:phase:length[:batch]` -> (model, phase, length, batch), validated."""
     parts = text.strip().split(":")
@@ -138,7 +143,7 @@ def build_card(model, phase: str, length: int, batch: int = 1) -> Workload:
     """A card by model name (or a TransformerConfig / ResNetConfig) and phase."""
     name = model if isinstance(model, str) else "custom"
     cfg = MODELS[model] if isinstance(model, str) else model
-    decoder = isinstance(cfg, TransformerConfig) and cfg.family in DECODERS
+    decoder = is_decoder(cfg)
     phase = "prefill" if phase == "infer" and not decoder else phase
     allowed = ("prefill", "decode") if decoder else ("prefill", "infer")
     if phase not in allowed:
