@@ -35,7 +35,7 @@ def register_pattern(
 
 
 @cache
-def format(name: str) -> Format:  # noqa: A001 - public API name from DESIGN.md
+def format(name: str) -> Format:  # noqa: A001 - public API name (hwsim.format)
     """The format called `name` (any registered or parametric spelling)."""
     if isinstance(name, Format):
         return name

@@ -10,7 +10,7 @@ k_hot=2, dsp_packing=False, dsp_chain=7, on_overflow="count")`
 - Products are full precision: ap_fixed<Wa,Ia> * ap_fixed<Ww,Iw> -> ap_fixed<Wa+Ww, Ia+Iw>.
 - Accumulator `acc_format` (`ap_fixed<W,I,Q,O>`): every addition is exact, then quantized to
   the accumulator's fraction bits with its Q mode and brought into W bits with its O mode
-  (REFERENCE.md §1; AP_WRAP_SM is not modelled). Overflow events are counted.
+  (Xilinx UG1399's ap_fixed rules; AP_WRAP_SM is not modelled). Overflow events are counted.
 - `dsp_packing=True` (operands of <= 8 bits): two multiplies sharing an activation per DSP48E2
   (Xilinx WP486), P = a*(w1*2**18 + w2) accumulated over `dsp_chain` products in the 48-bit P
   register, fields unpacked with the sign correction and added into the accumulators. With

@@ -12,8 +12,8 @@ def register(sub) -> None:
         "run",
         help="simulate one design point and write its report directory",
         description="Simulate WORKLOAD on ARCH and write summary.json, ops.csv, summary.md and "
-        "PNG plots (unless --no-plots) to reports/<name>/ (or -o DIR), atomically. ARCH may be a SCALE-Sim .cfg "
-        "and WORKLOAD a SCALE-Sim topology .csv; --mode scalesim then also writes "
+        "PNG plots (unless --no-plots) to reports/<name>/ (or -o DIR), atomically. ARCH may be "
+        "a SCALE-Sim .cfg and WORKLOAD a SCALE-Sim topology .csv; --mode scalesim then also writes "
         "COMPUTE_REPORT.csv in SCALE-Sim's columns.",
         epilog="Example: hwsim run arch/bitmod.yaml llama-2-7b:prefill:256 --mode analytic",
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -86,7 +86,7 @@ class ResNetConfig:
 FAMILIES = ("llama", "opt", "phi", "bert", "vit")
 DECODERS = ("llama", "opt", "phi")
 
-# Shapes from REFERENCE.md section 4 (HF config.json of each model).
+# Shapes from each model's Hugging Face config.json.
 MODELS: dict[str, TransformerConfig | ResNetConfig] = {
     "llama-2-7b": TransformerConfig("llama", 4096, 11008, 32, 32, 32, 32000),
     "llama-2-13b": TransformerConfig("llama", 5120, 13824, 40, 40, 40, 32000),
