@@ -103,6 +103,7 @@ def plot_ops(ops: pd.DataFrame, path: Path, top: int = 40) -> None:
         f"Per-op cycles and utilisation ({len(keep)} costliest of {len(ops)} ops)",
         loc="left",
         y=TITLE_Y,
+        pad=16,  # above the y axis's "1e8" multiplier
     )
     _save(fig, path)
 
@@ -188,5 +189,5 @@ def plot_pareto(points: pd.DataFrame, front: pd.DataFrame, x: str, y: str, path:
     if (points[y] > 0).all() and points[y].max() / max(points[y].min(), 1e-300) > 100:
         _log_scale(ax, "y")
     ax.legend()
-    ax.set_title(f"Pareto front: {y} vs {x}", y=TITLE_Y)
+    ax.set_title(f"Pareto front: {y} vs {x}", y=TITLE_Y, pad=16)  # room for a "1e8" multiplier
     _save(fig, path)
