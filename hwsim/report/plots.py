@@ -177,7 +177,7 @@ def plot_roofline(
 
 def plot_pareto(points: pd.DataFrame, front: pd.DataFrame, x: str, y: str, path: Path) -> None:
     """All valid points and the Pareto front on two objectives."""
-    fig = _figure(6, 4.2, left=0.14, right=0.97, bottom=0.12, top=0.92)
+    fig = _figure(6, 4.2, left=0.14, right=0.97, bottom=0.12, top=0.88)
     ax = fig.subplots()
     ax.scatter(points[x], points[y], s=10, alpha=0.4, color="#999999", label="design points")
     f = front.sort_values(x, kind="stable")
