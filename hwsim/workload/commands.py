@@ -70,9 +70,14 @@ class HelpListingModels(argparse.Action):
     """-h/--help that lists the card models (and the real models) after the help, read from
     their registries only when help is asked for, so other commands need not import them."""
 
-    def __init__(self, option_strings, dest, real_models: bool = False, **kwargs):
-        super().__init__(option_strings, argparse.SUPPRESS, nargs=0, default=argparse.SUPPRESS,
-                         help="show this help message and exit")  # fmt: skip
+    def __init__(self, option_strings, dest, real_models: bool = False):
+        super().__init__(
+            option_strings,
+            argparse.SUPPRESS,
+            nargs=0,
+            default=argparse.SUPPRESS,
+            help="show this help message and exit",
+        )
         self.real_models = real_models
 
     def __call__(self, parser, namespace, values, option_string=None):
@@ -93,13 +98,9 @@ class HelpListingModels(argparse.Action):
             from hwsim.workload.models import REAL_MODELS
 
             groups.insert(0, ("real models (pip install -e '.[models]'):", list(REAL_MODELS)))
+        indent = {"initial_indent": "  ", "subsequent_indent": "  "}
         return "\n".join(
-            title
-            + "\n"
-            + textwrap.fill(
-                ", ".join(names), 78, initial_indent="  ", subsequent_indent="  "
-            )  # fmt: skip
-            for title, names in groups
+            f"{title}\n{textwrap.fill(', '.join(names), 78, **indent)}" for title, names in groups
         )
 
 
