@@ -6,7 +6,7 @@ Loop order (chosen to minimise DRAM traffic, reported as `loop_order`):
   inputs_outer   inputs are split into chunks that fit the input buffer; the weights are
                  streamed once per input chunk (fetched ceil(I / Icap) times)
 An operand that fits its buffer is fetched once. Inputs_outer is taken only when it moves
-strictly fewer bytes, which is the BitMoD simulator's refetch rule (REFERENCE §2). Outputs
+strictly fewer bytes, which is the BitMoD simulator's refetch rule (a902a09 accelerator.py). Outputs
 are written back once (the reduction is never split: every PE owns full-K partial sums).
 
 Operand bytes of one GEMM instance (C[M,N] = A[M,K] W[N,K]^T):

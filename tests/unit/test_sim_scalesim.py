@@ -20,7 +20,8 @@ ARCH = ROOT / "hwsim" / "data" / "arch"
 
 
 def scalesim_reference(M, N, K, R, C, dataflow):
-    """REFERENCE §2, written out: (Sr, Sc, T) per dataflow, rows per fold, folds, -1."""
+    """SCALE-Sim v2/v3's cycle formula (its source; scale-sim-v3 issues #4, #125), written
+    out: (Sr, Sc, T) per dataflow, rows per fold, folds, -1."""
     if dataflow == "os":
         sr, sc, rows = M, N, R + C + K - 2  # SCALE-Sim's os quirk (R, not 2R); T = K
     elif dataflow == "ws":
