@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN = ["run", "arch/bitmod.yaml", "llama-2-7b:prefill:256", "--mode", "analytic"]
+RUN = ["run", "bitmod", "llama-2-7b:prefill:256", "--mode", "analytic"]
 
 
 def cases(out: Path) -> dict[str, list[str]]:

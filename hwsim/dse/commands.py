@@ -23,9 +23,9 @@ def register(sub) -> None:
         "sweep",
         help="explore a design space (grid, random, NSGA-II) into a resumable result store",
         description="Run every point of SWEEP.yaml that the result store lacks (an interrupted "
-        "sweep resumes where it stopped), then write points.csv, pareto.csv, pareto.png and "
-        "sweep.json (pareto.png unless --no-plots) next to the store and print the Pareto front of each workload. Ctrl-C "
-        "stops after the points in flight, keeping every finished one.",
+        "sweep resumes where it stopped), then write points.csv, pareto.csv, pareto.png (unless "
+        "--no-plots) and sweep.json next to the store and print the Pareto front of each "
+        "workload. Ctrl-C stops after the points in flight, keeping every finished one.",
         epilog="Example: hwsim sweep bitmod-array --workers 2\n\n" + shipped_epilog(("sweep",)),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -65,7 +65,13 @@ def test_formats_resolve_without_importing_the_package_first():
 
 def test_run_no_plots_writes_no_pngs(tmp_path):
     out = tmp_path / "run"
-    argv = ["run", str(ROOT / "arch" / "bitmod.yaml"), "opt-1.3b:decode:128", "--mode", "analytic"]
+    argv = [
+        "run",
+        str(ROOT / "hwsim" / "data" / "arch" / "bitmod.yaml"),
+        "opt-1.3b:decode:128",
+        "--mode",
+        "analytic",
+    ]
     assert main([*argv, "-o", str(out), "--no-plots"]) == 0
     assert not list(out.glob("*.png")) and "## Plots" not in (out / "summary.md").read_text()
     assert main([*argv, "-o", str(out)]) == 0
