@@ -15,7 +15,7 @@ from functools import cache
 from hwsim.dtypes.base import Format
 from hwsim.errors import HwsimError, closest
 
-BUILTIN_MODULES = ("block", "codebook", "fixed", "integer", "minifloat", "pow2")
+BUILTIN_MODULES = ("block", "codebook", "codebook_tables", "fixed", "integer", "minifloat", "pow2")
 _NAMED: dict[str, Callable[[], Format]] = {}
 # short spellings that name a registered format (the scale-format vocabulary's fp16 / bf16)
 ALIASES = {"fp16": "float16", "bf16": "bfloat16"}

@@ -159,8 +159,7 @@ def test_run_report_in_chromium(tmp_path):
     chromium()
     run = tmp_path / "run"
     card = "llama-2-7b:prefill:256"
-    assert main(["run", str(ROOT / "hwsim" / "data" / "arch" / "bitmod.yaml"), card, "--mode", "analytic",
-                 "-o", str(run)]) == 0  # fmt: skip
+    assert main(["run", "bitmod", card, "--mode", "analytic", "-o", str(run)]) == 0
     page = tmp_path / "run.html"
     assert main(["report", str(run), "-o", str(page)]) == 0
     check_in_browser(page, tmp_path, n_images=3)
@@ -171,7 +170,7 @@ def test_sweep_report_in_chromium(tmp_path):
     topo = tmp_path / "t.csv"
     topo.write_text("Layer, M, N, K,\nfc1, 64, 100, 50,\nfc2, 32, 32, 32,\n")
     doc = {
-        "version": 1, "name": "browser", "arch": str(ROOT / "hwsim" / "data" / "arch" / "scalesim.yaml"),
+        "version": 1, "name": "browser", "arch": "scalesim",
         "workloads": [str(topo)], "mode": "analytic",
         "parameters": {"pe_array.rows": [8, 16, 32], "pe_array.cols": [8, 32]},
         "objectives": ["cycles", "area_mm2"],
