@@ -118,20 +118,24 @@ class OpPlan:
 
     @property
     def group_size(self) -> int:
-        """Weights per scale (0: per channel or per tensor)."""
+        """Elements per scale of the weight-side operand (K / V for attention; 0: per channel,
+        per tensor, or no scales)."""
         if self.op.weight_is_activation:
-            return 0
+            kv = self.kv
+            return kv.group_size or 0 if kv is not None and kv.granularity == "group" else 0
         return self.precision.group_size or 0
 
     @property
     def scale_format(self) -> str:
-        """Format of the weight scales: the recipe's, else the arch's scale_bits-bit integers."""
-        if self.op.weight_is_activation:
-            return ""
-        if self.weights is not None:
-            return self.weights.scale_format
+        """Format of the weight-side operand's scales: the recipe's, else the arch's
+        scale_bits-bit integer group scales ("" without scales)."""
+        spec = self.kv if self.op.weight_is_activation else self.weights
+        if spec is not None:
+            return spec.scale_format
         prec = self.precision
-        return f"int{prec.scale_bits}" if prec.group_size and prec.scale_bits else ""
+        if self.op.weight_is_activation or not (prec.group_size and prec.scale_bits):
+            return ""
+        return f"int{prec.scale_bits}"
 
 
 @dataclass(frozen=True, eq=False)

@@ -307,3 +307,33 @@ def test_fpga_resources_take_one_array(tmp_path):
     fpga = "fpga: {part: xczu7ev, luts: 230400, dsps: 1728, bram_36k: 312}\n"
     with pytest.raises(HwsimError, match=r"arch\.fpga: expected one pe_array .* got 2"):
         load_arch(write(tmp_path, HETERO + fpga, "f.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("arch", "recipe", "units"),
+    [
+        ("comet_w4a4kv4", "comet-w4a4kv4", {"int4_gemm", "fp16_attention"}),
+        ("sageattn2", "sageattn2-qk4-pv8", {"fp16_gemm", "int4_qk", "fp8_pv"}),
+    ],
+)
+@pytest.mark.parametrize("workload", ["llama-2-7b:decode:64", "workloads/minilm.yaml"])
+def test_shipped_heterogeneous_examples_run(arch, recipe, units, workload):
+    wl = load_workload(str(ROOT / workload) if workload.endswith(".yaml") else workload)
+    q = load_recipe(ROOT / "workloads" / "recipes" / f"{recipe}.yaml")
+    st = simulate(ROOT / "arch" / f"{arch}.yaml", wl, quant=q, mode="analytic")
+    ops = st.ops[st.ops["kind"] != "vector"]
+    assert set(ops["unit"]) == units
+    qk = ops[ops["kind"] == "attn_qk"].iloc[0]
+    av = ops[ops["kind"] == "attn_av"].iloc[0]
+    if arch == "comet_w4a4kv4":  # 4-bit K / V in groups of 128 with fp16 scales, FP16 math
+        assert (qk["weight_format"], qk["group_size"], qk["scale_format"]) == ("int4", 128, "fp16")
+        assert qk["activation_format"] == "float16" and qk["unit"] == "fp16_attention"
+        gemm = ops[ops["kind"] == "gemm"].iloc[0]
+        assert (gemm["weight_format"], gemm["activation_format"]) == ("int4", "int4")
+    else:  # INT4 Q K^T, FP8 P V
+        assert (qk["unit"], qk["weight_format"], qk["activation_format"]) == (
+            "int4_qk",
+            "int4",
+            "int4",
+        )
+        assert (av["unit"], av["weight_format"]) == ("fp8_pv", "float8_e4m3fn")
