@@ -108,13 +108,17 @@ def operand_bytes(op: Op, w_bits: float, a_bits: int) -> tuple[int, int, int]:
     return weights, inputs, outputs
 
 
-def map_op(arch: Arch, unit, op: Op, pe: PEModel, w_bits: float, a_bits: int) -> OpMapping:
+def map_op(
+    arch: Arch, unit, op: Op, pe: PEModel, w_bits: float, a_bits: int, index_bytes: int = 0
+) -> OpMapping:
     """Tile `op` onto compute unit `unit` (a hwsim.sim.plan.Unit) of `arch` (already
-    specialised to the workload) and time its folds."""
+    specialised to the workload) and time its folds. `index_bytes`: column indices the op
+    reads with its inputs (the sparse part of an outlier split), per GEMM instance."""
     if op.kind == "vector":
         raise ValueError("vector ops are not mapped onto the PE array")
     arr = unit.array
     W, I, O = operand_bytes(op, w_bits, a_bits)
+    I += index_bytes
     cap = capacities(arch)
     _check_fits(arch, arr, op, w_bits, a_bits, cap)
     w_chunks = ceil(W / cap["weights"])

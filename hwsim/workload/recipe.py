@@ -15,6 +15,9 @@ Recipe YAML, `version: 1`:
         weights: {format: float16}
       - match: "*.mlp.*"           # `unit` runs the selected ops on that compute unit of the
         unit: int4_gemm            #   arch (hwsim.spec.schema), overriding its routes
+      - kind: gemm                 # `outliers` splits GEMMs into a dense and a sparse part
+        outliers: {threshold: 6.0, fraction: 0.001, weights: {format: float16}}
+                                   #   (hwsim.workload.outliers, LLM.int8() style)
 
 A spec mapping takes QuantSpec's fields (`format` a name or a list = a per-group menu);
 `null` (or an absent key) leaves that operand unquantized (float). A rule may set one operand
@@ -47,6 +50,7 @@ class Rule:
     kind: str | None = None
     specs: dict = field(default_factory=dict)  # part -> QuantSpec | None (float)
     unit: str | None = None  # compute unit the selected ops run on (None: the arch's routes)
+    outliers: object = None  # hwsim.workload.outliers.Outliers: split GEMMs (LLM.int8() style)
 
     def selects(self, op: Op) -> bool:
         if self.kind is not None and op.kind != self.kind:
@@ -151,7 +155,7 @@ def _parts(where: str, doc) -> dict:
         raise HwsimError(f"{where}: expected a mapping with weights: and/or activations:")
     out = {}
     for key in doc:
-        if key not in _PARTS and key not in ("match", "kind", "unit"):
+        if key not in _PARTS and key not in ("match", "kind", "unit", "outliers"):
             raise HwsimError(f"{where}.{key}: unknown key; expected weights, activations")
     for part in _PARTS:
         if part in doc:
@@ -195,7 +199,12 @@ def load_recipe(source) -> Recipe:
         if raw.get("unit") is not None and not isinstance(raw["unit"], str):
             raise HwsimError(f"{where}.unit: expected a compute unit name, got {raw['unit']!r}")
         parts = _parts(where, raw)
-        rules.append(Rule(raw.get("match"), raw.get("kind"), parts, raw.get("unit")))
+        outliers = None
+        if raw.get("outliers") is not None:
+            from hwsim.workload.outliers import parse
+
+            outliers = parse(f"{where}.outliers", raw["outliers"], _parts)
+        rules.append(Rule(raw.get("match"), raw.get("kind"), parts, raw.get("unit"), outliers))
     return Recipe(str(doc.get("name", path.stem)), default, tuple(rules), str(path))
 
 

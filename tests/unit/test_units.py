@@ -337,3 +337,54 @@ def test_shipped_heterogeneous_examples_run(arch, recipe, units, workload):
             "int4",
         )
         assert (av["unit"], av["weight_format"]) == ("fp8_pv", "float8_e4m3fn")
+
+
+LLM_INT8 = ROOT / "arch" / "llm_int8.yaml"
+LLM_INT8_RECIPE = ROOT / "workloads" / "recipes" / "llm-int8.yaml"
+
+
+@pytest.mark.parametrize("workload", ["llama-2-7b:decode:64", "workloads/minilm.yaml"])
+def test_llm_int8_splits_gemms_into_int8_and_fp16_parts(workload):
+    wl = load_workload(str(ROOT / workload) if workload.endswith(".yaml") else workload)
+    st = simulate(LLM_INT8, wl, quant=load_recipe(LLM_INT8_RECIPE), mode="analytic")
+    ops = st.ops
+    sparse = ops[ops["op"].str.endswith("[outliers]")]
+    gemms = [op for op in wl.ops if op.kind == "gemm"]
+    assert len(sparse) == len(gemms) and set(sparse["unit"]) == {"fp16"}
+    for op in gemms:
+        dense = ops[ops["op"] == op.name].iloc[0]
+        part = ops[ops["op"] == op.name + "[outliers]"].iloc[0]
+        k = -(-op.K // 1000)  # 0.1% of K on a shapes-only workload
+        assert (dense["K"], part["K"], dense["unit"]) == (op.K - k, k, "int8_gemm")
+        assert part["weight_format"] == "float16" and dense["weight_format"] == "int8"
+        # the sparse part reads its k column indices (ceil(log2 K) bits each) with its inputs
+        index = -(-k * (op.K - 1).bit_length() // 8)
+        assert part["dram_read_inputs_bytes"] == -(-k * 16 // 8) * op.M + index
+    matrix = ops[ops["kind"] != "vector"]
+    macs = matrix["M"] * matrix["N"] * matrix["K"] * matrix["batch"] * matrix["repeat"]
+    assert int(macs.sum()) == wl.macs
+
+
+def test_outlier_columns_come_from_the_real_activations(rng):
+    x = rng.standard_normal((4, 64))
+    x[:, [3, 40]] *= 50.0  # two outlier feature columns, LLM.int8()'s |x| >= 6 ones
+    op = Op("fc", "gemm", M=4, N=8, K=64, inputs=x, weights=rng.standard_normal((8, 64)))
+    st = simulate(LLM_INT8, Workload("t", (op,)), quant=load_recipe(LLM_INT8_RECIPE))
+    rows = st.ops.set_index("op")
+    assert (rows.loc["fc", "K"], rows.loc["fc[outliers]", "K"]) == (62, 2)
+    assert st.counts["pe:macs"] == op.macs
+
+
+def test_outlier_rules_are_checked(tmp_path, hetero):
+    bad = {"version": 1, "rules": [{"kind": "gemm", "outliers": {"unit": "attn"}}]}
+    with pytest.raises(HwsimError, match=r"rules\[0\]\.outliers: expected threshold: or fraction"):
+        load_recipe(bad)
+    bad["rules"][0]["outliers"] = {"fraction": 2}
+    with pytest.raises(HwsimError, match=r"outliers\.fraction: expected a number in \(0, 1\]"):
+        load_recipe(bad)
+    bad["rules"][0]["outliers"] = {"fraction": 0.01, "unit": "npu"}
+    with pytest.raises(HwsimError, match=r"rules\[0\]\.outliers\.unit: unknown compute unit"):
+        simulate(hetero, CARD, quant=load_recipe(bad))
+    bad["rules"][0]["outliers"] = {"threshold": 6.0}
+    with pytest.raises(HwsimError, match=r"outliers\.threshold needs the op's real activations"):
+        simulate(hetero, CARD, quant=load_recipe(bad))
