@@ -14,6 +14,8 @@ import yaml
 from hwsim.errors import HwsimError, read_text
 from hwsim.spec import sections as S
 from hwsim.spec.schema import Arch, ComputeUnit
+from hwsim.spec.units import compute_units
+from hwsim.spec.units import routes as route_section
 from hwsim.spec.yamlcheck import Checker, LineLoader, Map
 
 SCHEMA_VERSION = 1
@@ -77,8 +79,8 @@ def arch_from_mapping(doc: Map, file: str) -> Arch:
     precision = S.precision(c, doc)
     fpga = S.fpga(c, doc)
     overrides = S.overrides(c, doc)
-    units = S.compute_units(c, doc)
-    routes = S.routes(c, doc, units)
+    units = compute_units(c, doc)
+    routes = route_section(c, doc, units)
     if fpga is not None and units:
         c.fail(
             "arch.fpga",
