@@ -30,15 +30,26 @@ def recost(stats, profile: str | Profile | None = None):
     breakdown: dict[str, float] = {}
     unpriced: set[str] = set()
     per_op = []
+    # each op's counts are priced with its own unit's PE (the arch as seen by that unit)
+    arch = stats.arch
+    if arch.compute_units:
+        views = {u.name: arch.unit_view(u) for u in arch.compute_units}
+    else:
+        views = {"pe_array": arch}  # one array: the arch itself
+    vector_view = next(iter(views.values()))
+    priced: dict = {}  # ops of one shape share their counts: price each once
     for row, counts in zip(stats.op_rows, stats.op_counts, strict=True):
-        repeat = row["repeat"]
-        parts, missing = price_counts(counts, stats.arch, prof)
+        repeat = row.repeat
+        key = (id(counts), row.unit)
+        if key not in priced:
+            priced[key] = price_counts(counts, views.get(row.unit, vector_view), prof)
+        parts, missing = priced[key]
         unpriced |= missing
         per_op.append(sum(parts.values()))
         for k, v in parts.items():
             breakdown[k] = breakdown.get(k, 0.0) + v * repeat
-    rows = [{**row, "energy_pj": e} for row, e in zip(stats.op_rows, per_op, strict=True)]
-    area = area_breakdown_mm2(stats.arch, prof, stats.pe_counts_per_mac)
+    rows = [row.but(energy_pj=e) for row, e in zip(stats.op_rows, per_op, strict=True)]
+    area = area_breakdown_mm2(stats.arch, prof, stats.unit_counts_per_mac)
     energy_breakdown = dict(sorted(breakdown.items()))
     if unpriced:
         energy_breakdown["unpriced_actions"] = ", ".join(sorted(unpriced))
@@ -46,7 +57,7 @@ def recost(stats, profile: str | Profile | None = None):
     if stats.arch.fpga is not None:
         from hwsim.cost.fpga import fpga_resources
 
-        max_k = max((r["K"] for r in stats.op_rows if r["kind"] != "vector"), default=1)
+        max_k = max((r.K for r in stats.op_rows if r.kind != "vector"), default=1)
         fpga = fpga_resources(stats.arch, max_k)
     return replace(
         stats,
