@@ -25,7 +25,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import best_of  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 M, N, K = 256, 1536, 576
 
 
@@ -35,9 +34,9 @@ def _plan(arch: str, recipe):
     from hwsim.workload import load_recipe
     from hwsim.workload.op import Op, Workload
 
-    r = load_recipe(ROOT / "workloads/recipes" / f"{recipe}.yaml") if recipe else None
+    r = load_recipe(recipe) if recipe else None
     wl = Workload("bench", (Op("mlp.up_proj", "gemm", M=M, N=N, K=K),))
-    return plan(load_arch(ROOT / "arch" / f"{arch}.yaml"), wl, r).ops[0]
+    return plan(load_arch(arch), wl, r).ops[0]
 
 
 def main() -> None:
@@ -68,7 +67,7 @@ def main() -> None:
         from hwsim.eval import evaluate
 
         t0 = time.perf_counter()
-        s = evaluate(ROOT / "arch/bitmod.yaml", "smollm2-135m", reports_root=None)
+        s = evaluate("bitmod", "smollm2-135m", reports_root=None)
         print(f"hwsim eval bitmod smollm2-135m (256 tokens): {time.perf_counter() - t0:.0f} s "
               f"wall, {s['eval_wall_s']}")  # fmt: skip
 

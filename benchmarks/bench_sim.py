@@ -3,7 +3,7 @@
     python benchmarks/bench_sim.py [--scalesim-python PATH]
 
 1. LLaMA-2-7B prefill-256 (32 layers + lm_head, shapes only), event mode, on the 32x32 arrays
-   of arch/bitmod.yaml (512 KiB buffers: ~70 tiles per GEMM) and arch/scalesim.yaml (SCALE-Sim's
+   of the shipped archs bitmod (512 KiB buffers: ~70 tiles per GEMM) and scalesim (SCALE-Sim's
    64 KB SRAMs: up to 16,384 tiles per GEMM): target < 10 s wall.
 2. ResNet-50 (224x224, batch 1), same archs, event mode: target < 2 s wall.
 3. Per-GEMM pace in simulated cycles per CPU-second, hwsim event mode vs SCALE-Sim 3.0.0 run
@@ -11,7 +11,8 @@
    can import scalesim; scalesim 3.0.0 needs numpy < 2.3:
    `python -m venv /tmp/ssenv && /tmp/ssenv/bin/pip install scalesim==3.0.0 "numpy<2.3"`).
    Without one, the ratio is taken
-   against REFERENCE.md's published pace of ~4,000 cycles per CPU-second and says so.
+   against SCALE-Sim's commonly measured pace of ~4,000 cycles per CPU-second (traces on)
+   and says so.
    Target: >= 1000x.
 """
 
@@ -31,10 +32,10 @@ sys.path.insert(0, str(ROOT))
 import hwsim  # noqa: E402
 from hwsim.workload.op import Op, Workload  # noqa: E402
 
-ARCH = ROOT / "arch" / "scalesim.yaml"
+ARCH = ROOT / "hwsim" / "data" / "arch" / "scalesim.yaml"
 WHOLE = ("bitmod.yaml", "scalesim.yaml")
 GEMMS = ((128, 128, 128), (256, 256, 256), (512, 512, 512))
-PUBLISHED_PACE = 4000.0  # SCALE-Sim cycles per CPU-second (REFERENCE §2)
+PUBLISHED_PACE = 4000.0  # SCALE-Sim v2 cycles per CPU-second, traces on
 
 SCALESIM_CFG = """\
 [general]
@@ -121,7 +122,7 @@ def main() -> None:
     hwsim.simulate(arch, Workload("warm", (Op("w", "gemm", M=8, N=8, K=8),)))  # imports
 
     for name in WHOLE:
-        whole = hwsim.load_arch(ROOT / "arch" / name)
+        whole = hwsim.load_arch(ROOT / "hwsim" / "data" / "arch" / name)
         for card, target in (("llama-2-7b:prefill:256", 10.0), ("resnet-50:prefill:224", 2.0)):
             wl = hwsim.load_workload(card)
             st, wall, cpu = timed(lambda wl=wl, a=whole: hwsim.simulate(a, wl, mode="event"))

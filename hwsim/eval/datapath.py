@@ -41,7 +41,8 @@ def _is_qtensor(x) -> bool:
 def _dequantized(x) -> np.ndarray:
     from hwsim.dtypes import dequantize
 
-    return dequantize(x) if _is_qtensor(x) else x  # floats: already stored (FP16-rounded)
+    # floats: as stored (FP16 values as float16), multiplied in float64
+    return dequantize(x) if _is_qtensor(x) else np.asarray(x, dtype=np.float64)
 
 
 def _factored(x) -> tuple:

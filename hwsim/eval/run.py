@@ -112,11 +112,8 @@ def _recipe(quant) -> tuple:
         return None, False
     from hwsim.workload import load_recipe
 
-    if isinstance(quant, str | Path) and not Path(quant).is_file():
-        from hwsim.dse.quant import resolve_recipe
-
-        return load_recipe(resolve_recipe(str(quant))), False
-    return load_recipe(quant), True
+    strict = not isinstance(quant, str | Path) or Path(quant).is_file()
+    return load_recipe(quant), strict
 
 
 def unused_rules(recipe, workload, strict: bool) -> list[str]:

@@ -15,30 +15,28 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import replace
-from pathlib import Path
 
 from hwsim.errors import HwsimError
 
-ROOT = Path(__file__).resolve().parents[2]
 LM, ALL = ("minilm-l6", "smollm2-135m"), ("minilm-l6", "smollm2-135m", "efficientnet-lite0")
 # (label, arch file, PE parameter overrides, recipe, models); the truncated-alignment
 # accumulator's kernel (every chunk realigned and renormalised, ~0.03 GMAC/s) runs MiniLM only
 POINTS = (
-    ("fp16 (arch precision)", "fp16.yaml", None, None, LM),
-    ("w8a8-int", "tpu_int8.yaml", None, "w8a8-int", ALL),
-    ("fp8-e4m3", "fp16.yaml", None, "fp8-e4m3", ALL),
-    ("fp8-e4m3, trunc-align acc", "fp16.yaml", (("acc", "trunc_align"),), "fp8-e4m3", LM[:1]),
-    ("bitmod-w4g128", "bitmod.yaml", None, "bitmod-w4g128", LM),
-    ("bitmod (arch: FP4 g128, all layers)", "bitmod.yaml", None, None, LM),
-    ("w4a16-int-g128", "mixpe_w4a16.yaml", None, "w4a16-int-g128", LM),
-    ("mxfp4", "fp16.yaml", None, "mxfp4", LM[:1]),
+    ("fp16 (arch precision)", "fp16", None, None, LM),
+    ("w8a8-int", "tpu_int8", None, "w8a8-int", ALL),
+    ("fp8-e4m3", "fp16", None, "fp8-e4m3", ALL),
+    ("fp8-e4m3, trunc-align acc", "fp16", (("acc", "trunc_align"),), "fp8-e4m3", LM[:1]),
+    ("bitmod-w4g128", "bitmod", None, "bitmod-w4g128", LM),
+    ("bitmod (arch: FP4 g128, all layers)", "bitmod", None, None, LM),
+    ("w4a16-int-g128", "mixpe_w4a16", None, "w4a16-int-g128", LM),
+    ("mxfp4", "fp16", None, "mxfp4", LM[:1]),
 )
 
 
 def _arch(name: str, params):
     from hwsim.spec import load_arch
 
-    arch = load_arch(ROOT / "arch" / name)
+    arch = load_arch(name)
     if params is None:
         return arch
     return replace(arch, pe_array=replace(arch.pe_array, pe_params=params))

@@ -10,13 +10,10 @@ can take, on a small linear op and a small attention op, through the same path a
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
 from hwsim.errors import HwsimError
-
-_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _ops(rng):
@@ -37,6 +34,7 @@ def _ops(rng):
 def warmup():
     """Yield one line per (arch, recipe) warmed, then the total time."""
     from hwsim.eval import datapath
+    from hwsim.shipped import files
     from hwsim.sim.plan import plan
     from hwsim.spec import load_arch
     from hwsim.workload import load_recipe
@@ -45,9 +43,8 @@ def warmup():
     start = time.perf_counter()
     rng = np.random.default_rng(0)
     wl = Workload("warmup", _ops(rng))
-    shipped = sorted((_ROOT / "workloads/recipes").glob("*.yaml"))
-    recipes = [None] + [load_recipe(p) for p in shipped]
-    for path in sorted((_ROOT / "arch").glob("*.yaml")):
+    recipes = [None] + [load_recipe(p) for p in files("recipe").values()]
+    for path in files("arch").values():
         arch = load_arch(path)
         for recipe in recipes:
             t = time.perf_counter()

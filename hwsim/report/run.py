@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.report.writer import write_run
+from hwsim.report.scalesim import LATEST, check_version, scalesim_reports
+from hwsim.report.writer import report_dir, write_run
 
 SQNR_SEED = 20261123  # the proxy GEMM's tensors: same recipe -> same SQNR
 
@@ -27,29 +28,35 @@ def run_point(
     out_dir=None,
     fmt: str = "csv",
     reports_root="reports",
+    scalesim_version: str | None = None,
+    plots: bool = True,
 ) -> tuple[dict, Path]:
-    """Simulate one point and write its report; returns (summary, directory written)."""
-    from hwsim.dse.quant import PROXY_SOURCE, recipe_sqnr_db, resolve_recipe
+    """Simulate one point and write its report (in scalesim mode with SCALE-Sim's reports in
+    `scalesim_version`'s layout, default the newest); returns (summary, directory written)."""
+    from hwsim.dse.quant import PROXY_SOURCE, recipe_sqnr_db
     from hwsim.sim import simulate
     from hwsim.spec import load_arch
     from hwsim.workload import load_recipe, load_workload
     from hwsim.workload.accuracy import traced_sqnr
 
+    scalesim_version = check_version(scalesim_version or LATEST)
     arch = load_arch(arch_path)
     wl = load_workload(workload)
     extra: dict = {"quant": None, "output_sqnr_db": None}
     recipe = None
     if quant is not None:
-        recipe = load_recipe(resolve_recipe(quant))  # each op at its rule's precision
+        recipe = load_recipe(quant)  # each op at its rule's precision
         extra["quant"] = recipe.name
         rng = np.random.default_rng(SQNR_SEED)
         extra.update(traced_sqnr(wl, recipe, rng) or {"sqnr_source": PROXY_SOURCE})
         if extra["sqnr_source"] == PROXY_SOURCE:
             extra["output_sqnr_db"] = recipe_sqnr_db(recipe, rng)
-    stats = simulate(arch, wl, quant=recipe, mode=mode)
     if out_dir is None:
         out_dir = Path(reports_root) / run_name(arch.name, wl.name, mode, extra["quant"])
-    summary = write_run(stats, out_dir, fmt=fmt, extra=extra)
+    report_dir(out_dir)  # a folder of the user's is refused before the simulation, not after
+    stats = simulate(arch, wl, quant=recipe, mode=mode)
+    files = scalesim_reports(stats, wl, scalesim_version) if mode == "scalesim" else None
+    summary = write_run(stats, out_dir, fmt=fmt, extra=extra, plots=plots, files=files)
     return summary, Path(out_dir)
 
 

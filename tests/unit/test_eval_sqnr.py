@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 
@@ -12,7 +11,6 @@ from hwsim.report.run import run_point
 from hwsim.workload import Op, Workload, save_yaml
 from hwsim.workload.accuracy import TRACED_SOURCE, traced_sqnr
 
-ROOT = Path(__file__).resolve().parents[2]
 RECIPE = "w8a8-int"
 
 
@@ -26,19 +24,18 @@ def _traced(rng) -> Workload:
 
 
 def test_traced_sqnr_is_per_op_and_their_mean(rng):
-    got = traced_sqnr(_traced(rng), ROOT / "workloads/recipes/w8a8-int.yaml", rng)
+    got = traced_sqnr(_traced(rng), RECIPE, rng)
     assert got["sqnr_source"] == TRACED_SOURCE
     per_op = got["op_sqnr_db"]
     assert list(per_op) == ["fc0", "fc1"] and per_op["fc0"] != per_op["fc1"]
     assert all(25 < v < 60 for v in per_op.values())
     assert got["output_sqnr_db"] == np.mean(list(per_op.values()))
     shapes = Workload("s", (Op("fc", "gemm", M=8, N=16, K=64),))
-    assert traced_sqnr(shapes, ROOT / "workloads/recipes/w8a8-int.yaml", rng) is None
+    assert traced_sqnr(shapes, RECIPE, rng) is None
 
 
-def test_run_labels_its_sqnr_source(rng, tmp_path, monkeypatch):
-    monkeypatch.chdir(ROOT)  # shipped recipe names resolve from the repository root
-    arch = ROOT / "arch" / "tpu_int8.yaml"
+def test_run_labels_its_sqnr_source(rng, tmp_path):
+    arch = "tpu_int8"
     path = save_yaml(_traced(rng), tmp_path / "t.yaml", tensors="npz")
     traced, _ = run_point(arch, str(path), RECIPE, "analytic", tmp_path / "a")
     proxy, _ = run_point(arch, "minilm-l6:prefill:16", RECIPE, "analytic", tmp_path / "b")
