@@ -52,6 +52,7 @@ def evaluate(
         _set_threads(threads)
     arch = load_arch(arch) if not hasattr(arch, "units") else arch
     recipe, strict = _recipe(quant)
+    out_dir = _out_dir(out_dir, reports_root, arch, model, recipe)
     wall = {}
     t0 = time.perf_counter()
     task = model if isinstance(model, Task) else load_task(model, max_tokens)
@@ -93,9 +94,6 @@ def evaluate(
         "eval_wall_s": {k: round(v, 3) for k, v in wall.items()},
         "eval_ops": ops,
     }
-    if out_dir is None and reports_root is not None:  # the directory name of `hwsim eval`
-        parts = [arch.name, task.name] + ([recipe.name] if recipe is not None else [])
-        out_dir = Path(reports_root) / "eval" / "_".join(parts)
     if out_dir is not None:
         from hwsim.eval.summary import write_eval
 
@@ -103,6 +101,20 @@ def evaluate(
     from hwsim.report.writer import run_summary
 
     return run_summary(stats, summary)
+
+
+def _out_dir(out_dir, reports_root, arch, model, recipe):
+    """The report directory (None: write nothing), claimed before any work: a folder of the
+    user's is refused now, not after the forwards."""
+    from hwsim.report.writer import report_dir
+
+    if out_dir is None and reports_root is not None:  # the directory name of `hwsim eval`
+        name = model.name if isinstance(model, Task) else str(model)
+        parts = [arch.name, name] + ([recipe.name] if recipe is not None else [])
+        out_dir = Path(reports_root) / "eval" / "_".join(parts)
+    if out_dir is not None:
+        report_dir(out_dir)
+    return None if out_dir is None else Path(out_dir)
 
 
 def _recipe(quant) -> tuple:

@@ -6,7 +6,6 @@ summary.json holds the simulator summary (cycles, energy, ...) and the eval keys
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from hwsim.eval.forward import COLUMNS
@@ -14,21 +13,17 @@ from hwsim.eval.forward import COLUMNS
 
 def write_eval(stats, out_dir: Path, summary: dict) -> dict:
     """Write the report of `stats` with the eval keys to `out_dir`; returns the summary."""
-    from hwsim.report.writer import write_run
+    from hwsim.report.writer import run_summary, write_run
 
-    full = write_run(stats, out_dir, extra=summary)
-    md = out_dir / "summary.md"
-    tmp = out_dir / ".summary.md.tmp"
-    tmp.write_text(eval_markdown(full) + "\n" + md.read_text())
-    os.replace(tmp, md)
-    return full
+    preface = eval_markdown(run_summary(stats, summary)) + "\n"
+    return write_run(stats, out_dir, extra=summary, preface=preface)
 
 
 def _cell(v) -> str:
     if v is None:
         return "exact"
     if isinstance(v, float):
-        return f"{v:.4f}" if abs(v) < 100 else f"{v:.1f}"
+        return f"{v:.6f}" if abs(v) < 100 else f"{v:.1f}"
     return str(v)
 
 

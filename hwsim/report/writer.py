@@ -44,11 +44,13 @@ def write_run(
     extra: dict | None = None,
     plots: bool = True,
     files: dict | None = None,
+    preface: str = "",
 ) -> dict:
     """Write summary.json, ops.csv|parquet, summary.md, PNG plots (`plots=False`: none) and
     `files` ({name: text}, e.g. SCALE-Sim's reports) to `out_dir`: a new directory, an empty
     one or one hwsim wrote (its own files are replaced, anything else there is left alone).
-    Returns the summary dict."""
+    `preface`: markdown put before summary.md's own (hwsim eval's tables). Returns the
+    summary dict."""
     if fmt not in FORMATS:
         raise HwsimError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
     if fmt == "parquet":
@@ -83,7 +85,8 @@ def write_run(
     for name, text in (files or {}).items():
         writers[name] = lambda p, text=text: p.write_text(text)
     shown_plots = list(PLOTS) if plots else []
-    writers["summary.md"] = lambda p: p.write_text(summary_markdown(summary, ops, shown_plots))
+    md = preface + summary_markdown(summary, ops, shown_plots)
+    writers["summary.md"] = lambda p: p.write_text(md)
     text = json.dumps(summary, indent=2, sort_keys=True) + "\n"
     writers["summary.json"] = lambda p: p.write_text(text)
     out.create()

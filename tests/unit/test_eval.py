@@ -210,3 +210,12 @@ def test_a_module_the_tracer_cannot_take_names_the_model():
     task = _tiny_task(torch, lambda m, x: x * 2)
     with pytest.raises(HwsimError, match="model tiny: trace tiny: Tiny ran no nn.Linear"):
         evaluate(ARCH / "tpu_int8.yaml", task, reports_root=None)
+
+
+def test_a_folder_of_the_users_is_refused_before_any_work(tmp_path, capsys):
+    from hwsim.cli import main
+
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["eval", "tpu_int8", "minilm-l6", "-o", str(tmp_path)]) == 2
+    assert "holding 'notes.txt'" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
