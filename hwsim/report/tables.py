@@ -121,6 +121,11 @@ def summary_rows(summary: dict) -> list[tuple[str, str]]:
         source = summary.get("sqnr_source")
         label = f" ({source})" if source else ""
         rows.append(("output SQNR (dB)", f"{summary['output_sqnr_db']:.2f}{label}"))
+    for name in summary.get("metrics", {}).get("fp32", {}):  # hwsim eval's three columns
+        cells = " / ".join(
+            f"{summary['metrics'][c][name]:.6g}" for c in ("fp32", "fake", "hardware")
+        )
+        rows.append((f"{name} (fp32 / fake-quant / hardware)", cells))
     return rows
 
 

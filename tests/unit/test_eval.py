@@ -219,3 +219,14 @@ def test_a_folder_of_the_users_is_refused_before_any_work(tmp_path, capsys):
     assert main(["eval", "tpu_int8", "minilm-l6", "-o", str(tmp_path)]) == 2
     assert "holding 'notes.txt'" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+@needs_minilm
+def test_the_html_report_of_an_eval_run_shows_the_three_columns(tmp_path):
+    from hwsim.cli import main
+
+    run, page = tmp_path / "run", tmp_path / "r.html"
+    assert main(["eval", "tpu_int8", "minilm-l6", "--quant", "w8a8-int", "-o", str(run)]) == 0
+    assert main(["report", str(run), "-o", str(page)]) == 0
+    html = page.read_text()
+    assert "embedding_cosine (fp32 / fake-quant / hardware)" in html
