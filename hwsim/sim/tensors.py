@@ -26,6 +26,7 @@ from math import ceil
 
 import numpy as np
 
+from hwsim.dtypes.registry import same_format
 from hwsim.errors import HwsimError
 from hwsim.pe.counts import ActionCounts
 
@@ -72,7 +73,7 @@ def _activations(a: np.ndarray, spec, fmt):
     name = spec.format if spec is not None else fmt
     if name is None:
         return np.asarray(a, dtype=np.float64)
-    if name in ("float16", "fp16"):
+    if isinstance(name, str) and same_format(name, "float16"):
         return np.asarray(a, dtype=np.float16)
     from hwsim.dtypes import QuantSpec, quantize
 
