@@ -1,6 +1,8 @@
 """Area = sum of component areas (mm^2), scaled from the profile's node to the arch's.
 
-PE array   per_cycle profiles: pe_um2[key] x PEs. per_action profiles: per PE, one
+PE array   per_cycle profiles: pe_um2[key] x PEs. per_action profiles with a datapath model
+           (hwsim.cost.datapath): its components' areas (hwsim.cost.asic) x lanes x PEs, by
+           category. Other per_action PE kinds: per PE, one
            multiplier per lane for each mul.AxW the PE uses (mult_um2_per_bit2 * A * W *
            lanes) plus one adder per add.B (add_um2_per_bit * B)
 buffers    size_bytes x 8 x sram_um2_per_bit
@@ -9,6 +11,7 @@ vector     lanes x (16x16 multiplier + 16-bit adder)
 
 from __future__ import annotations
 
+from hwsim.cost.asic import datapath_um2
 from hwsim.cost.energy import pe_cycle_key
 from hwsim.cost.profiles import Profile
 from hwsim.cost.scaling import area_scale
@@ -16,13 +19,19 @@ from hwsim.pe.counts import split_key
 from hwsim.spec.schema import Arch
 
 
-def area_breakdown_mm2(arch: Arch, profile: Profile, counts_per_mac: dict) -> dict[str, float]:
-    """Area of each component in mm^2."""
+def area_breakdown_mm2(
+    arch: Arch, profile: Profile, counts_per_mac: dict, parts=None
+) -> dict[str, float]:
+    """Area of each component in mm^2; `parts` (a datapath, hwsim.cost.datapath) prices the
+    PE of a per_action profile by category (`pe:<category>`)."""
     s = area_scale(profile.node_nm, arch.technology.node_nm) / 1e6
     arr = arch.pe_array
     out = {}
     if profile.pe_pricing == "per_cycle" and profile.pe_um2:
         out["pe"] = profile.pe_um2[pe_cycle_key(arch, profile)] * arr.pes * s
+    elif parts is not None:
+        for category, um2 in datapath_um2(parts, profile, arr.dot_product_width).items():
+            out[f"pe:{category}"] = um2 * arr.pes * s
     else:
         per_pe = 0.0
         for key in counts_per_mac:
