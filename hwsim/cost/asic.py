@@ -121,9 +121,7 @@ def _float_factors(node_nm: int, entries: tuple) -> dict[str, float]:
 def datapath_pj(parts, profile: Profile, scale: float = 1.0) -> dict[str, float]:
     """Energy per MAC by category (pJ), `scale` carrying it to the arch's node."""
     k = float_factors(profile)["pj"]
-    values = [
-        c.per_mac * part_pj(c, profile) * (k if c.float_unit else 1.0) * scale for c in parts
-    ]
+    values = [c.per_mac * part_pj(c, profile) * (k if c.float_unit else 1.0) * scale for c in parts]
     return category_totals(parts, values)
 
 

@@ -197,10 +197,8 @@ def accumulator(
         width = prod_bits + math.ceil(math.log2(dp))
         out.append(Component("accumulator", "adder", (width,), (dp - 1) / dp))
     share = 1 / dp
-    if acc.kind == "float" or (acc.kind == "int" and products_float):
-        kind = "float"
-    else:
-        kind = acc.kind
+    # float products into an integer register would lose their exponent: a float accumulator
+    kind = "float" if acc.kind == "int" and products_float else acc.kind
     if kind == "float":
         out += float_adder(acc.exp_bits, acc.man_bits, share, "accumulator")
         return out, 1 + acc.exp_bits + acc.man_bits

@@ -32,6 +32,11 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", metavar="DIR", help="report directory (default reports/NAME)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--format", default="csv", help="per-op table format: csv (default) | parquet")
+    p.add_argument(
+        "--require-fit",
+        action="store_true",
+        help="FPGA targets: fail (writing nothing) when the design does not fit its device",
+    )
     p.set_defaults(func=_run)
 
     p = sub.add_parser(
@@ -69,6 +74,7 @@ def _run(args) -> int:
         mode=check_mode(args.mode),
         out_dir=args.output,
         fmt=args.format,
+        require_fit=args.require_fit,
     )
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))

@@ -27,8 +27,10 @@ def run_point(
     out_dir=None,
     fmt: str = "csv",
     reports_root="reports",
+    require_fit: bool = False,
 ) -> tuple[dict, Path]:
-    """Simulate one point and write its report; returns (summary, directory written)."""
+    """Simulate one point and write its report; returns (summary, directory written).
+    `require_fit`: an FPGA design that does not fit its device is an error (nothing written)."""
     from hwsim.dse.quant import recipe_sqnr_db
     from hwsim.sim import simulate
     from hwsim.spec import load_arch
@@ -43,6 +45,8 @@ def run_point(
         extra["quant"] = recipe.name
         extra["output_sqnr_db"] = recipe_sqnr_db(recipe, np.random.default_rng(SQNR_SEED))
     stats = simulate(arch, wl, quant=recipe, mode=mode)
+    if require_fit:
+        check_fit(stats)
     if out_dir is None:
         out_dir = Path(reports_root) / run_name(arch.name, wl.name, mode, extra["quant"])
     summary = write_run(stats, out_dir, fmt=fmt, extra=extra)
@@ -55,3 +59,13 @@ def check_mode(mode: str) -> str:
     if mode not in MODES:
         raise HwsimError(f"--mode: expected one of {', '.join(MODES)}, got {mode!r}")
     return mode
+
+
+def check_fit(stats) -> None:
+    """Raise unless the run's FPGA design fits its device (`--require-fit`)."""
+    fpga = stats.fpga
+    if fpga is None:
+        raise HwsimError(f"--require-fit: {stats.arch.name} is no FPGA target (no arch.fpga)")
+    if not fpga.fits:
+        over = ", ".join(f"{r} {getattr(fpga, r):,} > {fpga.device[r]:,}" for r in fpga.over)
+        raise HwsimError(f"--require-fit: {stats.arch.name} does not fit {fpga.part}: {over}")

@@ -75,14 +75,14 @@ def test_int8_and_e4m3_macs_differ_on_asic_and_fpga(lut_fpga):
     fp_arch = replace(
         lut_fpga, pe_array=replace(lut_fpga.pe_array, pe_kind="float_mac", pe_params=())
     )
-    kulisch = replace(
-        fp_arch, pe_array=replace(fp_arch.pe_array, pe_params=(("acc", "kulisch"),))
-    )
+    kulisch = replace(fp_arch, pe_array=replace(fp_arch.pe_array, pe_params=(("acc", "kulisch"),)))
     int8 = fpga_luts(lut_fpga, i8, i8)
     fp8 = fpga_luts(kulisch, e4m3, e4m3)
     assert int8.luts != fp8.luts and int8.ffs != fp8.ffs
     # the exact accumulator of E4M3 products is 2 * (2^4 + 3) = 38 bits wide, an int8 MAC's 32
-    acc = [c for c in mac_datapath("float_mac", {"acc": "kulisch"}, e4m3, e4m3) if c.part == "adder"]
+    acc = [
+        c for c in mac_datapath("float_mac", {"acc": "kulisch"}, e4m3, e4m3) if c.part == "adder"
+    ]
     assert acc[-1].widths == (38,)
 
 
