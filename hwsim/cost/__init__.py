@@ -18,6 +18,7 @@ includes the PE's leakage). Each op's row carries its share (its cycles).
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 from hwsim.cost.area import area_breakdown_mm2
 from hwsim.cost.asic import datapath_pj, leakage_nw_per_um2
@@ -33,17 +34,22 @@ def arch_datapath(arch):
     arr, prec = arch.pe_array, arch.precision
     if arr.pe_kind not in MODELLED_KINDS:
         return None
+    key = (arr.pe_kind, arr.pe_params, arr.dot_product_width, prec)
+    try:
+        hash(key)
+    except TypeError:  # list-valued PE parameters: no caching
+        return _datapath.__wrapped__(*key)
+    return _datapath(*key)
+
+
+@lru_cache(maxsize=256)
+def _datapath(kind, pe_params, dp, prec):
+    params = dict(pe_params)
     a, w = pe_operands(
-        arr.pe_kind,
-        arr.params,
-        prec.activation_format,
-        prec.weight_format,
-        prec.activation_bits,
+        kind, params, prec.activation_format, prec.weight_format, prec.activation_bits,
         prec.weight_bits,
-    )
-    return mac_datapath(
-        arr.pe_kind, arr.params, a, w, arr.dot_product_width, prec.group_size, prec.scale_bits
-    )
+    )  # fmt: skip
+    return mac_datapath(kind, params, a, w, dp, prec.group_size, prec.scale_bits)
 
 
 def leakage_w(arch, area_mm2: dict, profile: Profile) -> float:

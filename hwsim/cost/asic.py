@@ -91,9 +91,16 @@ def _ieee_mult(e: int, m: int) -> tuple[Component, ...]:
     )
 
 
+_BY_PROFILE: dict[int, tuple[Profile, dict]] = {}  # id -> (the profile, kept alive; factors)
+
+
 def float_factors(profile: Profile) -> dict[str, float]:
     """Calibration of float-unit parts: {'pj', 'um2'} x published / component sum."""
-    return _float_factors(profile.node_nm, tuple(sorted(profile.entries.items())))
+    hit = _BY_PROFILE.get(id(profile))
+    if hit is None or hit[0] is not profile:
+        factors = _float_factors(profile.node_nm, tuple(sorted(profile.entries.items())))
+        hit = _BY_PROFILE[id(profile)] = (profile, factors)
+    return hit[1]
 
 
 @cache
