@@ -219,8 +219,10 @@ def mac_datapath(
     dp: int = 1,
     group_size: int | None = None,
     scale_bits: int = 0,
+    guard_bits: int = 0,
 ) -> tuple[Component, ...]:
-    """Components of one MAC of PE `kind` (with its parameters) on operands a and w."""
+    """Components of one MAC of PE `kind` (with its parameters) on operands a and w;
+    `guard_bits` widen a Kulisch accumulator for sums of up to 2^guard_bits products."""
     if kind not in MODELLED_KINDS:
         raise HwsimError(
             f"PE kind {kind!r}: no datapath model; expected one of {', '.join(MODELLED_KINDS)}"
@@ -235,7 +237,7 @@ def mac_datapath(
     parts += mult
     acc = _accumulate(kind, params)
     products_float = a.kind == "float" or w.kind == "float"
-    span = exact_span_bits(a, w)
+    span = exact_span_bits(a, w) + guard_bits
     acc_parts, acc_bits = accumulator(acc, prod_bits, span, dp, products_float)
     parts += acc_parts
     if group_size and scale_bits:
