@@ -16,7 +16,8 @@ def register(sub) -> None:
         description="Simulate WORKLOAD on ARCH and write summary.json, ops.csv, summary.md and "
         "PNG plots to reports/<name>/ (or -o DIR), atomically. ARCH may be a SCALE-Sim .cfg "
         "and WORKLOAD a SCALE-Sim topology .csv; --mode scalesim then also writes "
-        "COMPUTE_REPORT.csv in SCALE-Sim's columns.",
+        "COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv in the columns "
+        "of SCALE-Sim --scalesim-version.",
         epilog="Example: hwsim run bitmod llama-2-7b:prefill:256 --mode analytic\n\n"
         + shipped_epilog(("arch", "workload", "recipe")),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -32,6 +33,12 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", metavar="DIR", help="report directory (default reports/NAME)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--format", default="csv", help="per-op table format: csv (default) | parquet")
+    p.add_argument(
+        "--scalesim-version",
+        metavar="V",
+        help="SCALE-Sim whose report layout --mode scalesim writes: 3.0.0 (default, the "
+        "newest) | 2.0.2",
+    )
     p.add_argument(
         "--require-fit",
         action="store_true",
@@ -74,6 +81,7 @@ def _run(args) -> int:
         mode=check_mode(args.mode),
         out_dir=args.output,
         fmt=args.format,
+        scalesim_version=args.scalesim_version,
         require_fit=args.require_fit,
     )
     if args.json:

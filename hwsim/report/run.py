@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from hwsim.errors import HwsimError
+from hwsim.report.scalesim import LATEST, check_version, scalesim_reports
 from hwsim.report.writer import write_run
 
 SQNR_SEED = 20261123  # the proxy GEMM's tensors: same recipe -> same SQNR
@@ -27,15 +28,18 @@ def run_point(
     out_dir=None,
     fmt: str = "csv",
     reports_root="reports",
+    scalesim_version: str | None = None,
     require_fit: bool = False,
 ) -> tuple[dict, Path]:
-    """Simulate one point and write its report; returns (summary, directory written).
+    """Simulate one point and write its report (in scalesim mode with SCALE-Sim's reports in
+    `scalesim_version`'s layout, default the newest); returns (summary, directory written).
     `require_fit`: an FPGA design that does not fit its device is an error (nothing written)."""
     from hwsim.dse.quant import recipe_sqnr_db
     from hwsim.sim import simulate
     from hwsim.spec import load_arch
     from hwsim.workload import load_recipe, load_workload
 
+    scalesim_version = check_version(scalesim_version or LATEST)
     arch = load_arch(arch_path)
     wl = load_workload(workload)
     extra: dict = {"quant": None, "output_sqnr_db": None}
@@ -49,7 +53,8 @@ def run_point(
         check_fit(stats)
     if out_dir is None:
         out_dir = Path(reports_root) / run_name(arch.name, wl.name, mode, extra["quant"])
-    summary = write_run(stats, out_dir, fmt=fmt, extra=extra)
+    files = scalesim_reports(stats, wl, scalesim_version) if mode == "scalesim" else None
+    summary = write_run(stats, out_dir, fmt=fmt, extra=extra, files=files)
     return summary, Path(out_dir)
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from hwsim.errors import HwsimError, read_text
 from hwsim.report import plots
-from hwsim.report.scalesim import compute_report_csv
 from hwsim.report.tables import ops_table, summary_markdown
 
 FORMATS = ("csv", "parquet")
@@ -65,9 +64,11 @@ def run_summary(stats, extra: dict | None = None) -> dict:
     return s
 
 
-def write_run(stats, out_dir, fmt: str = "csv", extra: dict | None = None) -> dict:
-    """Write summary.json, ops.csv|parquet, summary.md, PNG plots (and, in scalesim mode,
-    COMPUTE_REPORT.csv) to `out_dir`, atomically. Returns the summary dict."""
+def write_run(
+    stats, out_dir, fmt: str = "csv", extra: dict | None = None, files: dict | None = None
+) -> dict:
+    """Write summary.json, ops.csv|parquet, summary.md, PNG plots and `files` ({name: text},
+    e.g. SCALE-Sim's reports) to `out_dir`, atomically. Returns the summary dict."""
     if fmt not in FORMATS:
         raise HwsimError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
     if fmt == "parquet":
@@ -93,8 +94,8 @@ def write_run(stats, out_dir, fmt: str = "csv", extra: dict | None = None) -> di
             tmp / PLOTS[2],
             mac_slots_per_cycle=summary["mac_slots_per_cycle"],
         )
-        if stats.mode == "scalesim":
-            (tmp / "COMPUTE_REPORT.csv").write_text(compute_report_csv(stats))
+        for name, text in (files or {}).items():
+            (tmp / name).write_text(text)
         (tmp / "summary.md").write_text(summary_markdown(summary, ops, list(PLOTS)))
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return summary

@@ -11,9 +11,10 @@ from pathlib import Path
 from hwsim.errors import HwsimError
 from hwsim.shipped import resolve
 from hwsim.workload.cards import build_card, load_card, model_names
-from hwsim.workload.io import load_scalesim_csv, load_yaml, save_scalesim_csv, save_yaml
+from hwsim.workload.io import load_yaml, save_yaml
 from hwsim.workload.op import OP_KINDS, ConvShape, Op, Workload
 from hwsim.workload.recipe import Recipe, apply_recipe, load_recipe
+from hwsim.workload.scalesim_topology import load_scalesim_csv, save_scalesim_csv
 from hwsim.workload.synthetic import materialize
 from hwsim.workload.tracer import AttentionConfig, fold_layers, trace
 

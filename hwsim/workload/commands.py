@@ -112,7 +112,8 @@ def _line(cells, widths) -> str:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from hwsim.workload.io import save_scalesim_csv, save_yaml
+    from hwsim.workload.io import save_yaml
+    from hwsim.workload.scalesim_topology import save_scalesim_csv
 
     wl = load_workload(args.source)
     out = Path(args.output)

@@ -1,4 +1,6 @@
-"""Workload files: YAML (with tensors beside it in .npz / .safetensors) and SCALE-Sim CSV.
+"""Workload files: YAML (with tensors beside it in .npz / .safetensors).
+
+SCALE-Sim topology CSVs are read and written by hwsim.workload.scalesim_topology.
 
 YAML schema, `version: 1` (every key documented; numbers only):
 
@@ -32,7 +34,6 @@ weights [N, K] (or [batch, N, K]).
 
 from __future__ import annotations
 
-import csv
 import os
 import zipfile
 from dataclasses import asdict, fields
@@ -316,105 +317,3 @@ def _attach_tensors(path: Path, tpath: Path, ops: list[Op]) -> list[Op]:
     from dataclasses import replace
 
     return [replace(op, **found[op.name]) if op.name in found else op for op in ops]
-
-
-# --- SCALE-Sim topology CSV --------------------------------------------------------------
-
-GEMM_HEADER = ["Layer", "M", "N", "K"]
-CONV_HEADER = [
-    "Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
-    "Channels", "Num Filter", "Strides",
-]  # fmt: skip
-
-
-def load_scalesim_csv(path) -> Workload:
-    """A SCALE-Sim topology file (GEMM or conv form) as a Workload of gemm/conv ops.
-
-    Conv form: SCALE-Sim has no padding (IFMAP sizes are the padded sizes), one stride for both
-    axes; lowered as M = output pixels, N = filters, K = Fh*Fw*C.
-    """
-    path = Path(path)
-    try:
-        lines = read_text(path, "topology file").splitlines()
-        rows = [r for r in csv.reader(lines) if any(c.strip() for c in r)]
-    except OSError as e:
-        raise HwsimError(f"{path}: cannot read topology file ({e.strerror})") from None
-    if not rows:
-        raise HwsimError(f"{path}: empty topology file")
-    header = [c.strip() for c in rows[0] if c.strip()]
-    gemm = [h.lower() for h in header] == [h.lower() for h in GEMM_HEADER]
-    if not gemm and [h.lower() for h in header[:8]] != [h.lower() for h in CONV_HEADER]:
-        raise HwsimError(
-            f"{path}: header: expected '{', '.join(GEMM_HEADER)},' or '{', '.join(CONV_HEADER)},'"
-        )
-    ops = []
-    for line, row in enumerate(rows[1:], 2):
-        cells = [c.strip() for c in row if c.strip()]
-        width = 4 if gemm else 8
-        if len(cells) < width:
-            raise HwsimError(f"{path} line {line}: expected {width} fields, got {len(cells)}")
-        name = cells[0]
-        try:
-            nums = [int(c) for c in cells[1:width]]
-        except ValueError:
-            msg = f"{path} line {line}: expected integers after the layer name"
-            raise HwsimError(msg) from None
-        if min(nums) <= 0:
-            raise HwsimError(f"{path} line {line}: expected integers > 0, got {nums}")
-        if gemm:
-            M, N, K = nums
-            ops.append(Op(name, "gemm", M=M, N=N, K=K, module=name))
-            continue
-        h, w, fh, fw, c, n, s = nums
-        if fh > h or fw > w:
-            raise HwsimError(f"{path} line {line}: filter {fh}x{fw} larger than IFMAP {h}x{w}")
-        oh, ow = (h - fh) // s + 1, (w - fw) // s + 1
-        shape = ConvShape(c, n, (fh, fw), (s, s), (0, 0), (h, w), (oh, ow), 1)
-        ops.append(Op(name, "conv", M=oh * ow, N=n, K=fh * fw * c, module=name, conv=shape))
-    if not ops:
-        raise HwsimError(f"{path}: no layers after the header")
-    for line, op in enumerate(ops, 2):
-        _check_size(f"{path} line {line}", op)
-    return Workload(path.stem, tuple(ops), "", {"source": "scalesim", "path": str(path)})
-
-
-def save_scalesim_csv(workload: Workload, path, form: str = "gemm") -> Path:
-    """Write the matrix ops as a SCALE-Sim topology; form: gemm | conv.
-
-    SCALE-Sim has no batch or repeat: a batched op (heads, groups) or a repeated op is written
-    once per instance, named `name#i`. Vector ops are left out (SCALE-Sim has none). The conv
-    form writes convs with padding folded into the IFMAP size, and GEMMs as 1xK IFMAPs with
-    a 1xK filter (M rows of IFMAP height), which SCALE-Sim lowers back to the same M, N, K.
-    """
-    if form not in ("gemm", "conv"):
-        raise HwsimError(f"form: expected gemm or conv, got {form!r}")
-    path = _writable(path)
-    lines = [", ".join(GEMM_HEADER if form == "gemm" else CONV_HEADER) + ","]
-    for op in workload.ops:
-        if op.kind == "vector":
-            continue
-        copies = op.batch * op.repeat
-        for i in range(copies):
-            name = op.name if copies == 1 else f"{op.name}#{i}"
-            if form == "gemm":
-                row = [op.M, op.N, op.K]
-            elif _scalesim_conv(op):
-                c = op.conv
-                h, w = c.in_hw[0] + 2 * c.padding[0], c.in_hw[1] + 2 * c.padding[1]
-                row = [h, w, *c.kernel, c.in_channels, c.out_channels, c.stride[0]]
-            else:  # an M x K "image" of one channel, a 1 x K filter: SCALE-Sim's own GEMM lowering
-                row = [op.M, op.K, 1, op.K, 1, op.N, 1]
-            lines.append(", ".join([name, *map(str, row)]) + ",")
-    _replace_atomically(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n"))
-    return path
-
-
-def _scalesim_conv(op: Op) -> bool:
-    """True if SCALE-Sim's conv row can express this op exactly (one image, one group)."""
-    c = op.conv
-    return (
-        c is not None
-        and c.groups == 1
-        and c.stride[0] == c.stride[1]
-        and c.out_hw[0] * c.out_hw[1] == op.M
-    )

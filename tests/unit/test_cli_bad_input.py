@@ -18,7 +18,6 @@ from hwsim.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 ARCH = REPO / "hwsim" / "data" / "arch" / "tpu_int8.yaml"
-CFG = REPO / "hwsim" / "data" / "arch" / "scalesim.cfg"
 TOPO = REPO / "hwsim" / "data" / "scalesim" / "resnet18.csv"
 WORKLOAD = REPO / "hwsim" / "data" / "workloads" / "minilm.yaml"
 RECIPE = REPO / "hwsim" / "data" / "recipes" / "w8a8-int.yaml"
@@ -155,86 +154,7 @@ def test_arch_is_a_directory(tmp_path, capsys):
     assert str(tmp_path) in msg and "arch file" in msg
 
 
-CFG_TEXT = CFG.read_text()
-CFG_CASES = [
-    ("empty", "", r"a\.cfg: missing section \[architecture_presets\]"),
-    ("not INI", "not ini at all\n", r"a\.cfg: not a valid SCALE-Sim config"),
-    (
-        "missing key",
-        CFG_TEXT.replace("ArrayHeight:    32\n", ""),
-        r"a\.cfg: \[architecture_presets\] ArrayHeight: missing required field",
-    ),
-    (
-        "wrong type",
-        CFG_TEXT.replace("ArrayHeight:    32", "ArrayHeight: big"),
-        r"ArrayHeight: expected an integer > 0, got 'big'",
-    ),
-    (
-        "negative",
-        CFG_TEXT.replace("ArrayHeight:    32", "ArrayHeight: -32"),
-        r"ArrayHeight: expected an integer > 0, got '-32'",
-    ),
-    (
-        "unknown dataflow",
-        CFG_TEXT.replace("Dataflow : os", "Dataflow : xx"),
-        r"a\.cfg: \[architecture_presets\] Dataflow: expected os, ws or is, got 'xx'",
-    ),
-    (
-        "typo of a known key",
-        CFG_TEXT.replace("MemoryBanks: 1", "MemoryBanks: 1\nMemoryBank: 4"),
-        r"a\.cfg: \[architecture_presets\] memorybank: unknown key; expected MemoryBanks",
-    ),
-    (
-        "duplicate key",
-        CFG_TEXT.replace("MemoryBanks: 1", "MemoryBanks: 1\nMemoryBanks: 2"),
-        r"a\.cfg: not a valid SCALE-Sim config \(DuplicateOptionError\)",
-    ),
-]
-
-
-@pytest.mark.parametrize("name,text,match", CFG_CASES, ids=[c[0] for c in CFG_CASES])
-def test_bad_scalesim_cfg(tmp_path, capsys, name, text, match):
-    path = tmp_path / "a.cfg"
-    path.write_text(text)
-    out = tmp_path / "out"
-    msg = run_bad(["run", path, TOPO, "--mode", "scalesim", "-o", out], capsys)
-    assert re.search(match, msg), msg
-    assert not out.exists()
-
-
-def test_scalesim_cfg_keys_of_other_versions_are_still_accepted(tmp_path, capsys):
-    """Keys far from any key hwsim reads (SCALE-Sim v3 additions) are not typos."""
-    path = tmp_path / "v3.cfg"
-    path.write_text(CFG_TEXT.replace("MemoryBanks: 1", "MemoryBanks: 1\nReadRequestBuffer: 32"))
-    from hwsim.spec.scalesim_cfg import load_scalesim_cfg
-
-    assert load_scalesim_cfg(path).pe_array.rows == 32
-
-
-TOPO_HEAD = TOPO.read_text().splitlines()[0]
-CSV_CASES = [
-    ("empty", "", r"t\.csv: empty topology file"),
-    ("header only", TOPO_HEAD + "\n", r"t\.csv: no layers after the header"),
-    ("bad header", "foo,bar\n1,2\n", r"t\.csv: header: expected 'Layer, M, N, K,'"),
-    ("short row", TOPO_HEAD + "\nconv1, 3, 3,\n", r"t\.csv line 2: expected 8 fields, got 3"),
-    ("not a number", TOPO_HEAD + "\nc, 9, x, 3, 3, 1, 1, 1,\n", r"t\.csv line 2: expected integ"),
-    ("negative", TOPO_HEAD + "\nc, 9, -9, 3, 3, 1, 1, 1,\n", r"t\.csv line 2: expected integers >"),
-    (
-        "absurd size",
-        "Layer, M, N, K,\na, 99999999999, 99999999999, 99999999999,\n",
-        r"t\.csv line 2: 1e\+33 MACs \(M\*N\*K\*batch\*repeat\); expected at most 2\*\*53",
-    ),
-    ("filter too big", TOPO_HEAD + "\nc, 2, 2, 3, 3, 1, 1, 1,\n", r"t\.csv line 2: filter 3x3"),
-]
-
-
-@pytest.mark.parametrize("name,text,match", CSV_CASES, ids=[c[0] for c in CSV_CASES])
-def test_bad_topology_csv(tmp_path, capsys, name, text, match):
-    path = tmp_path / "t.csv"
-    path.write_text(text)
-    msg = run_bad(["run", ARCH, path, "-o", tmp_path / "out"], capsys)
-    assert re.search(match, msg), msg
-    assert not (tmp_path / "out").exists()
+# SCALE-Sim .cfg and topology files: tests/unit/test_bad_input_scalesim.py
 
 
 def test_missing_topology_csv(tmp_path, capsys):

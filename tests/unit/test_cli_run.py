@@ -41,7 +41,8 @@ def _scalesim_os(M, N, K, R=32, C=32):
 
 def test_scalesim_files_give_compute_report_in_scalesims_columns(tmp_path, topology, capsys):
     out = tmp_path / "run"
-    assert main(["run", str(CFG), str(topology), "--mode", "scalesim", "-o", str(out)]) == 0
+    argv = ["run", str(CFG), str(topology), "--mode", "scalesim", "-o", str(out)]
+    assert main([*argv, "--scalesim-version", "2.0.2"]) == 0
     lines = (out / "COMPUTE_REPORT.csv").read_text().splitlines()
     assert lines[0] == (
         "LayerID, Total Cycles, Stall Cycles, Overall Util %, Mapping Efficiency %, Compute Util %,"

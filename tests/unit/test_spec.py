@@ -212,17 +212,3 @@ def test_invalid_yaml_and_missing_file(tmp_path):
         HwsimError, match=r"arch: no file or shipped arch named '.*nope\.yaml'; shipped: .*bitmod"
     ):
         load_arch(tmp_path / "nope.yaml")
-
-
-def test_bad_scalesim_cfg(tmp_path):
-    good = (ARCH / "scalesim.cfg").read_text()
-    bad = write(tmp_path, good.replace("ArrayHeight:    32", "ArrayHeight:    -3"), "b.cfg")
-    with pytest.raises(
-        HwsimError, match=r"\[architecture_presets\] ArrayHeight: expected an integer > 0"
-    ):
-        load_arch(bad)
-    bad = write(tmp_path, good.replace("Dataflow : os", "Dataflow : rs"), "c.cfg")
-    with pytest.raises(HwsimError, match=r"Dataflow: expected os, ws or is, got 'rs'"):
-        load_arch(bad)
-    with pytest.raises(HwsimError, match=r"missing section \[architecture_presets\]"):
-        load_arch(write(tmp_path, "[general]\nrun_name = x\n", "d.cfg"))

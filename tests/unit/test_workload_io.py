@@ -11,7 +11,8 @@ import pytest
 import hwsim
 from hwsim.errors import HwsimError
 from hwsim.workload import Op, Workload
-from hwsim.workload.io import load_scalesim_csv, save_scalesim_csv, save_yaml
+from hwsim.workload.io import save_yaml
+from hwsim.workload.scalesim_topology import load_scalesim_csv, save_scalesim_csv
 
 
 def _sig(wl):
@@ -163,11 +164,11 @@ def test_scalesim_expands_heads_and_repeats(tmp_path):
 @pytest.mark.parametrize(
     "text, match",
     [
-        ("Layer, M, N\nfc, 1, 2\n", r"header: expected 'Layer, M, N, K,'"),
-        ("Layer, M, N, K,\nfc, 1, 2,\n", r"line 2: expected 4 fields, got 3"),
-        ("Layer, M, N, K,\nfc, 1, x, 3,\n", r"line 2: expected integers after the layer name"),
-        ("Layer, M, N, K,\nfc, 1, 0, 3,\n", r"line 2: expected integers > 0"),
-        ("Layer, M, N, K,\n", r"no layers after the header"),
+        ("Layer, M, N\nfc, 1, 2\n", r"line 2: expected 4 cells \(Layer, M, N, K\) or 8"),
+        ("Layer, M, N, K,\nfc, 1, 2,\n", r"line 2: expected 4 fields \(gemm rows\), got 3"),
+        ("Layer, M, N, K,\nfc, 1, x, 3,\n", r"line 2: N: expected an integer > 0, got 'x'"),
+        ("Layer, M, N, K,\nfc, 1, 0, 3,\n", r"line 2: N: expected an integer > 0, got '0'"),
+        ("Layer, M, N, K,\n", r"expected layer rows after the header, got none"),
     ],
 )
 def test_bad_scalesim_csv(tmp_path, text, match):
