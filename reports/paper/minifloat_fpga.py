@@ -153,9 +153,10 @@ def plot(rows: list[dict], path: Path) -> None:
 NOTE = """\
 What agrees and why the rest differs. The cost side reproduces the paper's mechanism: a
 minifloat's exact accumulator grows as 2^E, so wide-exponent splits cost far more LUTs than
-an integer of the same width (E5-E7 splits do not even fit the XCZU7EV), and at equal width
-an integer MAC is the cheapest format. Accordingly the integers hold the low-cost end of the
-joint front (listed above). Higher up, minifloats with a 3-bit exponent win here, because
+an integer of the same width (E5-E7 splits do not even fit the XCZU7EV); at equal width only
+an E1 split (an integer grid in disguise, with a narrower significand where FINN's multiplier
+formula steps, as at 7 bits) undercuts the integer. The integers hold the low-cost end of
+the joint front (listed above). Higher up, minifloats with a 3-bit exponent win here, because
 the accuracy side differs from the paper's: hwsim fake-quantizes MiniLM with plain
 round-to-nearest, per-tensor activations, and MiniLM's FFN inputs are heavy-tailed (kurtosis
 in the thousands), which a 3-bit exponent spans and a uniform integer grid does not; the
