@@ -26,6 +26,7 @@ from hwsim.cost.datapath import MODELLED_KINDS, mac_datapath, pe_operands
 from hwsim.cost.energy import action_pj, kulisch_bits, price_counts, sram_pj_per_bit
 from hwsim.cost.profiles import Profile, load_profile, profile_names
 from hwsim.cost.scaling import area_scale, energy_scale
+from hwsim.errors import HwsimError
 
 
 def arch_datapath(arch):
@@ -36,10 +37,13 @@ def arch_datapath(arch):
         return None
     key = (arr.pe_kind, arr.pe_params, arr.dot_product_width, prec)
     try:
-        hash(key)
-    except TypeError:  # list-valued PE parameters: no caching
-        return _datapath.__wrapped__(*key)
-    return _datapath(*key)
+        try:
+            hash(key)
+        except TypeError:  # list-valued PE parameters: no caching
+            return _datapath.__wrapped__(*key)
+        return _datapath(*key)
+    except HwsimError as e:
+        raise HwsimError(f"arch.precision: {e} ({arch.source})") from None
 
 
 @lru_cache(maxsize=256)
@@ -98,7 +102,6 @@ def recost(stats, profile: str | Profile | None = None):
     fpga = None
     if arch.fpga is not None:
         from hwsim.cost.fpga import fpga_resources
-        from hwsim.errors import HwsimError
 
         if parts is None:
             raise HwsimError(

@@ -123,7 +123,7 @@ def _float_view(x: Operand) -> tuple[int, int]:
     return (x.exp_bits, x.sig_bits) if x.kind == "float" else (0, x.sig_bits)
 
 
-def multiplier(a: Operand, w: Operand, weights: str = "fixed", k_hot: int = 2) -> list:
+def multiplier(a: Operand, w: Operand, weights: str = "fixed", k_hot: int = 2) -> tuple[list, int]:
     """Components of the product a * w, and the product's width in bits."""
     out: list[Component] = []
     if weights in ("pow2", "khot") or w.kind == "pow2":
