@@ -1,6 +1,6 @@
 """hwsim: a hardware co-design simulator for quantized accelerators.
 
-Public API (a contract, see DESIGN.md):
+Public API (a contract: these names and signatures stay stable):
     hwsim.format(name) / hwsim.formats()           number formats
     hwsim.QuantSpec, hwsim.quantize, hwsim.dequantize, hwsim.QTensor
     hwsim.pe.run(kind, a, w, **params)              bit-accurate PE kernels

@@ -37,10 +37,7 @@ def base_doc(arch_path: str):
     """The base arch YAML parsed with line numbers (hwsim.spec's loader)."""
     import yaml
 
-    try:  # the spec package's line-numbering YAML loader (public since its yamlcheck split)
-        from hwsim.spec.yamlcheck import LineLoader
-    except ImportError:
-        from hwsim.spec.loader import _LineLoader as LineLoader
+    from hwsim.spec.yamlcheck import LineLoader  # the spec package's line-numbering loader
 
     p = Path(arch_path)
     if p.suffix.lower() == ".cfg":

@@ -8,7 +8,7 @@
 - ``finite``: no inf, no NaN, every code a number (float4_e2m1fn, float6_e2m3fn, e3m2fn, fp_eXmY)
 - ``fnu``:    unsigned powers of two, no zero, no mantissa, NaN at all-ones (float8_e8m0fnu)
 
-Casting rules (REFERENCE.md section 1, measured against ml_dtypes 0.6 and torch 2.13):
+Casting rules (OCP 8-bit floating point spec v1.0; measured against ml_dtypes 0.6, torch 2.13):
 each input is taken exactly as float64 and rounded once, on the grid extended past the
 largest exponent; a result above `max_value` overflows. Overflow (and +-inf input) gives
 inf where the format has it, else NaN, unless `saturate` (then +-max); directed modes that
@@ -30,7 +30,7 @@ from functools import cached_property
 import numpy as np
 
 from hwsim.dtypes import _float_kernels as K
-from hwsim.dtypes.base import Format, Rounding, as_rounding, stochastic_draws
+from hwsim.dtypes.base import Format, Rounding, as_rounding, checked_codes, stochastic_draws
 from hwsim.dtypes.minifloat_scalar import FloatScalarReference
 from hwsim.dtypes.registry import register_format, register_pattern
 from hwsim.errors import HwsimError
@@ -298,15 +298,7 @@ class FloatFormat(FloatScalarReference, Format):
         return out.reshape(c.shape)
 
     def _checked_codes(self, codes) -> np.ndarray:
-        c = np.asarray(codes)
-        if c.dtype.kind not in "iu":
-            raise HwsimError(f"{self.name} codes: expected an integer array, got {c.dtype}")
-        if c.size and (int(c.min()) < 0 or int(c.max()) >= 2**self.bits):
-            raise HwsimError(
-                f"{self.name} codes: expected integers in 0 .. {2**self.bits - 1}, "
-                f"got {int(c.min())} .. {int(c.max())}"
-            )
-        return c
+        return checked_codes(codes, self.bits, f"{self.name}.decode")
 
     def classify(self, codes) -> np.ndarray:
         """zero / subnormal / normal / inf / nan for each code."""
@@ -326,6 +318,8 @@ def _float_bits(x) -> tuple[np.ndarray, tuple[int, int, int]]:
     """1-D input as a signed-int view of IEEE binary32/64 bits, plus (man_bits, exp_bits, bias)."""
     arr = np.ascontiguousarray(x)
     kind = arr.dtype.kind
+    if not arr.dtype.isnative:  # big-endian input (from a file): the same values, native
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     if arr.dtype == np.float32:
         return arr.view(np.int32), (23, 8, 127)
     if arr.dtype == np.float64:

@@ -14,6 +14,8 @@ from hwsim.dtypes.base import Format
 from hwsim.errors import HwsimError, closest
 
 _NAMED: dict[str, Callable[[], Format]] = {}
+# short spellings that name a registered format (the scale-format vocabulary's fp16 / bf16)
+ALIASES = {"fp16": "float16", "bf16": "bfloat16"}
 _PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], Format], tuple[str, ...]]] = []
 
 
@@ -31,14 +33,24 @@ def register_pattern(
     _PATTERNS.append((re.compile(pattern), build, tuple(listed)))
 
 
-@cache
-def format(name: str) -> Format:  # noqa: A001 - public API name from DESIGN.md
-    """The format called `name` (any registered or parametric spelling)."""
+def format(name: str) -> Format:  # noqa: A001 - the public API's name (hwsim.format)
+    """The format called `name` (any registered, aliased or parametric spelling)."""
     if isinstance(name, Format):
         return name
     if not isinstance(name, str):
         raise HwsimError(f"format: expected a format name (str), got {type(name).__name__}")
+    return _lookup(name)
+
+
+def same_format(a, b) -> bool:
+    """Whether two names (or Formats) are the same format: `fp16` is `float16`."""
+    return format(a) == format(b)
+
+
+@cache
+def _lookup(name: str) -> Format:
     key = name.strip()
+    key = ALIASES.get(key, key)
     if key in _NAMED:
         return _NAMED[key]()
     for pattern, build, _ in _PATTERNS:

@@ -1,7 +1,7 @@
 """load_arch: YAML (or a SCALE-Sim .cfg) -> a validated, frozen `Arch`.
 
-Every field is checked in one pass; all problems are reported together on one line, each as
-`arch.memory[1].size_bytes: expected an integer > 0, got -4 (x.yaml line 12)`. Line
+Every field is checked in one pass; all problems are reported together on one line, as
+`arch/x.yaml: arch.memory[1].size_bytes: expected an integer > 0, got -4 (line 12)`. Line
 numbers come from yaml's node marks (1-based).
 """
 
@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from hwsim.errors import HwsimError, read_text
+from hwsim.errors import HwsimError
 from hwsim.shipped import resolve
 from hwsim.spec import sections as S
 from hwsim.spec.schema import Arch
-from hwsim.spec.yamlcheck import Checker, LineLoader, Map
+from hwsim.spec.yamlcheck import Checker, LineLoader, Map, kind_of
+from hwsim.yamlsafe import load_file
 
 SCHEMA_VERSION = 1
 
@@ -28,18 +27,10 @@ def load_arch(path) -> Arch:
         from hwsim.spec.scalesim_cfg import load_scalesim_cfg
 
         return load_scalesim_cfg(p)
-    try:
-        text = read_text(p, "arch file")
-        doc = yaml.load(text, Loader=LineLoader)  # noqa: S506 - a SafeLoader subclass
-    except OSError as e:
-        raise HwsimError(f"{p}: cannot read arch file ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or "parse error"
-        raise HwsimError(f"{p}: not valid YAML: {problem} ({p}{where})") from None
+    doc = load_file(p, "arch file", LineLoader)
     if not isinstance(doc, Map):
-        raise HwsimError(f"arch: expected a YAML mapping at the top of {p}")
+        got = kind_of(doc)
+        raise HwsimError(f"{p}: arch: expected a mapping at the top of the file, got {got}")
     return arch_from_mapping(doc, str(p))
 
 
@@ -79,9 +70,7 @@ def arch_from_mapping(doc: Map, file: str) -> Arch:
     overrides = S.overrides(c, doc)
     if pe_array is not None and precision is not None:
         S.check_pe_formats(c, doc, pe_array, precision)
-    if c.errors:
-        more = f" (and {len(c.errors) - 1} more: " + "; ".join(c.errors[1:]) + ")"
-        raise HwsimError(c.errors[0] + (more if len(c.errors) > 1 else ""))
+    c.raise_errors()
     return Arch(
         version=version,
         name=name,

@@ -15,7 +15,7 @@ from hwsim.spec.schema import (
     Technology,
     VectorUnit,
 )
-from hwsim.spec.yamlcheck import Checker, Map, Seq, ok
+from hwsim.spec.yamlcheck import Checker, Map, Seq, kind_of, limits, problem
 
 OPERANDS = ("weights", "inputs", "outputs")
 
@@ -73,8 +73,11 @@ def dataflow(c: Checker, doc: Map) -> str | None:
 def memory(c: Checker, doc: Map) -> tuple[MemoryLevel, ...] | None:
     levels = doc.get("memory")
     if not isinstance(levels, Seq) or not levels:
+        got = kind_of(levels) if levels != [] else "an empty list"
         c.fail(
-            "arch.memory", c.line_of(doc, "memory"), "expected a non-empty list of buffer levels"
+            "arch.memory",
+            c.line_of(doc, "memory"),
+            f"expected a non-empty list of buffer levels, got {got}",
         )
         return None
     out, held = [], set()
@@ -144,13 +147,14 @@ def vector(c: Checker, doc: Map) -> VectorUnit | None:
     lanes = c.get(m, "lanes", path, "int", gt=0)
     overlapped = c.get(m, "overlapped", path, "bool", default=False)
     per = c.get(m, "cycles_per_element", path, "map", default={})
+    from hwsim.workload.op import VECTOR_KINDS  # here: hwsim.workload imports hwsim.spec
+
     for k, v in (per or {}).items():
-        if not ok(v, "int", {"gt": 0}):
-            c.fail(
-                f"{path}.cycles_per_element.{k}",
-                per.lines[k],
-                f"expected an integer > 0, got {v!r}",
-            )
+        what = problem(v, "int", limits("cycles_per_element", {"gt": 0}))
+        if k not in VECTOR_KINDS:
+            what = f"expected a vector kind ({', '.join(VECTOR_KINDS)}), got {k!r}"
+        if what:
+            c.fail(f"{path}.cycles_per_element.{k}", per.lines[k], what)
     return None if lanes is None else VectorUnit(lanes, dict(per or {}), bool(overlapped))
 
 
@@ -255,7 +259,8 @@ def fpga(c: Checker, doc: Map) -> FPGADevice | None:
 def overrides(c: Checker, doc: Map) -> tuple[Override, ...]:
     items = doc.get("overrides", [])
     if not isinstance(items, list):
-        c.fail("arch.overrides", c.line_of(doc, "overrides"), "expected a list of overrides")
+        got = kind_of(items)
+        c.fail("arch.overrides", c.line_of(doc, "overrides"), f"expected a list, got {got}")
         return ()
     out = []
     for i, m in enumerate(items):

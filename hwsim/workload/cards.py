@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from hwsim.errors import HwsimError, closest
+from hwsim.spec.yamlcheck import number
 from hwsim.workload.op import ConvShape, Op, Workload
 
 
@@ -53,9 +54,9 @@ class TransformerConfig:
                 f"card.family: expected one of {', '.join(FAMILIES)}, got {self.family!r}"
             )
         for f in ("d_model", "ffn", "layers", "heads", "kv_heads"):
-            v = getattr(self, f)
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                raise HwsimError(f"card.{f}: expected an integer > 0, got {v!r}")
+            number("card.", f, getattr(self, f), "int", gt=0)
+        for f in ("vocab", "patch", "classes", "head_dim"):  # 0: none, or the default
+            number("card.", f, getattr(self, f), "int", ge=0)
         if self.heads % self.kv_heads:
             raise HwsimError(
                 f"card.kv_heads: expected a divisor of heads={self.heads}, got {self.kv_heads}"
@@ -122,7 +123,7 @@ def parse_card(text: str) -> tuple[str, str, int, int]:
         )
     nums = []
     for label, raw in zip(("length", "batch"), parts[2:]):
-        if not raw.isdigit() or int(raw) <= 0:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) <= 0:  # "²".isdigit() too
             raise HwsimError(f"card {text!r}: {label} expected an integer > 0, got {raw!r}")
         nums.append(int(raw))
     return model, phase, nums[0], nums[1] if len(nums) > 1 else 1

@@ -58,28 +58,33 @@ def run_bad(argv, capsys) -> str:
 # (case id, file name, file text or None (no file), argv with FILE for its path, message regex)
 ARCH_CASES = [
     ("missing", "nope.yaml", None, r"no file or shipped arch named '.*nope\.yaml'"),
-    ("empty", "a.yaml", "", r"expected a YAML mapping at the top of .*a\.yaml"),
+    (
+        "empty",
+        "a.yaml",
+        "",
+        r"a\.yaml: arch: expected a mapping at the top of the file, got nothing",
+    ),
     ("yaml syntax", "a.yaml", "version: 1\nname: [a\n", r"a\.yaml: not valid YAML"),
-    ("top-level list", "a.yaml", "- 1\n- 2\n", r"expected a YAML mapping at the top of .*a\.yaml"),
+    ("top-level list", "a.yaml", "- 1\n- 2\n", r"a\.yaml: arch: expected a mapping .*got a list"),
     ("no version", "a.yaml", edited(ARCH, lambda d: d.pop("version")), r"arch\.version: missing"),
     ("bad version", "a.yaml", edited(ARCH, lambda d: put(d, "version", 9)), r"version: expected 1"),
     (
         "unknown key",
         "a.yaml",
         edited(ARCH, lambda d: put(d, "clok_mhz", 3)),
-        r"arch\.clok_mhz: unknown field; expected one of clock_mhz \(.*a\.yaml line",
+        r"a\.yaml: arch\.clok_mhz: unknown field; expected one of clock_mhz \(line",
     ),
     (
         "wrong type",
         "a.yaml",
         edited(ARCH, lambda d: put(d, "clock_mhz", "fast")),
-        r"arch\.clock_mhz: expected a number > 0, got 'fast'",
+        r"arch\.clock_mhz: expected a number >= 0\.001, got 'fast'",
     ),
     (
         "negative",
         "a.yaml",
         edited(ARCH, lambda d: put(d["pe_array"], "rows", -4)),
-        r"arch\.pe_array\.rows: expected an integer > 0, got -4 \(.*a\.yaml line \d+\)",
+        r"a\.yaml: arch\.pe_array\.rows: expected an integer > 0, got -4 \(line \d+\)",
     ),
     (
         "bool for int",
@@ -133,7 +138,7 @@ ARCH_CASES = [
         "negative DRAM bandwidth",
         "a.yaml",
         edited(ARCH, lambda d: put(d["dram"], "bytes_per_cycle", -1)),
-        r"arch\.dram\.bytes_per_cycle: expected a number > 0",
+        r"arch\.dram\.bytes_per_cycle: expected a number >= 0\.001, got -1",
     ),
 ]
 
@@ -164,9 +169,9 @@ def test_missing_topology_csv(tmp_path, capsys):
 
 WL_CASES = [
     ("missing", None, r"no file or shipped workload named '.*w\.yaml'"),
-    ("empty", "", r"w\.yaml: expected a mapping with version: and ops:"),
+    ("empty", "", r"w\.yaml: top level: expected a mapping with version: and ops:, got nothing"),
     ("yaml syntax", "ops: [\n", r"w\.yaml: not valid YAML"),
-    ("top-level list", "- a\n", r"w\.yaml: expected a mapping with version: and ops:"),
+    ("top-level list", "- a\n", r"w\.yaml: top level: expected a mapping .*got a list"),
     ("no version", edited(WORKLOAD, lambda d: d.pop("version")), r"w\.yaml: version: expected 1"),
     (
         "unknown top-level key",
@@ -210,12 +215,12 @@ WL_CASES = [
     (
         "tensor file missing",
         edited(WORKLOAD, lambda d: put(d, "tensors", "nope.npz")),
-        r"nope\.npz: tensor file named by the workload YAML does not exist",
+        r"nope\.npz: tensors: expected the tensor file the workload names, got no such file",
     ),
     (
         "tensor file extension",
         edited(WORKLOAD, lambda d: put(d, "tensors", "x.txt")),
-        r"x\.txt: tensors: expected a \.npz or \.safetensors file",
+        r"w\.yaml: tensors: expected a \.npz or \.safetensors file name, got 'x\.txt'",
     ),
 ]
 
@@ -243,9 +248,9 @@ def _tensor_yaml(tmp_path: Path, tensor_name: str) -> Path:
 @pytest.mark.parametrize(
     "name,arrays,match",
     [
-        ("wrong shape", {f"{GEMM}/weights": np.zeros((3, 3), np.float32)}, r"has shape \(3, 3\)"),
-        ("unknown op", {"nope/weights": np.zeros((3, 3), np.float32)}, r"'nope/weights' names no"),
-        ("unknown part", {f"{GEMM}/bias": np.zeros(3, np.float32)}, r"/bias' names no op/part"),
+        ("wrong shape", {f"{GEMM}/weights": np.zeros((3, 3), np.float32)}, r"got \(3, 3\)"),
+        ("unknown op", {"nope/weights": np.zeros((3, 3), np.float32)}, r"nope/weights: expected"),
+        ("unknown part", {f"{GEMM}/bias": np.zeros(3, np.float32)}, r"/bias: expected '<op>/in"),
     ],
     ids=["wrong shape", "unknown op", "unknown part"],
 )
@@ -259,7 +264,7 @@ def test_tensor_file_that_does_not_match_its_yaml(tmp_path, capsys, name, arrays
 
         save_file(arrays, str(tpath))
     msg = run_bad(["workload", "show", _tensor_yaml(tmp_path, tpath.name)], capsys)
-    assert f"t.{ext}: tensor" in msg
+    assert f"t.{ext}: " in msg
     assert re.search(match, msg), msg
 
 
@@ -281,6 +286,8 @@ CARD_CASES = [
     ("llama-2-7b:lunch:256", r"phase expected one of prefill, decode"),
     ("llama-2-7b:prefill:-5", r"length expected an integer > 0, got '-5'"),
     ("llama-2-7b:prefill:abc", r"length expected an integer > 0, got 'abc'"),
+    ("llama-2-7b:prefill:\u00b2", r"length expected an integer > 0, got '\u00b2'"),
+    ("llama-2-7b:prefill:\u0661\u0662", r"length expected an integer > 0, got '\u0661\u0662'"),
     ("llama-2-7b:prefill:256:0", r"batch expected an integer > 0, got '0'"),
     ("llama-2-7b:prefill:99999999999", r"prefill:99999999999:1: op .* expected at most 2\*\*53"),
     ("llama-2-7b", r"no file or shipped workload named 'llama-2-7b' \(or a model card"),
@@ -303,9 +310,9 @@ def _wspec(key, value):
 
 RECIPE_CASES = [
     ("missing", None, r"recipe: no file or shipped recipe named '.*r\.yaml'; shipped: "),
-    ("empty", "", r"r\.yaml: version: expected 1, got None"),
+    ("empty", "", r"r\.yaml: top level: expected a mapping with version: 1, got nothing"),
     ("yaml syntax", "a: [", r"r\.yaml: not valid YAML"),
-    ("top-level list", "- 1", r"r\.yaml: version: expected 1"),
+    ("top-level list", "- 1", r"r\.yaml: top level: expected a mapping .*got a list"),
     ("no version", _recipe(lambda d: d.pop("version")), r"r\.yaml: version: expected 1"),
     ("unknown key", _recipe(lambda d: put(d, "defualt", {})), r"r\.yaml: defualt: unknown key"),
     ("default not a mapping", _recipe(lambda d: put(d, "default", 5)), r"r\.yaml: default: exp"),
@@ -521,7 +528,7 @@ def test_tensor_file_of_non_real_numbers(tmp_path, capsys, dtype):
     arr = np.ones((384, 384), dtype=dtype)
     np.savez(tmp_path / "t.npz", **{f"{GEMM}/weights": arr})
     msg = run_bad(["workload", "show", _tensor_yaml(tmp_path, "t.npz")], capsys)
-    assert f"has dtype {np.dtype(dtype)}; expected real float numbers" in msg
+    assert f"weights: expected real float numbers, got dtype {np.dtype(dtype)}" in msg
 
 
 def _sqlite(path: Path, schema: str) -> bytes:
@@ -587,13 +594,13 @@ def test_run_summary_that_is_not_utf8(tmp_path, capsys, run_dir):
     assert "summary.json: run summary: expected UTF-8 text, got byte 0xff at offset 10" in msg
 
 
-DUPLICATE = r"d\.yaml: not valid YAML \(duplicate key 'name', line \d+\)"
+DUPLICATE = r"d\.yaml: not valid YAML:? \(?duplicate key 'name'(, line \d+\)| \(line \d+\))"
 
 
 @pytest.mark.parametrize(
     "src,argv,match",
     [
-        (ARCH, ["run", "{f}", CARD], r"not valid YAML: duplicate key 'name' \(.*d\.yaml line 8"),
+        (ARCH, ["run", "{f}", CARD], r"d\.yaml: not valid YAML: duplicate key 'name' \(line 8\)"),
         (WORKLOAD, ["workload", "show", "{f}"], DUPLICATE),
         (RECIPE, ["run", ARCH, CARD, "--quant", "{f}"], DUPLICATE),
         (SWEEP, ["sweep", "{f}", "-o", "{f}.store"], DUPLICATE),
