@@ -10,7 +10,7 @@ import pytest
 from hwsim.cost import arch_datapath, load_profile
 from hwsim.cost.asic import datapath_pj, datapath_um2, float_factors
 from hwsim.cost.datapath import Operand, int_operand, mac_datapath, operand, pe_operands
-from hwsim.cost.fpga import bram36_of_level, fpga_resources
+from hwsim.cost.fpga import bram36_of_level, fpga_resources, mult_luts
 from hwsim.cost.tables import _entry
 from hwsim.errors import HwsimError
 from hwsim.sim import simulate
@@ -171,3 +171,19 @@ def test_per_cycle_profiles_keep_their_published_pe_figures():
     st = simulate(ARCH / "bitmod.yaml", Workload("w", (Op("g", "gemm", M=4, N=64, K=64),)))
     assert "pe" in st.energy_breakdown_pj and "leakage" in st.energy_breakdown_pj
     assert not any(k.startswith("pe:") for k in st.energy_breakdown_pj)
+
+
+def test_dsp_packing_by_operand_width():
+    from hwsim.cost.datapath import Component
+    from hwsim.cost.fpga import part_resources
+
+    def mult(a, w):
+        return Component("multiplier", "int_mult", (a, w), 1)
+
+    assert part_resources(mult(8, 8), True, True) == ((8 + 8) / 2, 0.0, 1 / 2)  # WP486
+    assert part_resources(mult(4, 4), True, True) == (3 / 4 * (4 + 4), 0.0, 1 / 4)  # WP521
+    assert part_resources(mult(16, 16), True, False) == (0.0, 0.0, 1.0)
+    assert part_resources(mult(27, 18), True, False)[2] == 1.0
+    assert part_resources(mult(27, 19), True, False) == (float(mult_luts(27, 19)), 0.0, 0.0)
+    fp = Component("multiplier", "int_mult", (4, 4), 1, True)  # a minifloat significand
+    assert part_resources(fp, True, False) == (float(mult_luts(4, 4)), 0.0, 0.0)
