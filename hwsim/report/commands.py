@@ -14,7 +14,8 @@ def register(sub) -> None:
         "run",
         help="simulate one design point and write its report directory",
         description="Simulate WORKLOAD on ARCH and write summary.json, ops.csv, summary.md and "
-        "PNG plots to reports/<name>/ (or -o DIR), atomically. ARCH may be a SCALE-Sim .cfg "
+        "PNG plots to reports/<name>/ (or -o DIR: new, empty or hwsim's own; only hwsim's files "
+        "are replaced). ARCH may be a SCALE-Sim .cfg "
         "and WORKLOAD a SCALE-Sim topology .csv; --mode scalesim then also writes "
         "COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv in the columns "
         "of SCALE-Sim --scalesim-version.",

@@ -9,7 +9,7 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.report.scalesim import LATEST, check_version, scalesim_reports
-from hwsim.report.writer import write_run
+from hwsim.report.writer import report_dir, write_run
 
 SQNR_SEED = 20261123  # the proxy GEMM's tensors: same recipe -> same SQNR
 
@@ -29,6 +29,7 @@ def run_point(
     fmt: str = "csv",
     reports_root="reports",
     scalesim_version: str | None = None,
+    plots: bool = True,
     require_fit: bool = False,
 ) -> tuple[dict, Path]:
     """Simulate one point and write its report (in scalesim mode with SCALE-Sim's reports in
@@ -48,13 +49,14 @@ def run_point(
         recipe = load_recipe(quant)  # each op at its rule's precision
         extra["quant"] = recipe.name
         extra["output_sqnr_db"] = recipe_sqnr_db(recipe, np.random.default_rng(SQNR_SEED))
+    if out_dir is None:
+        out_dir = Path(reports_root) / run_name(arch.name, wl.name, mode, extra["quant"])
+    report_dir(out_dir)  # a folder of the user's is refused before the simulation, not after
     stats = simulate(arch, wl, quant=recipe, mode=mode)
     if require_fit:
         check_fit(stats)
-    if out_dir is None:
-        out_dir = Path(reports_root) / run_name(arch.name, wl.name, mode, extra["quant"])
     files = scalesim_reports(stats, wl, scalesim_version) if mode == "scalesim" else None
-    summary = write_run(stats, out_dir, fmt=fmt, extra=extra, files=files)
+    summary = write_run(stats, out_dir, fmt=fmt, extra=extra, plots=plots, files=files)
     return summary, Path(out_dir)
 
 

@@ -50,6 +50,7 @@ from hwsim.sim.mapping import scalesim_rows
 
 VERSIONS = ("2.0.2", "3.0.0")
 LATEST = VERSIONS[-1]
+REPORTS = ("COMPUTE_REPORT.csv", "BANDWIDTH_REPORT.csv", "DETAILED_ACCESS_REPORT.csv")
 _MAX_EXACT_FOLDS = 1 << 20  # beyond this the per-fold means use the (equal) closed form
 
 COMPUTE_HEADER = {

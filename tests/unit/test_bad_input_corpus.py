@@ -39,11 +39,13 @@ BAD = "@@BAD@@"
 
 def _arch_base() -> dict:
     """tpu_int8 with every optional numeric field present (fpga, overrides, group scales)."""
-    doc = yaml.safe_load((REPO / "arch" / "tpu_int8.yaml").read_text())
+    doc = yaml.safe_load((REPO / "hwsim" / "data" / "arch" / "tpu_int8.yaml").read_text())
     doc["dram"]["energy_pj_per_bit"] = 15.0
     doc["vector_unit"]["cycles_per_element"] = {"softmax": 4}
     doc["precision"].update(group_size=128, scale_bits=8)
-    fpga = yaml.safe_load((REPO / "arch" / "fpga_zcu104.yaml").read_text())["fpga"]
+    fpga = yaml.safe_load((REPO / "hwsim" / "data" / "arch" / "fpga_zcu104.yaml").read_text())[
+        "fpga"
+    ]
     doc["fpga"] = {**fpga, "max_clock_mhz": 300.0}
     doc["overrides"] = [
         {"workload": "*:decode:*", "rows": 64, "cols": 16, "weight_bits": 8, "group_size": 64}
@@ -78,7 +80,9 @@ CARD_BASE = {
         "vocab": 32, "patch": 0, "classes": 0, "head_dim": 16,
     },
 }  # fmt: skip
-RECIPE_BASE = yaml.safe_load((REPO / "workloads" / "recipes" / "w4a16-int-g128.yaml").read_text())
+RECIPE_BASE = yaml.safe_load(
+    (REPO / "hwsim" / "data" / "recipes" / "w4a16-int-g128.yaml").read_text()
+)
 
 
 def _doc_with(base: dict, path: tuple, raw: str) -> str:
@@ -219,8 +223,24 @@ def _argv(kind: str, path: Path, out: Path) -> list:
     if kind == "arch":
         return ["run", path, CARD, "--mode", "analytic", "-o", out]
     if kind == "recipe":
-        return ["run", REPO / "arch" / "tpu_int8.yaml", CARD, "--quant", path, "-o", out]
-    return ["run", REPO / "arch" / "tpu_int8.yaml", path, "--mode", "analytic", "-o", out]
+        return [
+            "run",
+            REPO / "hwsim" / "data" / "arch" / "tpu_int8.yaml",
+            CARD,
+            "--quant",
+            path,
+            "-o",
+            out,
+        ]
+    return [
+        "run",
+        REPO / "hwsim" / "data" / "arch" / "tpu_int8.yaml",
+        path,
+        "--mode",
+        "analytic",
+        "-o",
+        out,
+    ]
 
 
 def run_bad(tmp_path: Path, capsys, argv: list) -> str:
@@ -602,12 +622,16 @@ def test_good_tensor_file_is_used(tmp_path, capsys):
 # --- the good side ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "arch").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted((REPO / "hwsim" / "data" / "arch").glob("*.yaml")), ids=lambda p: p.name
+)
 def test_shipped_archs_load(path):
     assert load_arch(path).name
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "workloads").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted((REPO / "hwsim" / "data" / "workloads").glob("*.yaml")), ids=lambda p: p.name
+)
 def test_shipped_workloads_load(path):
     from hwsim.workload import load_workload
 
@@ -615,7 +639,7 @@ def test_shipped_workloads_load(path):
 
 
 @pytest.mark.parametrize(
-    "path", sorted((REPO / "workloads" / "recipes").glob("*.yaml")), ids=lambda p: p.name
+    "path", sorted((REPO / "hwsim" / "data" / "recipes").glob("*.yaml")), ids=lambda p: p.name
 )
 def test_shipped_recipes_load(path):
     from hwsim.workload import load_recipe

@@ -422,11 +422,11 @@ def test_bad_sweep_file(tmp_path, capsys, name, text, match):
         (["sweep", "{tmp}"], r"sweep file '.*': cannot read \(Is a directory\)"),
         (["sweep", SWEEP, "--workers", "-1"], r"--workers: expected an integer >= 1, got -1"),
         (["sweep", SWEEP, "--backend", "mpi"], r"--backend: expected one of local, ray"),
-        (["sweep", SWEEP, "-o", "{tmp}/afile"], r"result store '.*afile.*': cannot open"),
+        (["sweep", SWEEP, "-o", "{tmp}/afile"], r"'.*afile': exists and is not a directory"),
         (["run", ARCH, CARD, "--mode", "fastest"], r"--mode: expected one of event, analytic"),
         (["run", ARCH, CARD, "--format", "xls"], r"--format: expected one of csv, parquet"),
         (["run", ARCH, CARD, "-o", "{tmp}/afile"], r"'.*afile': exists and is not a directory"),
-        (["run", ARCH, CARD, "-o", "{tmp}/afile/sub"], r"output directory '.*afile.*': cannot"),
+        (["run", ARCH, CARD, "-o", "{tmp}/afile/sub"], r"report directory '.*afile.*': cannot"),
         (
             ["run", ARCH, CARD, "--quant", "w8a8-itn"],
             r"recipe: no file or shipped recipe named 'w8a8-itn'; shipped: .*w8a8-int",

@@ -13,7 +13,7 @@ import pytest
 import hwsim
 from hwsim.cli import main
 from hwsim.errors import HwsimError
-from hwsim.report import writer
+from hwsim.report import plots, writer
 from hwsim.report.tables import OPS_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,7 +140,7 @@ def test_failed_write_leaves_no_half_report(tmp_path, topology, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(writer.plots, "plot_roofline", boom)
+    monkeypatch.setattr(plots, "plot_roofline", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         main(["run", str(CFG), str(topology), "--mode", "event", "-o", str(out)])
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # old report intact
