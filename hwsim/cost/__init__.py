@@ -76,7 +76,10 @@ def recost(stats, profile: str | Profile | None = None):
         else load_profile(profile or stats.arch.technology.profile)
     )
     arch = stats.arch
-    parts = arch_datapath(arch)
+    # a per_cycle profile prices the PE from its own figure: the datapath is needed only for
+    # per_action pricing and FPGA resources
+    needed = prof.pe_pricing == "per_action" or arch.fpga is not None
+    parts = arch_datapath(arch) if needed else None
     pe_per_mac = None
     if parts is not None and prof.pe_pricing == "per_action":
         pe_per_mac = datapath_pj(parts, prof, energy_scale(prof.node_nm, arch.technology.node_nm))
