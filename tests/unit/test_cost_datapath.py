@@ -187,3 +187,17 @@ def test_dsp_packing_by_operand_width():
     assert part_resources(mult(27, 19), True, False) == (float(mult_luts(27, 19)), 0.0, 0.0)
     fp = Component("multiplier", "int_mult", (4, 4), 1, True)  # a minifloat significand
     assert part_resources(fp, True, False) == (float(mult_luts(4, 4)), 0.0, 0.0)
+
+
+def test_fp16_mac_model_lands_near_bitmods_synthesised_fp16_mac():
+    # the Horowitz-anchored component model at 28 nm against an independent published PE:
+    # BitMoD's FP16 MAC, 0.77 mW x 1.5 P&R at 1 GHz and 1968.7 um^2 (bitmod28 profile)
+    from hwsim.cost.scaling import area_scale, energy_scale
+
+    fp16 = operand("float16")
+    parts = mac_datapath("float_mac", {}, fp16, fp16)
+    pj = sum(datapath_pj(parts, H45, energy_scale(45, 28)).values())
+    um2 = sum(datapath_um2(parts, H45, 1, area_scale(45, 28)).values())
+    bitmod = load_profile("bitmod28")
+    assert pj == pytest.approx(bitmod.pe_pj_per_cycle["float_mac"], rel=0.25)
+    assert um2 == pytest.approx(bitmod.pe_um2["float_mac"], rel=0.25)
