@@ -32,18 +32,28 @@ ARCHS = ("bitmod", "tpu_int8")
 
 
 def old_recost(stats):
-    """recost as it was before the datapath model (hwsim commit 9c313b0): action counts x
-    table per op, the same rows, breakdown and area, no datapath, no leakage."""
+    """recost as it was before the datapath model (main at 32cc8f4, after the bind stage):
+    action counts x table per op and unit, the same rows, breakdown and area, no datapath
+    lines, no leakage."""
     prof = load_profile(stats.arch.technology.profile)
+    arch = stats.arch
+    if arch.compute_units:
+        views = {u.name: arch.unit_view(u) for u in arch.compute_units}
+    else:
+        views = {"pe_array": arch}
+    vector_view = next(iter(views.values()))
     breakdown: dict[str, float] = {}
-    per_op = []
+    per_op, priced = [], {}
     for row, counts in zip(stats.op_rows, stats.op_counts, strict=True):
-        parts, _ = price_counts(counts, stats.arch, prof)
+        key = (id(counts), row.unit)
+        if key not in priced:
+            priced[key] = price_counts(counts, views.get(row.unit, vector_view), prof)
+        parts, _ = priced[key]
         per_op.append(sum(parts.values()))
         for k, v in parts.items():
-            breakdown[k] = breakdown.get(k, 0.0) + v * row["repeat"]
-    rows = [{**row, "energy_pj": e} for row, e in zip(stats.op_rows, per_op, strict=True)]
-    area = area_breakdown_mm2(stats.arch, prof, stats.pe_counts_per_mac)
+            breakdown[k] = breakdown.get(k, 0.0) + v * row.repeat
+    rows = [row.but(energy_pj=e) for row, e in zip(stats.op_rows, per_op, strict=True)]
+    area = area_breakdown_mm2(arch, prof, stats.unit_counts_per_mac)
     return replace(
         stats,
         op_rows=rows,

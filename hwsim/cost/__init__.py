@@ -29,13 +29,18 @@ from hwsim.cost.scaling import area_scale, energy_scale
 from hwsim.errors import HwsimError
 
 
-def arch_datapath(arch):
-    """The datapath of the arch's PE at the arch's (run-wide) precision, or None for a PE
-    kind without a datapath model."""
-    arr, prec = arch.pe_array, arch.precision
+def datapath(view, w_format: str = "", a_format: str = "", group_size=None, scale_bits=None):
+    """The datapath of one unit's PE (`view`: the arch as that unit's one-array arch) at the
+    formats an op runs at; a format left "" and a group size or scale bits left None take the
+    unit's precision (group size 0: no group scales). None for a PE kind without a datapath
+    model. A menu ("a|b") is priced at its widest format."""
+    arr, prec = view.pe_array, view.precision
     if arr.pe_kind not in MODELLED_KINDS:
         return None
-    key = (arr.pe_kind, arr.pe_params, arr.dot_product_width, prec)
+    if scale_bits is None:
+        scale_bits = prec.scale_bits
+    key = (arr.pe_kind, arr.pe_params, arr.dot_product_width, prec, w_format or "",
+           a_format or "", group_size, scale_bits)  # fmt: skip
     try:
         try:
             hash(key)
@@ -43,17 +48,32 @@ def arch_datapath(arch):
             return _datapath.__wrapped__(*key)
         return _datapath(*key)
     except HwsimError as e:
-        raise HwsimError(f"arch.precision: {e} ({arch.source})") from None
+        raise HwsimError(f"arch.precision: {e} ({view.source})") from None
+
+
+def arch_datapath(arch):
+    """The datapath of a one-array arch's PE at its (run-wide) precision, or None."""
+    return datapath(arch)
 
 
 @lru_cache(maxsize=256)
-def _datapath(kind, pe_params, dp, prec):
+def _datapath(kind, pe_params, dp, prec, w_format, a_format, group_size, scale_bits):
     params = dict(pe_params)
     a, w = pe_operands(
-        kind, params, prec.activation_format, prec.weight_format, prec.activation_bits,
-        prec.weight_bits,
+        kind, params, _widest(a_format) or prec.activation_format,
+        _widest(w_format) or prec.weight_format, prec.activation_bits, prec.weight_bits,
     )  # fmt: skip
-    return mac_datapath(kind, params, a, w, dp, prec.group_size, prec.scale_bits)
+    group = prec.group_size if group_size is None else group_size
+    return mac_datapath(kind, params, a, w, dp, group, scale_bits if group else 0)
+
+
+def _widest(menu: str) -> str | None:
+    if not menu:
+        return None
+    from hwsim.dtypes import format as get_format
+
+    names = menu.split("|")
+    return max(names, key=lambda n: get_format(n).bits) if len(names) > 1 else names[0]
 
 
 def leakage_w(arch, area_mm2: dict, profile: Profile) -> float:
@@ -61,7 +81,8 @@ def leakage_w(arch, area_mm2: dict, profile: Profile) -> float:
     node = arch.technology.node_nm
     watts = 0.0
     for name, mm2 in area_mm2.items():
-        if name == "pe" and profile.pe_pricing == "per_cycle":
+        pe = name == "pe" or name.startswith("pe:")
+        if pe and profile.pe_pricing == "per_cycle":
             continue
         storage = name.startswith("sram:")
         watts += mm2 * 1e6 * leakage_nw_per_um2(node, storage) * 1e-9
@@ -76,42 +97,55 @@ def recost(stats, profile: str | Profile | None = None):
         else load_profile(profile or stats.arch.technology.profile)
     )
     arch = stats.arch
-    # a per_cycle profile prices the PE from its own figure: the datapath is needed only for
-    # per_action pricing and FPGA resources
-    needed = prof.pe_pricing == "per_action" or arch.fpga is not None
-    parts = arch_datapath(arch) if needed else None
-    pe_per_mac = None
-    if parts is not None and prof.pe_pricing == "per_action":
-        pe_per_mac = datapath_pj(parts, prof, energy_scale(prof.node_nm, arch.technology.node_nm))
-    area = area_breakdown_mm2(
-        arch, prof, stats.pe_counts_per_mac, parts if pe_per_mac is not None else None
-    )
+    # each op is priced with its own unit's PE (the arch as seen by that unit) at its formats
+    if arch.compute_units:
+        views = {u.name: arch.unit_view(u) for u in arch.compute_units}
+    else:
+        views = {"pe_array": arch}  # one array: the arch itself
+    vector_view = next(iter(views.values()))
+    # a per_cycle profile prices a PE by its own figure: datapaths price per_action PEs (and
+    # give an FPGA its resources)
+    per_action = prof.pe_pricing == "per_action"
+    unit_parts = {n: datapath(v) for n, v in views.items()} if per_action else {}
+    area = area_breakdown_mm2(arch, prof, stats.unit_counts_per_mac, unit_parts)
     leak_pj_per_cycle = leakage_w(arch, area, prof) / (arch.clock_mhz * 1e6) * 1e12
     breakdown: dict[str, float] = {}
     unpriced: set[str] = set()
     per_op = []
+    priced: dict = {}  # ops of one shape and format share their counts: price each once
     for row, counts in zip(stats.op_rows, stats.op_counts, strict=True):
-        repeat = row["repeat"]
-        op_parts, missing = price_counts(counts, arch, prof, pe_per_mac)
-        op_parts["leakage"] = leak_pj_per_cycle * row["cycles"]
+        view = views.get(row.unit)
+        key = (id(counts), row.unit, row.weight_format, row.activation_format, row.group_size,
+               row.scale_format)  # fmt: skip
+        if key not in priced:
+            pe_per_mac = None
+            if view is not None and per_action:
+                parts = _op_datapath(view, row)
+                if parts is not None:
+                    scale = energy_scale(prof.node_nm, arch.technology.node_nm)
+                    pe_per_mac = datapath_pj(parts, prof, scale)
+            priced[key] = price_counts(counts, view or vector_view, prof, pe_per_mac)
+        parts_pj, missing = priced[key]
+        op_parts = {**parts_pj, "leakage": leak_pj_per_cycle * row.cycles}
         unpriced |= missing
         per_op.append(sum(op_parts.values()))
         for k, v in op_parts.items():
-            breakdown[k] = breakdown.get(k, 0.0) + v * repeat
-    rows = [{**row, "energy_pj": e} for row, e in zip(stats.op_rows, per_op, strict=True)]
+            breakdown[k] = breakdown.get(k, 0.0) + v * row.repeat
+    rows = [row.but(energy_pj=e) for row, e in zip(stats.op_rows, per_op, strict=True)]
     energy_breakdown = dict(sorted(breakdown.items()))
     if unpriced:
         energy_breakdown["unpriced_actions"] = ", ".join(sorted(unpriced))
     fpga = None
-    if arch.fpga is not None:
+    if arch.fpga is not None:  # an FPGA target has one array
         from hwsim.cost.fpga import fpga_resources
 
+        parts = datapath(vector_view)
         if parts is None:
             raise HwsimError(
-                f"arch.pe_array.pe.kind: {arch.pe_array.pe_kind!r} has no datapath model for "
-                f"FPGA resources; expected one of {', '.join(MODELLED_KINDS)} ({arch.source})"
+                f"arch.pe_array.pe.kind: {vector_view.pe_array.pe_kind!r} has no datapath model "
+                f"for FPGA resources; expected one of {', '.join(MODELLED_KINDS)} ({arch.source})"
             )
-        fpga = fpga_resources(arch, parts)
+        fpga = fpga_resources(vector_view, parts)
     return replace(
         stats,
         fpga=fpga,
@@ -122,6 +156,17 @@ def recost(stats, profile: str | Profile | None = None):
         area_breakdown_mm2=area,
         profile=prof.name,
     )
+
+
+def _op_datapath(view, row):
+    """The datapath of the op in `row` on its unit (`view`), at the formats it ran at."""
+    from hwsim.sim.precision import scale_bits
+
+    w_format = row.weight_format
+    if not w_format and row.kind in ("attn_qk", "attn_av"):  # K / V at the activation format
+        w_format = row.activation_format
+    sb = scale_bits(row.scale_format) if row.scale_format else None
+    return datapath(view, w_format, row.activation_format, row.group_size, sb)
 
 
 __all__ = [

@@ -28,8 +28,9 @@ Per MAC, by category:
   accumulator  the dp-lane adder tree ((dp-1)/dp adders of the product width + log2 dp), then
                int: adder(acc bits); kulisch: alignment shifter into, and an adder of, the
                exact span of the two formats (2^Ea + Ma + 2^Ew + Mw bits, generalising
-               kulisch_bits, plus `guard_bits` for long sums); float: alignment shifter, significand adder, leading-zero
-               normaliser, rounder and exponent adder of the accumulator format.
+               kulisch_bits, plus `guard_bits` for long sums); float: alignment shifter,
+               significand adder, leading-zero normaliser, rounder and exponent adder of the
+               accumulator format.
   dequant      per weight group (1 / group_size per MAC): a multiply of the partial sum by the
                group scale and an add into the output register.
   registers    the accumulator register (once per dp-wide step) and the activation's

@@ -23,9 +23,9 @@ def register(sub) -> None:
         "sweep",
         help="explore a design space (grid, random, NSGA-II) into a resumable result store",
         description="Run every point of SWEEP.yaml that the result store lacks (an interrupted "
-        "sweep resumes where it stopped), then write points.csv, pareto.csv, pareto.png and "
-        "sweep.json next to the store and print the Pareto front of each workload. Ctrl-C "
-        "stops after the points in flight, keeping every finished one.",
+        "sweep resumes where it stopped), then write points.csv, pareto.csv, pareto.png (unless "
+        "--no-plots) and sweep.json next to the store and print the Pareto front of each "
+        "workload. Ctrl-C stops after the points in flight, keeping every finished one.",
         epilog="Example: hwsim sweep bitmod-array --workers 2\n\n" + shipped_epilog(("sweep",)),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -39,6 +39,7 @@ def register(sub) -> None:
         "-o", "--output", metavar="DIR", help="sweep directory (default reports/sweeps/NAME)"
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--no-plots", action="store_true", help="skip pareto.png")
     p.set_defaults(func=_sweep)
 
 
@@ -75,7 +76,7 @@ def _sweep(args) -> int:
         )
         try:
             check_some_valid(result)
-            write_outputs(result, out)
+            write_outputs(result, out, plots=not args.no_plots)
         except Exception:
             if new:  # a failed command leaves nothing it made
                 from hwsim.dse.store import remove_store
@@ -153,8 +154,8 @@ def sweep_summary(result) -> dict:
     }
 
 
-def write_outputs(result, out) -> None:
-    """points.csv, pareto.csv, pareto.png and sweep.json into the sweep directory (an
+def write_outputs(result, out, plots: bool = True) -> None:
+    """points.csv, pareto.csv, pareto.png (if `plots`) and sweep.json into the sweep directory (an
     OutputDir), each file replaced only once all are written."""
     from hwsim.report.plots import plot_pareto
 
@@ -166,6 +167,6 @@ def write_outputs(result, out) -> None:
     }
     objs = result.sweep.objectives
     ok = result.points[result.points["status"] == "ok"]
-    if len(objs) >= 2 and not ok.empty:
+    if plots and len(objs) >= 2 and not ok.empty:
         writers["pareto.png"] = lambda p: plot_pareto(ok, result.front, objs[0], objs[1], p)
-    out.write(writers, keep=(STORE,))
+    out.write(writers, keep=(STORE,) if plots else (STORE, "pareto.png"))

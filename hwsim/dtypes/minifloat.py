@@ -8,17 +8,24 @@
 - ``finite``: no inf, no NaN, every code a number (float4_e2m1fn, float6_e2m3fn, e3m2fn, fp_eXmY)
 - ``fnu``:    unsigned powers of two, no zero, no mantissa, NaN at all-ones (float8_e8m0fnu)
 
-Casting rules (OCP 8-bit floating point spec v1.0; measured against ml_dtypes 0.6, torch 2.13):
-each input is taken exactly as float64 and rounded once, on the grid extended past the
-largest exponent; a result above `max_value` overflows. Overflow (and +-inf input) gives
-inf where the format has it, else NaN, unless `saturate` (then +-max); directed modes that
-round toward zero overflow to +-max as IEEE 754 says. Formats without inf and NaN always
+Casting rules (the OCP 8-bit Floating Point Specification (OFP8) rev 1.0 and OCP Microscaling
+Formats (MX) v1.0 name the formats; the rules below were measured against ml_dtypes 0.7.0 and
+torch 2.13): each input is taken exactly as float64 and rounded once, on the grid extended
+past the largest exponent; a result above `max_value` overflows. Overflow (and +-inf input)
+gives inf where the format has it, else NaN, unless `saturate` (then +-max); directed modes
+that round toward zero overflow to +-max as IEEE 754 says. Formats without inf and NaN always
 saturate, so `saturate` is ignored for them. NaN input: the NaN code with the input's sign
 (quiet NaN for ieee, all-ones for fn, 0x80 for fnuz); formats without NaN give zero with the
-*opposite* sign of the NaN, as ml_dtypes 0.6 does. Ties go to the even code (for man_bits 0:
-the even exponent code). float8_e8m0fnu follows ml_dtypes and torch: zero and negative
-inputs give NaN, ties round up, values below 2**-127 give 2**-127, and between 2**-127 and
-2**-126 every value above 2**-127 rounds up to 2**-126 (both libraries do this).
+*opposite* sign of the NaN, as ml_dtypes does. Ties go to the even code.
+
+float8_e8m0fnu is MX v1.0's E8M0 scale (section 5.4.1): 2**-127 .. 2**127, NaN 0xFF, no zero,
+no inf, no sign. MX itself never rounds a value to E8M0 (its scale is 2**(floor(log2 amax) -
+emax_elem), clipped to that range: `QuantSpec.scale_rule="floor"`), so the cast follows the
+oracles, in the linear domain and the same in every binade: "rne" gives the nearer power of
+two and a tie (1.5 * 2**k) the even code, as gfloat 0.5.2's TiesToEven; "ties_away" sends ties
+up, which is ml_dtypes 0.7.0's cast (gfloat's TiesToAway; ml_dtypes 0.5 rounded every value in
+(2**-127, 2**-126) up instead); directed modes round as named. Values below 2**-127 (there
+is no zero) give 2**-127 in every mode; zero, negatives and NaN give NaN.
 """
 
 from __future__ import annotations

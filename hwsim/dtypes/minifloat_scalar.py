@@ -81,9 +81,6 @@ class FloatScalarReference:
         # Which way each mode rounds an inexact magnitude (toward zero = lo).
         if lo in (a, hi):
             r = lo
-        elif mode in (Rounding.RNE, Rounding.TIES_AWAY) and not self.signed:
-            lowest_binade = a < 2 * self.min_normal
-            r = hi if (lowest_binade or a - lo >= hi - a) else lo  # ties up (ml_dtypes)
         elif mode is Rounding.RNE:
             if a - lo != hi - a:
                 r = lo if a - lo < hi - a else hi

@@ -1,11 +1,13 @@
 """Name -> format resolution: fixed names plus parametric spellings (`fp_e3m2`, `int4`, ...).
 
-Formats register themselves here when their module is imported (`hwsim.dtypes` imports all
-of them). `format(name)` is the only way user input becomes a format.
+Formats register themselves here when their module is imported; `format` and `format_names`
+import every built-in format module first (BUILTIN_MODULES). `format(name)` is the only way
+user input becomes a format.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from functools import cache
@@ -13,6 +15,7 @@ from functools import cache
 from hwsim.dtypes.base import Format
 from hwsim.errors import HwsimError, closest
 
+BUILTIN_MODULES = ("block", "codebook", "codebook_tables", "fixed", "integer", "minifloat", "pow2")
 _NAMED: dict[str, Callable[[], Format]] = {}
 # short spellings that name a registered format (the scale-format vocabulary's fp16 / bf16)
 ALIASES = {"fp16": "float16", "bf16": "bfloat16"}
@@ -39,6 +42,7 @@ def format(name: str) -> Format:  # noqa: A001 - the public API's name (hwsim.fo
         return name
     if not isinstance(name, str):
         raise HwsimError(f"format: expected a format name (str), got {type(name).__name__}")
+    _import_builtins()
     return _lookup(name)
 
 
@@ -64,7 +68,14 @@ def _lookup(name: str) -> Format:
 
 def format_names() -> list[str]:
     """Every listable format name: fixed names and the listed parametric instances."""
+    _import_builtins()
     names = list(_NAMED)
     for _, _, listed in _PATTERNS:
         names.extend(listed)
     return sorted(dict.fromkeys(names))
+
+
+@cache
+def _import_builtins() -> None:
+    for module in BUILTIN_MODULES:
+        importlib.import_module(f"hwsim.dtypes.{module}")

@@ -127,7 +127,9 @@ class _SerialBase:
 class StripesPE(_SerialBase):
     """Activations bit-serial x weights bit-parallel; see the module doc."""
 
-    def expected(self, a_format=None, w_format=None) -> PEEstimate:
+    def expected(
+        self, a_format=None, w_format=None, group_size=None, scale_bits=None
+    ) -> PEEstimate:
         self.check(a_format, w_format)
         abits, wbits = _bits(a_format, 8), _bits(w_format, 8)
         acc = self._acc_bits(4096, abits, wbits)
@@ -163,7 +165,9 @@ class LoomPE(_SerialBase):
             raise HwsimError(f"loom.bits_per_cycle: expected 1, 2, 4 or 8, got {bits_per_cycle!r}")
         self.b = bits_per_cycle
 
-    def expected(self, a_format=None, w_format=None) -> PEEstimate:
+    def expected(
+        self, a_format=None, w_format=None, group_size=None, scale_bits=None
+    ) -> PEEstimate:
         self.check(a_format, w_format)
         abits, wbits = _bits(a_format, 8), _bits(w_format, 8)
         steps = -(-abits // self.b) * -(-wbits // self.b)

@@ -123,7 +123,7 @@ class BitMoDPE:
                 term_plan(name)  # raises for formats without a term decomposition
 
     def expected(
-        self, a_format=None, w_format=None, *, scale_bits: int = 8, group_size: int = 128
+        self, a_format=None, w_format=None, group_size=None, scale_bits=None
     ) -> PEEstimate:
         """Shapes-only cycles and counts per MAC, timed as run() times a tile (module doc,
         Cycles): terms per weight are the static term count, or with zero-term skipping the
@@ -132,8 +132,11 @@ class BitMoDPE:
         dequantization stage's share: per group max(term cycles, scale_bits) cycles, plus
         `drain_cycles` = min(term cycles, scale_bits) once per output tile. Counts are
         run()'s per MAC, with term/AND/shift at the mean non-zero terms over the codes; the
-        one fp32 multiply per output (1/K per MAC) is left out, as K is not known here."""
+        one fp32 multiply per output (1/K per MAC) is left out, as K is not known here.
+        Without a group size or scale bits, BitMoD's own (128, 8) are taken."""
         self.check(a_format, w_format)
+        group_size = 128 if group_size is None else group_size
+        scale_bits = 8 if scale_bits is None else scale_bits
         for name, v in (("scale_bits", scale_bits), ("group_size", group_size)):
             if not (isinstance(v, int) and v > 0):
                 raise HwsimError(f"bitmod.expected: {name} must be an integer > 0, got {v!r}")

@@ -187,7 +187,9 @@ class FixedPointPE:
         if w_format is not None and self.weights == "fixed":
             fixed_type(w_format, "fixed_point: w")
 
-    def expected(self, a_format=None, w_format=None) -> PEEstimate:
+    def expected(
+        self, a_format=None, w_format=None, group_size=None, scale_bits=None
+    ) -> PEEstimate:
         self.check(a_format, w_format)
         wa = fixed_type(a_format).width if a_format else 8
         ww = fixed_type(w_format).width if w_format and self.weights == "fixed" else 8

@@ -125,7 +125,9 @@ class FloatMAC:
             return self.acc.mantissa_bits + 1
         return span_bits
 
-    def expected(self, a_format=None, w_format=None) -> PEEstimate:
+    def expected(
+        self, a_format=None, w_format=None, group_size=None, scale_bits=None
+    ) -> PEEstimate:
         from hwsim.dtypes import format as get_format
 
         self.check(a_format, w_format)

@@ -91,7 +91,9 @@ class HawqLayer:
     def check(self, a_format=None, w_format=None) -> None:
         self.mac.check(a_format, w_format)
 
-    def expected(self, a_format=None, w_format=None) -> PEEstimate:
+    def expected(
+        self, a_format=None, w_format=None, group_size=None, scale_bits=None
+    ) -> PEEstimate:
         est = self.mac.expected(a_format, w_format)
         return PEEstimate(est.cycles_per_mac, dict(est.counts_per_mac))
 

@@ -168,7 +168,9 @@ class IntMAC:
             if f is not None:
                 integer_format_check(get_format(f), who)
 
-    def expected(self, a_format=None, w_format=None) -> PEEstimate:
+    def expected(
+        self, a_format=None, w_format=None, group_size=None, scale_bits=None
+    ) -> PEEstimate:
         from hwsim.dtypes import format as get_format
 
         self.check(a_format, w_format)

@@ -81,7 +81,9 @@ class MixedDtypePE:
                     f"mixed_dtype: activations must be integer or float16, got {a_format}"
                 )
 
-    def expected(self, a_format=None, w_format=None) -> PEEstimate:
+    def expected(
+        self, a_format=None, w_format=None, group_size=None, scale_bits=None
+    ) -> PEEstimate:
         from hwsim.dtypes import format as get_format
 
         self.check(a_format, w_format)

@@ -1,10 +1,14 @@
 """The PE registry: `@register_pe("name")` on a class, `run(kind, a, w, **params)` to use one.
 
 A PE class is constructed with its parameters (`PEClass(**params)`, unknown parameters are a
-one-line error) and offers:
+one-line error) and offers, checked when it registers:
   run(a, w) -> PEResult            exact out = a @ w.T, counts, data-dependent cycles
-  expected(a_format, w_format) -> PEEstimate   shapes-only cycles and counts per MAC, for
-                                   workloads without tensors (the simulator's default path)
+  check(a_format, w_format)        raises HwsimError when it cannot take these formats
+  expected(a_format, w_format, group_size=None, scale_bits=None) -> PEEstimate
+                                   shapes-only cycles and counts per MAC, for workloads
+                                   without tensors (the simulator's default path); the weight
+                                   group size and scale bits matter to PEs that dequantize
+                                   per group (BitMoD) and are ignored by the others
 `pe/` never imports `sim/`: the simulator sees only PEResult / PEEstimate.
 """
 
@@ -19,6 +23,7 @@ from hwsim.errors import HwsimError, closest
 from hwsim.pe.counts import ActionCounts
 
 _PES: dict[str, type] = {}
+PE_METHODS = ("run", "check", "expected")  # the contract every registered PE kind meets
 
 
 @dataclass
@@ -54,6 +59,9 @@ def register_pe(name: str):
     def wrap(cls):
         if name in _PES:
             raise RuntimeError(f"PE kind {name!r} registered twice")
+        missing = [m for m in PE_METHODS if not callable(getattr(cls, m, None))]
+        if missing:
+            raise RuntimeError(f"PE kind {name!r} lacks {', '.join(missing)}")
         cls.kind = name
         _PES[name] = cls
         return cls
@@ -64,6 +72,14 @@ def register_pe(name: str):
 def pe_kinds() -> list[str]:
     _load_all()
     return sorted(_PES)
+
+
+def pe_parameters(kind: str) -> tuple[str, ...]:
+    """Names of the constructor parameters of PE `kind`."""
+    _load_all()
+    if kind not in _PES:
+        raise HwsimError(f"unknown PE kind {kind!r}; closest: {closest(kind, _PES)}")
+    return tuple(inspect.signature(_PES[kind]).parameters)
 
 
 def get_pe(kind: str, **params):

@@ -140,7 +140,9 @@ class MixPE:
     def macs_per_cycle(a_bits: int, w_bits: int) -> int:
         return max(1, 8 // min(a_bits, 8)) * max(1, 8 // w_bits)
 
-    def expected(self, a_format=None, w_format=None) -> PEEstimate:
+    def expected(
+        self, a_format=None, w_format=None, group_size=None, scale_bits=None
+    ) -> PEEstimate:
         from hwsim.dtypes import format as get_format
 
         self.check(a_format, w_format)
@@ -219,7 +221,9 @@ class DenseShiftPE:
         if w_format is not None:
             pow2_exponents(get_format(w_format).values(), str(w_format))
 
-    def expected(self, a_format=None, w_format=None) -> PEEstimate:
+    def expected(
+        self, a_format=None, w_format=None, group_size=None, scale_bits=None
+    ) -> PEEstimate:
         self.check(a_format, w_format)
         fp = a_format is None or same_format(a_format, "float16")
         key = "add.5" if fp else "shift.8"

@@ -14,9 +14,9 @@ def register(sub) -> None:
         "run",
         help="simulate one design point and write its report directory",
         description="Simulate WORKLOAD on ARCH and write summary.json, ops.csv, summary.md and "
-        "PNG plots to reports/<name>/ (or -o DIR: new, empty or hwsim's own; only hwsim's files "
-        "are replaced). ARCH may be a SCALE-Sim .cfg "
-        "and WORKLOAD a SCALE-Sim topology .csv; --mode scalesim then also writes "
+        "PNG plots (unless --no-plots) to reports/<name>/ (or -o DIR: new, empty or hwsim's "
+        "own; only hwsim's files are replaced). ARCH may be a SCALE-Sim .cfg and WORKLOAD a "
+        "SCALE-Sim topology .csv; --mode scalesim then also writes "
         "COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv in the columns "
         "of SCALE-Sim --scalesim-version.",
         epilog="Example: hwsim run bitmod llama-2-7b:prefill:256 --mode analytic\n\n"
@@ -40,6 +40,7 @@ def register(sub) -> None:
         help="SCALE-Sim whose report layout --mode scalesim writes: 3.0.0 (default, the "
         "newest) | 2.0.2",
     )
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots (faster)")
     p.add_argument(
         "--require-fit",
         action="store_true",
@@ -83,6 +84,7 @@ def _run(args) -> int:
         out_dir=args.output,
         fmt=args.format,
         scalesim_version=args.scalesim_version,
+        plots=not args.no_plots,
         require_fit=args.require_fit,
     )
     if args.json:

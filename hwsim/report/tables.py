@@ -7,12 +7,16 @@ appended at the end.
 utilisation_ratio is the fraction of PE-cycles doing work (MACs x cycles_per_mac / (PEs x
 cycles)); mac_slot_utilisation_ratio the precision-blind MACs / (PEs x dot_product_width x
 cycles); peak_macs_per_cycle the op's precision-aware compute roof, PEs / cycles_per_mac
-(0 for vector ops). See hwsim.sim.stats.
+(0 for vector ops), on the PEs of the op's unit. The last columns state the configuration
+each op ran with (hwsim.sim.rows: unit, its rows x cols and dataflow, the weight and activation
+formats, group size and scale format). See hwsim.sim.stats.
 """
 
 from __future__ import annotations
 
 import pandas as pd
+
+from hwsim.sim.rows import CONFIG_COLUMNS
 
 # (ops.csv column, source column in Stats.ops or a derived name); order is stable
 OPS_COLUMNS = (
@@ -46,6 +50,7 @@ OPS_COLUMNS = (
     "mac_slot_utilisation_ratio",
     "cycles_per_mac",
     "peak_macs_per_cycle",
+    *CONFIG_COLUMNS,  # unit, rows, cols, dataflow, formats, group size, scale format
 )
 
 UTILISATION_NOTE = (
@@ -55,6 +60,12 @@ UTILISATION_NOTE = (
     "is MACs / (PEs x dot_product_width x cycles), the share of one-MAC-per-lane-per-cycle "
     "slots, which a PE needing several cycles per MAC can never fill. The compute roof is the "
     "precision-aware peak, PEs / cycles_per_mac: per op, and MAC-weighted for the workload."
+)
+
+
+SCHEDULE_NOTE = (
+    "Units run ops one after another in program order (a layer-sequential schedule); "
+    "concurrency between units is not modelled."
 )
 
 
@@ -70,7 +81,7 @@ def ops_table(stats) -> pd.DataFrame:
     df["mac_slot_utilisation_ratio"] = src["mac_slot_utilisation"]
     df["cycles_per_mac"] = src["cycles_per_mac"]
     cpm = src["cycles_per_mac"].where(src["cycles_per_mac"] > 0)
-    df["peak_macs_per_cycle"] = (stats.arch.pe_array.pes / cpm).fillna(0.0)
+    df["peak_macs_per_cycle"] = (src["rows"] * src["cols"] / cpm).fillna(0.0)  # the op's unit
     dram = src["dram_bytes"].where(src["dram_bytes"] > 0)
     df["macs_per_dram_byte"] = (df["macs"] / dram).fillna(0.0)
     return df[list(OPS_COLUMNS)].reset_index(drop=True)
@@ -100,6 +111,12 @@ def summary_rows(summary: dict) -> list[tuple[str, str]]:
     rows += [
         ("DRAM traffic (MiB)", f"{summary['dram_bytes'] / 2**20:,.2f}"),
     ]
+    if summary.get("profile"):
+        rows.append(("cost profile", summary["profile"]))
+    if summary.get("node_nm") is not None:
+        rows.append(("node (nm)", str(summary["node_nm"])))
+    if summary.get("overrides_applied"):
+        rows.append(("overrides applied", ", ".join(summary["overrides_applied"])))
     if summary.get("output_sqnr_db") is not None:
         rows.append(("output SQNR (dB)", f"{summary['output_sqnr_db']:.2f}"))
     if summary.get("leakage_pj") is not None:
@@ -145,6 +162,29 @@ def summary_markdown(summary: dict, ops: pd.DataFrame, plots: list[str]) -> str:
     parts = [f"# {summary['arch']} on {summary['workload']} ({summary['mode']})", ""]
     parts += [markdown_table(["quantity", "value"], [list(r) for r in summary_rows(summary)])]
     parts += ["", UTILISATION_NOTE]
+    if summary.get("units"):
+        parts += ["", "## Compute units", ""]
+        parts += [
+            markdown_table(
+                ["unit", "PE kind", "PE params", "rows x cols", "dot product", "dataflow", "ops"],
+                [
+                    [
+                        u["name"],
+                        u["pe_kind"],
+                        ", ".join(f"{k}={v}" for k, v in u["pe_params"].items()) or "-",
+                        f"{u['rows']} x {u['cols']}" + (" systolic" if u["systolic"] else ""),
+                        u["dot_product_width"],
+                        u["dataflow"],
+                        u["ops"],
+                    ]
+                    for u in summary["units"]
+                ],
+            )
+        ]
+        idle = [u["name"] for u in summary["units"] if not u["ops"]]
+        if idle:
+            parts += ["", f"Units that ran no op of this workload: {', '.join(idle)}"]
+        parts += ["", SCHEDULE_NOTE]
     cyc = summary["breakdown_cycles"]
     total = sum(cyc.values()) or 1
     parts += ["", "## Cycles by cause", ""]
@@ -169,7 +209,7 @@ def summary_markdown(summary: dict, ops: pd.DataFrame, plots: list[str]) -> str:
     top = ops.sort_values("cycles_total", ascending=False, kind="stable").head(10)
     parts += ["", "## Ten costliest ops (cycles x repeat)", ""]
     cols = ["op", "kind", "M", "N", "K", "repeat", "cycles_total", "utilisation_ratio"]
-    cols += ["mac_slot_utilisation_ratio"]
+    cols += ["mac_slot_utilisation_ratio", "unit", "weight_format", "activation_format"]
     parts += [markdown_table(cols, top[cols].values.tolist())]
     if plots:
         parts += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]

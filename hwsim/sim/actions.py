@@ -20,15 +20,14 @@ from hwsim.workload.op import Op
 
 
 def gemm_counts(
-    arch: Arch, dataflow, m: OpMapping, pe, w_bits: float, a_bits: int, array_cycles: int
+    arch: Arch, unit, m: OpMapping, pe, w_bits: float, a_bits: int, array_cycles: int
 ) -> dict:
-    """Counts of one mapped GEMM/conv/attention op instance."""
-    arr = arch.pe_array
+    """Counts of one mapped GEMM/conv/attention op instance on `unit` (hwsim.sim.plan.Unit)."""
+    arr, dataflow = unit.array, unit.dataflow
     macs = m.op.macs
     out: dict[str, float] = {f"pe:{k}": v * macs for k, v in pe.counts_per_mac.items()}
     out["pe:macs"] = macs
     out["pe:active_cycles"] = arr.pes * array_cycles
-    wb = a_bits if m.op.weight_is_activation else w_bits
     w_elems, i_elems = dataflow.operand_reads(
         arr.rows, arr.cols, m.stream_steps, arr.dot_product_width
     )
@@ -43,7 +42,7 @@ def gemm_counts(
         key = f"sram:{levels[operand]}:{operand}:{action}"
         out[key] = out.get(key, 0) + value
 
-    add("weights", "read_bits", per * w_elems * wb)
+    add("weights", "read_bits", per * w_elems * w_bits)  # w_bits: the second operand's
     add("inputs", "read_bits", per * i_elems * a_bits)
     add("weights", "reads", m.instances * m.steps)
     add("inputs", "reads", m.instances * m.steps)

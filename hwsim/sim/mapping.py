@@ -6,12 +6,13 @@ Loop order (chosen to minimise DRAM traffic, reported as `loop_order`):
   inputs_outer   inputs are split into chunks that fit the input buffer; the weights are
                  streamed once per input chunk (fetched ceil(I / Icap) times)
 An operand that fits its buffer is fetched once. Inputs_outer is taken only when it moves
-strictly fewer bytes, which is the BitMoD simulator's refetch rule (REFERENCE §2). Outputs
+strictly fewer bytes, which is the BitMoD simulator's refetch rule (a902a09 accelerator.py). Outputs
 are written back once (the reduction is never split: every PE owns full-K partial sums).
 
 Operand bytes of one GEMM instance (C[M,N] = A[M,K] W[N,K]^T):
-  W = ceil(K * w_bits / 8) * N   (w_bits: stored bits per weight incl. group scales; the
-                                  second operand of attention matmuls is an activation)
+  W = ceil(K * w_bits / 8) * N   (w_bits: stored bits per element of the second operand:
+                                  per weight incl. group scales, or per K / V element of an
+                                  attention matmul, hwsim.sim.plan)
   I = ceil(K * a_bits / 8) * M   (a conv reads its real feature map, not the im2col copy)
   O = ceil(N * a_bits / 8) * M
 A buffer level holding both weights and inputs gives each half its tile capacity; outputs
@@ -27,7 +28,6 @@ from fractions import Fraction
 from math import ceil
 
 from hwsim.errors import HwsimError
-from hwsim.sim.dataflow import get_dataflow
 from hwsim.sim.pe_model import PEModel
 from hwsim.spec.schema import Arch
 from hwsim.workload.op import Op
@@ -96,8 +96,7 @@ def capacities(arch: Arch) -> dict[str, int]:
 
 def operand_bytes(op: Op, w_bits: float, a_bits: int) -> tuple[int, int, int]:
     """(W, I, O) bytes of one GEMM instance."""
-    wb = a_bits if op.weight_is_activation else w_bits
-    weights = ceil(op.K * wb / 8) * op.N
+    weights = ceil(op.K * w_bits / 8) * op.N
     if op.kind == "conv" and op.conv is not None:
         c = op.conv
         images = op.M // max(1, c.out_hw[0] * c.out_hw[1])
@@ -109,14 +108,19 @@ def operand_bytes(op: Op, w_bits: float, a_bits: int) -> tuple[int, int, int]:
     return weights, inputs, outputs
 
 
-def map_op(arch: Arch, op: Op, pe: PEModel, w_bits: float, a_bits: int) -> OpMapping:
-    """Tile `op` onto `arch` (already specialised to the workload) and time its folds."""
+def map_op(
+    arch: Arch, unit, op: Op, pe: PEModel, w_bits: float, a_bits: int, index_bytes: int = 0
+) -> OpMapping:
+    """Tile `op` onto compute unit `unit` (a hwsim.sim.plan.Unit) of `arch` (already
+    specialised to the workload) and time its folds. `index_bytes`: column indices the op
+    reads with its inputs (the sparse part of an outlier split), per GEMM instance."""
     if op.kind == "vector":
         raise ValueError("vector ops are not mapped onto the PE array")
-    arr = arch.pe_array
+    arr = unit.array
     W, I, O = operand_bytes(op, w_bits, a_bits)
+    I += index_bytes
     cap = capacities(arch)
-    _check_fits(arch, op, pe, w_bits, a_bits, cap)
+    _check_fits(arch, arr, op, w_bits, a_bits, cap)
     w_chunks = ceil(W / cap["weights"])
     i_chunks = ceil(I / cap["inputs"])
     weights_outer = (W, I * w_chunks)  # (weight bytes, input bytes) moved
@@ -127,11 +131,10 @@ def map_op(arch: Arch, op: Op, pe: PEModel, w_bits: float, a_bits: int) -> OpMap
         order, wf, if_, outer, inner = "weights_outer", 1, w_chunks, w_chunks, i_chunks
         if w_chunks == 1 or i_chunks == 1:
             wf = if_ = 1  # one operand stays resident: both cross DRAM once
-    df = get_dataflow(arch.dataflow)
+    df = unit.dataflow
     sr, sc, T = df.dims(op.M, op.N, op.K, arr.dot_product_width)
     folds = ceil(sr / arr.rows) * ceil(sc / arr.cols)
-    wb = a_bits if op.weight_is_activation else w_bits
-    floor = sram_stream_floor(arch, df, T, wb, a_bits)
+    floor = sram_stream_floor(arch, arr, df, T, w_bits, a_bits)
     fold = df.fold_cycles(T, pe.step_cycles, arr.rows, arr.cols, arr.systolic, floor)
     return OpMapping(
         op=op,
@@ -154,13 +157,12 @@ def map_op(arch: Arch, op: Op, pe: PEModel, w_bits: float, a_bits: int) -> OpMap
     )
 
 
-def sram_stream_floor(arch: Arch, dataflow, T: int, w_bits: float, a_bits: int) -> int:
+def sram_stream_floor(arch: Arch, arr, dataflow, T: int, w_bits: float, a_bits: int) -> int:
     """Fewest cycles the buffers need to deliver one fold's operands at their read bandwidth.
 
     A level holding both weights and inputs serves both from its read port; a fold can stream
-    no faster than its busiest level allows.
+    no faster than its busiest level allows. `arr` is the unit's PEArray.
     """
-    arr = arch.pe_array
     w_el, i_el = dataflow.operand_reads(arr.rows, arr.cols, T, arr.dot_product_width)
     demand: dict[str, float] = {}
     for operand, nbytes in (("weights", w_el * w_bits / 8), ("inputs", i_el * a_bits / 8)):
@@ -170,12 +172,10 @@ def sram_stream_floor(arch: Arch, dataflow, T: int, w_bits: float, a_bits: int) 
     return max(ceil(b / levels[name].read_bytes_per_cycle - 1e-9) for name, b in demand.items())
 
 
-def _check_fits(arch: Arch, op: Op, pe: PEModel, w_bits, a_bits, cap) -> None:
+def _check_fits(arch: Arch, arr, op: Op, w_bits, a_bits, cap) -> None:
     """The smallest tile (one array step of each operand) must fit its buffer."""
-    arr = arch.pe_array
-    wb = a_bits if op.weight_is_activation else w_bits
     need = {
-        "weights": ceil(arr.rows * arr.dot_product_width * wb / 8),
+        "weights": ceil(arr.rows * arr.dot_product_width * w_bits / 8),
         "inputs": ceil(arr.cols * arr.dot_product_width * a_bits / 8),
     }
     for operand, n in need.items():
@@ -207,10 +207,10 @@ def scalesim_rows(op: Op) -> int:
     return images * sides[0] * sides[1]
 
 
-def scalesim_cycles(arch: Arch, op: Op) -> int:
-    """SCALE-Sim's 'Total Cycles' for the op's GEMMs (each batch instance a layer)."""
-    arr = arch.pe_array
-    return op.batch * get_dataflow(arch.dataflow).scalesim_total(
+def scalesim_cycles(unit, op: Op) -> int:
+    """SCALE-Sim's 'Total Cycles' for the op's GEMMs (each batch instance a layer) on `unit`."""
+    arr = unit.array
+    return op.batch * unit.dataflow.scalesim_total(
         scalesim_rows(op), op.N, op.K, arr.rows, arr.cols
     )
 

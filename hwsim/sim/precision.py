@@ -14,9 +14,10 @@ single-format menu names the format, while a per-group menu keeps the arch's own
 format (e.g. BitMoD's mixture, which the PE already models). An operand left in float
 (`null`) keeps the arch's precision.
 
-Attention ops (QK^T, AV) take only activation fields from their rule: the second operand
-(K or V) moves at the activation width (hwsim.sim.mapping) and the PE times them with the
-arch's weight path, as it does without a recipe.
+Attention ops (QK^T, AV) take only activation fields from their rule here; the rule's weight
+slot is their K / V spec, which hwsim.sim.plan keeps as the op's `kv` (K / V move at its bits,
+else at the activation width, and a PE that takes it multiplies in it; otherwise the PE times
+them with the unit's weight path, as it does without a recipe).
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
-"""Data-dependent compute time: run an op's real tensors through the arch's PE (pe.run).
+"""Data-dependent compute time: run an op's real tensors through its unit's PE (pe.run).
 
-Operands: weights are quantized with the arch's precision (`weight_format`, groups of
-`group_size` along K with `scale_bits`-bit integer scales, else per output channel);
-activations in float16 (or with no format) go to the PE as floats, other formats are
-quantized per tensor; attention's second operand (K or V) is an activation. The PE returns
-exact outputs, action counts and, where the hardware is data-dependent, `tile_cycles[m, n]`:
-one PE's latency for output (m, n).
+Operands are quantized with the op's own QuantSpecs (hwsim.sim.plan.OpPlan): the recipe's,
+exactly as written (its scale format and zero points included), where it gives one. Without
+a recipe spec, weights take the precision's `weight_format` in groups of `group_size` along K
+with `scale_bits`-bit integer scales (the arch's declared group scales), else one scale per
+output channel; activations in float16 (or with no format) go to the PE as floats, other
+formats are quantized per tensor. Attention's second operand (K or V) is an activation,
+quantized with the recipe's K/V spec when it gives one. The PE returns exact outputs, action
+counts and, where the hardware is data-dependent, `tile_cycles[m, n]`: one PE's latency for
+output (m, n).
 
 Fold time: with the os dataflow every PE owns one output of the fold and the array moves in
 lockstep, so a fold streams for the max of tile_cycles over its (rows x cols) block of outputs.
@@ -25,50 +28,63 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.pe.counts import ActionCounts
-from hwsim.pe.registry import get_pe
-from hwsim.spec.schema import Arch, Precision
-from hwsim.workload.op import Op
 
 
-def can_run_tensors(op: Op, prec: Precision, pe=None) -> bool:
-    """True when the op carries tensors the PE can take in the arch's formats.
+def can_run_tensors(p) -> bool:
+    """True when OpPlan `p`'s op carries tensors its unit's PE can take in its formats.
 
-    Weights need the arch's weight format; the second operand of attention (K or V) is an
-    activation and needs a PE that takes the activation format on its weight side (BitMoD's
-    term-serial weight path cannot take FP16, so its attention is timed shapes-only).
+    Weights need a weight format; the second operand of attention (K or V) is an activation
+    and needs a PE that takes the activation format on its weight side (BitMoD's term-serial
+    weight path cannot take FP16, so its attention is timed shapes-only).
     """
+    op, prec = p.op, p.precision
     if op.inputs is None or op.weights is None:
         return False
     if not op.weight_is_activation:
-        return prec.weight_format is not None
-    check = getattr(pe, "check", None)
-    if check is None:
-        return True
+        return prec.weight_format is not None or p.weights is not None
     try:
-        check(prec.activation_format, prec.activation_format)
+        p.unit.pe.check(prec.activation_format, _second_format(p))
     except HwsimError:
         return False
     return True
 
 
-def _weights(w: np.ndarray, prec: Precision):
+def _second_format(p):
+    """The K / V operand's format of an attention op."""
+    return p.kv.format if p.kv is not None else p.precision.activation_format
+
+
+def _weights(w: np.ndarray, p):
     from hwsim.dtypes import QuantSpec, quantize
 
-    if prec.group_size:
+    spec, prec = p.weights, p.precision
+    if spec is None and prec.group_size:
         scale = f"int{prec.scale_bits}" if prec.scale_bits else "fp32"
         spec = QuantSpec(prec.weight_format, "group", prec.group_size, -1, scale, pad="zero")
-    else:
+    elif spec is None:
         spec = QuantSpec(prec.weight_format, "channel", None, -1)  # a scale per output row
     return quantize(np.asarray(w, dtype=np.float64), spec)
 
 
-def _activations(a: np.ndarray, prec: Precision):
-    fmt = prec.activation_format
-    if fmt is None or fmt in ("float16", "fp16"):
+def _activations(a: np.ndarray, spec, fmt):
+    """`a` quantized with `spec` (the recipe's), else per tensor in `fmt`; FP16 values as an
+    float16 array (what an FP16 datapath takes), no format as floats."""
+    name = spec.format if spec is not None else fmt
+    if name is None:
         return np.asarray(a, dtype=np.float64)
+    if name in ("float16", "fp16"):
+        return np.asarray(a, dtype=np.float16)
     from hwsim.dtypes import QuantSpec, quantize
 
-    return quantize(np.asarray(a, dtype=np.float64), QuantSpec(fmt, "tensor"))
+    return quantize(np.asarray(a, dtype=np.float64), spec or QuantSpec(fmt, "tensor"))
+
+
+def operands(p, a: np.ndarray, w: np.ndarray) -> tuple:
+    """(activations, second operand) of one GEMM instance of OpPlan `p` as its PE takes them:
+    floats or QTensors quantized with the op's own specs (module doc)."""
+    a_fmt = p.precision.activation_format
+    second = _activations(w, p.kv, a_fmt) if p.op.weight_is_activation else _weights(w, p)
+    return _activations(a, p.activations, a_fmt), second
 
 
 def fold_block_max(tile_cycles: np.ndarray, rows: int, cols: int) -> np.ndarray:
@@ -80,11 +96,12 @@ def fold_block_max(tile_cycles: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return blocks.max(axis=(1, 3)).T.ravel()  # fold order: n-block outer, m-block inner
 
 
-def run_tensors(arch: Arch, op: Op, prec: Precision, T: int, fold_count: int):
+def run_tensors(p, T: int, fold_count: int):
     """(per-fold stream cycles over all batch instances, measured ActionCounts, PE-cycles of
-    work over all instances: what one PE would spend doing every MAC of the op serially)."""
-    arr = arch.pe_array
-    pe = get_pe(arr.pe_kind, **arr.params)
+    work over all instances: what one PE would spend doing every MAC of the op serially)
+    of OpPlan `p`."""
+    op, unit = p.op, p.unit
+    arr, pe = unit.array, unit.pe
     A, W = np.asarray(op.inputs), np.asarray(op.weights)
     if A.ndim == 2:
         A, W = A[None], W[None]
@@ -97,13 +114,12 @@ def run_tensors(arch: Arch, op: Op, prec: Precision, T: int, fold_count: int):
     counts = ActionCounts()
     work = 0
     for b in range(op.batch):
-        second = _activations(W[b], prec) if op.weight_is_activation else _weights(W[b], prec)
         try:
-            res = pe.run(_activations(A[b], prec), second)
+            res = pe.run(*operands(p, A[b], W[b]))
         except HwsimError as e:
-            raise HwsimError(f"op {op.name!r} on PE {arr.pe_kind!r}: {e}") from None
+            raise HwsimError(f"op {op.name!r} on unit {unit.name!r} ({arr.pe_kind}): {e}") from None
         counts.update(res.counts)
-        if res.tile_cycles is not None and arch.dataflow == "os":
+        if res.tile_cycles is not None and unit.dataflow_name == "os":
             tile_cycles = np.asarray(res.tile_cycles, dtype=np.int64)
             stream.extend(int(c) for c in fold_block_max(tile_cycles, arr.rows, arr.cols))
             work += int(tile_cycles.sum())

@@ -4,11 +4,13 @@ from hwsim.spec.loader import load_arch
 from hwsim.spec.schema import (
     DRAM,
     Arch,
+    ComputeUnit,
     FPGADevice,
     MemoryLevel,
     Override,
     PEArray,
     Precision,
+    Route,
     Technology,
     VectorUnit,
 )
@@ -16,11 +18,13 @@ from hwsim.spec.schema import (
 __all__ = [
     "DRAM",
     "Arch",
+    "ComputeUnit",
     "FPGADevice",
     "MemoryLevel",
     "Override",
     "PEArray",
     "Precision",
+    "Route",
     "Technology",
     "VectorUnit",
     "load_arch",

@@ -12,7 +12,9 @@ from pathlib import Path
 from hwsim.errors import HwsimError
 from hwsim.shipped import resolve
 from hwsim.spec import sections as S
-from hwsim.spec.schema import Arch
+from hwsim.spec.schema import Arch, ComputeUnit
+from hwsim.spec.units import compute_units
+from hwsim.spec.units import routes as route_section
 from hwsim.spec.yamlcheck import Checker, LineLoader, Map, kind_of
 from hwsim.yamlsafe import load_file
 
@@ -50,6 +52,8 @@ def arch_from_mapping(doc: Map, file: str) -> Arch:
         "precision",
         "fpga",
         "overrides",
+        "compute_units",
+        "routes",
     ]
     c.known(doc, "arch", top)
     version = c.get(doc, "version", "arch", "int")
@@ -68,8 +72,19 @@ def arch_from_mapping(doc: Map, file: str) -> Arch:
     precision = S.precision(c, doc)
     fpga = S.fpga(c, doc)
     overrides = S.overrides(c, doc)
-    if pe_array is not None and precision is not None:
-        S.check_pe_formats(c, doc, pe_array, precision)
+    units = compute_units(c, doc)
+    routes = route_section(c, doc, units)
+    if fpga is not None and units:
+        c.fail(
+            "arch.fpga",
+            c.line_of(doc, "fpga"),
+            "expected one pe_array (FPGA resources are estimated for one array), "
+            f"got {len(units)} compute_units",
+        )
+    if precision is not None and (units or pe_array is not None):
+        S.check_pe_formats(
+            c, doc, units or (ComputeUnit("pe_array", pe_array, dataflow),), precision
+        )
     c.raise_errors()
     return Arch(
         version=version,
@@ -84,5 +99,7 @@ def arch_from_mapping(doc: Map, file: str) -> Arch:
         precision=precision,
         fpga=fpga,
         overrides=overrides,
+        compute_units=units,
+        routes=routes,
         source=file,
     )

@@ -3,6 +3,13 @@
 Built only by `hwsim.spec.loader.load_arch`, which validates every field in one pass. Derived
 facts are properties. Per-workload overrides (the BitMoD paper uses other array shapes and weight
 widths for decode, and per model) are resolved with `Arch.for_workload(name)`.
+
+Compute units. An arch has one PE array (`pe_array:` + `dataflow:`, seen as one unit named
+"pe_array") or several `compute_units:`, each with its own PE kind, array shape, dataflow and
+default precision, plus `routes:` sending ops to them (op kind and/or op-name glob, first match
+wins; vector ops always go to the vector unit). Units share the buffers, the DRAM channel and
+the vector unit, and run ops one after another in program order (a layer-sequential schedule:
+a unit idles while another runs); concurrency between units is not modelled.
 """
 
 from __future__ import annotations
@@ -38,6 +45,38 @@ class PEArray:
     def params(self) -> dict:
         """pe_params as a dict (for get_pe)."""
         return dict(self.pe_params)
+
+
+@dataclass(frozen=True)
+class ComputeUnit:
+    """One compute array of the arch: its PEs, their dataflow and default precision."""
+
+    name: str
+    """Name used in routes, recipe rules and reports ("pe_array" for a `pe_array:` arch)."""
+    array: PEArray
+    """Its PE array (kind, parameters, geometry)."""
+    dataflow: str
+    """Dataflow name registered with @register_dataflow (os, ws, is)."""
+    precision: Precision | None = None
+    """Default precision of ops on this unit; None takes the arch's `precision:`."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """Ops of `kind` (any kind when None) whose name matches `match` (any when None) -> unit."""
+
+    unit: str
+    """Name of the compute unit the selected ops run on."""
+    kind: str | None = None
+    """Op kind selected (gemm, conv, attn_qk, attn_av), or None for any."""
+    match: str | None = None
+    """fnmatch pattern on the op name, or None for any."""
+
+    def selects(self, op) -> bool:
+        """True when this route takes `op`."""
+        if self.kind is not None and op.kind != self.kind:
+            return False
+        return self.match is None or fnmatch.fnmatchcase(op.name, self.match)
 
 
 @dataclass(frozen=True)
@@ -169,6 +208,8 @@ class Override:
     """Replacement precision.group_size."""
     weight_format: str | None = None
     """Replacement precision.weight_format."""
+    unit: str | None = None
+    """Compute unit whose rows/cols are replaced (None: the only one)."""
 
 
 @dataclass(frozen=True)
@@ -181,10 +222,10 @@ class Arch:
     """Short name used in reports."""
     clock_mhz: float
     """Clock frequency in MHz."""
-    pe_array: PEArray
-    """The PE array."""
-    dataflow: str
-    """Dataflow name registered with @register_dataflow (os, ws, is)."""
+    pe_array: PEArray | None
+    """The PE array of a one-array arch (None when `compute_units` are given)."""
+    dataflow: str | None
+    """Dataflow of `pe_array` (registered with @register_dataflow: os, ws, is), or None."""
     memory: tuple[MemoryLevel, ...]
     """On-chip buffer levels."""
     dram: DRAM
@@ -199,6 +240,10 @@ class Arch:
     """FPGA device resources, for FPGA targets."""
     overrides: tuple[Override, ...] = ()
     """Per-workload replacements, applied in order."""
+    compute_units: tuple[ComputeUnit, ...] = ()
+    """Several compute arrays (instead of `pe_array`), in declaration order."""
+    routes: tuple[Route, ...] = ()
+    """Which unit runs which op (first match wins); needed with several units."""
     source: str = ""
     """File this arch was loaded from."""
 
@@ -209,17 +254,47 @@ class Arch:
                 return level
         return None
 
+    @property
+    def units(self) -> tuple[ComputeUnit, ...]:
+        """The compute units: `compute_units`, or `pe_array` as one unit named "pe_array"."""
+        if self.compute_units:
+            return self.compute_units
+        return (ComputeUnit("pe_array", self.pe_array, self.dataflow),)
+
+    def unit_view(self, unit: ComputeUnit) -> Arch:
+        """This arch as a one-array arch of `unit` (its PE array, dataflow and precision), for
+        code that prices or times one array (cost profiles, FPGA resources)."""
+        return replace(
+            self,
+            pe_array=unit.array,
+            dataflow=unit.dataflow,
+            precision=unit.precision or self.precision,
+            compute_units=(),
+            routes=(),
+        )
+
     def for_workload(self, workload_name: str) -> Arch:
         """This arch with every override matching `workload_name` applied."""
         arch = self
         for ov in self.overrides:
             if not fnmatch.fnmatchcase(workload_name, ov.workload):
                 continue
-            pe = replace(
-                arch.pe_array,
-                rows=ov.rows if ov.rows is not None else arch.pe_array.rows,
-                cols=ov.cols if ov.cols is not None else arch.pe_array.cols,
-            )
+
+            def reshaped(arr: PEArray, ov=ov) -> PEArray:
+                return replace(
+                    arr,
+                    rows=ov.rows if ov.rows is not None else arr.rows,
+                    cols=ov.cols if ov.cols is not None else arr.cols,
+                )
+
+            if arch.compute_units:
+                units = tuple(
+                    replace(u, array=reshaped(u.array)) if u.name == ov.unit else u
+                    for u in arch.compute_units
+                )
+                arch = replace(arch, compute_units=units)
+            else:
+                arch = replace(arch, pe_array=reshaped(arch.pe_array))
             prec = arch.precision
             if ov.weight_bits is not None:
                 prec = replace(prec, weight_bits=ov.weight_bits)
@@ -227,7 +302,7 @@ class Arch:
                 prec = replace(prec, group_size=ov.group_size)
             if ov.weight_format is not None:
                 prec = replace(prec, weight_format=ov.weight_format)
-            arch = replace(arch, pe_array=pe, precision=prec)
+            arch = replace(arch, precision=prec)
         return arch
 
     @property

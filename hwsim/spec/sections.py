@@ -7,6 +7,7 @@ from __future__ import annotations
 from hwsim.errors import HwsimError, closest
 from hwsim.spec.schema import (
     DRAM,
+    ComputeUnit,
     FPGADevice,
     MemoryLevel,
     Override,
@@ -21,14 +22,20 @@ OPERANDS = ("weights", "inputs", "outputs")
 
 
 def pe_array(c: Checker, doc: Map) -> PEArray | None:
+    if "compute_units" in doc and "pe_array" not in doc:
+        return None  # the arch's units come from compute_units
     m = c.section(doc, "pe_array", "arch")
     if m is None:
         return None
-    path = "arch.pe_array"
-    c.known(m, path, ["rows", "cols", "dot_product_width", "systolic", "pe"])
+    c.known(m, "arch.pe_array", ["rows", "cols", "dot_product_width", "systolic", "pe"])
+    return array_fields(c, m, "arch.pe_array")
+
+
+def array_fields(c: Checker, m: Map, path: str) -> PEArray | None:
+    """The PE array fields of `m` (a pe_array section or a compute unit)."""
     rows = c.get(m, "rows", path, "int", gt=0)
     cols = c.get(m, "cols", path, "int", gt=0)
-    dp = c.get(m, "dot_product_width", path, "int", default=1, gt=0)
+    dp = c.get(m, "dot_product_width", path, "int", default=None, gt=0)
     systolic = c.get(m, "systolic", path, "bool", default=False)
     pe = c.section(m, "pe", path)
     if pe is None:
@@ -38,34 +45,55 @@ def pe_array(c: Checker, doc: Map) -> PEArray | None:
     params = c.get(pe, "params", f"{path}.pe", "map", default={})
     if kind is None or params is None:
         return None
-    from hwsim.pe.registry import get_pe
+    params = dict(params)
+    from hwsim.pe.registry import get_pe, pe_parameters
 
     try:
-        get_pe(kind, **dict(params))
+        accepted = pe_parameters(kind)
+    except HwsimError as e:
+        c.fail(f"{path}.pe.kind", c.line_of(pe, "kind"), str(e))
+        return None
+    # a PE with a `dp` parameter is as wide as the array's dot product: one fact, stated once
+    if "dp" in accepted and dp is not None:
+        if "dp" in params and params["dp"] != dp:
+            c.fail(
+                f"{path}.pe.params.dp",
+                c.line_of(pe, "params"),
+                f"expected dot_product_width ({dp}) or no dp, got {params['dp']!r}",
+            )
+            return None
+        params["dp"] = dp
+    elif "dp" in accepted and "dp" in params:
+        dp = params["dp"]
+    dp = 1 if dp is None else dp
+    try:
+        get_pe(kind, **params)
     except HwsimError as e:
         c.fail(f"{path}.pe.kind", c.line_of(pe, "kind"), str(e))
         return None
     except TypeError as e:
         c.fail(f"{path}.pe.params", c.line_of(pe, "params"), f"rejected by PE {kind!r}: {e}")
         return None
-    if None in (rows, cols, dp, systolic):
+    if None in (rows, cols, systolic) or not isinstance(dp, int):
         return None
-    return PEArray(rows, cols, kind, tuple(sorted(dict(params).items())), dp, systolic)
+    return PEArray(rows, cols, kind, tuple(sorted(params.items())), dp, systolic)
+
+
+def known_dataflow(c: Checker, m: Map, path: str, name) -> bool:
+    from hwsim.sim.dataflow import dataflow_names
+
+    if isinstance(name, str) and name in dataflow_names():
+        return True
+    hint = closest(str(name), dataflow_names())
+    c.fail(path, c.line_of(m, "dataflow"), f"unknown dataflow {name!r}; expected one of {hint}")
+    return False
 
 
 def dataflow(c: Checker, doc: Map) -> str | None:
+    if "compute_units" in doc and "pe_array" not in doc and "dataflow" not in doc:
+        return None  # each unit names its own
     name = c.get(doc, "dataflow", "arch", "str")
-    if name is None:
-        return None
-    from hwsim.sim.dataflow import dataflow_names
-
-    if name not in dataflow_names():
-        hint = closest(name, dataflow_names())
-        c.fail(
-            "arch.dataflow",
-            c.line_of(doc, "dataflow"),
-            f"unknown dataflow {name!r}; expected one of {hint}",
-        )
+    if name is None or not known_dataflow(c, doc, "arch.dataflow", name):
         return None
     return name
 
@@ -180,11 +208,15 @@ def technology(c: Checker, doc: Map) -> Technology | None:
     return None if None in (node, profile) else Technology(node, profile)
 
 
-def precision(c: Checker, doc: Map) -> Precision | None:
-    m = c.section(doc, "precision", "arch")
+def precision(
+    c: Checker, doc: Map, path: str = "arch.precision", required: bool = True
+) -> Precision | None:
+    parent, _, key = path.rpartition(".")
+    if not required and key not in doc:
+        return None
+    m = c.section(doc, key, parent)
     if m is None:
         return None
-    path = "arch.precision"
     c.known(
         m,
         path,
@@ -217,17 +249,23 @@ def precision(c: Checker, doc: Map) -> Precision | None:
     return None if any(vals[k] is None for k in required) else Precision(**vals)
 
 
-def check_pe_formats(c: Checker, doc: Map, pe_array: PEArray, prec: Precision) -> None:
+def check_pe_formats(c: Checker, doc: Map, units: tuple[ComputeUnit, ...], prec: Precision):
+    """Each unit's PE takes its default precision's formats."""
     from hwsim.pe.registry import get_pe
 
-    pe = get_pe(pe_array.pe_kind, **pe_array.params)
-    check = getattr(pe, "check", None)
-    if check is None:
-        return
-    try:
-        check(prec.activation_format, prec.weight_format)
-    except HwsimError as e:
-        c.fail("arch.precision", c.line_of(doc, "precision"), f"PE {pe_array.pe_kind!r}: {e}")
+    for i, unit in enumerate(units):
+        p = unit.precision or prec
+        try:
+            get_pe(unit.array.pe_kind, **unit.array.params).check(
+                p.activation_format, p.weight_format
+            )
+        except HwsimError as e:
+            if unit.precision is None:
+                where, line = "arch.precision", c.line_of(doc, "precision")
+            else:
+                where = f"arch.compute_units[{i}].precision"
+                line = c.line_of(doc["compute_units"][i], "precision")
+            c.fail(where, line, f"PE {unit.array.pe_kind!r} of unit {unit.name!r}: {e}")
 
 
 def fpga(c: Checker, doc: Map) -> FPGADevice | None:
@@ -268,7 +306,11 @@ def overrides(c: Checker, doc: Map) -> tuple[Override, ...]:
         if not isinstance(m, Map):
             c.fail(path, items.lines[i], f"expected a mapping, got {m!r}")
             continue
-        c.known(m, path, ["workload", "rows", "cols", "weight_bits", "group_size", "weight_format"])
+        c.known(
+            m,
+            path,
+            ["workload", "rows", "cols", "weight_bits", "group_size", "weight_format", "unit"],
+        )
         vals = dict(
             workload=c.get(m, "workload", path, "str"),
             rows=c.get(m, "rows", path, "int", default=None, gt=0),
@@ -276,7 +318,20 @@ def overrides(c: Checker, doc: Map) -> tuple[Override, ...]:
             weight_bits=c.get(m, "weight_bits", path, "num", default=None, gt=0),
             group_size=c.get(m, "group_size", path, "int", default=None, gt=0),
             weight_format=c.get(m, "weight_format", path, "str", default=None),
+            unit=c.get(m, "unit", path, "str", default=None),
         )
+        units = doc.get("compute_units")
+        names = [u.get("name") for u in units if isinstance(u, Map)] if units else []
+        reshapes = vals["rows"] is not None or vals["cols"] is not None
+        if names and reshapes and vals["unit"] not in names:
+            c.fail(
+                f"{path}.unit",
+                c.line_of(m, "unit") if "unit" in m else m.line,
+                f"expected the compute unit to reshape, one of {', '.join(map(str, names))}, "
+                f"got {vals['unit']!r}",
+            )
+        elif vals["unit"] is not None and not names:
+            c.fail(f"{path}.unit", c.line_of(m, "unit"), "expected no unit (one pe_array)")
         if vals["workload"] is not None:
             out.append(Override(**vals))
     return tuple(out)

@@ -87,7 +87,7 @@ class ResNetConfig:
 FAMILIES = ("llama", "opt", "phi", "bert", "vit")
 DECODERS = ("llama", "opt", "phi")
 
-# Shapes from REFERENCE.md section 4 (HF config.json of each model).
+# Shapes from each model's Hugging Face config.json.
 MODELS: dict[str, TransformerConfig | ResNetConfig] = {
     "llama-2-7b": TransformerConfig("llama", 4096, 11008, 32, 32, 32, 32000),
     "llama-2-13b": TransformerConfig("llama", 5120, 13824, 40, 40, 40, 32000),
@@ -109,6 +109,11 @@ MODELS: dict[str, TransformerConfig | ResNetConfig] = {
 
 def model_names() -> tuple[str, ...]:
     return tuple(MODELS)
+
+
+def is_decoder(cfg) -> bool:
+    """Decoder LLMs have prefill and decode phases; the others prefill (alias infer)."""
+    return isinstance(cfg, TransformerConfig) and cfg.family in DECODERS
 
 
 def parse_card(text: str) -> tuple[str, str, int, int]:
@@ -139,7 +144,7 @@ def build_card(model, phase: str, length: int, batch: int = 1) -> Workload:
     """A card by model name (or a TransformerConfig / ResNetConfig) and phase."""
     name = model if isinstance(model, str) else "custom"
     cfg = MODELS[model] if isinstance(model, str) else model
-    decoder = isinstance(cfg, TransformerConfig) and cfg.family in DECODERS
+    decoder = is_decoder(cfg)
     phase = "prefill" if phase == "infer" and not decoder else phase
     allowed = ("prefill", "decode") if decoder else ("prefill", "infer")
     if phase not in allowed:

@@ -13,6 +13,11 @@ Recipe YAML, `version: 1`:
         weights: {format: int8, granularity: channel}
       - kind: attn_qk              # K and V are activations: KV cache at FP16
         weights: {format: float16}
+      - match: "*.mlp.*"           # `unit` runs the selected ops on that compute unit of the
+        unit: int4_gemm            #   arch (hwsim.spec.schema), overriding its routes
+      - kind: gemm                 # `outliers` splits GEMMs into a dense and a sparse part
+        outliers: {threshold: 6.0, fraction: 0.001, weights: {format: float16}}
+                                   #   (hwsim.workload.outliers, LLM.int8() style)
 
 A spec mapping takes QuantSpec's fields (`format` a name or a list = a per-group menu);
 `null` (or an absent key) leaves that operand unquantized (float). A rule may set one operand
@@ -45,6 +50,8 @@ class Rule:
     match: str | None = None
     kind: str | None = None
     specs: dict = field(default_factory=dict)  # part -> QuantSpec | None (float)
+    unit: str | None = None  # compute unit the selected ops run on (None: the arch's routes)
+    outliers: object = None  # hwsim.workload.outliers.Outliers: split GEMMs (LLM.int8() style)
 
     def selects(self, op: Op) -> bool:
         if self.kind is not None and op.kind != self.kind:
@@ -57,14 +64,18 @@ class Recipe:
     name: str
     default: dict  # part -> QuantSpec | None
     rules: tuple[Rule, ...] = ()
+    source: str = ""  # file it was read from, for messages
+
+    def rule_for(self, op: Op) -> Rule | None:
+        """The first rule selecting `op`, or None."""
+        return next((rule for rule in self.rules if rule.selects(op)), None)
 
     def specs_for(self, op: Op) -> tuple:
         """(weight spec, activation spec) of an op; None = left in float."""
         out = dict(self.default)
-        for rule in self.rules:
-            if rule.selects(op):
-                out.update(rule.specs)
-                break
+        rule = self.rule_for(op)
+        if rule is not None:
+            out.update(rule.specs)
         return out.get("weights"), out.get("activations")
 
 
@@ -105,7 +116,7 @@ def _parts(where: str, doc) -> dict:
         )
     out = {}
     for key in doc:
-        if key not in _PARTS and key not in ("match", "kind"):
+        if key not in _PARTS and key not in ("match", "kind", "unit", "outliers"):
             raise HwsimError(f"{where}.{key}: unknown key; expected weights, activations")
     for part in _PARTS:
         if part in doc:
@@ -148,8 +159,16 @@ def load_recipe(source) -> Recipe:
             raise HwsimError(f"{where}.match: expected an op-name pattern, got {raw['match']!r}")
         if raw.get("kind") is not None and raw["kind"] not in OP_KINDS:
             raise HwsimError(f"{where}.kind: expected one of {', '.join(OP_KINDS)}")
-        rules.append(Rule(raw.get("match"), raw.get("kind"), _parts(where, raw)))
-    return Recipe(str(doc.get("name", path.stem)), default, tuple(rules))
+        if raw.get("unit") is not None and not isinstance(raw["unit"], str):
+            raise HwsimError(f"{where}.unit: expected a compute unit name, got {raw['unit']!r}")
+        parts = _parts(where, raw)
+        outliers = None
+        if raw.get("outliers") is not None:
+            from hwsim.workload.outliers import parse
+
+            outliers = parse(f"{where}.outliers", raw["outliers"], _parts)
+        rules.append(Rule(raw.get("match"), raw.get("kind"), parts, raw.get("unit"), outliers))
+    return Recipe(str(doc.get("name", path.stem)), default, tuple(rules), str(path))
 
 
 @dataclass(frozen=True, eq=False)

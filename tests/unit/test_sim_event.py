@@ -11,6 +11,7 @@ from hwsim.sim import simulate
 from hwsim.sim.engine import split, tile_plan
 from hwsim.sim.mapping import map_op
 from hwsim.sim.pe_model import pe_model
+from hwsim.sim.plan import resolve_unit
 from hwsim.spec import load_arch
 from hwsim.workload.op import ConvShape, Op, Workload
 
@@ -95,9 +96,10 @@ def test_deterministic_byte_for_byte():
 
 def test_tile_plan_sums_equal_mapping_totals():
     arch = small_arch("tpu_int8", bytes_per_cycle=8.0, latency_cycles=0)
-    pe = pe_model(arch, "int8", "int8")
+    unit = resolve_unit(arch, arch.units[0])
+    pe = pe_model(unit, arch.precision, "int8", "int8")
     for op in OPS[:-1]:
-        m = map_op(arch, op, pe, 8, 8)
+        m = map_op(arch, unit, op, pe, 8, 8)
         tiles = tile_plan(m)
         reads = sum(t[0] for t in tiles)
         assert reads == sum(m.dram_read_bytes.values()), op.name
@@ -111,9 +113,10 @@ def test_tile_plan_sums_equal_mapping_totals():
 
 def test_refetch_picks_fewer_bytes_and_reports_choice():
     arch = small_arch("tpu_int8")
-    pe = pe_model(arch, "int8", "int8")
+    unit = resolve_unit(arch, arch.units[0])
+    pe = pe_model(unit, arch.precision, "int8", "int8")
     cap = 64 * 1024 // 2  # double-buffered halves
-    m = map_op(arch, Op("big", "gemm", M=300, N=700, K=900), pe, 8, 8)
+    m = map_op(arch, unit, Op("big", "gemm", M=300, N=700, K=900), pe, 8, 8)
     W, I = 900 * 700, 900 * 300
     streams = {"weights_outer": W + I * -(-W // cap), "inputs_outer": W * -(-I // cap) + I}
     assert m.loop_order == min(streams, key=streams.get)

@@ -33,6 +33,12 @@ def test_golden_numbers_unchanged(case):
     assert not moved, f"{case_key(*case)} moved: " + "; ".join(moved[:10])
 
 
+def test_pinned_columns_are_ops_table_columns():
+    from hwsim.sim.rows import OP_COLUMNS
+
+    assert set(sim_cases.OP_COLUMNS) <= set(OP_COLUMNS)
+
+
 def test_every_case_is_pinned():
     assert sorted(PINNED) == sorted(case_key(*c) for c in CASES)
 

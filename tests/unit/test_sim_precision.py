@@ -95,14 +95,16 @@ def test_pe_model_takes_the_arch_groups_and_scales():
     from dataclasses import replace
 
     from hwsim.sim.pe_model import pe_model
+    from hwsim.sim.plan import resolve_unit
 
     arch = load_arch(BITMOD)
     prec = arch.precision
-    base = pe_model(arch, prec.activation_format, prec.weight_format)
+    unit = resolve_unit(arch, arch.units[0])
+    base = pe_model(unit, prec, prec.activation_format, prec.weight_format)
     assert base.step_cycles == 2  # 4 lanes x 0.5 cycles a MAC: 64 term cycles a group >= 8
     assert base.counts_per_mac["dequant.8"] == 1 / 128
-    small = replace(arch, precision=replace(prec, group_size=8, scale_bits=6))
-    m = pe_model(small, prec.activation_format, prec.weight_format)
+    small = replace(prec, group_size=8, scale_bits=6)
+    m = pe_model(unit, small, prec.activation_format, prec.weight_format)
     # 8 weights: 4 term cycles, fewer than the 6-cycle dequantization: that stage sets the pace
     assert m.step_cycles == 4 * Fraction(6, 8)
     assert m.counts_per_mac["dequant.6"] == 1 / 8

@@ -11,7 +11,8 @@ import pytest
 import hwsim
 from hwsim.errors import HwsimError
 from hwsim.sim import simulate
-from hwsim.sim.tensors import fold_block_max
+from hwsim.sim.plan import plan
+from hwsim.sim.tensors import fold_block_max, operands
 from hwsim.spec import load_arch
 from hwsim.workload.op import Op, Workload
 
@@ -60,12 +61,9 @@ def test_fold_time_is_block_max_of_tile_cycles(rng):
     arch = bitmod(skip=True)
     op = traced(rng, M=6, N=5)
     st = simulate(arch, Workload("t", (op,)), mode="analytic")
-    from hwsim.sim.tensors import _activations, _weights
-
     res = hwsim.pe.run(
         "bitmod",
-        _activations(op.inputs, arch.precision),
-        _weights(op.weights, arch.precision),
+        *operands(plan(arch, Workload("t", (op,))).ops[0], op.inputs, op.weights),
         skip_zero_terms=True,
     )
     tc = np.asarray(res.tile_cycles)
@@ -106,10 +104,9 @@ def test_attention_tensors_use_the_activation_format(rng):
 
 
 def test_traced_weights_without_groups_get_one_scale_per_output_row(rng):
-    from hwsim.sim.tensors import _weights
-    from hwsim.spec.schema import Precision
-
     w = rng.standard_normal((6, 40)) * np.arange(1, 7)[:, None]  # rows of different ranges
-    qt = _weights(w, Precision(weight_bits=8, weight_format="int8"))
+    arch = load_arch(ARCH / "tpu_int8.yaml")
+    op = Op("fc", "gemm", M=2, N=6, K=40, inputs=rng.standard_normal((2, 40)), weights=w)
+    _, qt = operands(plan(arch, Workload("t", (op,))).ops[0], op.inputs, w)
     assert qt.scales.shape == (6, 1)
     assert np.allclose(qt.scales[:, 0], np.abs(w).max(axis=1) / 127, rtol=1e-6)

@@ -15,7 +15,8 @@ from hwsim.report.plots import has_per_op_roofs, plot_roofline
 from hwsim.report.tables import ops_table
 from hwsim.report.writer import write_run
 from hwsim.sim import simulate
-from hwsim.sim.tensors import _activations, _weights
+from hwsim.sim.plan import plan
+from hwsim.sim.tensors import operands
 from hwsim.spec import load_arch
 from hwsim.workload.op import Op, Workload
 
@@ -93,11 +94,16 @@ def test_utilisation_never_exceeds_one_on_any_arch(name):
         st = simulate(arch, Workload("w", ops), mode=mode)
         assert 0 < st.utilisation <= 1 + 1e-12
         assert (st.ops["utilisation"] <= 1 + 1e-12).all()
-        # utilisation = mac_slot_utilisation x dp x cycles_per_mac, op by op and in total
-        dp = st.arch.pe_array.dot_product_width
+        # utilisation = mac_slot_utilisation x dp x cycles_per_mac, op by op (each on its
+        # unit) and, with one array, in total
+        dps = {u.name: u.array.dot_product_width for u in st.arch.units}
+        dp = st.ops["unit"].map(dps)
         expect = st.ops["mac_slot_utilisation"] * dp * st.ops["cycles_per_mac"]
         np.testing.assert_allclose(st.ops["utilisation"], expect, rtol=1e-12)
-        assert st.utilisation == pytest.approx(st.mac_slot_utilisation * dp * st.cycles_per_mac)
+        if len(dps) == 1:
+            dp = st.arch.pe_array.dot_product_width
+            total = st.mac_slot_utilisation * dp * st.cycles_per_mac
+            assert st.utilisation == pytest.approx(total)
 
 
 def test_mixpe_two_macs_a_cycle_overfill_mac_slots_but_not_pe_cycles():
@@ -128,8 +134,7 @@ def test_traced_ops_use_the_measured_cycles_per_mac(rng):
     st = simulate(arch, Workload("t", (op,)), mode="analytic")
     res = hwsim.pe.run(
         "bitmod",
-        _activations(op.inputs, arch.precision),
-        _weights(op.weights, arch.precision),
+        *operands(plan(arch, Workload("t", (op,))).ops[0], op.inputs, op.weights),
         skip_zero_terms=True,
     )
     work = int(np.asarray(res.tile_cycles).sum())  # os: the fold time came from tile_cycles
@@ -149,8 +154,7 @@ def test_traced_ops_without_tile_cycles_use_the_mean_step(rng):
     st = simulate(arch, Workload("t", (op,)), mode="analytic")
     res = hwsim.pe.run(
         "bitmod",
-        _activations(op.inputs, arch.precision),
-        _weights(op.weights, arch.precision),
+        *operands(plan(arch, Workload("t", (op,))).ops[0], op.inputs, op.weights),
         skip_zero_terms=True,
     )
     assert st.ops["cycles_per_mac"].iloc[0] == pytest.approx(res.cycles / op.macs, rel=1e-12)
