@@ -201,3 +201,42 @@ def test_fp16_mac_model_lands_near_bitmods_synthesised_fp16_mac():
     bitmod = load_profile("bitmod28")
     assert pj == pytest.approx(bitmod.pe_pj_per_cycle["float_mac"], rel=0.25)
     assert um2 == pytest.approx(bitmod.pe_um2["float_mac"], rel=0.25)
+
+
+def test_each_op_is_priced_at_its_own_formats():
+    # a recipe's rule puts lm_head at INT8 while the rest runs INT4: the multiplier energy is
+    # the sum over ops of MACs x their own product's price (tpu_int8: 28 nm, horowitz45)
+    from hwsim.cost.scaling import energy_scale
+    from hwsim.workload import load_recipe
+
+    recipe = load_recipe(
+        {
+            "version": 1,
+            "name": "mixed",
+            "default": {
+                "weights": {"format": "int4", "granularity": "channel"},
+                "activations": {"format": "int4"},
+            },
+            "rules": [
+                {
+                    "match": "lm_head",
+                    "weights": {"format": "int8", "granularity": "channel"},
+                    "activations": {"format": "int8"},
+                }
+            ],
+        }
+    )
+    wl = Workload(
+        "w", (Op("body", "gemm", M=16, N=64, K=64), Op("lm_head", "gemm", M=16, N=32, K=64))
+    )
+    st = simulate(ARCH / "tpu_int8.yaml", wl, quant=recipe, mode="analytic")
+    per_bit2 = 0.00305 * energy_scale(45, 28)
+    want = (16 * 64 * 64 * 16 + 16 * 32 * 64 * 64) * per_bit2
+    assert st.energy_breakdown_pj["pe:multiplier"] == pytest.approx(want, rel=1e-12)
+
+
+def test_compute_units_get_their_own_datapath_area():
+    st = simulate("sageattn2", Workload("w", (Op("g", "gemm", M=4, N=64, K=64),)), mode="analytic")
+    area = st.area_breakdown_mm2
+    per_pe = {u.name: area[f"pe:{u.name}:multiplier"] / u.array.pes for u in st.arch.compute_units}
+    assert per_pe["int4_qk"] < per_pe["fp8_pv"] < per_pe["fp16_gemm"]
