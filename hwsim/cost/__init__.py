@@ -113,24 +113,26 @@ def recost(stats, profile: str | Profile | None = None):
     unpriced: set[str] = set()
     per_op = []
     priced: dict = {}  # ops of one shape and format share their counts: price each once
+    per_mac: dict = {}  # (unit, formats) -> the PE's pJ per MAC by category (None: counts)
+    scale = energy_scale(prof.node_nm, arch.technology.node_nm)
     for row, counts in zip(stats.op_rows, stats.op_counts, strict=True):
         view = views.get(row.unit)
-        key = (id(counts), row.unit, row.weight_format, row.activation_format, row.group_size,
+        fmt = (row.unit, row.weight_format, row.activation_format, row.group_size,
                row.scale_format)  # fmt: skip
+        key = (id(counts), fmt)
         if key not in priced:
-            pe_per_mac = None
-            if view is not None and per_action:
-                parts = _op_datapath(view, row)
-                if parts is not None:
-                    scale = energy_scale(prof.node_nm, arch.technology.node_nm)
-                    pe_per_mac = datapath_pj(parts, prof, scale)
-            priced[key] = price_counts(counts, view or vector_view, prof, pe_per_mac)
-        parts_pj, missing = priced[key]
-        op_parts = {**parts_pj, "leakage": leak_pj_per_cycle * row.cycles}
+            if fmt not in per_mac:
+                parts = _op_datapath(view, row) if view is not None and per_action else None
+                per_mac[fmt] = None if parts is None else datapath_pj(parts, prof, scale)
+            parts_pj, missing = price_counts(counts, view or vector_view, prof, per_mac[fmt])
+            priced[key] = (parts_pj, missing, sum(parts_pj.values()))
+        parts_pj, missing, dynamic = priced[key]
+        leak = leak_pj_per_cycle * row.cycles
         unpriced |= missing
-        per_op.append(sum(op_parts.values()))
-        for k, v in op_parts.items():
+        per_op.append(dynamic + leak)
+        for k, v in parts_pj.items():
             breakdown[k] = breakdown.get(k, 0.0) + v * row.repeat
+        breakdown["leakage"] = breakdown.get("leakage", 0.0) + leak * row.repeat
     rows = [row.but(energy_pj=e) for row, e in zip(stats.op_rows, per_op, strict=True)]
     energy_breakdown = dict(sorted(breakdown.items()))
     if unpriced:

@@ -125,15 +125,36 @@ def _float_factors(node_nm: int, entries: tuple) -> dict[str, float]:
     return {"pj": math.exp(sum(pj) / len(pj)), "um2": math.exp(sum(um2) / len(um2))}
 
 
+_PJ: dict[tuple, tuple] = {}  # (id parts, id profile, ...) -> (parts, profile, result)
+
+
 def datapath_pj(parts, profile: Profile, scale: float = 1.0) -> dict[str, float]:
-    """Energy per MAC by category (pJ), `scale` carrying it to the arch's node."""
+    """Energy per MAC by category (pJ), `scale` carrying it to the arch's node. Memoised on
+    the identity of `parts` and `profile` (both kept alive with the result): recost asks for
+    the same datapath once per op shape."""
+    key = (id(parts), id(profile), scale)
+    hit = _PJ.get(key)
+    if hit is None or hit[0] is not parts or hit[1] is not profile:
+        hit = _PJ[key] = (parts, profile, _datapath_pj(parts, profile, scale))
+    return hit[2]
+
+
+def _datapath_pj(parts, profile: Profile, scale: float) -> dict[str, float]:
     k = float_factors(profile)["pj"]
     values = [c.per_mac * part_pj(c, profile) * (k if c.float_unit else 1.0) * scale for c in parts]
     return category_totals(parts, values)
 
 
 def datapath_um2(parts, profile: Profile, lanes: int = 1, scale: float = 1.0) -> dict[str, float]:
-    """Area of one PE of `lanes` multiplier lanes by category (um^2)."""
+    """Area of one PE of `lanes` multiplier lanes by category (um^2), memoised as datapath_pj."""
+    key = (id(parts), id(profile), lanes, scale, "um2")
+    hit = _PJ.get(key)
+    if hit is None or hit[0] is not parts or hit[1] is not profile:
+        hit = _PJ[key] = (parts, profile, _datapath_um2(parts, profile, lanes, scale))
+    return hit[2]
+
+
+def _datapath_um2(parts, profile: Profile, lanes: int, scale: float) -> dict[str, float]:
     k = float_factors(profile)["um2"]
     values = [
         c.per_mac * lanes * part_um2(c, profile) * (k if c.float_unit else 1.0) * scale
