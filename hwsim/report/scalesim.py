@@ -178,7 +178,7 @@ def layers(stats, workload) -> list[Layer]:
         m = scalesim_rows(op)
         sr, sc, t = flow.scalesim_dims(m, op.N, op.K)
         per_fold = flow.scalesim_fill * R + C + t - 2
-        total = int(row["cycles"] // op.batch)
+        total = int(row.cycles // op.batch)
         util_cycles = per_fold if flow.name == "os" else per_fold + C - 1
         mapping, compute = _fold_means(sr, sc, t, R, C, util_cycles)
         sram = _sram(flow.name, sr, sc, t, R, C, per_fold)
@@ -188,7 +188,7 @@ def layers(stats, workload) -> list[Layer]:
             sram = (replace(sram[0], stop=stop), *sram[1:])
 
         def words(key, operand, scale=1.0, row=row, batch=op.batch):
-            return round(row[key] / batch * 8 / bits[operand] * scale)
+            return round(getattr(row, key) / batch * 8 / bits[operand] * scale)
 
         per = {k: arch.dram.bytes_per_cycle * 8 / b for k, b in bits.items()}
         dram = (
@@ -202,7 +202,7 @@ def layers(stats, workload) -> list[Layer]:
         )  # fmt: skip
         layer = Layer(
             total=total,
-            stall=int(row["stall_cycles"] // op.batch),
+            stall=int(row.stall_cycles // op.batch),
             overall=(m * op.N * op.K * 100) / (total * R * C) if total else 0.0,
             mapping=mapping * 100,
             compute=compute * 100,

@@ -91,8 +91,8 @@ def test_names_are_resolved_once_into_objects():
 
 def test_attention_kv_spec_comes_from_the_rule_selecting_it():
     recipe = load_recipe(ROOT / "hwsim" / "data" / "recipes" / "bitmod-w4g128.yaml")
-    bound = plan(load_arch(ROOT / "hwsim" / "data" / "arch" / "bitmod.yaml"), load_workload("llama-2-7b:decode:16"),
-                 recipe)  # fmt: skip
+    arch = load_arch(ROOT / "hwsim" / "data" / "arch" / "bitmod.yaml")
+    bound = plan(arch, load_workload("llama-2-7b:decode:16"), recipe)
     qk = next(p for p in bound.ops if p.op.kind == "attn_qk")
     assert qk.kv.format == "float16" and qk.weights is None
     assert qk.second_operand_bits == 16 and qk.weight_format == "float16"
