@@ -70,3 +70,18 @@ def test_compare_shows_pe_split_leakage_and_fpga_resources(tmp_path, capsys):
     assert rows["fpga:dsps"]["ratio"] == pytest.approx(3.0)
     assert rows["energy_pj:leakage"]["a"] > 0
     assert rows["area_mm2:pe:multiplier"]["ratio"] == pytest.approx(3.0)
+
+
+def test_a_format_no_datapath_model_covers_is_one_line(tmp_path, capsys):
+    doc = yaml.safe_load((ROOT / "hwsim" / "data" / "arch" / "tpu_int8.yaml").read_text())
+    doc["pe_array"]["pe"] = {"kind": "mixed_dtype", "params": {}}
+    doc["precision"].update(weight_format="mxfp4", weight_bits=4)
+    arch = tmp_path / "mx.yaml"
+    arch.write_text(yaml.safe_dump(doc))
+    out = tmp_path / "run"
+    rc = main(["run", str(arch), "llama-2-7b:decode:16", "--mode", "analytic", "-o", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and not out.exists()
+    assert err[0].startswith(
+        "hwsim: error: arch.precision: format 'mxfp4': no datapath model covers BlockFormat"
+    )
