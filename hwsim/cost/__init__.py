@@ -48,7 +48,7 @@ def datapath(view, w_format: str = "", a_format: str = "", group_size=None, scal
             return _datapath.__wrapped__(*key)
         return _datapath(*key)
     except HwsimError as e:
-        raise HwsimError(f"arch.precision: {e} ({view.source})") from None
+        raise HwsimError(f"{view.source}: arch.precision: {e}") from None
 
 
 def arch_datapath(arch):
@@ -144,8 +144,8 @@ def recost(stats, profile: str | Profile | None = None):
         parts = datapath(vector_view)
         if parts is None:
             raise HwsimError(
-                f"arch.pe_array.pe.kind: {vector_view.pe_array.pe_kind!r} has no datapath model "
-                f"for FPGA resources; expected one of {', '.join(MODELLED_KINDS)} ({arch.source})"
+                f"{arch.source}: arch.pe_array.pe.kind: {vector_view.pe_array.pe_kind!r} has no "
+                f"datapath model for FPGA resources; expected one of {', '.join(MODELLED_KINDS)}"
             )
         fpga = fpga_resources(vector_view, parts)
     return replace(

@@ -105,8 +105,8 @@ def device_of(arch: Arch) -> dict[str, float]:
     device = arch.fpga.part.lower().split("-")[0]
     if device not in parts:
         raise HwsimError(
-            f"arch.fpga.part: unknown device {arch.fpga.part!r}; expected a part of "
-            f"{', '.join(sorted(parts))} ({arch.source})"
+            f"{arch.source}: arch.fpga.part: unknown device {arch.fpga.part!r}; expected a part "
+            f"of {', '.join(sorted(parts))}"
         )
     return parts[device]
 
