@@ -41,6 +41,11 @@ def register(sub) -> None:
         "newest) | 2.0.2",
     )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots (faster)")
+    p.add_argument(
+        "--require-fit",
+        action="store_true",
+        help="FPGA targets: fail (writing nothing) when the design does not fit its device",
+    )
     p.set_defaults(func=_run)
 
     p = sub.add_parser(
@@ -80,6 +85,7 @@ def _run(args) -> int:
         fmt=args.format,
         scalesim_version=args.scalesim_version,
         plots=not args.no_plots,
+        require_fit=args.require_fit,
     )
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
