@@ -47,8 +47,8 @@ from pathlib import Path
 
 from hwsim.errors import HwsimError
 from hwsim.sim.actions import gemm_counts, vector_counts
-from hwsim.sim.engine import simulate_op
 from hwsim.sim.mapping import OpMapping, scalesim_cycles, vector_cycles
+from hwsim.sim.pipeline import simulate_op
 from hwsim.sim.plan import OpPlan, plan
 from hwsim.sim.precision import apply_quant
 from hwsim.sim.rows import OpRow

@@ -21,6 +21,7 @@ YAML schema, `version: 1` (every key documented; numbers only):
         vector_kind: softmax   # vector ops: softmax | norm | act | elementwise | pool | embedding
         conv: {in_channels, out_channels, kernel: [h, w], stride, padding, in_hw, out_hw, groups}
         weight_is_activation: false
+        kv_group: 1            # optional, attention: query heads sharing one K/V head (GQA/MQA)
 
 Instead of `ops:` a file may name a card: `card: llama-2-7b:decode:256`, or a custom
 transformer `card: {family: llama, d_model: ..., ffn: ..., layers: ..., heads: ..., kv_heads:
@@ -47,7 +48,7 @@ from hwsim.workload.cards import TransformerConfig, build_card, load_card
 from hwsim.workload.op import OP_KINDS, PHASES, VECTOR_KINDS, ConvShape, Op, Workload
 
 VERSION = 1
-_INT_FIELDS = ("M", "N", "K", "batch", "repeat", "elements")
+_INT_FIELDS = ("M", "N", "K", "batch", "repeat", "elements", "kv_group")
 _TENSOR_EXTS = (".npz", ".safetensors")
 _TOP_KEYS = ("version", "name", "phase", "metadata", "tensors", "ops", "card", "length", "batch")
 
@@ -156,9 +157,14 @@ def _op_from_dict(path: Path, i: int, d) -> Op:
         if d.get("vector_kind", "") not in VECTOR_KINDS:
             raise HwsimError(f"{where}.vector_kind: expected one of {', '.join(VECTOR_KINDS)}")
     else:
-        for key in ("M", "N", "K", "batch", "repeat"):
+        for key in ("M", "N", "K", "batch", "repeat", "kv_group"):
             if d.get(key, 1) <= 0:
                 raise HwsimError(f"{where}.{key}: expected an integer > 0 for a {kind} op")
+        if d.get("batch", 1) % d.get("kv_group", 1):
+            raise HwsimError(
+                f"{where}.kv_group: expected a divisor of batch={d.get('batch', 1)}, "
+                f"got {d['kv_group']}"
+            )
     conv = None
     if d.get("conv") is not None:
         try:
@@ -190,6 +196,8 @@ def _op_to_dict(op: Op) -> dict:
         out["conv"] = {k: list(v) if isinstance(v, tuple) else v for k, v in conv.items()}
     if op.weight_is_activation:
         out["weight_is_activation"] = True
+    if op.kv_group != 1:
+        out["kv_group"] = op.kv_group
     return out
 
 
