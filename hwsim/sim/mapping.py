@@ -114,12 +114,6 @@ class OpMapping:
     def tiles(self) -> int:
         return self.instances * self.m_tiles * self.n_tiles * self.k_tiles
 
-    def nest(self) -> str:
-        """The loop nest, Timeloop style: 'DRAM[n4 m2] > buf[W 128x4096 I 64x4096] > os[...]'."""
-        from hwsim.sim.nest import nest_string
-
-        return nest_string(self)
-
 
 def capacities(arch: Arch) -> dict[str, int]:
     """Tile capacity in bytes available to weights and to inputs."""

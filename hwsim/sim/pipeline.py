@@ -41,6 +41,13 @@ def _cycles(nbytes, bw):
 
 
 @njit(cache=True)
+def _grown(a):
+    out = np.zeros(2 * a.shape[0], np.int64)
+    out[: a.shape[0]] = a
+    return out
+
+
+@njit(cache=True)
 def _run(
     instances, order, counts, wbytes, ibytes, psum, out_total, folds_total, per_fold, fill,
     cum_stream, bw, latency, slots,
@@ -131,6 +138,11 @@ def _run(
             end_prev = end
             wc = _cycles(write, bw)
             if write:
+                if npend == pend_end.shape[0]:  # zero-cycle tiles ending together
+                    pend_end = _grown(pend_end)
+                    pend_cyc = _grown(pend_cyc)
+                    pend_start = _grown(pend_start)
+                    pend_tile = _grown(pend_tile)
                 pend_end[npend] = end
                 pend_cyc[npend] = wc
                 pend_start[npend] = s
