@@ -27,8 +27,13 @@ def run_point(
     out_dir=None,
     fmt: str = "csv",
     reports_root="reports",
+    objective: str | None = None,
+    on_stats=None,
 ) -> tuple[dict, Path]:
-    """Simulate one point and write its report; returns (summary, directory written)."""
+    """Simulate one point and write its report; returns (summary, directory written).
+
+    `objective` maps ops with the mapper (hwsim.sim.mapper); `on_stats(stats)` runs before
+    anything is written (an error there leaves nothing on disk)."""
     from hwsim.dse.quant import recipe_sqnr_db, resolve_recipe
     from hwsim.sim import simulate
     from hwsim.spec import load_arch
@@ -42,7 +47,9 @@ def run_point(
         recipe = load_recipe(resolve_recipe(quant))  # each op at its rule's precision
         extra["quant"] = recipe.name
         extra["output_sqnr_db"] = recipe_sqnr_db(recipe, np.random.default_rng(SQNR_SEED))
-    stats = simulate(arch, wl, quant=recipe, mode=mode)
+    stats = simulate(arch, wl, quant=recipe, mode=mode, objective=objective)
+    if on_stats is not None:
+        on_stats(stats)
     if out_dir is None:
         out_dir = Path(reports_root) / run_name(arch.name, wl.name, mode, extra["quant"])
     summary = write_run(stats, out_dir, fmt=fmt, extra=extra)

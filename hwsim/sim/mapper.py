@@ -22,8 +22,9 @@ Objectives: latency = max(compute cycles, DRAM bytes / bytes per cycle) (the ana
 energy = DRAM bits x pJ/bit + SRAM bits read and written x each level's pJ/bit (the cost
 model's Horowitz bank fit at the arch's profile), the mapping-dependent part of the energy;
 edp = latency x energy. The fixed mapping (hwsim.sim.mapping.map_op) is always a candidate,
-so the choice is never worse than it on the objective; ties keep the fixed mapping, then the
-fewest tiles, then the order name (deterministic).
+so the choice is never worse than it on the objective; ties go to the lower energy (latency
+objective) or latency (the others), then to the fixed mapping, the fewest tiles and the order
+name (deterministic).
 
 Pruned search: every cost term is non-decreasing in each tile count, so for each order, k
 count and m count only the smallest feasible n count is evaluated; `exhaustive` walks the
@@ -59,7 +60,7 @@ def choose_mapping(arch: Arch, unit, op: Op, pe, w_bits, a_bits, fixed: OpMappin
     space = Space(arch, unit, op, pe, w_bits, a_bits)
     if not space.layout:
         return fixed
-    best_key, best = (space.fixed_cost(fixed, objective), 0, 0, ""), None
+    best_key, best = (*space.fixed_cost(fixed, objective, True), 0, 0, ""), None
     for cand in space.pruned():
         key = space.ranked(cand, objective)
         if key < best_key:
@@ -194,25 +195,30 @@ class Space:
         e += (folds * out_el * o_bits + (n * self.O + 2 * psum) * 8) * pj["outputs"]
         return e
 
-    def score(self, compute: int, dram: int, energy: float, objective: str) -> float:
+    def score(self, compute: int, dram: int, energy: float, objective: str, both=False):
+        """The objective's value (with `both`: and the tie-breaker, energy for latency and
+        latency for energy and EDP)."""
         latency = max(compute, int(dram // self.bw))
         if objective == "latency":
-            return latency
-        return energy if objective == "energy" else latency * energy
+            value, tie = latency, energy
+        else:
+            value, tie = (energy if objective == "energy" else latency * energy), latency
+        return (value, tie) if both else value
 
     def ranked(self, cand, objective: str):
+        """Sort key of a candidate: objective, tie-breaker, then fewest tiles, order name."""
         compute, dram, energy, _ = self.figures(cand)
         order, cm, cn, ck = cand
-        return self.score(compute, dram, energy, objective), 1, cm * cn * ck, order
+        return *self.score(compute, dram, energy, objective, True), 1, cm * cn * ck, order
 
-    def fixed_cost(self, m: OpMapping, objective: str) -> float:
+    def fixed_cost(self, m: OpMapping, objective: str, both=False):
         n = m.instances
         energy = self._energy(
             m.dram_read_bytes["weights"], m.dram_read_bytes["inputs"], 0, n * m.folds,
             m.stream_steps, self.a_bits,
         )  # fmt: skip
         energy += m.dram_bytes * 8 * self.pj["dram"]
-        return self.score(m.compute_cycles, m.dram_bytes, energy, objective)
+        return self.score(m.compute_cycles, m.dram_bytes, energy, objective, both)
 
     def mapping(self, cand, objective: str) -> OpMapping:
         _, _, _, fields = self.figures(cand)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -167,3 +168,36 @@ def test_single_bank_level_serialises_reads_and_writes():
     a = simulate(two, wl, mode="analytic").op_rows[0]
     b = simulate(one, wl, mode="analytic").op_rows[0]
     assert b.compute_cycles > a.compute_cycles
+
+
+def test_cli_objective_and_explain(tmp_path, capsys):
+    from hwsim.cli import main
+
+    out = tmp_path / "run"
+    args = [str(ARCH / "tpu_int8.yaml"), "bert-base:prefill:128", "--mode", "analytic"]
+    assert (
+        main(["run", *args, "--objective", "energy", "--explain", "pooler.dense", "-o", str(out)])
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert "op pooler.dense" in text and "DRAM:" in text
+    assert re.search(r"mapping (fixed|energy): DRAM\[", text)
+    assert "## Their bounds and loop nests" in (out / "summary.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--objective", "speed"], r"--objective: expected one of latency, energy, edp"),
+        (["--explain", "no_such_op"], r"--explain: unknown op 'no_such_op'"),
+    ],
+)
+def test_cli_bad_objective_or_op_is_one_line_and_writes_nothing(tmp_path, capsys, extra, message):
+    from hwsim.cli import main
+
+    out = tmp_path / "run"
+    args = [str(ARCH / "tpu_int8.yaml"), "bert-base:prefill:128", "--mode", "analytic"]
+    assert main(["run", *args, *extra, "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(message, err[0])
+    assert not out.exists()
