@@ -13,6 +13,13 @@ loop with O(1) memory (the tile schedule is generated from the loop nest as it i
 The op ends when its last write completes. Tiles walk the nest `order` (outer -> inner); an
 operand tile is read when its indices change; folds, write-backs and partial-sum re-reads are
 spread over an instance's tiles by `split` (hwsim.sim.engine), so the sums equal the mapping's.
+
+Steady state, extended exactly: a period is one trip of the outermost tiled loop. When two
+consecutive periods get identical tiles (no split threshold falls in them) and the pipeline's
+state at the start of the second equals the state at the start of the first shifted by a
+constant delta (every pending time shifted alike), the pipeline is time-invariant, so every
+following identical period repeats it shifted by delta: the run of identical periods is
+skipped in one step. Data-dependent folds (traced ops) are walked tile by tile.
 """
 
 from __future__ import annotations
@@ -48,6 +55,17 @@ def _grown(a):
 
 
 @njit(cache=True)
+def _limit(r, L, j0, jend):
+    """Periods of L tiles before the one `r` tiles in (a split's first r parts are one larger)
+    cuts the run of periods identical to period j0 - 1 (-1: period j0 - 1 straddles it)."""
+    if (j0 - 1) * L >= r:
+        return jend
+    if j0 * L <= r:
+        return min(jend, r // L)
+    return -1
+
+
+@njit(cache=True)
 def _run(
     instances, order, counts, wbytes, ibytes, psum, out_total, folds_total, per_fold, fill,
     cum_stream, bw, latency, slots,
@@ -57,6 +75,25 @@ def _run(
     cm, cn, ck = counts[0], counts[1], counts[2]
     per = cm * cn * ck
     traced = cum_stream.shape[0] > 0
+    # periods: iterations of the outermost loop with more than one trip, L tiles each
+    dim0 = -1
+    for level in range(3):
+        if counts[order[level]] > 1:
+            dim0 = order[level]
+            break
+    c0 = counts[dim0] if dim0 >= 0 else 1
+    L = per // c0
+    # split thresholds a run of identical periods must not cross (in period units)
+    part_r = np.full(4, -1, np.int64)
+    if dim0 == 1:
+        part_r[0] = wbytes % cn
+    elif dim0 == 0:
+        part_r[0] = ibytes % cm
+    elif dim0 == 2:
+        part_r[0] = (wbytes // cn) % ck
+        part_r[1] = (wbytes // cn + 1) % ck
+        part_r[2] = (ibytes // cm) % ck
+        part_r[3] = (ibytes // cm + 1) % ck
     cf = 0  # cycle the channel frees
     loader = 0  # cycle the loader asks for its next slot
     sched_prev_read = -1  # cycle the loader's last transfer wake-up was scheduled
@@ -70,11 +107,76 @@ def _run(
     busy_dram = busy_stream = busy_fill = 0
     done_folds = 0
     t = 0  # global tile index
+    # the state at the start of the previous period (times as they were)
+    s_time = np.zeros(7, np.int64)  # loader, cf, end_prev, sched, ends t-1, t-2, t-3
+    s_busy = np.zeros(4, np.int64)  # dram, stream, fill, folds
+    s_pend = np.zeros((0, 4), np.int64)
+    have_prev = False
+    idx = np.empty(3, np.int64)
     for _ in range(instances):
         last_w = (-1, -1)
         last_i = (-1, -1)
-        for lt in range(per):
-            idx = np.empty(3, np.int64)
+        have_prev = False
+        lt = 0
+        while lt < per:
+            if lt % L == 0 and not traced:
+                j0 = lt // L
+                now = np.array(
+                    (loader, cf, end_prev, sched_prev_read, ends[(t - 1) % 3],
+                     ends[(t - 2) % 3], ends[(t - 3) % 3])
+                )  # fmt: skip
+                jend = c0 if j0 >= 2 and have_prev else -1
+                for r in (folds_total % per, out_total % per, psum % per):
+                    if jend >= 0:
+                        jend = _limit(r, L, j0, jend)
+                for r in part_r:
+                    if jend >= 0 and r >= 0 and j0 - 1 < r:
+                        jend = min(jend, r)
+                if jend > j0 and npend == s_pend.shape[0]:
+                    delta = end_prev - s_time[2]
+                    same = True
+                    for q in range(7):
+                        unset = now[q] < 0 or s_time[q] < 0 if q == 3 else t < q - 3
+                        if unset:  # no transfer yet / no such tile: equal as they are
+                            same = same and now[q] == s_time[q]
+                        else:
+                            same = same and now[q] - s_time[q] == delta
+                    for k in range(npend):
+                        same = same and pend_end[k] - s_pend[k, 0] == delta
+                        same = same and pend_start[k] - s_pend[k, 1] == delta
+                        same = same and pend_cyc[k] == s_pend[k, 2]
+                        same = same and t - pend_tile[k] == s_pend[k, 3]
+                    if same:  # periodic from here: extend exactly over the identical run
+                        n = jend - j0
+                        shift = n * delta
+                        loader += shift
+                        cf += shift
+                        end_prev += shift
+                        if sched_prev_read >= 0:
+                            sched_prev_read += shift
+                        e1, e2, e3 = now[4] + shift, now[5] + shift, now[6] + shift
+                        busy_dram += n * (busy_dram - s_busy[0])
+                        busy_stream += n * (busy_stream - s_busy[1])
+                        busy_fill += n * (busy_fill - s_busy[2])
+                        done_folds += n * (done_folds - s_busy[3])
+                        for k in range(npend):
+                            pend_end[k] += shift
+                            pend_start[k] += shift
+                            pend_tile[k] += n * L
+                        t += n * L
+                        lt += n * L
+                        ends[(t - 1) % 3], ends[(t - 2) % 3], ends[(t - 3) % 3] = e1, e2, e3
+                        have_prev = False
+                        continue
+                s_time[:] = now
+                s_busy[0], s_busy[1], s_busy[2], s_busy[3] = (
+                    busy_dram, busy_stream, busy_fill, done_folds
+                )  # fmt: skip
+                s_pend = np.empty((npend, 4), np.int64)
+                for k in range(npend):
+                    s_pend[k, 0], s_pend[k, 1] = pend_end[k], pend_start[k]
+                    s_pend[k, 2], s_pend[k, 3] = pend_cyc[k], t - pend_tile[k]
+                have_prev = True
             idx[order[2]] = lt % c_in
             idx[order[1]] = (lt // c_in) % c_mid
             idx[order[0]] = lt // (c_in * c_mid) % c_out
@@ -150,6 +252,7 @@ def _run(
                 npend += 1
                 busy_dram += wc
             t += 1
+            lt += 1
     for k in range(npend):
         cf = max(pend_end[k], cf) + pend_cyc[k]
     return max(end_prev, cf), busy_stream, busy_fill, busy_dram
