@@ -60,12 +60,26 @@ def choose_mapping(arch: Arch, unit, op: Op, pe, w_bits, a_bits, fixed: OpMappin
     space = Space(arch, unit, op, pe, w_bits, a_bits)
     if not space.layout:
         return fixed
-    best_key, best = (*space.fixed_cost(fixed, objective, True), 0, 0, ""), None
-    for cand in space.pruned():
-        key = space.ranked(cand, objective)
-        if key < best_key:
-            best_key, best = key, cand
+    # what fixes the choice: the buffers, DRAM, profile, array, the op's shape and bits
+    key = (arch.memory, arch.dram, arch.technology.profile, unit.array, unit.dataflow_name)
+    key += (op.kind, op.M, op.N, op.K, op.batch, op.kv_group, op.conv, w_bits, a_bits)
+    key += (pe.step_cycles, objective)
+    if key not in _CHOSEN:
+        best_key, best = (*space.fixed_cost(fixed, objective, True), 0, 0, ""), None
+        for cand in space.pruned():
+            rank = space.ranked(cand, objective)
+            if rank < best_key:
+                best_key, best = rank, cand
+        if len(_CHOSEN) > 4096:
+            _CHOSEN.clear()
+        _CHOSEN[key] = best
+    best = _CHOSEN[key]
     return fixed if best is None else space.mapping(best, objective)
+
+
+# search key -> the chosen candidate (None: the fixed mapping): a sweep maps the same shapes
+# at many points
+_CHOSEN: dict = {}
 
 
 class Space:
@@ -114,19 +128,27 @@ class Space:
                             yield order, cm, cn, ck
 
     def pruned(self):
-        """The smallest feasible n count per (order, k count, m count)."""
-        for order in ORDERS:
-            if order[2] != "k" and self.counts["k"] == (1,):
-                continue  # k untiled: its place in the order changes nothing
-            for ck in self.counts["k"]:
-                if ck == 1 and order[2] != "k":
+        """The smallest feasible n count per (order, k count, m count); orders that differ
+        only in untiled loops are one candidate."""
+        fr = {d: [self._frac(d, c) for c in self.counts[d]] for d in "mnk"}
+        seen = set()
+        for ik, ck in enumerate(self.counts["k"]):
+            fk = fr["k"][ik]
+            # fractions fall as counts grow: the first n count whose W tile fits
+            start = _first_at_most(fr["n"], self.cap["weights"] / (self.W * fk or 1))
+            if start is None:
+                continue
+            for im, cm in enumerate(self.counts["m"]):
+                if self.I * fr["m"][im] * fk > self.cap["inputs"]:
                     continue
-                for cm in self.counts["m"]:
-                    if self.I * self._frac("m", cm) * self._frac("k", ck) > self.cap["inputs"]:
-                        continue
-                    for cn in self.counts["n"]:
+                for order in ORDERS if ck > 1 else ("mnk", "nmk"):
+                    for cn in self.counts["n"][start:]:
                         if self.feasible(order, cm, cn, ck):
-                            yield order, cm, cn, ck
+                            c = {"m": cm, "n": cn, "k": ck}
+                            key = ("".join(d for d in order if c[d] > 1), cm, cn, ck)
+                            if key not in seen:
+                                seen.add(key)
+                                yield order, cm, cn, ck
                             break
 
     def feasible(self, order, cm, cn, ck) -> bool:
@@ -141,6 +163,7 @@ class Space:
         return True
 
     def _frac(self, dim: str, count: int) -> float:
+        """The largest tile's share of dimension `dim` cut in `count` tiles."""
         b = self.blocks[dim]
         return ceil(b / count) / b
 
@@ -249,13 +272,22 @@ def cost_of(space: Space, m: OpMapping, objective: str) -> float:
     return space.ranked((m.order, m.m_tiles, m.n_tiles, m.k_tiles), objective)[0]
 
 
+def _first_at_most(values: list, limit: float) -> int | None:
+    """Index of the first of the falling `values` at most `limit` (None: none is)."""
+    for i, v in enumerate(values):
+        if v <= limit:
+            return i
+    return None
+
+
 def _factor(order: str, dim: str, counts: dict, relevant: str) -> int:
     """Trips of loop `dim` (irrelevant to an operand) re-fetching it: its count when it sits
     above the operand's innermost relevant loop with more than one trip, else 1."""
-    inner = [order.index(d) for d in relevant if counts[d] > 1]
-    if not inner or order.index(dim) > max(inner):
-        return 1
-    return counts[dim]
+    here = order.index(dim)
+    for d in relevant:
+        if counts[d] > 1 and order.index(d) > here:
+            return counts[dim]
+    return 1
 
 
 @cache

@@ -199,3 +199,28 @@ def test_golden_set_event_between_max_and_sum():
             compute, dram = r.compute_cycles + r.fill_drain_cycles, r.dram_cycles
             latency = arch.dram.latency_cycles * r.tiles
             assert max(compute, dram) <= r.cycles <= compute + dram + latency, (arch_name, r.op)
+
+
+@pytest.mark.parametrize("objective", [None, "latency"])
+@pytest.mark.parametrize("name", ["scalesim", "bitfusion", "bitmod"])
+def test_recurrence_skips_periods_exactly(name, objective):
+    """Thousands of tiles in repeating periods: the skipped steady state equals simpy's walk."""
+    from hwsim.sim.engine import simulate_events
+    from hwsim.sim.pipeline import simulate_op
+    from hwsim.sim.plan import plan
+
+    base = load_arch(ARCH / f"{name}.yaml")
+    ops = (
+        Op("a", "gemm", M=300, N=500, K=200),
+        Op("b", "gemm", M=77, N=1000, K=130, batch=3),
+        Op("c", "attn_qk", M=1, N=900, K=64, batch=8, weight_is_activation=True, kv_group=4),
+    )
+    for size, bw, latency in ((4096, 0.5, 5), (16384, 3.0, 0), (4096, 40.0, 1)):
+        arch = replace(
+            base,
+            pe_array=replace(base.pe_array, rows=8, cols=8),
+            memory=tuple(replace(lv, size_bytes=size) for lv in base.memory),
+            dram=replace(base.dram, bytes_per_cycle=bw, latency_cycles=latency),
+        )
+        for p in plan(arch, Workload("w", ops), objective=objective).ops:
+            assert simulate_op(arch, p.mapping) == simulate_events(arch, p.mapping), p.op.name
