@@ -117,10 +117,11 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     tiles = int(ev.ops["tiles"].sum())
     ok = ev_cpu <= 10 and peak_mb <= 500 and ev_cpu / an_cpu <= 20
+    verdict = "met" if ok else "MISSED"
     print(
         f"3. scalesim {BIG} event: {ev_cpu:.3f} s CPU for {tiles:,} tiles, {ev.cycles:,} cycles "
         f"(analytic {an.cycles:,}, {an_cpu * 1e3:.1f} ms CPU); event/analytic "
-        f"{ev_cpu / an_cpu:.1f}x; process peak {peak_mb:.0f} MB; targets: {'met' if ok else 'MISSED'}"
+        f"{ev_cpu / an_cpu:.1f}x; process peak {peak_mb:.0f} MB; targets: {verdict}"
     )
 
     a = arch("mixpe_w4a8")

@@ -4,9 +4,11 @@ hwsim.sim.plan binds every op to its compute unit, precision and mapping; the en
 mode (ENGINES) times each OpPlan and returns its OpRow (hwsim.sim.rows).
 
 Modes (per op instance; the workload total is the sum over ops of cycles x repeat):
-  event     the simpy engine (hwsim.sim.engine): DRAM channel, buffer slots, PE array, writer
+  event     the pipeline (DRAM channel, buffer slots, PE array, writer) as a compiled
+            recurrence (hwsim.sim.pipeline), equal to the simpy model in hwsim.sim.engine
   analytic  max(compute, dram) with dram = floor(DRAM bytes / bytes_per_cycle), the BitMoD
-            paper simulator's per-layer model (REFERENCE §2), no events
+            paper simulator's per-layer model (github abdelfattah-lab/BitMoD-HPCA-25, commit
+            a902a09), no events
   scalesim  SCALE-Sim's "Total Cycles" formula (its os fill and trailing -1 quirks), no stalls
 Vector ops run on the vector unit (ceil(elements / lanes) x cycles per element), their data
 staying on chip; with `vector_unit.overlapped` they are reported but hidden behind the array.
