@@ -8,8 +8,8 @@ Fixed loop order (chosen to minimise DRAM traffic, reported as `loop_order`):
                  streamed once per input chunk (fetched ceil(I / Icap) times)
 An operand that fits its buffer is fetched once. Inputs_outer is taken only when it moves
 strictly fewer bytes, which is the BitMoD simulator's refetch rule (github
-abdelfattah-lab/BitMoD-HPCA-25, commit a902a09). Outputs are written back once (the fixed mapping
-never splits the reduction: every PE owns full-K partial sums).
+abdelfattah-lab/BitMoD-HPCA-25, commit a902a09). Outputs are written back once (the fixed
+mapping never splits the reduction: every PE owns full-K partial sums).
 
 Operand bytes of one GEMM instance (C[M,N] = A[M,K] W[N,K]^T):
   W = ceil(K * w_bits / 8) * N   (w_bits: stored bits per element of the second operand:
