@@ -201,3 +201,14 @@ def test_cli_bad_objective_or_op_is_one_line_and_writes_nothing(tmp_path, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and re.search(message, err[0])
     assert not out.exists()
+
+
+def test_batch_reuses_weights():
+    """Four sequences of decode read each linear's weights once, as one sequence does."""
+    one = simulate(ARCH / "fp16.yaml", "llama-2-7b:decode:256", mode="analytic")
+    four = simulate(ARCH / "fp16.yaml", "llama-2-7b:decode:256:4", mode="analytic")
+    for a, b in zip(one.op_rows, four.op_rows, strict=True):
+        if a.kind == "gemm":
+            assert b.M == 4 * a.M and b.dram_read_weights_bytes == a.dram_read_weights_bytes
+        elif a.kind == "attn_qk":  # each sequence has its own K cache
+            assert b.dram_read_weights_bytes == 4 * a.dram_read_weights_bytes
