@@ -212,3 +212,15 @@ def test_batch_reuses_weights():
             assert b.M == 4 * a.M and b.dram_read_weights_bytes == a.dram_read_weights_bytes
         elif a.kind == "attn_qk":  # each sequence has its own K cache
             assert b.dram_read_weights_bytes == 4 * a.dram_read_weights_bytes
+
+
+@pytest.mark.parametrize(
+    ("name", "card"),
+    [("fpga_zcu104", "resnet-50:prefill:224"), ("scalesim", "bert-base:prefill:128")],
+)
+def test_event_mode_latency_never_worse_than_fixed_per_op(name, card):
+    fixed = simulate(ARCH / f"{name}.yaml", card, mode="event")
+    mapped = simulate(ARCH / f"{name}.yaml", card, mode="event", objective="latency")
+    for f, m in zip(fixed.op_rows, mapped.op_rows, strict=True):
+        assert m.cycles <= f.cycles, f.op
+    assert mapped.cycles <= fixed.cycles
