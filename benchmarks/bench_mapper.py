@@ -37,7 +37,7 @@ BIG = "llama-2-70b:prefill:4096"
 
 
 def arch(name: str):
-    return hwsim.load_arch(ROOT / "arch" / f"{name}.yaml")
+    return hwsim.load_arch(ROOT / "hwsim" / "data" / "arch" / f"{name}.yaml")
 
 
 def cpu(fn):

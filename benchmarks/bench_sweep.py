@@ -43,7 +43,7 @@ def sweep_doc(recipes: list[str], n: int) -> dict:
     return {
         "version": 1,
         "name": "bench",
-        "arch": "arch/tpu_int8.yaml",
+        "arch": "tpu_int8",
         "workloads": ["llama-2-7b:prefill:256"],
         "quant": recipes,
         "mode": "analytic",

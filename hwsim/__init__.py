@@ -1,10 +1,11 @@
 """hwsim: a hardware co-design simulator for quantized accelerators.
 
-Public API (a contract, see DESIGN.md):
+Public API (a contract: these names and signatures stay stable):
     hwsim.format(name) / hwsim.formats()           number formats
     hwsim.QuantSpec, hwsim.quantize, hwsim.dequantize, hwsim.QTensor
     hwsim.pe.run(kind, a, w, **params)              bit-accurate PE kernels
-    hwsim.load_arch(path), hwsim.load_workload(path_or_card)
+    hwsim.load_arch(path_or_name), hwsim.load_workload(path_name_or_card)
+                                                    shipped names: hwsim.shipped
     hwsim.simulate(arch, workload, quant=None, mode="event") -> Stats
     hwsim.explore(sweep) -> results
 Names resolve lazily so `import hwsim` stays fast (numba kernels compile on first use).

@@ -20,6 +20,17 @@ def closest(name: str, choices, n: int = 3) -> str:
     return ", ".join(matches) if matches else ", ".join(sorted(choices)[:n])
 
 
+def shown(name) -> str:
+    """A file name as error messages show it: quoted, with newlines and other control
+    characters escaped, so the message stays one line whatever the name holds."""
+    return repr(str(name))
+
+
+def one_line(message: str) -> str:
+    """`message` with every control character escaped (the CLI prints errors this way)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
+
+
 def read_text(path, what: str) -> str:
     """The text of a user's file; a file that is not UTF-8 is an HwsimError naming it.
 

@@ -12,7 +12,14 @@ Pricing rules (per_action profiles; coefficients scaled from the profile's node 
   fmul.16 / fmul.32          fp16_mult_pj / fp32_mult_pj; other widths fp32_mult_pj * (B/32)^2
   term                       informational (its AND/shift work is counted separately): 0
   other PE keys              left unpriced and listed in energy_breakdown_pj["unpriced_actions"]
-per_cycle profiles price `pe:active_cycles` at pe_pj_per_cycle[arch name or "AxW"] instead.
+per_cycle profiles price `pe:active_cycles` at a synthesised per-PE figure instead, the
+pe_pj_per_cycle entry that matches what the PE is (never what the arch is called):
+  an entry key is `KIND[:NAME=VALUE...]`, KIND a PE kind or `*` for any; each NAME=VALUE
+  must equal the PE's: a PE parameter (`weight_decoder=olive`), `dp` (the array's
+  dot_product_width), `a` (activation bits) or `w` (weight bits, rounded down), e.g.
+  `bitmod:dp=4` or `*:a=8:w=8` (the widths are the run's, after a recipe's defaults: name
+  them only for hardware whose cost follows them); of the matching entries the most specific
+  wins (a named kind counts as one qualifier), and two equally specific matches are an error.
 SRAM: bits read or written x E64(bank) / 64 with E64 = sram_pj_per_64b_at_8kb *
 (bank_bytes / 8 KiB) ** sram_size_exponent (Horowitz fit; banking shrinks each access).
 DRAM: bits moved x pJ/bit (the arch's dram.energy_pj_per_bit, else the profile's by type;
@@ -90,18 +97,45 @@ def dram_pj_per_bit(arch: Arch, profile: Profile) -> float:
         ) from None
 
 
-def pe_cycle_key(arch: Arch, profile: Profile) -> str:
-    """Key of pe_pj_per_cycle / pe_um2 for this arch: its name, else 'AxW' bits."""
-    if arch.name in profile.pe_pj_per_cycle:
-        return arch.name
-    key = f"{arch.precision.activation_bits}x{math.floor(arch.precision.weight_bits)}"
-    if key in profile.pe_pj_per_cycle:
-        return key
+def pe_facts(
+    params: dict, dot_product_width: int, activation_bits: int, weight_bits: float
+) -> dict[str, str]:
+    """What a per-cycle PE figure is selected by besides the PE kind: its parameters, the
+    array's dot-product width and the bit widths it runs at (values as strings)."""
+    facts = {"dp": dot_product_width, **params, "a": activation_bits, "w": math.floor(weight_bits)}
+    return {k: str(v) for k, v in facts.items()}
+
+
+def select_pe_entry(profile: Profile, kind: str, facts: dict[str, str], where: str) -> str:
+    """The pe_pj_per_cycle (and pe_um2) key that prices PE `kind` with `facts` (module doc);
+    `where` ends the error message (the arch file)."""
+    scored = []
+    for key, (want_kind, quals) in profile.pe_selectors.items():
+        if want_kind in ("*", kind) and all(facts.get(n) == v for n, v in quals.items()):
+            scored.append((len(quals) + (want_kind != "*"), key))
+    best = max((s for s, _ in scored), default=None)
+    keys = [key for s, key in scored if s == best]
+    if len(keys) == 1:
+        return keys[0]
+    pe = ":".join([kind, *(f"{k}={v}" for k, v in facts.items())])
+    if keys:
+        raise HwsimError(
+            f"arch.technology.profile: {profile.name!r} has equally specific per-cycle PE "
+            f"entries {' and '.join(map(repr, keys))} for {pe} ({where})"
+        )
     raise HwsimError(
         f"arch.technology.profile: {profile.name!r} prices PEs per cycle but has no entry for "
-        f"{arch.name!r} or {key!r}; expected one of {', '.join(profile.pe_pj_per_cycle)} "
-        f"({arch.source})"
+        f"{pe}; expected one of {', '.join(profile.pe_pj_per_cycle)} ({where})"
     )
+
+
+def pe_cycle_key(arch: Arch, profile: Profile) -> str:
+    """select_pe_entry for the arch's PE array at its precision."""
+    arr, prec = arch.pe_array, arch.precision
+    facts = pe_facts(
+        dict(arr.pe_params), arr.dot_product_width, prec.activation_bits, prec.weight_bits
+    )
+    return select_pe_entry(profile, arr.pe_kind, facts, arch.source)
 
 
 def price_counts(counts: dict, arch: Arch, profile: Profile) -> tuple[dict, set]:

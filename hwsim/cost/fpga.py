@@ -1,4 +1,5 @@
-"""FPGA resources of an arch's PE array and buffers (FINN `lut_estimation`, FINN-R; REFERENCE §3).
+"""FPGA resources of an arch's PE array and buffers (FINN `lut_estimation`; FINN-R: Blott et
+al., ACM TRETS 2018).
 
 Per PE with Q = dot_product_width lanes, W weight bits, A activation bits:
   mult_luts     = Q * (2 * ceil((W + A) / 6) - 1) * (W + A)   (0 when multipliers are on DSPs)

@@ -2,8 +2,9 @@
 
 A profile has `node_nm`, `pe_pricing` (per_action: price the PE's action counts with the
 bit-width formulas; per_cycle: price `pe:active_cycles` with a synthesised per-PE figure from
-`pe_pj_per_cycle`, keyed by arch name or by `{a_bits}x{w_bits}`), `entries` (coefficients) and
-`dram_pj_per_bit` by DRAM type.
+`pe_pj_per_cycle`, keyed by what the PE is, `KIND[:NAME=VALUE...]`, as hwsim.cost.energy
+describes; `pe_um2` uses the same keys), `entries` (coefficients) and `dram_pj_per_bit` by DRAM
+type.
 """
 
 from __future__ import annotations
@@ -42,9 +43,10 @@ class Profile:
     pe_pricing: str  # per_action | per_cycle
     entries: dict  # coefficient name -> value
     dram_pj_per_bit: dict  # dram type -> pJ/bit
-    pe_pj_per_cycle: dict  # arch name or "AxW" -> pJ per PE per active cycle
+    pe_pj_per_cycle: dict  # PE entry key -> pJ per PE per active cycle
     pe_um2: dict  # same keys -> um^2 per PE
     sources: dict  # every key -> its source text
+    pe_selectors: dict  # PE entry key -> (kind or "*", {qualifier: value})
 
     def __getitem__(self, key: str) -> float:
         return self.entries[key]
@@ -93,13 +95,31 @@ def load_profile(name: str) -> Profile:
         raise HwsimError(
             f"{path.name}: pe_pricing: expected per_action or per_cycle, got {pricing!r}"
         )
+    per_cycle = table("pe_pj_per_cycle", pricing == "per_cycle")
+    pe_um2 = table("pe_um2", False)
+    extra = sorted(set(pe_um2) - set(per_cycle))
+    if extra:
+        raise HwsimError(f"{path.name}: pe_um2.{extra[0]}: expected a key of pe_pj_per_cycle")
     return Profile(
         name=doc.get("name", name),
         node_nm=int(doc["node_nm"]),
         pe_pricing=pricing,
         entries=entries,
         dram_pj_per_bit=table("dram_pj_per_bit", True),
-        pe_pj_per_cycle=table("pe_pj_per_cycle", pricing == "per_cycle"),
-        pe_um2=table("pe_um2", False),
+        pe_pj_per_cycle=per_cycle,
+        pe_um2=pe_um2,
         sources=sources,
+        pe_selectors={
+            key: pe_selector(f"{path.name}: pe_pj_per_cycle.{key}", key) for key in per_cycle
+        },
     )
+
+
+def pe_selector(where: str, key: str) -> tuple[str, dict[str, str]]:
+    """`KIND[:NAME=VALUE...]` -> (KIND, {NAME: VALUE}); KIND may be `*` (any PE kind)."""
+    kind, *parts = key.split(":")
+    pairs = [part.partition("=") for part in parts]
+    quals = {name: value for name, _, value in pairs}
+    if not kind or len(quals) < len(pairs) or not all(n and eq and v for n, eq, v in pairs):
+        raise HwsimError(f"{where}: expected KIND[:NAME=VALUE...] with distinct names, got {key!r}")
+    return kind, quals

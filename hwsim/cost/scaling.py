@@ -1,9 +1,10 @@
 """Technology scaling of logic and SRAM energy/area between nodes (Stillmaker & Baas 2017).
 
-Known factors relative to 45 nm (as used by Accelergy, REFERENCE §3): 65 nm area 1/0.66,
-energy 1/0.81; 16 nm area 0.19, energy 0.17; 7 nm area 0.059, energy 0.094. Other nodes
-interpolate log(factor) linearly in log(node) between the neighbouring known nodes (and
-extrapolate from the outermost pair). DRAM pJ/bit is never scaled.
+Known factors relative to 45 nm (Stillmaker & Baas, Integration 2017, as Accelergy uses
+them): 65 nm area 1/0.66, energy 1/0.81; 16 nm area 0.19, energy 0.17; 7 nm area 0.059,
+energy 0.094. Other nodes interpolate log(factor) linearly in log(node) between the
+neighbouring known nodes (and extrapolate from the outermost pair). DRAM pJ/bit is never
+scaled.
 """
 
 from __future__ import annotations

@@ -1,19 +1,20 @@
 """hwsim.dse: design-space exploration: sweep files, executors (local pool, Ray), the SQLite
-result store, Pareto fronts. `hwsim.explore(sweep)` is the Python entry point."""
+result store, Pareto fronts. `hwsim.explore(sweep)` is the Python entry point.
+Names resolve on first use (hwsim.lazy): the command line loads `commands` without pandas."""
 
-from hwsim.dse.explore import ExploreResult, explore, front_of
-from hwsim.dse.pareto import pareto_mask, pareto_mask_reference
-from hwsim.dse.spec import OBJECTIVES, Sweep, load_sweep
-from hwsim.dse.store import ResultStore
+from hwsim.lazy import lazy_names
 
-__all__ = [
-    "OBJECTIVES",
-    "ExploreResult",
-    "ResultStore",
-    "Sweep",
-    "explore",
-    "front_of",
-    "load_sweep",
-    "pareto_mask",
-    "pareto_mask_reference",
-]
+lazy_names(
+    __name__,
+    {
+        "OBJECTIVES": "hwsim.dse.spec",
+        "ExploreResult": "hwsim.dse.explore",
+        "ResultStore": "hwsim.dse.store",
+        "Sweep": "hwsim.dse.spec",
+        "explore": "hwsim.dse.explore",
+        "front_of": "hwsim.dse.explore",
+        "load_sweep": "hwsim.dse.spec",
+        "pareto_mask": "hwsim.dse.pareto",
+        "pareto_mask_reference": "hwsim.dse.pareto",
+    },
+)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from hwsim.errors import HwsimError
+from hwsim.dse.bits import BITS, FORMAT, with_format_bits
+from hwsim.errors import HwsimError, one_line
 
 SQNR_SEED = 20261123
 _STEP = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[[^\]]+\])*)$")
@@ -37,10 +38,7 @@ def base_doc(arch_path: str):
     """The base arch YAML parsed with line numbers (hwsim.spec's loader)."""
     import yaml
 
-    try:  # the spec package's line-numbering YAML loader (public since its yamlcheck split)
-        from hwsim.spec.yamlcheck import LineLoader
-    except ImportError:
-        from hwsim.spec.loader import _LineLoader as LineLoader
+    from hwsim.spec.yamlcheck import LineLoader  # the spec package's line-numbering loader
 
     p = Path(arch_path)
     if p.suffix.lower() == ".cfg":
@@ -136,11 +134,54 @@ def recipe_text(path: str | None) -> str:
     return "" if path is None else Path(path).read_text()
 
 
-@lru_cache(maxsize=64)
 def workload_identity(source: str) -> str:
-    """A card string as it is; a workload file by its contents (so paths may move)."""
+    """A card string as it is; a workload file by its contents and those of the tensor file
+    it names (so paths may move, and an edited .npz is a new point)."""
     p = Path(source)
-    return f"{p.suffix}:{p.read_text()}" if p.is_file() else source
+    if not p.is_file():
+        return source
+    return _by_stat("workload", p, lambda: _file_identity(p))
+
+
+def _file_identity(p: Path) -> str:
+    from hwsim import yamlsafe
+
+    text = p.read_text()
+    ident = f"{p.suffix}:{text}"
+    if p.suffix.lower() not in (".yaml", ".yml"):
+        return ident
+    try:
+        doc = yamlsafe.load(text)
+    except Exception:  # noqa: BLE001 - the loader reports a bad file when the point runs
+        return ident
+    tensors = doc.get("tensors") if isinstance(doc, dict) else None
+    if tensors and (p.parent / str(tensors)).is_file():
+        tpath = p.parent / str(tensors)
+        digest = _by_stat("sha256", tpath, lambda: _digest(tpath))
+        ident += f"\ntensors sha256:{digest}"
+    return ident
+
+
+# (kind, resolved path, size, mtime_ns) -> value: each file read once per run, again if edited
+_STAT_CACHE: dict = {}
+
+
+def _by_stat(kind: str, p: Path, compute):
+    st = p.stat()
+    key = (kind, str(p.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _STAT_CACHE:
+        _STAT_CACHE[key] = compute()
+    return _STAT_CACHE[key]
+
+
+def _digest(p: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with p.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 @lru_cache(maxsize=16)
@@ -172,10 +213,11 @@ def clear_caches() -> None:
     from hwsim.dse import archmemo
     from hwsim.dse.quant import cached_sqnr_db
 
-    for f in (base_doc, _workload, _recipe, recipe_text, workload_identity, arch_identity,
-              cached_sqnr_db, archmemo._partial):  # fmt: skip
+    for f in (base_doc, _workload, _recipe, recipe_text, arch_identity, cached_sqnr_db,
+              archmemo._partial):  # fmt: skip
         f.cache_clear()
     archmemo._TRUSTED.clear()
+    _STAT_CACHE.clear()
 
 
 def recipes_of(tasks: list[Task]) -> list[str]:
@@ -229,8 +271,13 @@ def evaluate(task: Task) -> dict:
     row = {"seq": task.seq, "key": task.key, "params": json.dumps(choice, sort_keys=True)}
     try:
         row.update(_measure(task, choice), status="ok", reason="")
-    except HwsimError as e:
-        row.update(status="invalid", reason=str(e).splitlines()[0])
+    except HwsimError as e:  # one line by contract; a file name's newline stays escaped
+        row.update(status="invalid", reason=one_line(str(e)))
+    except Exception as e:  # noqa: BLE001 - one configuration's failure is its reason, not
+        # the sweep's end (an ArithmeticError deep in a model, a ValueError in a library)
+        text = str(e).splitlines()[0] if str(e) else ""
+        row.update(status="invalid", reason=f"{type(e).__name__}: {text}" if text else
+                   type(e).__name__)  # fmt: skip
     return row
 
 
@@ -240,6 +287,9 @@ def _measure(task: Task, choice: dict) -> dict:
     from hwsim.sim import simulate
 
     params = {k: v for k, v in choice.items() if k not in ("workload", "quant")}
+    doc = base_doc(task.arch)
+    if doc is not None and ({BITS, FORMAT} & params.keys()):
+        params = with_format_bits(doc.get("precision"), params, point_label(task.arch, params))
     # fast path: sections validated once per distinct value, source = the base path (so the
     # simulator's per-arch caches hit); any error is re-derived on the exact path, whose
     # messages name the point ("arch.yaml [pe_array.rows=0, ...]") as they always have
@@ -283,5 +333,9 @@ def _exact_arch(task: Task, params: dict):
         if params:
             raise HwsimError(f"{task.arch}: a SCALE-Sim .cfg base arch takes no parameters")
         return load_arch(task.arch)
-    label = ", ".join(f"{k}={v}" for k, v in params.items())
-    return arch_from_mapping(apply_params(doc, params, task.arch), f"{task.arch} [{label}]")
+    return arch_from_mapping(apply_params(doc, params, task.arch), point_label(task.arch, params))
+
+
+def point_label(arch: str, params: dict) -> str:
+    """How messages name a point: its base arch and its parameters."""
+    return f"{arch} [{', '.join(f'{k}={v}' for k, v in params.items())}]"

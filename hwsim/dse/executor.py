@@ -9,11 +9,18 @@
   ray     Ray remote tasks (`--address` joins a cluster, else a local one starts); Ray retries
           tasks of dead workers itself (max_retries)
 Rows never depend on the executor: each is a pure function of its task.
+
+Finished work is never lost to a Ctrl-C: the first one stops new points, lets the ones in
+flight finish and hands them to `on_rows` (which stores them) before KeyboardInterrupt is
+raised; a second one stops at once. A SIGKILL loses at most the points in flight (inline:
+one, since every point is handed over as it finishes; a pool: its chunks in flight).
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import signal
 import sys
 import threading
 from collections import deque
@@ -26,7 +33,7 @@ from hwsim.errors import HwsimError
 
 BACKENDS = ("local", "ray")
 MAX_ATTEMPTS = 3
-INLINE_CHUNK = 32  # rows per store transaction in this process
+POOL_CHUNK = 8  # most tasks per pool job: bounds what a killed sweep loses
 
 
 def evaluate_chunk(tasks: list[Task]) -> list[dict]:
@@ -51,13 +58,46 @@ def run_tasks(
     check_executor(workers, backend)
     if not tasks:
         return
-    if backend == "ray":
-        _run_ray(tasks, on_rows, workers, address, chunk_fn)
-    elif workers == 1:
-        for chunk in _chunks(tasks, INLINE_CHUNK):
-            on_rows(chunk_fn(chunk))
-    else:
-        _run_pool(tasks, on_rows, workers, chunk_fn)
+    with _deferred_interrupt() as stopping:
+        if backend == "ray":
+            _run_ray(tasks, on_rows, workers, address, chunk_fn, stopping)
+        elif workers == 1:
+            for t in tasks:
+                if stopping():
+                    break
+                on_rows(chunk_fn([t]))
+        else:
+            _run_pool(tasks, on_rows, workers, chunk_fn, stopping)
+
+
+@contextlib.contextmanager
+def _deferred_interrupt():
+    """Yield `stopping()`, true once Ctrl-C was pressed; KeyboardInterrupt is raised when the
+    block ends (at once on a second Ctrl-C)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    hit: list[bool] = []
+
+    def handler(signum, frame):
+        if hit:
+            raise KeyboardInterrupt
+        hit.append(True)
+        print("hwsim: stopping after the points in flight (Ctrl-C again: now)", file=sys.stderr)
+
+    old = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(hit)
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if hit:
+        raise KeyboardInterrupt
+
+
+def _ignore_sigint() -> None:
+    """Pool workers finish their chunk on Ctrl-C (the terminal signals them too); the parent
+    decides when to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def check_executor(workers: int, backend: str) -> None:
@@ -70,10 +110,10 @@ def check_executor(workers: int, backend: str) -> None:
 
 def _chunk_size(n: int, workers: int) -> int:
     # small enough to balance and to lose little on a kill, big enough to amortise pickling
-    return max(1, min(32, n // (workers * 8)))
+    return max(1, min(POOL_CHUNK, n // (workers * 8)))
 
 
-def _run_pool(tasks: list[Task], on_rows, workers: int, chunk_fn) -> None:
+def _run_pool(tasks: list[Task], on_rows, workers: int, chunk_fn, stopping) -> None:
     """Chunks on `workers` processes, at most two in flight per worker. When a worker dies,
     the pool breaks and every chunk in flight becomes a suspect: suspects then run one task
     at a time in a one-worker pool, so a death is pinned on its task exactly, retried, and
@@ -81,16 +121,18 @@ def _run_pool(tasks: list[Task], on_rows, workers: int, chunk_fn) -> None:
     chunks = deque(_chunks(tasks, _chunk_size(len(tasks), workers)))
     suspects: deque[Task] = deque()
     attempts: dict[int, int] = {}
-    while chunks or suspects:
+    while (chunks or suspects) and not stopping():
         ctx = _context()
         if suspects:
-            _run_suspects(suspects, attempts, on_rows, chunk_fn, ctx)
+            _run_suspects(suspects, attempts, on_rows, chunk_fn, ctx, stopping)
             continue
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=ctx, initializer=_ignore_sigint
+        ) as pool:
             inflight: dict = {}
             broken = False
-            while (chunks or inflight) and not broken:
-                while chunks and len(inflight) < 2 * workers:
+            while ((chunks and not stopping()) or inflight) and not broken:
+                while chunks and len(inflight) < 2 * workers and not stopping():
                     chunk = chunks.popleft()
                     inflight[pool.submit(chunk_fn, chunk)] = chunk
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
@@ -131,9 +173,9 @@ def _numba_threads_started() -> bool:
     return True
 
 
-def _run_suspects(suspects: deque, attempts: dict, on_rows, chunk_fn, ctx) -> None:
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        while suspects:
+def _run_suspects(suspects: deque, attempts: dict, on_rows, chunk_fn, ctx, stopping) -> None:
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_ignore_sigint) as pool:
+        while suspects and not stopping():
             t = suspects[0]
             try:
                 rows = pool.submit(chunk_fn, [t]).result()
@@ -159,7 +201,7 @@ def _died(t: Task, n: int) -> dict:
     }
 
 
-def _run_ray(tasks: list[Task], on_rows, workers: int, address: str | None, chunk_fn) -> None:
+def _run_ray(tasks, on_rows, workers: int, address: str | None, chunk_fn, stopping) -> None:
     try:
         import ray
     except ImportError:
@@ -172,7 +214,7 @@ def _run_ray(tasks: list[Task], on_rows, workers: int, address: str | None, chun
     try:
         remote = ray.remote(max_retries=MAX_ATTEMPTS - 1)(chunk_fn)
         refs = [remote.remote(c) for c in _chunks(tasks, _chunk_size(len(tasks), workers))]
-        while refs:
+        while refs and not stopping():  # Ray runs every chunk at once: those left are lost
             done, refs = ray.wait(refs, num_returns=1)
             for ref in done:
                 on_rows(ray.get(ref))

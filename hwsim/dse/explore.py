@@ -1,5 +1,6 @@
 """explore(sweep): enumerate (grid / random) or search (NSGA-II) a sweep's space, skipping
-points the store already holds, and return every point with its Pareto front.
+points the store already holds, and return every point with the Pareto front of each workload
+(and how many points the fronts left off, and why).
 
 Grid points come in itertools.product order; random points are distinct grid points drawn
 with the sweep's seed; NSGA-II (optuna) asks one population at a time with a seeded sampler
@@ -12,7 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,19 +23,20 @@ from hwsim.dse.evaluate import Task, known_sqnr, point_config, warm
 from hwsim.dse.executor import check_executor, progress, run_tasks
 from hwsim.dse.pareto import pareto_mask
 from hwsim.dse.spec import OBJECTIVES, Sweep, load_sweep, point_key
-from hwsim.dse.store import ResultStore
+from hwsim.dse.store import ResultStore, remove_store
 from hwsim.errors import HwsimError
 
 
 @dataclass
 class ExploreResult:
-    """Every point of the sweep (in sweep order) and the Pareto front of the valid ones."""
+    """Every point of the sweep (in sweep order) and the Pareto fronts of the valid ones."""
 
     sweep: Sweep
     points: pd.DataFrame  # seq, key, one column per axis, status, reason, metrics
-    front: pd.DataFrame  # the non-dominated valid points on sweep.objectives
+    front: pd.DataFrame  # the non-dominated valid points on sweep.objectives, per workload
     evaluated: int  # points simulated by this call (the rest came from the store)
     store: Path
+    dropped: dict[str, int] = field(default_factory=dict)  # left off the fronts: why -> count
 
 
 def explore(
@@ -50,19 +52,29 @@ def explore(
     sw = load_sweep(sweep)
     check_executor(workers, backend)  # before anything is written
     store_path = Path(store) if store else Path("reports/sweeps") / sw.name / "results.sqlite"
-    with ResultStore(store_path) as db:
-        db.set_meta("sweep", sw.name)
-        db.set_meta("objectives", json.dumps(list(sw.objectives)))
-        if sw.method == "nsga2":
-            rows, evaluated = _nsga2(sw, db, workers, backend, address, show_progress)
-        else:
-            choices = _grid(sw) if sw.method == "grid" else _random(sw)
-            tasks = [_task(sw, seq, c) for seq, c in enumerate(choices)]
-            evaluated = _run(sw, db, tasks, workers, backend, address, show_progress)
-            found = db.get(t.key for t in tasks)
-            rows = [found[t.key] | {"seq": t.seq} for t in tasks]
-    points = _table(sw, rows)
-    return ExploreResult(sw, points, front_of(points, sw.objectives), evaluated, store_path)
+    new = not store_path.exists()
+    try:
+        with ResultStore(store_path) as db:
+            db.count()  # reads every page: a damaged store fails here, before any write
+            db.set_meta("sweep", sw.name)
+            db.set_meta("objectives", json.dumps(list(sw.objectives)))
+            if sw.method == "nsga2":
+                rows, evaluated = _nsga2(sw, db, workers, backend, address, show_progress)
+            else:
+                choices = _grid(sw) if sw.method == "grid" else _random(sw)
+                tasks = [_task(sw, seq, c) for seq, c in enumerate(choices)]
+                evaluated = _run(sw, db, tasks, workers, backend, address, show_progress)
+                found = db.get(t.key for t in tasks)
+                rows = [found[t.key] | {"seq": t.seq} for t in tasks]
+            points = _table(sw, rows)
+            dropped = front_dropped(points, sw.objectives)
+            db.set_meta("front_dropped", json.dumps(dropped))
+    except Exception:
+        if new:  # a failed call leaves no store it made (Ctrl-C keeps the finished points)
+            remove_store(store_path)
+        raise
+    front = front_of(points, sw.objectives)
+    return ExploreResult(sw, points, front, evaluated, store_path, dropped)
 
 
 def _task(sw: Sweep, seq: int, choice: dict) -> Task:
@@ -166,10 +178,50 @@ def _table(sw: Sweep, rows: list[dict]) -> pd.DataFrame:
 
 
 def front_of(points: pd.DataFrame, objectives) -> pd.DataFrame:
-    """The non-dominated valid points on `objectives`."""
+    """The non-dominated valid points on `objectives`, one front per workload (in sweep
+    order): one model's cycles say nothing about another's, so points compete only with
+    points of their own workload. Points without every objective are left off
+    (`front_dropped` counts them)."""
     ok = points[points["status"] == "ok"]
     if ok.empty:
         return ok
     values = ok[list(objectives)].astype(float).to_numpy()
-    mask = pareto_mask(values, [OBJECTIVES[o] for o in objectives])
-    return ok[mask].reset_index(drop=True)
+    signs = [OBJECTIVES[o] for o in objectives]
+    groups = ok["workload"].to_numpy() if "workload" in ok else np.zeros(len(ok))
+    keep = np.zeros(len(ok), dtype=bool)
+    for g in dict.fromkeys(groups):
+        idx = np.flatnonzero(groups == g)
+        keep[idx] = pareto_mask(values[idx], signs)
+    return ok[keep].reset_index(drop=True)
+
+
+def front_dropped(points: pd.DataFrame, objectives) -> dict[str, int]:
+    """How many points the fronts leave out, by why: "invalid", "no <objective>" (a valid
+    point without that measure, e.g. sqnr_db without a quant recipe)."""
+    out: dict[str, int] = {}
+    invalid = int((points["status"] != "ok").sum())
+    if invalid:
+        out["invalid"] = invalid
+    ok = points[points["status"] == "ok"]
+    counted = np.zeros(len(ok), dtype=bool)
+    for o in objectives:
+        missing = ok[o].isna().to_numpy() & ~counted
+        if missing.any():
+            out[f"no {o}"] = int(missing.sum())
+        counted |= missing
+    return out
+
+
+def dropped_text(dropped: dict[str, int]) -> str:
+    """'left off the Pareto fronts: 3 invalid points, 4 without sqnr_db' (or '')."""
+    if not dropped:
+        return ""
+    parts = []
+    for why, n in dropped.items():
+        noun = "point" if n == 1 else "points"
+        if why == "invalid":
+            parts.append(f"{n} invalid {noun}")
+        else:
+            hint = " (no quant recipe)" if why == "no sqnr_db" else ""
+            parts.append(f"{n} {noun} without {why.removeprefix('no ')}{hint}")
+    return "left off the Pareto fronts: " + ", ".join(parts)

@@ -11,27 +11,11 @@ The accuracy proxy is the recipe's output SQNR (dB) on one calibrated synthetic 
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-from hwsim.errors import HwsimError
-
 PROXY_SHAPE = (64, 256, 1024)  # M tokens, N outputs, K inputs of the proxy GEMM
 PROXY_OP = "model.layers.0.mlp.down_proj"
-
-
-def resolve_recipe(name_or_path: str) -> Path:
-    """A recipe path: a file, or the name of a shipped recipe under workloads/recipes."""
-    p = Path(name_or_path)
-    if p.is_file():
-        return p
-    shipped = Path("workloads/recipes") / f"{name_or_path}.yaml"
-    if shipped.is_file():
-        return shipped
-    raise HwsimError(
-        f"--quant {name_or_path!r}: expected a recipe YAML file or a name in workloads/recipes"
-    )
 
 
 def recipe_quant(recipe) -> dict:

@@ -1,8 +1,10 @@
 """Sweep files: what to vary, how to search, what to minimise.
 
     version: 1
-    name: bitmod-array                  # default: the file's stem
-    arch: arch/bitmod.yaml              # base arch YAML (paths relative to the sweep file)
+    name: bitmod-array                  # default: the file's stem; outputs go to
+                                        #   reports/sweeps/<name>, so a plain name
+    arch: bitmod                        # base arch: a file (relative to the sweep file) or a
+                                        #   shipped name, as are workloads and recipes
     workloads: [llama-2-7b:prefill:256] # cards or files; an axis of the space
     quant: [null, w8a8-int]             # recipes (null = the arch's own precisions); an axis
     mode: analytic                      # event | analytic | scalesim
@@ -16,13 +18,16 @@
     objectives: [cycles, energy_pj, area_mm2, sqnr_db]   # sqnr_db is maximised, others minimised
 
 A point is one choice per axis; its key is the hash of its full configuration (the arch
-document after the parameters are applied, the workload, the recipe's text, the mode).
+document after the parameters are applied, the workload's text and that of the tensor file it
+names, the recipe's text, the mode). A grid, `samples` and `population` are capped at
+MAX_POINTS points (beyond, enumerating them would hang); NSGA-II needs a population >= 2.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +35,13 @@ import yaml
 
 from hwsim import yamlsafe
 from hwsim.errors import HwsimError, read_text
+from hwsim.shipped import resolve
 
 VERSION = 1
 METHODS = ("grid", "random", "nsga2")
+MAX_POINTS = 1_000_000  # a sweep's points (grid size, samples): beyond, enumerating them hangs
+MAX_SEED = 2**32 - 1  # NSGA-II's sampler seeds numpy's RandomState, which takes 32 bits
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 # objective -> +1 minimised, -1 maximised
 OBJECTIVES = {
     "cycles": 1,
@@ -77,14 +86,15 @@ class Sweep:
 
 
 def load_sweep(source) -> Sweep:
-    """A Sweep from a YAML path or a mapping (relative paths then resolve against the cwd)."""
+    """A Sweep from a YAML path, a shipped sweep's name or a mapping (relative paths then
+    resolve against the cwd); hwsim.shipped.resolve says how its references resolve."""
     if isinstance(source, Sweep):
         return source
     if isinstance(source, dict):
         doc, path = source, Path("<sweep>")
         base = Path.cwd()
     else:
-        path = Path(source)
+        path = resolve("sweep", source)
         base = path.parent
         try:
             doc = yamlsafe.load(read_text(path, "sweep file"))
@@ -100,9 +110,9 @@ def load_sweep(source) -> Sweep:
     for key in doc:
         if key not in _TOP:
             raise HwsimError(f"{where}: {key}: unknown key; expected one of {', '.join(_TOP)}")
-    arch = _path(where, "arch", doc.get("arch"), base, must_exist=True)
+    arch = _path(where, "arch", doc.get("arch"), base)
     workloads = _list(where, "workloads", doc.get("workloads"))
-    workloads = tuple(_workload(base, w) for w in workloads)
+    workloads = tuple(_workload(where, base, w) for w in workloads)
     quant = doc.get("quant", [None])
     quant = _list(where, "quant", quant if quant is not None else [None])
     quant = tuple(None if q is None else _recipe(where, base, q) for q in quant)
@@ -134,9 +144,19 @@ def load_sweep(source) -> Sweep:
         raise HwsimError(
             f"{where}: search.method: expected one of {', '.join(METHODS)}, got {method!r}"
         )
-    samples = _int(where, "search.samples", search.get("samples", 100))
-    seed = _int(where, "search.seed", search.get("seed", 0), low=0)
-    population = _int(where, "search.population", search.get("population", 20))
+    samples = _int(where, "search.samples", search.get("samples", 100), high=MAX_POINTS)
+    seed = _int(where, "search.seed", search.get("seed", 0), low=0, high=MAX_SEED)
+    # NSGA-II breeds pairs: a population of one has no one to mate with
+    population = _int(where, "search.population", search.get("population", 20), low=2,
+                      high=MAX_POINTS)  # fmt: skip
+    size = 1
+    for _, choices in axes:
+        size *= len(choices)
+    if method == "grid" and size > MAX_POINTS:
+        raise HwsimError(
+            f"{where}: parameters: expected a grid of at most {MAX_POINTS} points, got {size} "
+            "(use search.method random or nsga2 with search.samples)"
+        )
     objectives = tuple(_list(where, "objectives", doc.get("objectives", ["cycles", "energy_pj"])))
     for o in objectives:
         if not isinstance(o, str) or o not in OBJECTIVES:
@@ -154,7 +174,10 @@ def load_sweep(source) -> Sweep:
             raise HwsimError(
                 f"{where}: profile: expected one of {', '.join(profile_names())}, got {profile!r}"
             )
-    name = str(doc.get("name", path.stem))
+    if "name" in doc:
+        name = _name(where, doc["name"])
+    else:  # the file's stem, made a plain name
+        name = re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip(".-") or "sweep"
     return Sweep(name, arch, tuple(axes), mode, method, samples, seed, population, objectives,
                  where, profile)  # fmt: skip
 
@@ -165,40 +188,43 @@ def _list(where: str, key: str, value) -> list:
     return value
 
 
-def _int(where: str, key: str, value, low: int = 1) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise HwsimError(f"{where}: {key}: expected an integer >= {low}, got {value!r}")
+def _int(where: str, key: str, value, low: int = 1, high: int | None = None) -> int:
+    bad = not isinstance(value, int) or isinstance(value, bool) or value < low
+    if bad or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"in {low}..{high}"
+        raise HwsimError(f"{where}: {key}: expected an integer {bound}, got {value!r}")
     return value
 
 
-def _path(where: str, key: str, value, base: Path, must_exist: bool) -> Path:
+def _name(where: str, value) -> str:
+    """The sweep's name: its outputs go to reports/sweeps/<name>, so one plain path part."""
+    name = str(value)
+    if not isinstance(value, str | int) or isinstance(value, bool) or not _NAME.match(name):
+        raise HwsimError(
+            f"{where}: name: expected a plain name (letters, digits, . _ -, not starting with "
+            f". or -), got {name!r}"
+        )
+    return name
+
+
+# References to files resolve against the sweep file's folder first, then as shipped names.
+
+
+def _path(where: str, key: str, value, base: Path) -> Path:
     if not isinstance(value, str):
         raise HwsimError(f"{where}: {key}: expected a file path, got {value!r}")
-    p = Path(value)
-    for cand in (p, base / p):
-        if cand.is_file():
-            return cand
-    raise HwsimError(f"{where}: {key}: file {value!r} not found")
+    return resolve("arch", value, base, f"{where}: {key}")
 
 
-def _workload(base: Path, w) -> str:
+def _workload(where: str, base: Path, w) -> str:
+    from hwsim.workload import is_card
+
     w = str(w)
-    local = Path(w).suffix.lower() in (".yaml", ".yml", ".csv") and not Path(w).is_file()
-    if local and (base / w).is_file():
-        return str(base / w)
-    return w
+    return w if is_card(w) else str(resolve("workload", w, base, f"{where}: workloads"))
 
 
 def _recipe(where: str, base: Path, q) -> str:
-    from hwsim.dse.quant import resolve_recipe
-
-    q = str(q)
-    if (base / q).is_file() and not Path(q).is_file():
-        return str(base / q)
-    try:
-        return str(resolve_recipe(q))
-    except HwsimError as e:
-        raise HwsimError(f"{where}: quant: {e}") from None
+    return str(resolve("recipe", str(q), base, f"{where}: quant"))
 
 
 def point_key(config: dict) -> str:

@@ -6,12 +6,13 @@ SIGKILL included, leaves only whole rows behind, and re-running the sweep skips 
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from pathlib import Path
 
 import pandas as pd
 
-from hwsim.errors import HwsimError
+from hwsim.errors import HwsimError, shown
 
 METRICS = ("cycles", "energy_pj", "area_mm2", "latency_s", "dram_bytes", "edp_pj_s", "sqnr_db",
            "utilisation")  # fmt: skip
@@ -30,6 +31,26 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+def _readable(method):
+    """A damaged store (a garbage page) found mid-sweep, or a disk that fills up under it, is
+    one line naming it, not a trace."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as e:
+            damaged = "malformed" in str(e) or "not a database" in str(e)
+            hint = "; expected an intact `hwsim sweep` store (move it away to start afresh)"
+            verb = "write" if method.__name__ in ("add", "set_meta") else "read"
+            raise HwsimError(
+                f"result store {shown(self.path)}: "
+                + (f"unreadable ({e}){hint}" if damaged else f"cannot {verb} ({e})")
+            ) from None
+
+    return wrapper
+
+
 class ResultStore:
     """Open (or create) a store; use as a context manager or call close()."""
 
@@ -43,7 +64,9 @@ class ResultStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.DatabaseError) as e:
-            raise HwsimError(f"result store {str(self.path)!r}: cannot open ({e})") from None
+            if hasattr(self, "_db"):
+                self._db.close()
+            raise HwsimError(f"result store {shown(self.path)}: cannot open ({e})") from None
         except HwsimError:
             self._db.close()
             raise
@@ -57,10 +80,17 @@ class ResultStore:
     def close(self) -> None:
         self._db.close()
 
+    @_readable
+    def count(self) -> int:
+        """Stored points (counting them reads every page of the table)."""
+        return self._db.execute("SELECT COUNT(*) FROM points").fetchone()[0]
+
+    @_readable
     def keys(self) -> set[str]:
         """Keys of every stored point."""
         return {k for (k,) in self._db.execute("SELECT key FROM points")}
 
+    @_readable
     def add(self, rows: list[dict]) -> None:
         """Insert finished points (a key already stored is left as it is) and commit."""
         values = [tuple(r.get(c) for c in COLUMNS) for r in rows]
@@ -70,6 +100,7 @@ class ResultStore:
                 f"INSERT OR IGNORE INTO points ({', '.join(COLUMNS)}) VALUES ({marks})", values
             )
 
+    @_readable
     def get(self, keys) -> dict[str, dict]:
         """Stored rows by key (missing keys left out)."""
         out = {}
@@ -82,17 +113,20 @@ class ResultStore:
                 out[row[0]] = dict(zip(COLUMNS, row))
         return out
 
+    @_readable
     def table(self) -> pd.DataFrame:
         """Every stored point, in sweep order (seq, then key)."""
         rows = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM points ORDER BY seq, key")
         return pd.DataFrame(rows.fetchall(), columns=list(COLUMNS))
 
+    @_readable
     def set_meta(self, name: str, value: str) -> None:
         with self._db:
             self._db.execute(
                 "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value)
             )
 
+    @_readable
     def meta(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT name, value FROM meta"))
 
@@ -133,3 +167,10 @@ def open_existing(path) -> ResultStore:
     except sqlite3.DatabaseError as e:
         raise HwsimError(f"result store {str(p)!r}: cannot open ({e})") from None
     return ResultStore(p)
+
+
+def remove_store(path) -> None:
+    """Delete a store and its WAL side files (for a command that created it and failed)."""
+    p = Path(path)
+    for f in (p, p.with_name(p.name + "-wal"), p.with_name(p.name + "-shm")):
+        f.unlink(missing_ok=True)

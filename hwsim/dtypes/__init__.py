@@ -1,34 +1,33 @@
 """Number formats as data, their codecs, and quantizers.
 
-Importing this package registers every format module with the registry.
+The format modules register themselves with `hwsim.dtypes.registry` when imported; the
+registry imports them all before it first resolves a name. Names here resolve on first use
+(hwsim.lazy), so the command line loads `commands` without numba.
 """
 
-from hwsim.dtypes import block, codebook, fixed, integer, minifloat, pow2  # noqa: F401 (register)
-from hwsim.dtypes.base import CODE_CLASSES, Format, Rounding
-from hwsim.dtypes.metrics import max_abs_error, mse, sqnr_db
-from hwsim.dtypes.olive import olive_quantize
-from hwsim.dtypes.qtensor import GroupLayout, QTensor, QuantSpec
-from hwsim.dtypes.quantize import dequantize, quantize
-from hwsim.dtypes.registry import format, format_names, register_format, register_pattern
-from hwsim.dtypes.requant import dyadic, requantize
+from hwsim.lazy import lazy_names
 
-__all__ = [
-    "CODE_CLASSES",
-    "Format",
-    "GroupLayout",
-    "QTensor",
-    "QuantSpec",
-    "Rounding",
-    "dequantize",
-    "dyadic",
-    "format",
-    "format_names",
-    "max_abs_error",
-    "mse",
-    "olive_quantize",
-    "quantize",
-    "register_format",
-    "register_pattern",
-    "requantize",
-    "sqnr_db",
-]
+lazy_names(
+    __name__,
+    {
+        "CODE_CLASSES": "hwsim.dtypes.base",
+        "Format": "hwsim.dtypes.base",
+        "GroupLayout": "hwsim.dtypes.qtensor",
+        "QTensor": "hwsim.dtypes.qtensor",
+        "QuantSpec": "hwsim.dtypes.qtensor",
+        "Rounding": "hwsim.dtypes.base",
+        "dequantize": "hwsim.dtypes.quantize",
+        "dyadic": "hwsim.dtypes.requant",
+        "format": "hwsim.dtypes.registry",
+        "format_names": "hwsim.dtypes.registry",
+        "max_abs_error": "hwsim.dtypes.metrics",
+        "mse": "hwsim.dtypes.metrics",
+        "olive_quantize": "hwsim.dtypes.olive",
+        "quantize": "hwsim.dtypes.quantize",
+        "register_format": "hwsim.dtypes.registry",
+        "register_pattern": "hwsim.dtypes.registry",
+        "requantize": "hwsim.dtypes.requant",
+        "same_format": "hwsim.dtypes.registry",
+        "sqnr_db": "hwsim.dtypes.metrics",
+    },
+)

@@ -133,13 +133,10 @@ def _encode_general(
         lo -= np.int64(1) << man_bits  # no subnormals: exponent field 0 is a normal binade
     if rem == 0:
         up = False
-    elif mode in (RNE, TIES_AWAY):
-        if pow2:  # ties up; in the lowest binade anything above it goes up (ml_dtypes, torch)
-            up = cmp >= 0 if e_x > emin else True
-        elif mode == RNE:
-            up = cmp > 0 or (cmp == 0 and (lo & 1) == 1)
-        else:
-            up = cmp >= 0
+    elif mode == RNE:  # for pow2 formats lo is the exponent code: a tie goes to the even one
+        up = cmp > 0 or (cmp == 0 and (lo & 1) == 1)
+    elif mode == TIES_AWAY:
+        up = cmp >= 0
     elif mode == TOWARD_ZERO:
         up = False
     elif mode == DOWN:

@@ -11,14 +11,16 @@ from numba import njit
 
 
 @njit(cache=True)
-def int_absmax_fp32_kernel(G, qmax, lo, hi, mask, codes, scales) -> bool:
+def int_absmax_fp32_kernel(G, qmax, lo, hi, mask, codes, scales) -> int:
     """Fused symmetric absmax quantizer, fp32 scales, RNE, for integer formats.
 
     The same arithmetic as the generic path (scale = fl32(amax / qmax), 1 for an all-zero
     group, 2^-149 on underflow; code = RNE(clip(x / scale)) in two's complement). Returns
-    False, leaving the work to the generic path, on a non-finite input.
+    the number of groups whose scale underflowed (the generic path's scale_saturated), or
+    -1, leaving the work to the generic path, on a non-finite input.
     """
     n, g = G.shape
+    saturated = 0
     big = G.dtype.type(3.4028234663852886e38)
     for i in range(n):
         row = G[i]
@@ -29,10 +31,13 @@ def int_absmax_fp32_kernel(G, qmax, lo, hi, mask, codes, scales) -> bool:
             bad |= not v <= big
             amax = v if v > amax else amax
         if bad:
-            return False
+            return -1
         s = 1.0
         if amax > 0:
-            s = max(np.float64(np.float32(np.float64(amax) / qmax)), 2.0**-149)
+            s = np.float64(np.float32(np.float64(amax) / qmax))
+            if s == 0.0:  # below fp32's smallest subnormal: raised to it
+                s = 2.0**-149
+                saturated += 1
         scales[i] = s
         out = codes[i]
         for j in range(g):
@@ -40,4 +45,4 @@ def int_absmax_fp32_kernel(G, qmax, lo, hi, mask, codes, scales) -> bool:
             q = lo if q < lo else q
             q = hi if q > hi else q
             out[j] = np.int32(np.rint(q)) & mask
-    return True
+    return saturated

@@ -67,6 +67,17 @@ def real_values(x, who: str) -> np.ndarray:
     return arr.astype(np.float64, copy=False)
 
 
+def real_array(x, who: str) -> np.ndarray:
+    """A quantizer's input: real numbers (not bool, str, complex, object), as a native float
+    array (float32 kept, everything else as float64; float64 holds float32 exactly)."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "fiu":
+        raise HwsimError(f"{who}: expected a real-valued array, got dtype {arr.dtype}")
+    if arr.dtype.kind != "f" or arr.dtype.itemsize > 8 or not arr.dtype.isnative:
+        arr = arr.astype(np.float64)
+    return arr
+
+
 def saturate_flag(saturate, who: str) -> bool | None:
     """`saturate` checked to be None, True or False ("no" would read as True)."""
     if saturate is not None and not isinstance(saturate, bool | np.bool_):
@@ -75,15 +86,33 @@ def saturate_flag(saturate, who: str) -> bool | None:
 
 
 def checked_codes(codes, bits: int, who: str) -> np.ndarray:
-    """`codes` as an integer array after checking each is a `bits`-bit pattern."""
+    """`codes` as a native-endian integer array after checking each is a `bits`-bit pattern."""
     c = np.asarray(codes)
     if c.dtype.kind not in "ui":
         raise HwsimError(f"{who}: expected integer codes, got dtype {c.dtype}")
+    if not c.dtype.isnative:  # big-endian codes (from a file): the kernels read native ints
+        c = c.astype(c.dtype.newbyteorder("="))
     if c.size and (int(c.min()) < 0 or int(c.max()) >= 2**bits):
         raise HwsimError(
             f"{who}: codes must lie in [0, 2**{bits}), got values in [{c.min()}, {c.max()}]"
         )
     return c
+
+
+def real_scalar(x, who: str) -> int | float:
+    """One real number for a scalar reference: a float (or an int), never a str, None or bool."""
+    if isinstance(x, bool | np.bool_) or not isinstance(x, int | float | np.integer | np.floating):
+        raise HwsimError(f"{who}: expected one real number, got {type(x).__name__}")
+    return int(x) if isinstance(x, int | np.integer) else float(x)
+
+
+def code_scalar(code, bits: int, who: str) -> int:
+    """One `bits`-bit code for a scalar reference, checked (never masked into range)."""
+    if isinstance(code, bool | np.bool_) or not isinstance(code, int | np.integer):
+        raise HwsimError(f"{who}: expected an integer code, got {type(code).__name__}")
+    if not 0 <= code < 2**bits:
+        raise HwsimError(f"{who}: expected a code in 0 .. {2**bits - 1}, got {code}")
+    return int(code)
 
 
 CODE_CLASSES = ("zero", "subnormal", "normal", "inf", "nan")

@@ -45,7 +45,15 @@ from functools import cached_property
 import numpy as np
 
 from hwsim.dtypes._block_kernels import SCALE_NAN, encode_kernel
-from hwsim.dtypes.base import Format, Rounding, as_rounding, real_values, saturate_flag
+from hwsim.dtypes.base import (
+    Format,
+    Rounding,
+    as_rounding,
+    code_scalar,
+    real_scalar,
+    real_values,
+    saturate_flag,
+)
 from hwsim.dtypes.registry import format as get_format
 from hwsim.dtypes.registry import register_pattern
 from hwsim.errors import HwsimError
@@ -300,7 +308,9 @@ class BlockFormat(Format):
         """Reference encode of ONE block: x is a sequence of `block` values; returns
         (scale_code, e_0, .., e_{B-1}), one row of `encode`."""
         self._check_args(rounding, saturate)
-        vals = [float(v) for v in x]
+        if isinstance(x, str) or not hasattr(x, "__len__"):
+            raise HwsimError(f"{self.name}.encode_scalar: expected a block of {self.block} values")
+        vals = [float(real_scalar(v, f"{self.name}.encode_scalar")) for v in x]
         if len(vals) != self.block:
             raise HwsimError(f"{self.name}: a block has {self.block} values, got {len(vals)}")
         if not all(math.isfinite(v) for v in vals):
@@ -317,9 +327,11 @@ class BlockFormat(Format):
 
     def decode_scalar(self, code) -> tuple[float, ...]:
         """Reference decode of ONE block row (scale_code, e_0, ..); returns `block` values."""
-        s, *elems = (int(c) for c in code)
-        if len(elems) != self.block:
+        if isinstance(code, str) or not hasattr(code, "__len__") or len(code) != self.block + 1:
             raise HwsimError(f"{self.name}: a block row has {self.block + 1} codes")
+        who = f"{self.name}.decode_scalar"
+        s = code_scalar(code[0], 8, who)
+        elems = [code_scalar(c, self.element_format.bits, who) for c in code[1:]]
         if s == SCALE_NAN:
             return (math.nan,) * self.block
         scale = math.ldexp(1.0, s - 127)

@@ -29,6 +29,8 @@ from hwsim.dtypes.base import (
     Format,
     Rounding,
     as_rounding,
+    code_scalar,
+    real_scalar,
     real_values,
     saturate_flag,
     stochastic_draws,
@@ -239,7 +241,7 @@ class CodebookFormat(Format):
         """Reference: scan every code, compare exact rational distances."""
         mode = as_rounding(rounding)
         self._check_saturate(saturate)
-        x = float(x)
+        x = float(real_scalar(x, f"{self.name}.encode_scalar"))
         if x != x:
             raise HwsimError(f"{self.name}: NaN input (a codebook has no NaN code)")
         candidates = [
@@ -277,12 +279,7 @@ class CodebookFormat(Format):
         return best[2]
 
     def decode_scalar(self, code: int) -> float:
-        code = int(code)
-        if not 0 <= code < len(self.table):
+        code = code_scalar(code, self.bits, f"{self.name}.decode_scalar")
+        if code >= len(self.table):
             raise HwsimError(f"{self.name}.decode: code {code} outside [0, {len(self.table)})")
         return float(self.table[code])
-
-
-# The shipped tables need CodebookFormat (defined above); importing them here registers them
-# and keeps `hwsim.dtypes.codebook.SHIPPED` where it always was.
-from hwsim.dtypes.codebook_tables import SHIPPED  # noqa: E402, F401

@@ -11,12 +11,12 @@ import argparse
 import csv
 import io
 import sys
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from hwsim.dtypes.base import Format
-from hwsim.dtypes.registry import format, format_names
 from hwsim.errors import HwsimError
+
+if TYPE_CHECKING:
+    from hwsim.dtypes.base import Format
 
 SHOW_MAX_BITS = 16  # 65536 rows; wider formats are refused by `show`
 
@@ -79,6 +79,8 @@ def min_positive_of(fmt: Format) -> float | None:
         return float(value)
     if fmt.bits > SHOW_MAX_BITS:
         return None
+    import numpy as np
+
     v = fmt.values()
     positive = v[np.isfinite(v) & (v > 0)]
     return float(positive.min()) if positive.size else None
@@ -108,6 +110,8 @@ def _number(v: float | None) -> str:
 
 
 def list_rows() -> list[list[str]]:
+    from hwsim.dtypes.registry import format, format_names
+
     rows = []
     for name in format_names():
         fmt = format(name)
@@ -160,6 +164,8 @@ def _list(args) -> int:
 
 
 def _show(args) -> int:
+    from hwsim.dtypes.registry import format
+
     fmt = format(args.name)
     rows = show_rows(fmt)
     if not args.csv:

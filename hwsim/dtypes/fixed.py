@@ -41,6 +41,8 @@ from hwsim.dtypes.base import (
     Rounding,
     as_rounding,
     checked_codes,
+    code_scalar,
+    real_scalar,
     real_values,
     stochastic_draws,
 )
@@ -290,10 +292,11 @@ class FixedFormat(Format):
     # --- scalar reference -----------------------------------------------------------------
     def encode_scalar(self, x: float, rounding=None, saturate=None, u: float | None = None) -> int:
         rule, overflow = self._rules(rounding, saturate)
+        x = real_scalar(x, f"{self.name}.encode_scalar")
         return fixed_encode_scalar(x, self.W, self.F, self.signed, rule, overflow, u)
 
     def decode_scalar(self, code: int) -> float:
-        code = int(code) & ((1 << self.W) - 1)
+        code = code_scalar(code, self.W, f"{self.name}.decode_scalar")
         if self.signed and code >> (self.W - 1):
             code -= 1 << self.W
         return float(Fraction(code) * Fraction(2) ** -self.F)

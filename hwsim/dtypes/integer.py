@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim.dtypes import _fixed_kernels as K
-from hwsim.dtypes.base import Format, checked_codes, real_values
+from hwsim.dtypes.base import Format, checked_codes, code_scalar, real_scalar, real_values
 from hwsim.dtypes.fixed import encode_codes, fixed_encode_scalar, rounding_rule
 from hwsim.dtypes.registry import register_pattern
 from hwsim.errors import HwsimError
@@ -128,18 +128,19 @@ class IntFormat(Format):
         codes = checked_codes(codes, self.width, f"{self.name}.decode")
         out = self.integers(codes).astype(np.float64)
         if self.symmetric:
-            out[np.asarray(codes) == self.missing_code] = np.nan
+            out = np.where(codes == self.missing_code, np.nan, out)
         return out
 
     # --- scalar reference -----------------------------------------------------------------
     def encode_scalar(self, x: float, rounding="rne", saturate=None, u: float | None = None) -> int:
         rule, overflow = self._rules(rounding, saturate)
+        x = real_scalar(x, f"{self.name}.encode_scalar")
         if math.isnan(x):
             raise HwsimError(f"{self.name}: cannot encode NaN (integer formats have no NaN)")
         return fixed_encode_scalar(x, self.width, 0, self.signed, rule, overflow, u)
 
     def decode_scalar(self, code: int) -> float:
-        code = int(code)
+        code = code_scalar(code, self.width, f"{self.name}.decode_scalar")
         if code == self.missing_code:
             return math.nan
         if self.signed and code >> (self.width - 1):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwsim.dtypes.base import real_values
 from hwsim.errors import HwsimError
 
 
@@ -22,8 +23,8 @@ def _error(x, x_hat, ignore_nonfinite: bool) -> tuple[np.ndarray, np.ndarray]:
         from hwsim.dtypes.quantize import dequantize
 
         x_hat = dequantize(x_hat)
-    a = np.asarray(x, dtype=np.float64)
-    b = np.asarray(x_hat, dtype=np.float64)
+    a = real_values(x, "metrics: reference")
+    b = real_values(x_hat, "metrics: approximation")
     if a.shape != b.shape:
         raise HwsimError(f"metrics: shapes differ: reference {a.shape}, approximation {b.shape}")
     a, b = a.ravel(), b.ravel()

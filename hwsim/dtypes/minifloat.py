@@ -8,17 +8,24 @@
 - ``finite``: no inf, no NaN, every code a number (float4_e2m1fn, float6_e2m3fn, e3m2fn, fp_eXmY)
 - ``fnu``:    unsigned powers of two, no zero, no mantissa, NaN at all-ones (float8_e8m0fnu)
 
-Casting rules (REFERENCE.md section 1, measured against ml_dtypes 0.6 and torch 2.13):
-each input is taken exactly as float64 and rounded once, on the grid extended past the
-largest exponent; a result above `max_value` overflows. Overflow (and +-inf input) gives
-inf where the format has it, else NaN, unless `saturate` (then +-max); directed modes that
-round toward zero overflow to +-max as IEEE 754 says. Formats without inf and NaN always
+Casting rules (the OCP 8-bit Floating Point Specification (OFP8) rev 1.0 and OCP Microscaling
+Formats (MX) v1.0 name the formats; the rules below were measured against ml_dtypes 0.7.0 and
+torch 2.13): each input is taken exactly as float64 and rounded once, on the grid extended
+past the largest exponent; a result above `max_value` overflows. Overflow (and +-inf input)
+gives inf where the format has it, else NaN, unless `saturate` (then +-max); directed modes
+that round toward zero overflow to +-max as IEEE 754 says. Formats without inf and NaN always
 saturate, so `saturate` is ignored for them. NaN input: the NaN code with the input's sign
 (quiet NaN for ieee, all-ones for fn, 0x80 for fnuz); formats without NaN give zero with the
-*opposite* sign of the NaN, as ml_dtypes 0.6 does. Ties go to the even code (for man_bits 0:
-the even exponent code). float8_e8m0fnu follows ml_dtypes and torch: zero and negative
-inputs give NaN, ties round up, values below 2**-127 give 2**-127, and between 2**-127 and
-2**-126 every value above 2**-127 rounds up to 2**-126 (both libraries do this).
+*opposite* sign of the NaN, as ml_dtypes does. Ties go to the even code.
+
+float8_e8m0fnu is MX v1.0's E8M0 scale (section 5.4.1): 2**-127 .. 2**127, NaN 0xFF, no zero,
+no inf, no sign. MX itself never rounds a value to E8M0 (its scale is 2**(floor(log2 amax) -
+emax_elem), clipped to that range: `QuantSpec.scale_rule="floor"`), so the cast follows the
+oracles, in the linear domain and the same in every binade: "rne" gives the nearer power of
+two and a tie (1.5 * 2**k) the even code, as gfloat 0.5.2's TiesToEven; "ties_away" sends ties
+up, which is ml_dtypes 0.7.0's cast (gfloat's TiesToAway; ml_dtypes 0.5 rounded every value in
+(2**-127, 2**-126) up instead); directed modes round as named. Values below 2**-127 (there
+is no zero) give 2**-127 in every mode; zero, negatives and NaN give NaN.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from functools import cached_property
 import numpy as np
 
 from hwsim.dtypes import _float_kernels as K
-from hwsim.dtypes.base import Format, Rounding, as_rounding, stochastic_draws
+from hwsim.dtypes.base import Format, Rounding, as_rounding, checked_codes, stochastic_draws
 from hwsim.dtypes.minifloat_scalar import FloatScalarReference
 from hwsim.dtypes.registry import register_format, register_pattern
 from hwsim.errors import HwsimError
@@ -298,15 +305,7 @@ class FloatFormat(FloatScalarReference, Format):
         return out.reshape(c.shape)
 
     def _checked_codes(self, codes) -> np.ndarray:
-        c = np.asarray(codes)
-        if c.dtype.kind not in "iu":
-            raise HwsimError(f"{self.name} codes: expected an integer array, got {c.dtype}")
-        if c.size and (int(c.min()) < 0 or int(c.max()) >= 2**self.bits):
-            raise HwsimError(
-                f"{self.name} codes: expected integers in 0 .. {2**self.bits - 1}, "
-                f"got {int(c.min())} .. {int(c.max())}"
-            )
-        return c
+        return checked_codes(codes, self.bits, f"{self.name}.decode")
 
     def classify(self, codes) -> np.ndarray:
         """zero / subnormal / normal / inf / nan for each code."""
@@ -326,6 +325,8 @@ def _float_bits(x) -> tuple[np.ndarray, tuple[int, int, int]]:
     """1-D input as a signed-int view of IEEE binary32/64 bits, plus (man_bits, exp_bits, bias)."""
     arr = np.ascontiguousarray(x)
     kind = arr.dtype.kind
+    if not arr.dtype.isnative:  # big-endian input (from a file): the same values, native
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     if arr.dtype == np.float32:
         return arr.view(np.int32), (23, 8, 127)
     if arr.dtype == np.float64:

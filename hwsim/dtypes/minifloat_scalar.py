@@ -13,7 +13,7 @@ import math
 from fractions import Fraction
 from functools import cached_property
 
-from hwsim.dtypes.base import Rounding, as_rounding
+from hwsim.dtypes.base import Rounding, as_rounding, code_scalar, real_scalar
 from hwsim.errors import HwsimError
 
 
@@ -25,9 +25,7 @@ class FloatScalarReference:
         return Fraction(self.max_value)
 
     def decode_scalar(self, code: int) -> float:
-        code = int(code)
-        if not 0 <= code < 2**self.bits:
-            raise HwsimError(f"{self.name} code: expected 0 .. {2**self.bits - 1}, got {code}")
+        code = code_scalar(code, self.bits, f"{self.name}.decode_scalar")
         negative = self.signed and code >= self.sign_bit
         magnitude = code - self.sign_bit if negative else code
         sign = -1.0 if negative else 1.0
@@ -68,7 +66,7 @@ class FloatScalarReference:
         if mode is Rounding.STOCHASTIC and u is None:
             raise HwsimError("rounding='stochastic' needs the draw u (a float in [0, 1))")
         nan_pos, nan_neg, inf_pos, inf_neg, ovf_pos, ovf_neg, zero_neg = self._special_codes(sat)
-        x = float(x)
+        x = float(real_scalar(x, f"{self.name}.encode_scalar"))
         negative = math.copysign(1.0, x) < 0
         if math.isnan(x):
             return nan_neg if negative else nan_pos
@@ -83,9 +81,6 @@ class FloatScalarReference:
         # Which way each mode rounds an inexact magnitude (toward zero = lo).
         if lo in (a, hi):
             r = lo
-        elif mode in (Rounding.RNE, Rounding.TIES_AWAY) and not self.signed:
-            lowest_binade = a < 2 * self.min_normal
-            r = hi if (lowest_binade or a - lo >= hi - a) else lo  # ties up (ml_dtypes)
         elif mode is Rounding.RNE:
             if a - lo != hi - a:
                 r = lo if a - lo < hi - a else hi

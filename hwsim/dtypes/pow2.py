@@ -37,6 +37,8 @@ from hwsim.dtypes.base import (
     Rounding,
     as_rounding,
     checked_codes,
+    code_scalar,
+    real_scalar,
     real_values,
     saturate_flag,
     stochastic_draws,
@@ -164,7 +166,7 @@ class _ShiftFormat(Format):
 
     # --- scalar reference -----------------------------------------------------------------
     def decode_scalar(self, code: int) -> float:
-        code = int(code)
+        code = code_scalar(code, self.bits, f"{self.name}.decode_scalar")
         negative = bool(code >> self.exp_bits)
         ecode = code & ((1 << self.exp_bits) - 1)
         if self.has_zero and ecode == 0:
@@ -178,6 +180,7 @@ class _ShiftFormat(Format):
 
     def encode_scalar(self, x: float, rounding="rne", saturate=None, u: float | None = None) -> int:
         mode = self._check(rounding, saturate)
+        x = real_scalar(x, f"{self.name}.encode_scalar")
         if math.isnan(x):
             raise HwsimError(f"{self.name}: cannot encode NaN (the format has no NaN)")
         values, codes = self._table()

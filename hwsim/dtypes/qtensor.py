@@ -9,21 +9,27 @@ where decode is the element format's (or, with a menu, the group's chosen format
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from hwsim.errors import HwsimError
+
 GRANULARITIES = ("tensor", "channel", "group", "block")
 CLIPPINGS = ("absmax", "mse", "percentile")
 SCALE_RULES = ("floor", "rceil", "ceil", "even")  # MX shared-exponent rules
+PADS = ("error", "zero")
+MAX_PADDED_ELEMENTS = 2**31  # zero-padding a tensor beyond this is a mistake, not a layout
+MENU_SELECTS = ("group", "tensor")
 
 
 @dataclass(frozen=True)
 class QuantSpec:
     """How a float tensor becomes codes + scales.
 
-    format:      element format name, or a tuple of names (a menu: each group takes the one
-                 with least MSE, BitMoD / ANT style)
+    format:      element format name (or Format), or a tuple of them (a menu: each group takes
+                 the one with least MSE, BitMoD / ANT style)
     granularity: tensor | channel (one scale per slice across `axis`) | group (group_size
                  consecutive elements along `axis`) | block (MX/BFP blocks along `axis`)
     scale_format: fp32 | fp16 | bf16 | e8m0 | pow2 | intN (N-bit unsigned integer scale with a
@@ -45,9 +51,77 @@ class QuantSpec:
     pad: str = "error"  # error | zero: what to do when group_size does not divide the axis
     menu_select: str = "group"  # menus only: group (BitMoD, per group) | tensor (ANT, one type)
 
+    def __post_init__(self):
+        """Every check that needs no tensor, once, here (the shape ones are GroupLayout's)."""
+        from hwsim.dtypes.base import Format, as_rounding
+        from hwsim.dtypes.scales import is_scale_format
+
+        if isinstance(self.format, list):  # YAML and JSON give lists: a menu is a tuple
+            object.__setattr__(self, "format", tuple(self.format))
+        menu = self.menu
+        if not menu or not all(isinstance(name, str | Format) for name in menu):
+            raise HwsimError(
+                f"QuantSpec.format: expected a format name or a non-empty tuple of names, "
+                f"got {self.format!r}"
+            )
+        if len(menu) > 255:  # format_ids are uint8
+            raise HwsimError(f"QuantSpec.format: a menu holds at most 255 formats, got {len(menu)}")
+        _check_format_names(menu)
+        if not self.symmetric and set(menu) & _olive_names():
+            raise HwsimError("QuantSpec.symmetric: OliVe quantization is symmetric only")
+        _one_of("granularity", self.granularity, GRANULARITIES)
+        g = self.group_size
+        if g is not None and (isinstance(g, bool) or not isinstance(g, int | np.integer) or g < 1):
+            raise HwsimError(f"QuantSpec.group_size: expected an integer > 0, got {g!r}")
+        if self.granularity == "group" and g is None:
+            raise HwsimError("QuantSpec.group_size: granularity 'group' needs an integer > 0")
+        if isinstance(self.axis, bool) or not isinstance(self.axis, int | np.integer):
+            raise HwsimError(f"QuantSpec.axis: expected an integer, got {self.axis!r}")
+        if not is_scale_format(self.scale_format):
+            raise HwsimError(
+                "QuantSpec.scale_format: expected fp32, fp16, bf16, e8m0, pow2 or intN "
+                f"(N in 1..16), got {self.scale_format!r}"
+            )
+        if not isinstance(self.symmetric, bool | np.bool_):  # "no" would read as True
+            raise HwsimError(f"QuantSpec.symmetric: expected true or false, got {self.symmetric!r}")
+        if not self.symmetric and self.scale_format == "e8m0":
+            raise HwsimError("QuantSpec.symmetric: e8m0 (MX) scales are symmetric only")
+        _one_of("clipping", self.clipping, CLIPPINGS)
+        p = self.percentile
+        real = isinstance(p, int | float | np.integer | np.floating) and not isinstance(p, bool)
+        if not (real and 0 < p <= 100):
+            raise HwsimError(f"QuantSpec.percentile: expected a number in (0, 100], got {p!r}")
+        as_rounding(self.rounding)
+        _one_of("scale_rule", self.scale_rule, SCALE_RULES)  # checked even where unused
+        if self.pad not in PADS:
+            raise HwsimError(f"QuantSpec.pad: expected error or zero, got {self.pad!r}")
+        _one_of("menu_select", self.menu_select, MENU_SELECTS)
+
     @property
     def menu(self) -> tuple[str, ...]:
         return self.format if isinstance(self.format, tuple) else (self.format,)
+
+
+def _one_of(field: str, value, choices: tuple[str, ...]) -> None:
+    if not (isinstance(value, str) and value in choices):
+        raise HwsimError(f"QuantSpec.{field}: expected one of {', '.join(choices)}, got {value!r}")
+
+
+def _olive_names() -> set[str]:
+    from hwsim.dtypes.olive import OLIVE_NORMALS  # OliVe pairs are quantize's own scheme
+
+    return set(OLIVE_NORMALS)
+
+
+def _check_format_names(menu: tuple) -> None:
+    from hwsim.dtypes.registry import format as get_format
+
+    for name in menu:
+        if isinstance(name, str) and name not in _olive_names():  # a Format is one already
+            try:
+                get_format(name)
+            except HwsimError as e:
+                raise HwsimError(f"QuantSpec.format: {e}") from None
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,6 +139,11 @@ class QTensor:
     @property
     def shape(self) -> tuple[int, ...]:
         return self.codes.shape
+
+
+def is_qtensor(x) -> bool:
+    """True for a QTensor: operands of the PEs and the simulator are QTensors or plain arrays."""
+    return isinstance(x, QTensor)
 
 
 @dataclass(frozen=True)
@@ -86,40 +165,41 @@ class GroupLayout:
 
     @classmethod
     def of(cls, shape, spec: QuantSpec) -> GroupLayout:
-        from hwsim.errors import HwsimError
-
         shape = tuple(int(n) for n in shape)
         gran = spec.granularity
-        if gran not in GRANULARITIES:
-            raise HwsimError(
-                f"QuantSpec.granularity: expected one of {', '.join(GRANULARITIES)}, got {gran!r}"
-            )
         if gran == "tensor":
             return cls(shape, 0, gran, int(np.prod(shape, dtype=np.int64)), 1)
         ndim = len(shape)
-        axis_ok = isinstance(spec.axis, int) and not isinstance(spec.axis, bool)
-        if not (axis_ok and -ndim <= spec.axis < ndim):
+        if ndim == 0:
+            raise HwsimError(
+                f"QuantSpec.granularity: {gran!r} needs an array with an axis, got a 0-d array"
+            )
+        if not -ndim <= spec.axis < ndim:
             raise HwsimError(
                 f"QuantSpec.axis: expected an integer in [{-ndim}, {ndim - 1}] for a tensor of "
                 f"shape {shape}, got {spec.axis!r}"
             )
-        axis = spec.axis % ndim
+        axis = int(spec.axis) % ndim
         length = shape[axis]
         if gran == "channel":
             return cls(shape, axis, gran, length, 1)
         g = spec.group_size
-        if isinstance(g, bool) or not (isinstance(g, int | np.integer) and g > 0):
-            raise HwsimError(
-                f"QuantSpec.group_size: granularity {gran!r} needs an integer > 0, got {g!r}"
-            )
-        if spec.pad not in ("error", "zero"):
-            raise HwsimError(f"QuantSpec.pad: expected 'error' or 'zero', got {spec.pad!r}")
+        if g is None:
+            raise HwsimError(f"QuantSpec.group_size: granularity {gran!r} needs an integer > 0")
         if length % g and spec.pad == "error":
             raise HwsimError(
                 f"QuantSpec.group_size: {g} does not divide axis {spec.axis} of length "
                 f"{length} (shape {shape}); set pad='zero' to zero-pad the last group"
             )
-        return cls(shape, axis, gran, int(g), -(-length // g))
+        groups = -(-length // g)
+        others = math.prod(n for i, n in enumerate(shape) if i != axis)
+        padded = groups * g * others  # Python ints: no overflow
+        if padded > max(MAX_PADDED_ELEMENTS, length * others):  # only padding is refused
+            raise HwsimError(
+                f"QuantSpec.group_size: zero-padding axis {spec.axis} of length {length} to "
+                f"groups of {g} would hold {padded:.3g} elements (at most 2**31)"
+            )
+        return cls(shape, axis, gran, int(g), groups)
 
     @property
     def scale_shape(self) -> tuple[int, ...]:

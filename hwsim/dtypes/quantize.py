@@ -28,19 +28,12 @@ from dataclasses import replace
 import numpy as np
 
 from hwsim.dtypes._quantize_kernels import int_absmax_fp32_kernel
-from hwsim.dtypes.base import Format, as_rounding
+from hwsim.dtypes.base import Format, real_array
 from hwsim.dtypes.block import BlockFormat
 from hwsim.dtypes.integer import IntFormat
-from hwsim.dtypes.qtensor import CLIPPINGS, SCALE_RULES, GroupLayout, QTensor, QuantSpec
+from hwsim.dtypes.qtensor import GroupLayout, QTensor, QuantSpec
 from hwsim.dtypes.registry import format as get_format
-from hwsim.dtypes.scales import (  # noqa: F401 (re-exported: quantize's public helpers)
-    e8m0_exponent,
-    format_facts,
-    round_scales,
-    round_to_float,
-    significand_bits,
-    symmetric_qmax,
-)
+from hwsim.dtypes.scales import e8m0_saturated, format_facts, round_scales, symmetric_qmax
 from hwsim.errors import HwsimError
 
 # MSE clipping search: amax * r for r = 1.00, 0.98, ..., 0.50; ties keep the larger ratio.
@@ -48,7 +41,8 @@ MSE_CLIP_RATIOS = tuple(round(1.0 - 0.02 * k, 2) for k in range(26))
 
 
 # --- ranges -------------------------------------------------------------------------------
-def _finite(G: np.ndarray) -> np.ndarray:
+def finite_or_zero(G: np.ndarray) -> np.ndarray:
+    """G with NaN and +-inf replaced by 0 (range statistics and MSE leave them out)."""
     return G if np.all(np.isfinite(G)) else np.where(np.isfinite(G), G, 0.0)
 
 
@@ -58,9 +52,7 @@ def group_ranges(G: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray
         return np.zeros(G.shape[0]), np.zeros(G.shape[0])
     if spec.clipping == "percentile":
         p = float(spec.percentile)
-        if not 0 < p <= 100:
-            raise HwsimError(f"QuantSpec.percentile: expected a number in (0, 100], got {p!r}")
-        F = _finite(G)
+        F = finite_or_zero(G)
         if spec.symmetric:
             hi = np.percentile(np.abs(F), p, axis=1)
             return -hi, hi
@@ -70,11 +62,11 @@ def group_ranges(G: np.ndarray, spec: QuantSpec) -> tuple[np.ndarray, np.ndarray
         if spec.symmetric:
             hi = np.max(np.abs(G), axis=1)
             if not np.all(np.isfinite(hi)):
-                hi = np.max(np.abs(_finite(G)), axis=1)
+                hi = np.max(np.abs(finite_or_zero(G)), axis=1)
             return -hi, hi.astype(np.float64)
         lo, hi = np.min(G, axis=1), np.max(G, axis=1)
         if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
-            F = _finite(G)
+            F = finite_or_zero(G)
             lo, hi = np.min(F, axis=1), np.max(F, axis=1)
     return np.minimum(lo, 0.0).astype(np.float64), np.maximum(hi, 0.0).astype(np.float64)
 
@@ -92,8 +84,6 @@ def zero_points(lo, scales, fmt: Format, spec: QuantSpec):
     """Zero points in code-value units (None when symmetric): lo maps onto the format's qmin."""
     if spec.symmetric:
         return None
-    if spec.scale_format == "e8m0":
-        raise HwsimError("QuantSpec.symmetric: e8m0 (MX) scales are symmetric only")
     qlo, qhi, is_int = format_facts(fmt)
     zp = qlo - lo / scales
     return np.clip(np.rint(zp), qlo, qhi) if is_int else zp
@@ -124,7 +114,7 @@ def decode_groups(C, scales, zp, fmt: Format) -> np.ndarray:
 
 
 def _fast_path(G, fmt: Format, spec: QuantSpec):
-    """(codes, scales) from the fused kernel where it applies, else None."""
+    """(codes, scales, meta) from the fused kernel where it applies, else None."""
     applies = (
         isinstance(fmt, IntFormat)
         and fmt.bits <= 16
@@ -142,9 +132,10 @@ def _fast_path(G, fmt: Format, spec: QuantSpec):
     codes = np.empty(G.shape, dtype=fmt.code_dtype)
     scales = np.empty(G.shape[0], dtype=np.float64)
     mask = (1 << fmt.bits) - 1
-    if not int_absmax_fp32_kernel(G, symmetric_qmax(fmt), lo, hi, mask, codes, scales):
+    saturated = int_absmax_fp32_kernel(G, symmetric_qmax(fmt), lo, hi, mask, codes, scales)
+    if saturated < 0:
         return None
-    return codes, scales
+    return codes, scales, {"scale_saturated": saturated}
 
 
 def quantize_groups(G, fmt: Format, spec: QuantSpec, rng, fast: bool = True):
@@ -168,65 +159,33 @@ def quantize_groups(G, fmt: Format, spec: QuantSpec, rng, fast: bool = True):
         return codes, scales, zp, scodes, meta
     done = _fast_path(G, fmt, spec) if fast else None
     if done is not None:
-        return done[0], done[1], None, None, {}
+        return done[0], done[1], None, None, done[2]
     lo, hi = group_ranges(G, spec)
-    if spec.clipping not in CLIPPINGS:
-        raise HwsimError(
-            f"QuantSpec.clipping: expected one of {', '.join(CLIPPINGS)}, got {spec.clipping!r}"
-        )
     if spec.clipping != "mse":
         scales, scodes, meta, zp = _scales_and_zero_points(lo, hi, fmt, spec)
         return encode_groups(G, scales, zp, fmt, spec.rounding, rng), scales, zp, scodes, meta
-    best = None
-    F = _finite(G)
+    best_err, ratios = None, None
+    F = finite_or_zero(G)
     for r in MSE_CLIP_RATIOS:
-        scales, scodes, meta, zp = _scales_and_zero_points(lo * r, hi * r, fmt, spec)
+        scales, _, _, zp = _scales_and_zero_points(lo * r, hi * r, fmt, spec)
         # the search rounds to nearest (even), so it needs no rng and is deterministic
         codes = encode_groups(G, scales, zp, fmt, "rne", None)
-        err = np.sum(np.square(_finite(decode_groups(codes, scales, zp, fmt)) - F), axis=1)
-        if best is None:
-            best = [err, scales, zp, scodes, np.full(err.shape, r)]
+        with np.errstate(over="ignore"):  # a saturated scale's error is inf: never chosen
+            err = np.sum(np.square(finite_or_zero(decode_groups(codes, scales, zp, fmt)) - F), 1)
+        if best_err is None:
+            best_err, ratios = err, np.full(err.shape, r)
             continue
-        better = err < best[0]
-        best[0] = np.where(better, err, best[0])
-        best[1] = np.where(better, scales, best[1])
-        if zp is not None:
-            best[2] = np.where(better, zp, best[2])
-        if scodes is not None:
-            best[3] = np.where(better, scodes, best[3])
-        best[4] = np.where(better, r, best[4])
-    _, scales, zp, scodes, ratios = best
-    meta = {"clip_ratios": ratios}
-    if spec.scale_format.startswith("int"):
-        # the second-level scale depends on all groups: redo it from the chosen ranges
-        scales, scodes, m2, zp = _scales_and_zero_points(lo * ratios, hi * ratios, fmt, spec)
-        meta.update(m2)
+        better = err < best_err
+        best_err = np.where(better, err, best_err)
+        ratios = np.where(better, r, ratios)
+    # the scales again from the chosen ranges: the same values for per-group scale formats, the
+    # right second-level scale for intN (it depends on all groups), and the chosen ones' meta
+    scales, scodes, meta, zp = _scales_and_zero_points(lo * ratios, hi * ratios, fmt, spec)
+    meta = {**meta, "clip_ratios": ratios}
     return encode_groups(G, scales, zp, fmt, spec.rounding, rng), scales, zp, scodes, meta
 
 
 # --- public API ---------------------------------------------------------------------------
-def _check_spec(spec: QuantSpec) -> None:
-    if not isinstance(spec, QuantSpec):
-        raise HwsimError(f"quantize: expected a QuantSpec, got {type(spec).__name__}")
-    if not spec.menu or not all(isinstance(name, str) for name in spec.menu):
-        raise HwsimError(
-            f"QuantSpec.format: expected a format name or a non-empty tuple of names, "
-            f"got {spec.format!r}"
-        )
-    if not isinstance(spec.symmetric, bool | np.bool_):  # "no" would read as True
-        raise HwsimError(f"QuantSpec.symmetric: expected True or False, got {spec.symmetric!r}")
-    as_rounding(spec.rounding)
-    if spec.scale_rule not in SCALE_RULES:  # checked even where unused: a typo is a mistake
-        raise HwsimError(
-            f"QuantSpec.scale_rule: expected one of {', '.join(SCALE_RULES)}, "
-            f"got {spec.scale_rule!r}"
-        )
-    if not (isinstance(spec.percentile, int | float) and 0 < spec.percentile <= 100):
-        raise HwsimError(
-            f"QuantSpec.percentile: expected a number in (0, 100], got {spec.percentile!r}"
-        )
-
-
 def quantize(x, spec: QuantSpec, rng: np.random.Generator | None = None) -> QTensor:
     """Quantize a float array: codes (the tensor's shape) plus scales in the grouped layout.
 
@@ -234,7 +193,9 @@ def quantize(x, spec: QuantSpec, rng: np.random.Generator | None = None) -> QTen
     olive_int4 / olive_flint4 -> outlier-victim pairs (see hwsim.dtypes.olive).
     rounding='stochastic' needs `rng`.
     """
-    _check_spec(spec)
+    if not isinstance(spec, QuantSpec):  # QuantSpec checked its own fields when built
+        raise HwsimError(f"quantize: expected a QuantSpec, got {type(spec).__name__}")
+    x = real_array(x, "quantize")
     if len(spec.menu) > 1:
         from hwsim.dtypes.mixture import quantize_menu
 
@@ -246,11 +207,6 @@ def quantize(x, spec: QuantSpec, rng: np.random.Generator | None = None) -> QTen
     fmt = get_format(spec.menu[0])
     if isinstance(fmt, BlockFormat):
         return _quantize_block_format(x, fmt, spec)
-    x = np.asarray(x)
-    if x.dtype.kind not in "fiu":
-        raise HwsimError(f"quantize: expected a real-valued array, got dtype {x.dtype}")
-    if x.dtype.kind != "f" or x.dtype.itemsize > 8:
-        x = x.astype(np.float64)
     layout = GroupLayout.of(x.shape, spec)
     G = layout.to_groups(x)
     codes, scales, zp, scodes, meta = quantize_groups(G, fmt, spec, rng)
@@ -280,12 +236,15 @@ def _quantize_block_format(x, fmt: BlockFormat, spec: QuantSpec) -> QTensor:
     moved = np.moveaxis(x, spec.axis, -1)
     scale_codes, elements = fmt.encode_blocks(moved)
     codes = elements.reshape(moved.shape)
+    blocks = finite_or_zero(moved.reshape(-1, fmt.block))  # encode_blocks checked the length
+    amax = np.max(np.abs(blocks), axis=1, initial=0.0)
     return QTensor(
         codes=np.moveaxis(codes, -1, spec.axis),
         scales=np.moveaxis(fmt.scale_values(scale_codes), -1, spec.axis),
         zero_points=None,
         spec=spec,
         scale_codes=np.moveaxis(scale_codes, -1, spec.axis),
+        meta={"scale_saturated": e8m0_saturated(amax, fmt.element_format)},
     )
 
 
@@ -295,12 +254,18 @@ def checked_layout(qt: QTensor, who: str) -> GroupLayout:
         raise HwsimError(f"{who}: QTensor.spec must be a QuantSpec, got {type(qt.spec).__name__}")
     layout = GroupLayout.of(np.shape(qt.codes), qt.spec)
     want = layout.scale_shape
+    if qt.scales is None:
+        raise HwsimError(f"{who}: QTensor.scales is None, expected an array of shape {want}")
     for field in ("scales", "zero_points", "format_ids"):
         arr = getattr(qt, field)
         if arr is not None and np.shape(arr) != want:
             raise HwsimError(
                 f"{who}: QTensor.{field} has shape {np.shape(arr)}, expected {want} for codes "
                 f"{np.shape(qt.codes)} with granularity {qt.spec.granularity!r}"
+            )
+        if arr is not None and np.asarray(arr).dtype.kind not in "iuf":
+            raise HwsimError(
+                f"{who}: QTensor.{field}: expected real numbers, got dtype {np.asarray(arr).dtype}"
             )
     return layout
 

@@ -140,6 +140,8 @@ def _integers(v, name: str) -> np.ndarray:
     arr = np.asarray(v)
     if arr.dtype.kind not in "iu":
         raise HwsimError(f"requantize: {name} must be an integer or integer array, got {v!r}")
+    if arr.size and int(arr.max()) > 2**63 - 1:  # uint64 beyond int64 would wrap negative
+        raise HwsimError(f"requantize: {name} must fit int64, got {int(arr.max())}")
     return arr.astype(np.int64)
 
 
@@ -156,6 +158,8 @@ def requantize(acc, M, c, rounding="rne", out_bits=8, signed=True, zero_point=0)
     z = np.asarray(acc)
     if z.dtype.kind not in "iu":
         raise HwsimError(f"requantize: acc must be an integer array, got dtype {z.dtype}")
+    if z.size and (int(z.max()) > 2**31 or int(z.min()) < -(2**31)):  # before int64: no wrap
+        raise HwsimError("requantize: |acc| must be <= 2^31 (int32 accumulators)")
     z = z.astype(np.int64)
     M_arr, c_arr = _integers(M, "M"), _integers(c, "c")
     zp = _integers(zero_point, "zero_point")
@@ -168,8 +172,6 @@ def requantize(acc, M, c, rounding="rne", out_bits=8, signed=True, zero_point=0)
             f"requantize: M {M_arr.shape}, c {c_arr.shape} and zero_point {zp.shape} do not "
             f"broadcast against acc {z.shape}"
         ) from None
-    if np.any(np.abs(z) > 2**31):
-        raise HwsimError("requantize: |acc| must be <= 2^31 (int32 accumulators)")
     p = z * M_arr  # |p| < 2^62: exact in int64
     inner = (c_arr >= 1) & (c_arr <= 62)
     q = np.zeros(p.shape, dtype=np.int64)

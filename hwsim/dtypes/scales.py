@@ -5,7 +5,8 @@ what hardware stores: fp32 / fp16 / bf16 (RNE from float64, saturating at the fo
 meta['scale_saturated'] counts the groups clamped into the scale format's range),
 e8m0 (MX shared exponent by `spec.scale_rule`, codes = exponent + 127), pow2 (the smallest
 power of two >= the scale; codes = the exponent) or intN (N-bit unsigned codes times one
-fp32 second-level scale per tensor in meta['scale2']). The quantizer that calls it is
+fp32 second-level scale per tensor in meta['scale2']; meta['scale_saturated'] counts the groups
+whose code was raised to 1 or clamped to the top code). The quantizer that calls it is
 hwsim.dtypes.quantize; its module docstring states every convention.
 """
 
@@ -27,6 +28,13 @@ _FLOAT_SCALES = {
     "bf16": (7, -126, float.fromhex("0x1.fep127")),
 }
 _INT_SCALE = re.compile(r"int([1-9]|1[0-6])")
+
+
+def is_scale_format(name) -> bool:
+    """A scale format `round_scales` knows: fp32 | fp16 | bf16 | e8m0 | pow2 | intN (N 1..16)."""
+    return isinstance(name, str) and bool(
+        name in _FLOAT_SCALES or name in ("e8m0", "pow2") or _INT_SCALE.fullmatch(name)
+    )
 
 
 # --- format facts -------------------------------------------------------------------------
@@ -52,7 +60,13 @@ def format_facts(fmt: Format) -> tuple[float, float, bool]:
 def symmetric_qmax(fmt: Format) -> float:
     """The code value an absmax input maps to (see hwsim.dtypes.quantize's module doc)."""
     lo, hi, is_int = format_facts(fmt)
-    return hi if is_int else max(hi, -lo)
+    qmax = hi if is_int else max(hi, -lo)
+    if not qmax > 0:  # int1 holds only -1 and 0: nothing for +absmax to map onto
+        raise HwsimError(
+            f"QuantSpec.symmetric: {fmt.name} has no positive value for a symmetric scale; "
+            "use symmetric=False or an unsigned format"
+        )
+    return qmax
 
 
 # --- scale formats ------------------------------------------------------------------------
@@ -102,6 +116,18 @@ def e8m0_exponent(amax: np.ndarray, fmt: Format, rule: str) -> np.ndarray:
     return np.clip(np.where(pos, k, -127), -127, 127).astype(np.int64)
 
 
+def e8m0_saturated(amax: np.ndarray, fmt: Format) -> int:
+    """Blocks whose E8M0 scale left its range (2^-127 .. 2^127): beyond it the elements clip
+    at the format's max (or flush to zero below), so they are counted, never silent."""
+    _, hi, _ = format_facts(fmt)
+    v = fmt.values() if fmt.bits <= 16 else np.array([1.0])
+    tiny = float(np.min(np.abs(v[np.isfinite(v) & (v != 0)])))
+    a = np.asarray(amax, dtype=np.float64)
+    over = a > np.ldexp(hi, 127)
+    under = (a > 0) & (a < np.ldexp(tiny, -128))
+    return int(np.count_nonzero(over | under))
+
+
 def significand_bits(fmt: Format) -> int:
     """Significand width (mantissa + implicit bit) of a float element; integers: their width."""
     man = getattr(fmt, "man_bits", None)
@@ -125,24 +151,24 @@ def round_scales(s, amax, fmt: Format, spec: QuantSpec):
         return np.where(zero, 1.0, np.maximum(out, tiny)), None, meta
     if sf == "e8m0":
         k = e8m0_exponent(amax, fmt, spec.scale_rule)
-        return np.ldexp(1.0, k), (k + 127).astype(np.uint8), {}
+        meta = {"scale_saturated": e8m0_saturated(amax, fmt)}
+        return np.ldexp(1.0, k), (k + 127).astype(np.uint8), meta
     if sf == "pow2":
         m, e = np.frexp(s1)
         k = np.where(m == 0.5, e - 1, e)
         k = np.where(zero, 0, k)
         return np.ldexp(1.0, k), k.astype(np.int32), {}
-    m = _INT_SCALE.fullmatch(sf)
-    if m:
-        n = int(m.group(1))
-        top = 2**n - 1
-        smax = float(np.max(np.where(zero, 0.0, s))) if s.size else 0.0
-        scale2 = round_to_float(np.array(smax / top if smax > 0 else 1.0), 23, -126, 3e38)
-        scale2 = float(scale2)
-        codes = np.clip(np.rint(s / scale2), 1, top)
-        codes = np.where(zero, 0, codes).astype(np.uint8 if n <= 8 else np.uint16)
-        scales = np.where(zero, 1.0, codes * scale2)
-        return scales, codes, {"scale2": scale2}
-    raise HwsimError(
-        "QuantSpec.scale_format: expected fp32, fp16, bf16, e8m0, pow2 or intN (N in 1..16), "
-        f"got {sf!r}"
-    )
+    # intN (QuantSpec admits no other scale format)
+    n = int(_INT_SCALE.fullmatch(sf).group(1))
+    top = 2**n - 1
+    smax = float(np.max(np.where(zero, 0.0, s))) if s.size else 0.0
+    scale2 = round_to_float(np.array(smax / top if smax > 0 else 1.0), 23, -126, 3e38)
+    scale2 = float(scale2)
+    raw = np.rint(s / scale2)
+    codes = np.clip(raw, 1, top)
+    # never silent: a group whose scale rounds to code 0 is raised to code 1 (its elements
+    # may then flush to zero), one above the top code is clamped to it
+    clamped = ~zero & (raw != codes)
+    codes = np.where(zero, 0, codes).astype(np.uint8 if n <= 8 else np.uint16)
+    scales = np.where(zero, 1.0, codes * scale2)
+    return scales, codes, {"scale2": scale2, "scale_saturated": int(np.count_nonzero(clamped))}

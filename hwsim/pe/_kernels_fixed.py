@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# Quantization modes (REFERENCE.md §1, floor first then add)
+# Quantization modes (Vitis HLS UG1399, ap_fixed: floor first, then add the mode's increment)
 Q_TRN, Q_TRN_ZERO, Q_RND, Q_RND_ZERO, Q_RND_MIN_INF, Q_RND_INF, Q_RND_CONV = range(7)
 # Overflow modes
 O_WRAP, O_SAT, O_SAT_ZERO, O_SAT_SYM = range(4)

@@ -16,24 +16,6 @@ import math
 import numpy as np
 from numba import njit
 
-from hwsim.pe._kernels_fixed import (  # noqa: F401 (re-exported: they lived here before)
-    O_SAT,
-    O_SAT_SYM,
-    O_SAT_ZERO,
-    O_WRAP,
-    Q_RND,
-    Q_RND_CONV,
-    Q_RND_INF,
-    Q_RND_MIN_INF,
-    Q_RND_ZERO,
-    Q_TRN,
-    Q_TRN_ZERO,
-    dsp_packed_gemm,
-    fixed_gemm,
-    fixed_overflow,
-    fixed_quantize,
-)
-
 # numba's math.ldexp costs ~20 ns; multiplying by an exact power of two from a table is
 # the same operation (exact while the result is a normal float64, which callers ensure).
 _POW2 = np.ldexp(1.0, np.arange(-1022, 1024))

@@ -196,10 +196,11 @@ def _four_cols(a, coef, cyc, scode, cols, m, gs, man_bits, emin, mx, out, ovf):
                     acc0, acc1, acc2, acc3, s0, s1, s2, s3, man_bits, emin, mx
                 )
                 ev0, ev1, ev2, ev3 = ev0 + o0, ev1 + o1, ev2 + o2, ev3 + o3
-        tot0 = acc_add_rne(tot0, acc0 * scode[cols[0], g], 23, -126, FP32_MAX)[0]
-        tot1 = acc_add_rne(tot1, acc1 * scode[cols[1], g], 23, -126, FP32_MAX)[0]
-        tot2 = acc_add_rne(tot2, acc2 * scode[cols[2], g], 23, -126, FP32_MAX)[0]
-        tot3 = acc_add_rne(tot3, acc3 * scode[cols[3], g], 23, -126, FP32_MAX)[0]
+        tot0, o0 = acc_add_rne(tot0, acc0 * scode[cols[0], g], 23, -126, FP32_MAX)
+        tot1, o1 = acc_add_rne(tot1, acc1 * scode[cols[1], g], 23, -126, FP32_MAX)
+        tot2, o2 = acc_add_rne(tot2, acc2 * scode[cols[2], g], 23, -126, FP32_MAX)
+        tot3, o3 = acc_add_rne(tot3, acc3 * scode[cols[3], g], 23, -126, FP32_MAX)
+        ev0, ev1, ev2, ev3 = ev0 + o0, ev1 + o1, ev2 + o2, ev3 + o3  # fp32 register saturated
     for j, tot, ev in ((3, tot3, ev3), (2, tot2, ev2), (1, tot1, ev1), (0, tot0, ev0)):
         out[m, cols[j]] = np.float32(tot)  # a repeated column writes the same value again
         ovf[m, cols[j]] = ev
@@ -235,10 +236,11 @@ def _four_rows(a_sc, coef, cyc, sc, n, m0, gs, man_bits, emin, mx, out, ovf):
                 )
                 ev0, ev1, ev2, ev3 = ev0 + o0, ev1 + o1, ev2 + o2, ev3 + o3
         s = sc[g]  # acc * s is exact: significand + scale bits <= 53
-        tot0 = acc_add_rne(tot0, acc0 * s, 23, -126, FP32_MAX)[0]
-        tot1 = acc_add_rne(tot1, acc1 * s, 23, -126, FP32_MAX)[0]
-        tot2 = acc_add_rne(tot2, acc2 * s, 23, -126, FP32_MAX)[0]
-        tot3 = acc_add_rne(tot3, acc3 * s, 23, -126, FP32_MAX)[0]
+        tot0, o0 = acc_add_rne(tot0, acc0 * s, 23, -126, FP32_MAX)
+        tot1, o1 = acc_add_rne(tot1, acc1 * s, 23, -126, FP32_MAX)
+        tot2, o2 = acc_add_rne(tot2, acc2 * s, 23, -126, FP32_MAX)
+        tot3, o3 = acc_add_rne(tot3, acc3 * s, 23, -126, FP32_MAX)
+        ev0, ev1, ev2, ev3 = ev0 + o0, ev1 + o1, ev2 + o2, ev3 + o3  # fp32 register saturated
     for r, tot, ev in ((3, tot3, ev3), (2, tot2, ev2), (1, tot1, ev1), (0, tot0, ev0)):
         if m0 + r <= last:
             out[m0 + r, n] = np.float32(tot)

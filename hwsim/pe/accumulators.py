@@ -1,34 +1,27 @@
 """Accumulator models: what a PE's adder does to a running sum, bit for bit.
 
 `Accumulator(kind=...)` is a frozen spec; `accumulate_gemm(a, w, acc)` sums a[i, k]*w[j, k]
-over k through it (numba), `accumulate_gemm_reference` does the same with Python ints and
-Fractions, and `accumulate(products, acc)` sums precomputed products along the last axis.
+over k through it (numba), `accumulate_gemm_reference` (hwsim.pe.accumulator_reference) does
+the same with Python ints and Fractions, and `accumulate(products, acc)` sums precomputed
+products along the last axis.
 
 The kinds and orders are documented with the spec, hwsim.pe.accumulator_spec; the pure-Python
-twins live in hwsim.pe.accumulator_reference. Every public name of both is importable from here.
+twins live in hwsim.pe.accumulator_reference.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.pe import _kernels_mac as K
-from hwsim.pe.accumulator_reference import (  # noqa: F401 (re-exported)
-    accumulate_gemm_reference,
-    accumulate_reference,
-    round_fraction,
-)
-from hwsim.pe.accumulator_spec import (  # noqa: F401 (re-exported)
-    KINDS,
-    ORDERS,
-    Accumulator,
-    FloatSpec,
-    float_spec,
-    saturates,
-)
+from hwsim.pe.accumulator_reference import round_fraction
+from hwsim.pe.accumulator_spec import Accumulator, float_spec, saturates
+
+_FP32 = float_spec("fp32")
 
 # --- vectorised --------------------------------------------------------------------------
 
@@ -44,7 +37,8 @@ def accumulate_gemm(a: np.ndarray, w: np.ndarray, acc: Accumulator):
     if acc.kind == "float":
         s = acc.spec
         a, w = _f64(a), _f64(w)
-        fp32_seq = s.name in ("fp32", "float32") and acc.tree == 1 and not saturates(acc)
+        # fp32 arithmetic whatever its spelling (fp32, float32, e8m23): by value, not by name
+        fp32_seq = replace(s, name="fp32") == _FP32 and acc.tree == 1 and not saturates(acc)
         finite = np.isfinite(a).all() and np.isfinite(w).all()
         if fp32_seq and finite and _products_fit_fp32(a, w):
             return K.fp32_seq_gemm(a, w)

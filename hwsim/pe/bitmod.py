@@ -21,9 +21,10 @@ Datapath, as hwsim models it bit for bit (every rounding point listed):
    the N bits of the integer group scale, MSB first. Its register is as wide as the
    accumulator's significand plus N bits (16 + N for e6m15), so P * s is exact.
 7. The group results are summed in an fp32 register, group by group, one RNE rounding per
-   addition, saturating at the fp32 maximum (rounding point 3).
+   addition, saturating at the fp32 maximum and counted in `overflows` (rounding point 3).
 8. One fp32 multiply by the per-tensor second-level scale `scales / scale_codes` rounded to
-   fp32 (rounding point 4). `out` holds these fp32 values (as float64).
+   fp32 (rounding point 4), saturating at the fp32 maximum and counted in `overflows`.
+   `out` holds these fp32 values (as float64).
 
 `group_acc="exact"` replaces 5 and 7 by exact (Kulisch-style) registers: out =
 RN64(RN64(sum_g s_g * sum_k A_k w_k) * s2) in float64. That sum goes through BLAS when a
@@ -62,9 +63,11 @@ from fractions import Fraction
 
 import numpy as np
 
+from hwsim.dtypes.registry import same_format
 from hwsim.errors import HwsimError
 from hwsim.pe import _kernels_serial as KS
-from hwsim.pe.accumulators import float_spec, round_fraction
+from hwsim.pe.accumulator_reference import round_fraction
+from hwsim.pe.accumulator_spec import float_spec
 from hwsim.pe.bitmod_lanes import align_lanes, align_scalar, to_fp16
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.registry import PEEstimate, PEResult, check_flag, register_pe
@@ -113,7 +116,7 @@ class BitMoDPE:
 
     # -- formats ----------------------------------------------------------------------------
     def check(self, a_format=None, w_format=None) -> None:
-        if a_format is not None and str(a_format) not in ("float16", "fp16"):
+        if a_format is not None and not same_format(a_format, "float16"):
             raise HwsimError(f"bitmod: activations must be float16, got {a_format}")
         if w_format is not None:
             for name in w_format if isinstance(w_format, tuple) else (w_format,):
@@ -201,8 +204,12 @@ class BitMoDPE:
                 op.group_size, self.dp, acc.man_bits, acc.emin, acc.max_finite,
             )  # fmt: skip
             out32 += np.float32(0.0)  # -0 -> +0: the reference's exact zero has no sign
-            out = (out32 * np.float32(s2)).astype(np.float64)
-            overflows = int(ovf.sum())
+            with np.errstate(over="ignore"):  # the fp32 multiply: overflow saturates, counted
+                out32 = out32 * np.float32(s2)
+            over = np.isinf(out32)
+            mx = np.float32(_FP32.max_finite)
+            out = np.where(over, np.copysign(mx, out32), out32).astype(np.float64)
+            overflows = int(ovf.sum()) + int(np.count_nonzero(over))
         else:
             total, fallback = exact_sum(a_al, lsb, wt["w_eff"], wt["frac_bits"])
             out = total * s2
@@ -388,9 +395,11 @@ def bitmod_reference(a, w, pe: BitMoDPE) -> tuple[np.ndarray, int]:
                 if pe.group_acc == "exact":
                     total += d
                 else:
-                    total = Fraction(round_fraction(total + d, _FP32, True)[0])
+                    v, o = round_fraction(total + d, _FP32, True)
+                    total, overflows = Fraction(v), overflows + o
             if pe.group_acc == "exact":
                 out[m, n] = float(total) * s2[n]
             else:
-                out[m, n] = round_fraction(total * Fraction(float(s2[n])), _FP32, False)[0]
+                v, o = round_fraction(total * Fraction(float(s2[n])), _FP32, True)
+                out[m, n], overflows = v, overflows + o
     return out, overflows

@@ -1,7 +1,7 @@
 """BitMoD PE, activation side: FP16 inputs and the per-chunk exponent match of the lanes.
 
 Both the vectorised path the PE runs (`align_lanes`) and the scalar reference
-(`align_scalar`, Fractions) live here; hwsim.pe.bitmod re-exports them.
+(`align_scalar`, Fractions) live here.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ def to_fp16(a, who: str) -> np.ndarray:
         raise HwsimError(f"{who}: activations must be a float array (FP16), got a QTensor")
     a = np.asarray(a)
     if a.ndim != 2 or a.dtype.kind not in "fiu":
-        raise HwsimError(f"{who}: activations must be a 2-D float array [M, K], got {a.shape}")
+        raise HwsimError(
+            f"{who}: activations must be a 2-D float array [M, K], got shape {a.shape}, "
+            f"dtype {a.dtype}"
+        )
     with np.errstate(over="ignore", invalid="ignore"):  # refused just below
         a16 = a.astype(np.float16)
     if not np.all(np.isfinite(a16)):

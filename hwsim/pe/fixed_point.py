@@ -10,7 +10,7 @@ k_hot=2, dsp_packing=False, dsp_chain=7, on_overflow="count")`
 - Products are full precision: ap_fixed<Wa,Ia> * ap_fixed<Ww,Iw> -> ap_fixed<Wa+Ww, Ia+Iw>.
 - Accumulator `acc_format` (`ap_fixed<W,I,Q,O>`): every addition is exact, then quantized to
   the accumulator's fraction bits with its Q mode and brought into W bits with its O mode
-  (REFERENCE.md §1; AP_WRAP_SM is not modelled). Overflow events are counted.
+  (Vitis HLS UG1399, ap_fixed; AP_WRAP_SM is not modelled). Overflow events are counted.
 - `dsp_packing=True` (operands of <= 8 bits): two multiplies sharing an activation per DSP48E2
   (Xilinx WP486), P = a*(w1*2**18 + w2) accumulated over `dsp_chain` products in the 48-bit P
   register, fields unpacked with the sign correction and added into the accumulators. With
@@ -38,10 +38,11 @@ from fractions import Fraction
 import numpy as np
 
 from hwsim.dtypes import fixed
+from hwsim.dtypes.qtensor import is_qtensor
 from hwsim.errors import HwsimError
-from hwsim.pe import _kernels_mac as K
+from hwsim.pe import _kernels_fixed as K
 from hwsim.pe.counts import ActionCounts
-from hwsim.pe.int_mac import ON_OVERFLOW, _format_of, _is_qtensor, check_shapes, raise_or_count
+from hwsim.pe.int_mac import ON_OVERFLOW, check_shapes, operand_format, raise_or_count
 from hwsim.pe.registry import PEEstimate, PEResult, check_flag, register_pe
 
 Q_MODES = fixed.Q_MODES
@@ -108,8 +109,8 @@ def fixed_mantissas(values: np.ndarray, t: FixedType, who: str) -> np.ndarray:
 
 
 def _operand_values(x, fmt_name, who: str) -> tuple[np.ndarray, str | None]:
-    if _is_qtensor(x):
-        fmt = _format_of(x, who)
+    if is_qtensor(x):
+        fmt = operand_format(x, who)
         return np.asarray(fmt.decode(x.codes), dtype=np.float64), fmt.name
     arr = np.asarray(x)
     if arr.dtype.kind not in "fiu":

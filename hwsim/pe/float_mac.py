@@ -26,16 +26,17 @@ import math
 
 import numpy as np
 
+from hwsim.dtypes.qtensor import is_qtensor
 from hwsim.errors import HwsimError
+from hwsim.pe.accumulator_spec import Accumulator
 from hwsim.pe.accumulators import (
-    Accumulator,
     accumulate_gemm,
     exact_product_check,
     exponent_range,
     significand_bits,
 )
 from hwsim.pe.counts import ActionCounts
-from hwsim.pe.int_mac import ON_OVERFLOW, _format_of, _is_qtensor, check_shapes, raise_or_count
+from hwsim.pe.int_mac import ON_OVERFLOW, check_shapes, operand_format, raise_or_count
 from hwsim.pe.registry import PEEstimate, PEResult, register_pe
 
 
@@ -49,8 +50,8 @@ def float_format_check(fmt, who: str) -> None:
 
 def float_operand(x, who: str) -> tuple[np.ndarray, int]:
     """(float64 values, operand width in bits) of a float MAC operand."""
-    if _is_qtensor(x):
-        fmt = _format_of(x, who)
+    if is_qtensor(x):
+        fmt = operand_format(x, who)
         float_format_check(fmt, who)
         if x.zero_points is not None and np.any(x.zero_points != 0):
             raise HwsimError(f"{who}: zero points are not supported for float formats")
@@ -82,6 +83,7 @@ class FloatMAC:
         chunk: int = 16,
         promote_every: int = 128,
         on_overflow: str = "count",
+        weight_decoder: str = "",
     ):
         if acc == "int":
             raise HwsimError("float_mac.acc: expected float, kulisch or trunc_align, got 'int'")
@@ -98,6 +100,12 @@ class FloatMAC:
         if on_overflow not in ON_OVERFLOW:
             raise HwsimError(f"float_mac.on_overflow: expected count or raise, got {on_overflow!r}")
         self.on_overflow = on_overflow
+        if not isinstance(weight_decoder, str):
+            raise HwsimError(f"float_mac.weight_decoder: expected a name, got {weight_decoder!r}")
+        # the decoder that turns stored weight codes into the multiplier's integers (ANT's
+        # int/flint/pot types, OliVe's outlier-victim pairs): it costs energy and area, which a
+        # per-cycle profile prices by this name, not cycles (still 1 MAC per cycle)
+        self.weight_decoder = weight_decoder
 
     def check(self, a_format=None, w_format=None) -> None:
         from hwsim.dtypes import format as get_format

@@ -26,16 +26,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwsim.dtypes.qtensor import is_qtensor
 from hwsim.dtypes.requant import dyadic, output_range, requantize
 from hwsim.errors import HwsimError
 from hwsim.pe.counts import ActionCounts
-from hwsim.pe.int_mac import IntMAC, _is_qtensor, raise_or_count
+from hwsim.pe.int_mac import IntMAC, raise_or_count
 from hwsim.pe.registry import PEEstimate, PEResult, check_flag, register_pe
 
 
 def _scale_vector(x, given, rows: int, who: str, per_row: bool) -> np.ndarray:
     """Scales of an operand as a vector of length `rows` (or 1 for activations)."""
-    if _is_qtensor(x):
+    if is_qtensor(x):
         s = np.asarray(x.scales, dtype=np.float64)
         if s.ndim != 2 or s.shape[1] != 1 or s.shape[0] not in ((1, rows) if per_row else (1,)):
             kind = "per-tensor or per-row" if per_row else "per-tensor"

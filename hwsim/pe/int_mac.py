@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwsim.dtypes.qtensor import is_qtensor
 from hwsim.errors import HwsimError
-from hwsim.pe.accumulators import Accumulator, accumulate_gemm
+from hwsim.pe.accumulator_spec import Accumulator
+from hwsim.pe.accumulators import accumulate_gemm
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.registry import PEEstimate, PEResult, register_pe
 
@@ -42,11 +44,8 @@ def signed_width(lo: int, hi: int) -> int:
     return bits
 
 
-def _is_qtensor(x) -> bool:
-    return hasattr(x, "codes") and hasattr(x, "spec")
-
-
-def _format_of(x, who: str):
+def operand_format(x, who: str):
+    """The element format of a QTensor operand (one format: no menu, no block format)."""
     from hwsim.dtypes import format as get_format
 
     menu = x.spec.menu
@@ -77,8 +76,8 @@ def integer_format_check(fmt, who: str) -> None:
 
 def integer_operand(x, who: str) -> tuple[np.ndarray, int, int]:
     """(int64 values, operand width in bits, zero-point subtractions) of an INT MAC operand."""
-    if _is_qtensor(x):
-        fmt = _format_of(x, who)
+    if is_qtensor(x):
+        fmt = operand_format(x, who)
         integer_format_check(fmt, who)
         vals = fmt.decode(x.codes)
         if np.isnan(vals).any():
@@ -97,10 +96,15 @@ def integer_operand(x, who: str) -> tuple[np.ndarray, int, int]:
             f"{who}: expected integer codes or a QTensor of an integer format, "
             f"got dtype {arr.dtype}"
         )
-    arr = arr.astype(np.int64)
     if arr.size == 0:
-        return arr, 1, 0
-    return arr, signed_width(int(arr.min()), int(arr.max())), 0
+        return arr.astype(np.int64), 1, 0
+    lo, hi = int(arr.min()), int(arr.max())  # in the array's own dtype: uint64 stays unsigned
+    if max(hi, -lo) > 2**63 - 1:  # uint64 beyond int64 would wrap; -2**63 has no negation
+        raise HwsimError(
+            f"{who}: integer operands in [{lo}, {hi}] exceed int64 (|value| <= 2**63 - 1)"
+        )
+    bits = signed_width(lo, hi)
+    return arr.astype(np.int64), bits, 0
 
 
 def check_shapes(a: np.ndarray, w: np.ndarray, who: str) -> None:
@@ -126,9 +130,9 @@ def _channel_scale(x, rows: int, who: str) -> np.ndarray:
 def dequantize_output(out: np.ndarray, a, w) -> np.ndarray:
     """out * scale_a[i] * scale_w[j] for per-tensor / per-channel QTensor operands."""
     out = np.asarray(out, dtype=np.float64)
-    if _is_qtensor(a):
+    if is_qtensor(a):
         out = out * _channel_scale(a, out.shape[0], "dequantize_output: a")
-    if _is_qtensor(w):
+    if is_qtensor(w):
         out = out * _channel_scale(w, out.shape[1], "dequantize_output: w").T
     return out
 

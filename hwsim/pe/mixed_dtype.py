@@ -32,10 +32,12 @@ from fractions import Fraction
 
 import numpy as np
 
+from hwsim.dtypes.registry import same_format
 from hwsim.errors import HwsimError
 from hwsim.pe import _kernels_mac as KM
 from hwsim.pe import _kernels_serial as KS
-from hwsim.pe.accumulators import float_spec, round_fraction
+from hwsim.pe.accumulator_reference import round_fraction
+from hwsim.pe.accumulator_spec import float_spec
 from hwsim.pe.bit_serial import bit_length
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.registry import PEEstimate, PEResult, register_pe
@@ -72,7 +74,7 @@ class MixedDtypePE:
         for name in w_format if isinstance(w_format, tuple) else (w_format,):
             if name is not None:
                 dyadic_integers(get_format(name).values(), f"mixed_dtype: {name}")
-        if a_format is not None and str(a_format) not in ("float16", "fp16"):
+        if a_format is not None and not same_format(a_format, "float16"):
             v = get_format(a_format).values()
             if not np.all(np.isfinite(v) & (v == np.round(v))):
                 raise HwsimError(
@@ -89,7 +91,7 @@ class MixedDtypePE:
         wbits = max(get_format(n).bits for n in names)
         abits = (
             16
-            if a_format is None or str(a_format) in ("float16", "fp16")
+            if a_format is None or same_format(a_format, "float16")
             else (get_format(a_format).bits)
         )
         counts = {f"lut.{wbits}": 1.0, f"mul.{abits}x{wbits + 2}": 1.0, f"add.{abits + 16}": 1.0}

@@ -41,18 +41,17 @@ from fractions import Fraction
 
 import numpy as np
 
+from hwsim.dtypes.qtensor import is_qtensor
+from hwsim.dtypes.registry import same_format
 from hwsim.errors import HwsimError
 from hwsim.pe import _kernels_serial as KS
-from hwsim.pe.accumulators import float_spec, round_fraction
+from hwsim.pe.accumulator_reference import round_fraction
+from hwsim.pe.accumulator_spec import float_spec
 from hwsim.pe.bit_serial import bit_length
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.int_mac import integer_operand
 from hwsim.pe.registry import PEEstimate, PEResult, register_pe
 from hwsim.pe.terms import Operand, read_operand
-
-
-def _is_qtensor(x) -> bool:
-    return hasattr(x, "codes") and hasattr(x, "spec")
 
 
 def int_activations(a, who: str) -> tuple[np.ndarray, int, np.ndarray]:
@@ -61,7 +60,7 @@ def int_activations(a, who: str) -> tuple[np.ndarray, int, np.ndarray]:
     if av.ndim != 2:
         raise HwsimError(f"{who}: activations must be 2-D [M, K], got {av.shape}")
     scale = np.ones(av.shape[0])
-    if _is_qtensor(a):
+    if is_qtensor(a):
         s = np.asarray(a.scales, np.float64)
         if s.ndim != 2 or s.shape[1] != 1:
             raise HwsimError(f"{who}: activation scales must be per tensor or per row (axis=-1)")
@@ -76,7 +75,7 @@ def fp16_activations(a, who: str) -> np.ndarray:
 
 
 def is_float_input(a) -> bool:
-    return not _is_qtensor(a) and np.asarray(a).dtype.kind == "f"
+    return not is_qtensor(a) and np.asarray(a).dtype.kind == "f"
 
 
 def group_partials_int(av: np.ndarray, wv: np.ndarray, gs: int) -> np.ndarray:
@@ -89,6 +88,12 @@ def group_partials_int(av: np.ndarray, wv: np.ndarray, gs: int) -> np.ndarray:
     A = av.astype(np.float64).reshape(M, G, gs).transpose(1, 0, 2)  # [G, M, gs]
     W = wv.astype(np.float64).reshape(N, G, gs).transpose(1, 2, 0)  # [G, gs, N]
     return np.matmul(A, W).transpose(1, 2, 0)  # exact: every partial sum < 2**53
+
+
+def group_partials_fp32(a: np.ndarray, w: np.ndarray, gs: int) -> np.ndarray:
+    """Sequential fp32 sum over each group of exact products a_k w_k: float32 [M, N, G]
+    (every product must be exact in fp32, as FP16 x INT4/INT8 are)."""
+    return KS.fp32_seq_dot_groups(a, w, gs)
 
 
 def fp32_overflows(out: np.ndarray) -> int:
@@ -126,7 +131,7 @@ class MixPE:
             v = get_format(w_format).values()
             if not np.all(np.isfinite(v) & (v == np.round(v))):
                 raise HwsimError(f"mixpe: weights must be an integer format, got {w_format}")
-        if a_format is not None and str(a_format) not in ("float16", "fp16"):
+        if a_format is not None and not same_format(a_format, "float16"):
             v = get_format(a_format).values()
             if not np.all(np.isfinite(v) & (v == np.round(v))):
                 raise HwsimError(f"mixpe: activations must be integer or float16, got {a_format}")
@@ -141,7 +146,7 @@ class MixPE:
         from hwsim.dtypes import format as get_format
 
         self.check(a_format, w_format)
-        fp16 = a_format is not None and str(a_format) in ("float16", "fp16")
+        fp16 = a_format is not None and same_format(a_format, "float16")
         abits = 8 if fp16 or a_format is None else get_format(a_format).bits
         wbits = 4 if w_format is None else get_format(w_format).bits
         set_bits = wbits / 2  # uniform codes: half the magnitude bits set on average
@@ -166,8 +171,8 @@ class MixPE:
             raise HwsimError(f"mixpe: K mismatch, a is {av.shape} and w is {q.shape}")
         gs, G = op.group_size, op.n_groups
         if fp16:
-            s_qa = KS.fp32_seq_dot_groups(av, q.astype(np.float64), gs)  # [M, N, G] fp32
-            s_a = KS.fp32_seq_dot_groups(av, np.ones((1, K)), gs)  # [M, 1, G]
+            s_qa = group_partials_fp32(av, q.astype(np.float64), gs)  # [M, N, G] fp32
+            s_a = group_partials_fp32(av, np.ones((1, K)), gs)  # [M, 1, G]
             z32 = zp.astype(np.float32)[None, :, :]
             partials = (s_qa - (z32 * s_a).astype(np.float32)).astype(np.float32)
         else:
@@ -220,7 +225,7 @@ class DenseShiftPE:
         self, a_format=None, w_format=None, group_size=None, scale_bits=None
     ) -> PEEstimate:
         self.check(a_format, w_format)
-        fp = a_format is None or str(a_format) in ("float16", "fp16")
+        fp = a_format is None or same_format(a_format, "float16")
         key = "add.5" if fp else "shift.8"
         return PEEstimate(1.0, {key: 1.0, "fadd.32" if fp else "add.32": 1.0})
 
@@ -239,7 +244,7 @@ class DenseShiftPE:
             prod_ok = _fp32_exact_products(av, wv)
             if not prod_ok:
                 raise HwsimError("denseshift: a * 2**p leaves the fp32 range (exponent add)")
-            partials = KS.fp32_seq_dot_groups(av, wv, gs).astype(np.float64)
+            partials = group_partials_fp32(av, wv, gs).astype(np.float64)
             out32 = dequant_groups(partials, op.scales)
             key_mul, key_acc, a_scale = ("add", ebits), ("fadd", 32), None
         else:

@@ -138,10 +138,11 @@ def _booth_plan(name: str, lut: np.ndarray, f: int) -> TermPlan:
 
 def term_plan(fmt) -> TermPlan:
     """Term plan of a hwsim format (object or name): booth for integers, lod for BitMoD FP."""
-    if isinstance(fmt, str):
-        from hwsim.dtypes import format as get_format
+    from hwsim.dtypes import Format
+    from hwsim.dtypes import format as get_format
 
-        fmt = get_format(fmt)
+    if not isinstance(fmt, Format):
+        fmt = get_format(fmt)  # a name; anything else is a one-line error
     if fmt.bits > 16:
         raise HwsimError(f"{fmt.name}: term-serial weights must be <= 16 bits, got {fmt.bits}")
     return plan_from_values(fmt.name, fmt.decode(fmt.codes()))

@@ -45,13 +45,12 @@ def fp16_acts(rng, M: int, K: int) -> np.ndarray:
 
 def group_model(a16: np.ndarray, w_qt) -> np.ndarray:
     """hwsim's accumulator model of group_gemm without zero points, from PE building blocks."""
-    from hwsim.pe import _kernels_serial as KS
+    from hwsim.pe.shift_add import dequant_groups, group_partials_fp32
     from hwsim.pe.terms import read_operand
 
     op = read_operand(w_qt, "group_model")
-    partials = KS.fp32_seq_dot_groups(a16, op.values, op.group_size).astype(np.float64)
-    out = KS.fp32_group_dequant(partials, op.scales.astype(np.float32))
-    return out.astype(np.float64)
+    partials = group_partials_fp32(a16, op.values, op.group_size).astype(np.float64)
+    return dequant_groups(partials, op.scales).astype(np.float64)
 
 
 def _triton_too(ctx, name: str, run, fallback) -> list[Check]:

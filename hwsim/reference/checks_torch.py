@@ -13,7 +13,8 @@ import zlib
 
 import numpy as np
 
-from hwsim.pe.accumulators import Accumulator, accumulate_gemm
+from hwsim.pe.accumulator_spec import Accumulator
+from hwsim.pe.accumulators import accumulate_gemm
 from hwsim.reference.battery import Check, check, compare_codes, from_comparison, skipped
 from hwsim.reference.compare import compare
 from hwsim.reference.torch_ops import scaled_mm

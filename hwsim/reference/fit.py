@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.pe.accumulators import Accumulator, accumulate_gemm
+from hwsim.pe.accumulator_spec import Accumulator
+from hwsim.pe.accumulators import accumulate_gemm
 from hwsim.reference.compare import compare
 
 DEFAULT_MANTISSA_BITS = tuple(range(10, 27))

@@ -5,7 +5,7 @@ Python ints and `fractions.Fraction` only (no numpy arithmetic), one element at 
   the bit patterns through `struct`.
 - `bitplane_gemm_scalar`: the exact integer dot product, reduced modulo 2**32 to int32.
 - `group_gemm_scalar`: group_gemm's numerics with every fp32 rounding done by
-  `hwsim.pe.accumulators.round_fraction` on exact rationals.
+  `hwsim.pe.accumulator_reference.round_fraction` on exact rationals.
 The test suite holds the vectorised versions equal to these.
 """
 
@@ -15,7 +15,8 @@ import math
 import struct
 from fractions import Fraction
 
-from hwsim.pe.accumulators import float_spec, round_fraction
+from hwsim.pe.accumulator_reference import round_fraction
+from hwsim.pe.accumulator_spec import float_spec
 
 _PACK = {"float64": ("<d", "<Q", 64), "float32": ("<f", "<I", 32), "float16": ("<e", "<H", 16)}
 

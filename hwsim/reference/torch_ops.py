@@ -5,7 +5,7 @@ a one-line HwsimError saying how to install it. Every function takes and returns
 arrays; `device` is "cpu", "cuda" or "auto" (CUDA when present).
 
 - `cast_fp8(x, fmt, mode)`: float32 -> float8 codes. mode "native" is torch's own `.to()`
-  (torch >= 2.12: e4m3fn saturates, inf included, REFERENCE.md section 1; e5m2 overflows to
+  (torch >= 2.12: e4m3fn saturates, inf included, measured on torch 2.13; e5m2 overflows to
   inf); mode "clamp" clamps to +-max first (the usual saturating recipe, NaN kept).
 - `int_mm(a, w)`: `torch._int_mm`, int8 x int8 -> int32 (wraps); returns a @ w.T. CUDA
   needs M > 16 and K, N multiples of 8.

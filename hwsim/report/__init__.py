@@ -1,27 +1,26 @@
 """hwsim.report: what a run produced, for people and scripts.
 
-`write_run(stats, dir)` writes a report directory atomically (summary.json, ops.csv or
-ops.parquet, summary.md, PNG plots, and COMPUTE_REPORT.csv in scalesim mode); `read_run(dir)`
-reads one back; `run_point(...)` is `hwsim run`; `write_report(src, html)` renders a run or a
-sweep store as one HTML page; `compare_runs(a, b)` puts two runs side by side.
+`write_run(stats, dir)` writes a report directory, replacing only hwsim's own files
+(summary.json, ops.csv or ops.parquet, summary.md, PNG plots, and any extra files such as
+SCALE-Sim's reports); `read_run(dir)` reads one back; `run_point(...)` is `hwsim run`;
+`write_report(src, html)` renders a run or a sweep store as one HTML page; `compare_runs(a, b)`
+puts two runs side by side.
+Names resolve on first use (hwsim.lazy): the command line loads `commands` without pandas.
 """
 
-from hwsim.report.compare import compare_runs
-from hwsim.report.html import write_report
-from hwsim.report.run import run_point
-from hwsim.report.scalesim import compute_report_csv, compute_report_rows
-from hwsim.report.tables import OPS_COLUMNS, ops_table
-from hwsim.report.writer import atomic_dir, read_run, write_run
+from hwsim.lazy import lazy_names
 
-__all__ = [
-    "OPS_COLUMNS",
-    "atomic_dir",
-    "compare_runs",
-    "compute_report_csv",
-    "compute_report_rows",
-    "ops_table",
-    "read_run",
-    "run_point",
-    "write_report",
-    "write_run",
-]
+lazy_names(
+    __name__,
+    {
+        "OPS_COLUMNS": "hwsim.report.tables",
+        "compare_runs": "hwsim.report.compare",
+        "compute_report_rows": "hwsim.report.scalesim",
+        "ops_table": "hwsim.report.tables",
+        "read_run": "hwsim.report.writer",
+        "run_point": "hwsim.report.run",
+        "scalesim_reports": "hwsim.report.scalesim",
+        "write_report": "hwsim.report.html",
+        "write_run": "hwsim.report.writer",
+    },
+)

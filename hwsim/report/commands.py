@@ -7,6 +7,7 @@ import json
 import sys
 
 from hwsim.errors import HwsimError
+from hwsim.shipped import epilog as shipped_epilog
 
 
 def register(sub) -> None:
@@ -14,15 +15,20 @@ def register(sub) -> None:
         "run",
         help="simulate one design point and write its report directory",
         description="Simulate WORKLOAD on ARCH and write summary.json, ops.csv, summary.md and "
-        "PNG plots to reports/<name>/ (or -o DIR), atomically. ARCH may be a SCALE-Sim .cfg "
-        "and WORKLOAD a SCALE-Sim topology .csv; --mode scalesim then also writes "
-        "COMPUTE_REPORT.csv in SCALE-Sim's columns.",
-        epilog="Example: hwsim run arch/bitmod.yaml llama-2-7b:prefill:256 --mode analytic",
+        "PNG plots (unless --no-plots) to reports/<name>/ (or -o DIR: new, empty or hwsim's "
+        "own; only hwsim's files are replaced). ARCH may be a SCALE-Sim .cfg and WORKLOAD a "
+        "SCALE-Sim topology .csv; --mode scalesim then also writes "
+        "COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv in the columns "
+        "of SCALE-Sim --scalesim-version.",
+        epilog="Example: hwsim run bitmod llama-2-7b:prefill:256 --mode analytic\n\n"
+        + shipped_epilog(("arch", "workload", "recipe")),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("arch", metavar="ARCH", help="arch YAML or SCALE-Sim .cfg")
+    p.add_argument("arch", metavar="ARCH", help="arch YAML, SCALE-Sim .cfg or shipped name")
     p.add_argument(
-        "workload", metavar="WORKLOAD", help="workload YAML, SCALE-Sim .csv or card model:phase:len"
+        "workload",
+        metavar="WORKLOAD",
+        help="workload YAML, SCALE-Sim .csv, shipped name or card model:phase:len",
     )
     p.add_argument("--quant", metavar="RECIPE", help="quant recipe YAML or shipped recipe name")
     p.add_argument("--mode", default="event", help="event (default) | analytic | scalesim")
@@ -37,6 +43,13 @@ def register(sub) -> None:
     p.add_argument(
         "--explain", metavar="OP", help="print OP's loop nest and its traffic per memory level"
     )
+    p.add_argument(
+        "--scalesim-version",
+        metavar="V",
+        help="SCALE-Sim whose report layout --mode scalesim writes: 3.0.0 (default, the "
+        "newest) | 2.0.2",
+    )
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots (faster)")
     p.set_defaults(func=_run)
 
     p = sub.add_parser(
@@ -83,6 +96,8 @@ def _run(args) -> int:
         fmt=args.format,
         objective=args.objective,
         on_stats=(lambda st: text.append(explain(st, args.explain))) if args.explain else None,
+        scalesim_version=args.scalesim_version,
+        plots=not args.no_plots,
     )
     if text:
         print(text[0])

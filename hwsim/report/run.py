@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.report.writer import write_run
+from hwsim.report.scalesim import LATEST, check_version, scalesim_reports
+from hwsim.report.writer import report_dir, write_run
 
 SQNR_SEED = 20261123  # the proxy GEMM's tensors: same recipe -> same SQNR
 
@@ -27,32 +28,38 @@ def run_point(
     out_dir=None,
     fmt: str = "csv",
     reports_root="reports",
+    scalesim_version: str | None = None,
+    plots: bool = True,
     objective: str | None = None,
     on_stats=None,
 ) -> tuple[dict, Path]:
-    """Simulate one point and write its report; returns (summary, directory written).
+    """Simulate one point and write its report (in scalesim mode with SCALE-Sim's reports in
+    `scalesim_version`'s layout, default the newest); returns (summary, directory written).
 
     `objective` maps ops with the mapper (hwsim.sim.mapper); `on_stats(stats)` runs before
     anything is written (an error there leaves nothing on disk)."""
-    from hwsim.dse.quant import recipe_sqnr_db, resolve_recipe
+    from hwsim.dse.quant import recipe_sqnr_db
     from hwsim.sim import simulate
     from hwsim.spec import load_arch
     from hwsim.workload import load_recipe, load_workload
 
+    scalesim_version = check_version(scalesim_version or LATEST)
     arch = load_arch(arch_path)
     wl = load_workload(workload)
     extra: dict = {"quant": None, "output_sqnr_db": None}
     recipe = None
     if quant is not None:
-        recipe = load_recipe(resolve_recipe(quant))  # each op at its rule's precision
+        recipe = load_recipe(quant)  # each op at its rule's precision
         extra["quant"] = recipe.name
         extra["output_sqnr_db"] = recipe_sqnr_db(recipe, np.random.default_rng(SQNR_SEED))
+    if out_dir is None:
+        out_dir = Path(reports_root) / run_name(arch.name, wl.name, mode, extra["quant"])
+    report_dir(out_dir)  # a folder of the user's is refused before the simulation, not after
     stats = simulate(arch, wl, quant=recipe, mode=mode, objective=objective)
     if on_stats is not None:
         on_stats(stats)
-    if out_dir is None:
-        out_dir = Path(reports_root) / run_name(arch.name, wl.name, mode, extra["quant"])
-    summary = write_run(stats, out_dir, fmt=fmt, extra=extra)
+    files = scalesim_reports(stats, wl, scalesim_version) if mode == "scalesim" else None
+    summary = write_run(stats, out_dir, fmt=fmt, extra=extra, plots=plots, files=files)
     return summary, Path(out_dir)
 
 

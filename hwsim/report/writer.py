@@ -1,54 +1,24 @@
-"""Writing a run's report directory atomically: everything goes to a temporary sibling
-directory, which replaces the target by rename only once complete, so a failure (or a kill)
-never leaves a half-written report behind.
+"""A run's report directory: written into hwsim's own files only (hwsim.report.outdir), so
+a failure or a kill never leaves a half-written file, and nothing hwsim did not write is
+ever deleted or overwritten.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
-from hwsim.errors import HwsimError, read_text
-from hwsim.report import plots
-from hwsim.report.scalesim import compute_report_csv
+from hwsim.errors import HwsimError, read_text, shown
+from hwsim.report.outdir import OutputDir, read_manifest
+from hwsim.report.scalesim import REPORTS as SCALESIM_REPORTS
 from hwsim.report.tables import ops_table, summary_markdown
 
 FORMATS = ("csv", "parquet")
 PLOTS = ("energy_breakdown.png", "op_cycles.png", "roofline.png")
-
-
-@contextlib.contextmanager
-def atomic_dir(target: Path):
-    """Yield a fresh temporary directory; on success it becomes `target` (replacing it)."""
-    target = Path(target)
-    parent = target.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise HwsimError(
-            f"output directory {str(parent)!r}: cannot create ({e.strerror})"
-        ) from None
-    if target.exists() and not target.is_dir():
-        raise HwsimError(f"output directory {str(target)!r}: exists and is not a directory")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=parent))
-    os.chmod(tmp, 0o755)  # mkdtemp makes it private; a report is for reading
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
-        os.rmdir(old)
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+# every file a report directory may hold (an older hwsim wrote them without a manifest)
+REPORT_FILES = frozenset(
+    {"summary.json", "summary.md", "ops.csv", "ops.parquet", *SCALESIM_REPORTS, *PLOTS}
+)
 
 
 def run_summary(stats, extra: dict | None = None) -> dict:
@@ -62,9 +32,23 @@ def run_summary(stats, extra: dict | None = None) -> dict:
     return s
 
 
-def write_run(stats, out_dir, fmt: str = "csv", extra: dict | None = None) -> dict:
-    """Write summary.json, ops.csv|parquet, summary.md, PNG plots (and, in scalesim mode,
-    COMPUTE_REPORT.csv) to `out_dir`, atomically. Returns the summary dict."""
+def report_dir(out_dir) -> OutputDir:
+    """`out_dir` claimed for a report: HwsimError if it holds files hwsim did not write."""
+    return OutputDir(out_dir, "report directory", REPORT_FILES)
+
+
+def write_run(
+    stats,
+    out_dir,
+    fmt: str = "csv",
+    extra: dict | None = None,
+    plots: bool = True,
+    files: dict | None = None,
+) -> dict:
+    """Write summary.json, ops.csv|parquet, summary.md, PNG plots (`plots=False`: none) and
+    `files` ({name: text}, e.g. SCALE-Sim's reports) to `out_dir`: a new directory, an empty
+    one or one hwsim wrote (its own files are replaced, anything else there is left alone).
+    Returns the summary dict."""
     if fmt not in FORMATS:
         raise HwsimError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
     if fmt == "parquet":
@@ -74,26 +58,39 @@ def write_run(stats, out_dir, fmt: str = "csv", extra: dict | None = None) -> di
             raise HwsimError(
                 "--format parquet: needs pyarrow (pip install 'hwsim[parquet]')"
             ) from None
+    out = report_dir(out_dir)
     summary = run_summary(stats, extra)
     ops = ops_table(stats)
-    with atomic_dir(Path(out_dir)) as tmp:
-        if fmt == "csv":
-            ops.to_csv(tmp / "ops.csv", index=False, float_format="%.10g", lineterminator="\n")
-        else:
-            ops.to_parquet(tmp / "ops.parquet", index=False)
-        plots.plot_breakdown(summary, tmp / PLOTS[0])
-        plots.plot_ops(ops, tmp / PLOTS[1])
-        plots.plot_roofline(
+    writers: dict = {}
+    if fmt == "csv":
+        writers["ops.csv"] = lambda p: ops.to_csv(
+            p, index=False, float_format="%.10g", lineterminator="\n"
+        )
+    else:
+        writers["ops.parquet"] = lambda p: ops.to_parquet(p, index=False)
+    if plots:  # a previous run's plots, hwsim's, are removed when these are not written
+        from hwsim.report import plots as plot_mod  # matplotlib: only when plotting
+
+        writers[PLOTS[0]] = lambda p: plot_mod.plot_breakdown(summary, p)
+        writers[PLOTS[1]] = lambda p: plot_mod.plot_ops(ops, p)
+        writers[PLOTS[2]] = lambda p: plot_mod.plot_roofline(
             ops,
             summary["peak_macs_per_cycle"],
             summary["dram_bytes_per_cycle"],
-            tmp / PLOTS[2],
+            p,
             mac_slots_per_cycle=summary["mac_slots_per_cycle"],
         )
-        if stats.mode == "scalesim":
-            (tmp / "COMPUTE_REPORT.csv").write_text(compute_report_csv(stats))
-        (tmp / "summary.md").write_text(summary_markdown(summary, ops, list(PLOTS)))
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    for name, text in (files or {}).items():
+        writers[name] = lambda p, text=text: p.write_text(text)
+    shown_plots = list(PLOTS) if plots else []
+    writers["summary.md"] = lambda p: p.write_text(summary_markdown(summary, ops, shown_plots))
+    text = json.dumps(summary, indent=2, sort_keys=True) + "\n"
+    writers["summary.json"] = lambda p: p.write_text(text)
+    out.create()
+    try:
+        out.write(writers)
+    finally:
+        out.discard()  # the directories it made, when nothing could be written there
     return summary
 
 
@@ -103,6 +100,11 @@ def read_run(run_dir) -> tuple[dict, object]:
 
     d = Path(run_dir)
     path = d / "summary.json"
+    manifest = read_manifest(d)
+    if manifest is not None and not manifest.get("complete"):
+        raise HwsimError(
+            f"{shown(d)}: a report interrupted while being written; run `hwsim run` again"
+        )
     if not path.is_file():
         raise HwsimError(f"{d}: not a run directory (no summary.json); expected `hwsim run` output")
     try:

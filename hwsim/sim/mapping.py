@@ -8,8 +8,8 @@ Fixed loop order (chosen to minimise DRAM traffic, reported as `loop_order`):
                  streamed once per input chunk (fetched ceil(I / Icap) times)
 An operand that fits its buffer is fetched once. Inputs_outer is taken only when it moves
 strictly fewer bytes, which is the BitMoD simulator's refetch rule (github
-abdelfattah-lab/BitMoD-HPCA-25, commit a902a09). Outputs are written back once (the fixed
-mapping never splits the reduction: every PE owns full-K partial sums).
+abdelfattah-lab/BitMoD-HPCA-25, commit a902a09, accelerator.py). Outputs are written back once
+(the fixed mapping never splits the reduction: every PE owns full-K partial sums).
 
 Operand bytes of one GEMM instance (C[M,N] = A[M,K] W[N,K]^T):
   W = ceil(K * w_bits / 8) * N   (w_bits: stored bits per element of the second operand:
@@ -139,14 +139,18 @@ def operand_bytes(op: Op, w_bits: float, a_bits: int) -> tuple[int, int, int]:
     return weights, inputs, outputs
 
 
-def map_op(arch: Arch, unit, op: Op, pe: PEModel, w_bits: float, a_bits: int) -> OpMapping:
+def map_op(
+    arch: Arch, unit, op: Op, pe: PEModel, w_bits: float, a_bits: int, index_bytes: int = 0
+) -> OpMapping:
     """Tile `op` onto compute unit `unit` (a hwsim.sim.plan.Unit) of `arch` (already
-    specialised to the workload) with today's fixed rule, and time its folds."""
+    specialised to the workload) with today's fixed rule, and time its folds. `index_bytes`:
+    column indices the op reads with its inputs (the sparse part of an outlier split), per GEMM
+    instance."""
     if op.kind == "vector":
         raise ValueError("vector ops are not mapped onto the PE array")
     arr, g = unit.array, op.kv_group
     W, I, O = operand_bytes(op, w_bits, a_bits)
-    I, O = I * g, O * g  # a KV head's query heads share its K / V
+    I, O = I * g + index_bytes, O * g  # a KV head's query heads share its K / V
     cap = capacities(arch)
     _check_fits(arch, arr, op, w_bits, a_bits, cap)
     w_chunks = ceil(W / cap["weights"])

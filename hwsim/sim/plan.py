@@ -119,20 +119,24 @@ class OpPlan:
 
     @property
     def group_size(self) -> int:
-        """Weights per scale (0: per channel or per tensor)."""
+        """Elements per scale of the weight-side operand (K / V for attention; 0: per channel,
+        per tensor, or no scales)."""
         if self.op.weight_is_activation:
-            return 0
+            kv = self.kv
+            return kv.group_size or 0 if kv is not None and kv.granularity == "group" else 0
         return self.precision.group_size or 0
 
     @property
     def scale_format(self) -> str:
-        """Format of the weight scales: the recipe's, else the arch's scale_bits-bit integers."""
-        if self.op.weight_is_activation:
-            return ""
-        if self.weights is not None:
-            return self.weights.scale_format
+        """Format of the weight-side operand's scales: the recipe's, else the arch's
+        scale_bits-bit integer group scales ("" without scales)."""
+        spec = self.kv if self.op.weight_is_activation else self.weights
+        if spec is not None:
+            return spec.scale_format
         prec = self.precision
-        return f"int{prec.scale_bits}" if prec.group_size and prec.scale_bits else ""
+        if self.op.weight_is_activation or not (prec.group_size and prec.scale_bits):
+            return ""
+        return f"int{prec.scale_bits}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,17 +205,21 @@ def plan(arch: Arch, workload: Workload, quant=None, objective: str | None = Non
     run_prec = {name: apply_quant(u.precision, quant) for name, u in units.items()}
     _check_routes_used(arch, workload)
     cache: dict = {}
-    ops = tuple(
-        _plan_op(arch, units, run_prec, recipe, quant, op, cache, objective) for op in workload.ops
-    )
+    ops = []
+    for op in workload.ops:
+        rule = recipe.rule_for(op) if recipe is not None and recipe.rules else None
+        if rule is not None and rule.outliers is not None and op.kind == "gemm":
+            ops += _plan_split(arch, units, run_prec, recipe, quant, op, rule, cache, objective)
+        else:
+            ops.append(_plan_op(arch, units, run_prec, recipe, quant, op, cache, rule, objective))
+    ops = tuple(ops)
     run_pe = {name: _run_pe(arch, u, run_prec[name], ops) for name, u in units.items()}
     return Plan(arch, workload, units, ops, run_pe, run_prec)
 
 
-def _plan_op(arch, units, run_prec, recipe, quant, op: Op, cache, objective) -> OpPlan:
+def _plan_op(arch, units, run_prec, recipe, quant, op: Op, cache, rule, objective) -> OpPlan:
     if op.kind == "vector":
         return OpPlan(op, None, arch.precision, key=("vector", op.elements, op.vector_kind))
-    rule = recipe.rule_for(op) if recipe is not None and recipe.rules else None
     if len(units) == 1 and not arch.routes and (rule is None or rule.unit is None):
         unit = next(iter(units.values()))  # one array: every op runs on it
     else:
@@ -234,6 +242,40 @@ def _plan_op(arch, units, run_prec, recipe, quant, op: Op, cache, objective) -> 
         cache[key] = _bind(arch, unit, run_prec[unit.name], recipe, quant, rule, op, key, objective)
     p = cache[key]
     return p if p.op is op else _for_op(p, op)
+
+
+def _plan_split(arch, units, run_prec, recipe, quant, op: Op, rule, cache, objective) -> list:
+    """The OpPlans of a GEMM split by its rule's `outliers:` (hwsim.workload.outliers): the
+    dense part at the rule's specs (mapped for `objective`), the sparse part at the outliers'
+    specs on their unit, reading its column indices with its inputs (the fixed mapping: the
+    mapper does not model the index stream)."""
+    from hwsim.sim.precision import spec_overrides
+    from hwsim.workload.outliers import index_bytes, split
+
+    dense, sparse = split(op, rule.outliers)
+    out = []
+    if dense is not None:
+        out.append(_plan_op(arch, units, run_prec, recipe, quant, dense, cache, rule, objective))
+    if sparse is None:
+        return out
+    spec = rule.outliers
+    unit = units[spec.unit] if spec.unit is not None else _unit_for(arch, units, None, sparse)
+    w_spec, a_spec = recipe.specs_for(op)
+    w_spec = spec.specs.get("weights", w_spec)
+    a_spec = spec.specs.get("activations", a_spec)
+    prec = replace(run_prec[unit.name], **spec_overrides(w_spec, a_spec))
+    try:
+        pe = _op_pe(unit, prec, None)
+    except HwsimError as e:
+        raise HwsimError(
+            f"op {sparse.name!r}: {unit_path(arch, unit.name)}.pe: {e} "
+            f"(unit {unit.name!r}, {arch.source})"
+        ) from None
+    extra = index_bytes(sparse.K, op.K)
+    m = map_op(arch, unit, sparse, pe, prec.weight_storage_bits, prec.activation_bits, extra)
+    key = ("outliers", id(sparse))  # its own columns: time it on its own
+    out.append(OpPlan(sparse, unit, prec, w_spec, a_spec, None, pe, m, key))
+    return out
 
 
 def _for_op(p: OpPlan, op: Op) -> OpPlan:
@@ -342,11 +384,15 @@ def _unit_for(arch: Arch, units: dict, rule, op: Op) -> Unit:
 
 def _check_recipe_units(recipe: Recipe, units: dict, arch: Arch) -> None:
     for i, rule in enumerate(recipe.rules):
-        if rule.unit is not None and rule.unit not in units:
-            raise HwsimError(
-                f"{recipe.source or recipe.name}: rules[{i}].unit: unknown compute unit "
-                f"{rule.unit!r} of {arch.source or arch.name}; expected one of {', '.join(units)}"
-            )
+        named = [("unit", rule.unit)]
+        if rule.outliers is not None:
+            named.append(("outliers.unit", rule.outliers.unit))
+        for where, unit in named:
+            if unit is not None and unit not in units:
+                raise HwsimError(
+                    f"{recipe.source or recipe.name}: rules[{i}].{where}: unknown compute unit "
+                    f"{unit!r} of {arch.source or arch.name}; expected one of {', '.join(units)}"
+                )
 
 
 def _check_routes_used(arch: Arch, workload: Workload) -> None:

@@ -67,10 +67,13 @@ def _weights(w: np.ndarray, p):
 
 
 def _activations(a: np.ndarray, spec, fmt):
-    """`a` quantized with `spec` (the recipe's), else per tensor in `fmt`; floats for FP16."""
+    """`a` quantized with `spec` (the recipe's), else per tensor in `fmt`; FP16 values as an
+    float16 array (what an FP16 datapath takes), no format as floats."""
     name = spec.format if spec is not None else fmt
-    if name is None or name in ("float16", "fp16"):
+    if name is None:
         return np.asarray(a, dtype=np.float64)
+    if name in ("float16", "fp16"):
+        return np.asarray(a, dtype=np.float16)
     from hwsim.dtypes import QuantSpec, quantize
 
     return quantize(np.asarray(a, dtype=np.float64), spec or QuantSpec(fmt, "tensor"))

@@ -1,7 +1,7 @@
 """load_arch: YAML (or a SCALE-Sim .cfg) -> a validated, frozen `Arch`.
 
-Every field is checked in one pass; all problems are reported together on one line, each as
-`arch.memory[1].size_bytes: expected an integer > 0, got -4 (arch/x.yaml line 12)`. Line
+Every field is checked in one pass; all problems are reported together on one line, as
+`arch/x.yaml: arch.memory[1].size_bytes: expected an integer > 0, got -4 (line 12)`. Line
 numbers come from yaml's node marks (1-based).
 """
 
@@ -9,35 +9,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from hwsim.errors import HwsimError, read_text
+from hwsim.errors import HwsimError
+from hwsim.shipped import resolve
 from hwsim.spec import sections as S
 from hwsim.spec.schema import Arch, ComputeUnit
-from hwsim.spec.yamlcheck import Checker, LineLoader, Map
+from hwsim.spec.units import compute_units
+from hwsim.spec.units import routes as route_section
+from hwsim.spec.yamlcheck import Checker, LineLoader, Map, kind_of
+from hwsim.yamlsafe import load_file
 
 SCHEMA_VERSION = 1
 
 
 def load_arch(path) -> Arch:
-    """Load and validate an accelerator description (YAML, or a SCALE-Sim .cfg file)."""
-    p = Path(path)
-    if not p.is_file():
-        raise HwsimError(f"arch file {str(path)!r} not found")
+    """Load and validate an accelerator description (YAML, or a SCALE-Sim .cfg file): a path
+    or a shipped arch's name (hwsim.shipped.resolve)."""
+    p = resolve("arch", path)
     if p.suffix.lower() == ".cfg":
         from hwsim.spec.scalesim_cfg import load_scalesim_cfg
 
         return load_scalesim_cfg(p)
-    try:
-        text = read_text(p, "arch file")
-        doc = yaml.load(text, Loader=LineLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or "parse error"
-        raise HwsimError(f"{p}: not valid YAML: {problem} ({p}{where})") from None
+    doc = load_file(p, "arch file", LineLoader)
     if not isinstance(doc, Map):
-        raise HwsimError(f"arch: expected a YAML mapping at the top of {p}")
+        got = kind_of(doc)
+        raise HwsimError(f"{p}: arch: expected a mapping at the top of the file, got {got}")
     return arch_from_mapping(doc, str(p))
 
 
@@ -77,8 +72,8 @@ def arch_from_mapping(doc: Map, file: str) -> Arch:
     precision = S.precision(c, doc)
     fpga = S.fpga(c, doc)
     overrides = S.overrides(c, doc)
-    units = S.compute_units(c, doc)
-    routes = S.routes(c, doc, units)
+    units = compute_units(c, doc)
+    routes = route_section(c, doc, units)
     if fpga is not None and units:
         c.fail(
             "arch.fpga",
@@ -90,9 +85,7 @@ def arch_from_mapping(doc: Map, file: str) -> Arch:
         S.check_pe_formats(
             c, doc, units or (ComputeUnit("pe_array", pe_array, dataflow),), precision
         )
-    if c.errors:
-        more = f" (and {len(c.errors) - 1} more: " + "; ".join(c.errors[1:]) + ")"
-        raise HwsimError(c.errors[0] + (more if len(c.errors) > 1 else ""))
+    c.raise_errors()
     return Arch(
         version=version,
         name=name,

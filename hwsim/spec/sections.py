@@ -13,11 +13,10 @@ from hwsim.spec.schema import (
     Override,
     PEArray,
     Precision,
-    Route,
     Technology,
     VectorUnit,
 )
-from hwsim.spec.yamlcheck import Checker, Map, Seq, ok
+from hwsim.spec.yamlcheck import Checker, Map, Seq, kind_of, limits, problem
 
 OPERANDS = ("weights", "inputs", "outputs")
 
@@ -29,10 +28,10 @@ def pe_array(c: Checker, doc: Map) -> PEArray | None:
     if m is None:
         return None
     c.known(m, "arch.pe_array", ["rows", "cols", "dot_product_width", "systolic", "pe"])
-    return _array(c, m, "arch.pe_array")
+    return array_fields(c, m, "arch.pe_array")
 
 
-def _array(c: Checker, m: Map, path: str) -> PEArray | None:
+def array_fields(c: Checker, m: Map, path: str) -> PEArray | None:
     """The PE array fields of `m` (a pe_array section or a compute unit)."""
     rows = c.get(m, "rows", path, "int", gt=0)
     cols = c.get(m, "cols", path, "int", gt=0)
@@ -80,116 +79,7 @@ def _array(c: Checker, m: Map, path: str) -> PEArray | None:
     return PEArray(rows, cols, kind, tuple(sorted(params.items())), dp, systolic)
 
 
-def compute_units(c: Checker, doc: Map) -> tuple[ComputeUnit, ...]:
-    """`compute_units:` (a list of named arrays), or () for a one-array arch."""
-    if "compute_units" not in doc:
-        return ()
-    if "pe_array" in doc:
-        c.fail(
-            "arch.compute_units",
-            c.line_of(doc, "compute_units"),
-            "expected pe_array or compute_units, got both",
-        )
-        return ()
-    items = doc["compute_units"]
-    if not isinstance(items, Seq) or not items:
-        c.fail(
-            "arch.compute_units",
-            c.line_of(doc, "compute_units"),
-            "expected a non-empty list of compute units",
-        )
-        return ()
-    default_flow = doc.get("dataflow")
-    out, seen = [], set()
-    for i, m in enumerate(items):
-        path = f"arch.compute_units[{i}]"
-        if not isinstance(m, Map):
-            c.fail(path, items.lines[i], f"expected a mapping, got {m!r}")
-            continue
-        c.known(
-            m,
-            path,
-            [
-                "name",
-                "rows",
-                "cols",
-                "dot_product_width",
-                "systolic",
-                "pe",
-                "dataflow",
-                "precision",
-            ],
-        )
-        name = c.get(m, "name", path, "str")
-        if name in seen:
-            c.fail(f"{path}.name", c.line_of(m, "name"), f"expected a unique name, got {name!r}")
-        seen.add(name)
-        array = _array(c, m, path)
-        flow = m.get("dataflow", default_flow)
-        if flow is None:
-            c.fail(f"{path}.dataflow", c.line_of(m, "name"), "missing; expected os, ws or is")
-        elif not _known_dataflow(c, m if "dataflow" in m else doc, f"{path}.dataflow", flow):
-            flow = None
-        prec = precision(c, m, path=f"{path}.precision", required=False)
-        if None not in (name, array, flow):
-            out.append(ComputeUnit(name, array, flow, prec))
-    return tuple(out) if len(out) == len(items) else ()
-
-
-def routes(c: Checker, doc: Map, units: tuple[ComputeUnit, ...]) -> tuple[Route, ...]:
-    """`routes:` checked against the units: every route names a unit, every unit is routed to."""
-    items = doc.get("routes", [])
-    if items and not units:
-        c.fail("arch.routes", c.line_of(doc, "routes"), "expected compute_units to route to")
-        return ()
-    if not isinstance(items, list):
-        c.fail("arch.routes", c.line_of(doc, "routes"), "expected a list of routes")
-        return ()
-    names = [u.name for u in units]
-    out = []
-    for i, m in enumerate(items):
-        path = f"arch.routes[{i}]"
-        if not isinstance(m, Map):
-            c.fail(path, items.lines[i], f"expected a mapping, got {m!r}")
-            continue
-        c.known(m, path, ["unit", "kind", "match"])
-        unit = c.get(m, "unit", path, "str")
-        kind = c.get(m, "kind", path, "str", default=None)
-        match = c.get(m, "match", path, "str", default=None)
-        if unit is not None and unit not in names:
-            c.fail(
-                f"{path}.unit",
-                c.line_of(m, "unit"),
-                f"unknown compute unit {unit!r}; expected one of {', '.join(names)}",
-            )
-            continue
-        from hwsim.workload.op import OP_KINDS
-
-        if kind is not None and (kind not in OP_KINDS or kind == "vector"):
-            matrix = [k for k in OP_KINDS if k != "vector"]
-            c.fail(
-                f"{path}.kind",
-                c.line_of(m, "kind"),
-                f"expected one of {', '.join(matrix)} (vector ops run on the vector unit), "
-                f"got {kind!r}",
-            )
-            continue
-        if unit is not None:
-            out.append(Route(unit, kind, match))
-    if len(units) > 1:
-        routed = {r.unit for r in out}
-        for i, u in enumerate(units):
-            if u.name not in routed:
-                c.fail(
-                    f"arch.compute_units[{i}]",
-                    doc["compute_units"].lines[i],
-                    f"unit {u.name!r} is named by no route; expected a route to it "
-                    "(an unused unit would still be priced in area)",
-                )
-    return tuple(out)
-
-
-def _known_dataflow(c: Checker, m: Map, path: str, name) -> bool:
+def known_dataflow(c: Checker, m: Map, path: str, name) -> bool:
     from hwsim.sim.dataflow import dataflow_names
 
     if isinstance(name, str) and name in dataflow_names():
@@ -203,7 +93,7 @@ def dataflow(c: Checker, doc: Map) -> str | None:
     if "compute_units" in doc and "pe_array" not in doc and "dataflow" not in doc:
         return None  # each unit names its own
     name = c.get(doc, "dataflow", "arch", "str")
-    if name is None or not _known_dataflow(c, doc, "arch.dataflow", name):
+    if name is None or not known_dataflow(c, doc, "arch.dataflow", name):
         return None
     return name
 
@@ -211,8 +101,11 @@ def dataflow(c: Checker, doc: Map) -> str | None:
 def memory(c: Checker, doc: Map) -> tuple[MemoryLevel, ...] | None:
     levels = doc.get("memory")
     if not isinstance(levels, Seq) or not levels:
+        got = kind_of(levels) if levels != [] else "an empty list"
         c.fail(
-            "arch.memory", c.line_of(doc, "memory"), "expected a non-empty list of buffer levels"
+            "arch.memory",
+            c.line_of(doc, "memory"),
+            f"expected a non-empty list of buffer levels, got {got}",
         )
         return None
     out, held = [], set()
@@ -282,13 +175,14 @@ def vector(c: Checker, doc: Map) -> VectorUnit | None:
     lanes = c.get(m, "lanes", path, "int", gt=0)
     overlapped = c.get(m, "overlapped", path, "bool", default=False)
     per = c.get(m, "cycles_per_element", path, "map", default={})
+    from hwsim.workload.op import VECTOR_KINDS  # here: hwsim.workload imports hwsim.spec
+
     for k, v in (per or {}).items():
-        if not ok(v, "int", {"gt": 0}):
-            c.fail(
-                f"{path}.cycles_per_element.{k}",
-                per.lines[k],
-                f"expected an integer > 0, got {v!r}",
-            )
+        what = problem(v, "int", limits("cycles_per_element", {"gt": 0}))
+        if k not in VECTOR_KINDS:
+            what = f"expected a vector kind ({', '.join(VECTOR_KINDS)}), got {k!r}"
+        if what:
+            c.fail(f"{path}.cycles_per_element.{k}", per.lines[k], what)
     return None if lanes is None else VectorUnit(lanes, dict(per or {}), bool(overlapped))
 
 
@@ -403,7 +297,8 @@ def fpga(c: Checker, doc: Map) -> FPGADevice | None:
 def overrides(c: Checker, doc: Map) -> tuple[Override, ...]:
     items = doc.get("overrides", [])
     if not isinstance(items, list):
-        c.fail("arch.overrides", c.line_of(doc, "overrides"), "expected a list of overrides")
+        got = kind_of(items)
+        c.fail("arch.overrides", c.line_of(doc, "overrides"), f"expected a list, got {got}")
         return ()
     out = []
     for i, m in enumerate(items):

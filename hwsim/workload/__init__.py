@@ -1,7 +1,9 @@
 """hwsim.workload: what a model asks the hardware to do.
 
-`load_workload(source)` takes a workload YAML file, a SCALE-Sim topology CSV, or a model
-card string `model:phase:length[:batch]` (see hwsim.workload.cards).
+`load_workload(source)` takes a workload YAML file, a SCALE-Sim topology CSV, a shipped
+workload's name (hwsim.shipped.resolve), or a model card string `model:phase:length[:batch]`
+(see hwsim.workload.cards). The other names resolve on first use (hwsim.lazy): the command
+line loads `commands` without numpy.
 """
 
 from __future__ import annotations
@@ -9,51 +11,66 @@ from __future__ import annotations
 from pathlib import Path
 
 from hwsim.errors import HwsimError
-from hwsim.workload.cards import build_card, load_card, model_names
-from hwsim.workload.io import load_scalesim_csv, load_yaml, save_scalesim_csv, save_yaml
-from hwsim.workload.op import OP_KINDS, ConvShape, Op, Workload
-from hwsim.workload.recipe import Recipe, apply_recipe, load_recipe
-from hwsim.workload.synthetic import materialize
-from hwsim.workload.tracer import AttentionConfig, fold_layers, trace
+from hwsim.lazy import lazy_names
+from hwsim.shipped import resolve
+
+__all__ = ["HwsimError", "is_card", "load_workload"]
 
 
-def load_workload(source) -> Workload:
-    """A Workload from a .yaml/.yml file, a SCALE-Sim .csv, or a card string."""
+def is_card(text: str) -> bool:
+    """Whether a workload reference is a model card `model:phase:length[:batch]` (an existing
+    file of that name is a file)."""
+    return text.count(":") in (2, 3) and not Path(text).exists()
+
+
+def load_workload(source):
+    """A Workload from a .yaml/.yml file, a SCALE-Sim .csv, a shipped workload's name, or a
+    card string."""
+    from hwsim.workload.op import Workload
+
     if isinstance(source, Workload):
         return source
     text = str(source)
-    suffix = Path(text).suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        return load_yaml(text)
-    if suffix == ".csv":
-        return load_scalesim_csv(text)
-    if text.count(":") in (2, 3) and not Path(text).exists():
+    if is_card(text):
+        from hwsim.workload.cards import load_card
+
         return load_card(text)
+    path = resolve("workload", text)
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        from hwsim.workload.io import load_yaml
+
+        return load_yaml(path)
+    if suffix == ".csv":
+        from hwsim.workload.scalesim_topology import load_scalesim_csv
+
+        return load_scalesim_csv(path)
     raise HwsimError(
-        f"workload {text!r}: expected a .yaml file, a SCALE-Sim .csv, or a card "
-        "model:phase:length[:batch]"
+        f"workload {text!r}: expected a .yaml file, a SCALE-Sim .csv, a shipped workload's "
+        "name, or a card model:phase:length[:batch]"
     )
 
 
-__all__ = [
-    "OP_KINDS",
-    "AttentionConfig",
-    "ConvShape",
-    "HwsimError",
-    "Op",
-    "Recipe",
-    "Workload",
-    "apply_recipe",
-    "build_card",
-    "fold_layers",
-    "load_card",
-    "load_recipe",
-    "load_scalesim_csv",
-    "load_workload",
-    "load_yaml",
-    "materialize",
-    "model_names",
-    "save_scalesim_csv",
-    "save_yaml",
-    "trace",
-]
+lazy_names(
+    __name__,
+    {
+        "OP_KINDS": "hwsim.workload.op",
+        "AttentionConfig": "hwsim.workload.tracer",
+        "ConvShape": "hwsim.workload.op",
+        "Op": "hwsim.workload.op",
+        "Recipe": "hwsim.workload.recipe",
+        "Workload": "hwsim.workload.op",
+        "apply_recipe": "hwsim.workload.recipe",
+        "build_card": "hwsim.workload.cards",
+        "fold_layers": "hwsim.workload.tracer",
+        "load_card": "hwsim.workload.cards",
+        "load_recipe": "hwsim.workload.recipe",
+        "load_scalesim_csv": "hwsim.workload.scalesim_topology",
+        "load_yaml": "hwsim.workload.io",
+        "materialize": "hwsim.workload.synthetic",
+        "model_names": "hwsim.workload.cards",
+        "save_scalesim_csv": "hwsim.workload.scalesim_topology",
+        "save_yaml": "hwsim.workload.io",
+        "trace": "hwsim.workload.tracer",
+    },
+)

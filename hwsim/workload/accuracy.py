@@ -13,7 +13,6 @@ Run `python -m hwsim.workload.accuracy` for the table over the shipped recipes.
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 
 import numpy as np
 
@@ -107,9 +106,10 @@ def smollm2_scores(recipe, rng, model_tok=None, max_tokens: int = 0) -> dict:
 
 
 def main() -> None:
+    from hwsim.shipped import files
     from hwsim.workload import models
 
-    recipes = sorted((Path(__file__).resolve().parents[2] / "workloads" / "recipes").glob("*.yaml"))
+    recipes = list(files("recipe").values())
     mt, st = models.load_minilm(), models.load_smollm2()
     fp = models.perplexity(st[0], models.smollm2_ids(st[1]))
     print("| recipe | MiniLM cosine | SmolLM2 ppl | top-1 vs text | top-1 vs fp32 |")

@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from hwsim.errors import HwsimError, closest
+from hwsim.spec.yamlcheck import number
 from hwsim.workload.op import ConvShape, Op, Workload
 
 
@@ -54,9 +55,9 @@ class TransformerConfig:
                 f"card.family: expected one of {', '.join(FAMILIES)}, got {self.family!r}"
             )
         for f in ("d_model", "ffn", "layers", "heads", "kv_heads"):
-            v = getattr(self, f)
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                raise HwsimError(f"card.{f}: expected an integer > 0, got {v!r}")
+            number("card.", f, getattr(self, f), "int", gt=0)
+        for f in ("vocab", "patch", "classes", "head_dim"):  # 0: none, or the default
+            number("card.", f, getattr(self, f), "int", ge=0)
         if self.heads % self.kv_heads:
             raise HwsimError(
                 f"card.kv_heads: expected a divisor of heads={self.heads}, got {self.kv_heads}"
@@ -87,7 +88,7 @@ class ResNetConfig:
 FAMILIES = ("llama", "opt", "phi", "bert", "vit")
 DECODERS = ("llama", "opt", "phi")
 
-# Shapes from REFERENCE.md section 4 (HF config.json of each model).
+# Shapes from each model's Hugging Face config.json.
 MODELS: dict[str, TransformerConfig | ResNetConfig] = {
     "llama-2-7b": TransformerConfig("llama", 4096, 11008, 32, 32, 32, 32000),
     "llama-2-13b": TransformerConfig("llama", 5120, 13824, 40, 40, 40, 32000),
@@ -111,6 +112,11 @@ def model_names() -> tuple[str, ...]:
     return tuple(MODELS)
 
 
+def is_decoder(cfg) -> bool:
+    """Decoder LLMs have prefill and decode phases; the others prefill (alias infer)."""
+    return isinstance(cfg, TransformerConfig) and cfg.family in DECODERS
+
+
 def parse_card(text: str) -> tuple[str, str, int, int]:
     """`model:phase:length[:batch]` -> (model, phase, length, batch), validated."""
     parts = text.strip().split(":")
@@ -123,7 +129,7 @@ def parse_card(text: str) -> tuple[str, str, int, int]:
         )
     nums = []
     for label, raw in zip(("length", "batch"), parts[2:]):
-        if not raw.isdigit() or int(raw) <= 0:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) <= 0:  # "²".isdigit() too
             raise HwsimError(f"card {text!r}: {label} expected an integer > 0, got {raw!r}")
         nums.append(int(raw))
     return model, phase, nums[0], nums[1] if len(nums) > 1 else 1
@@ -139,7 +145,7 @@ def build_card(model, phase: str, length: int, batch: int = 1) -> Workload:
     """A card by model name (or a TransformerConfig / ResNetConfig) and phase."""
     name = model if isinstance(model, str) else "custom"
     cfg = MODELS[model] if isinstance(model, str) else model
-    decoder = isinstance(cfg, TransformerConfig) and cfg.family in DECODERS
+    decoder = is_decoder(cfg)
     phase = "prefill" if phase == "infer" and not decoder else phase
     allowed = ("prefill", "decode") if decoder else ("prefill", "infer")
     if phase not in allowed:

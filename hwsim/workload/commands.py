@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hwsim.errors import HwsimError
 from hwsim.workload import load_workload
-from hwsim.workload.op import Workload
+
+if TYPE_CHECKING:
+    from hwsim.workload.op import Workload
+
+CARD_FORM = "a card model:phase:length[:batch]"
 
 
 def register(sub) -> None:
-    from hwsim.workload.cards import model_names
-    from hwsim.workload.models import REAL_MODELS
-
     t = sub.add_parser(
         "trace",
         help="trace a shipped real model (or expand a card) into a workload YAML",
-        description=(
-            f"MODEL is a real model shipped offline ({', '.join(REAL_MODELS)}), traced on its "
-            "real input with its weights and activations, or a card model:phase:length[:batch] "
-            f"(models: {', '.join(model_names())})."
-        ),
-        epilog="Example: hwsim trace minilm-l6 -o workloads/minilm-l6.yaml",
+        description="MODEL is a real model shipped offline by the models extra, traced on its\n"
+        f"real input with its weights and activations, or {CARD_FORM}.",
+        epilog="Example: hwsim trace minilm-l6 -o traced/minilm-l6.yaml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,
     )
+    t.add_argument("-h", "--help", action=HelpListingModels, real_models=True)
     t.add_argument("model", metavar="MODEL")
     t.add_argument("-o", "--output", required=True, help="workload YAML to write")
     t.add_argument(
@@ -41,8 +44,13 @@ def register(sub) -> None:
     show = wsub.add_parser(
         "show",
         help="ops, shapes, MACs and bytes of a workload file or card",
+        description="FILE_OR_CARD is a workload YAML file, a SCALE-Sim topology .csv or\n"
+        f"{CARD_FORM}.",
         epilog="Example: hwsim workload show llama-2-7b:decode:256",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,
     )
+    show.add_argument("-h", "--help", action=HelpListingModels)
     show.add_argument("source", metavar="FILE_OR_CARD")
     show.add_argument("--act-bits", type=int, default=16, help="activation bits for bytes")
     show.add_argument("--weight-bits", type=int, default=16, help="weight bits for bytes")
@@ -56,6 +64,44 @@ def register(sub) -> None:
     ex.add_argument("-o", "--output", required=True, help=".yaml or .csv (SCALE-Sim topology)")
     ex.add_argument("--form", choices=("gemm", "conv"), default="gemm", help="SCALE-Sim CSV form")
     ex.set_defaults(func=_export)
+
+
+class HelpListingModels(argparse.Action):
+    """-h/--help that lists the card models (and the real models) after the help, read from
+    their registries only when help is asked for, so other commands need not import them."""
+
+    def __init__(self, option_strings, dest, real_models: bool = False):
+        super().__init__(
+            option_strings,
+            argparse.SUPPRESS,
+            nargs=0,
+            default=argparse.SUPPRESS,
+            help="show this help message and exit",
+        )
+        self.real_models = real_models
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.epilog = "\n\n".join(filter(None, [self.models_text(), parser.epilog]))
+        parser.print_help()
+        parser.exit()
+
+    def models_text(self) -> str:
+        from hwsim.workload.cards import MODELS, is_decoder
+
+        decoders = [m for m, cfg in MODELS.items() if is_decoder(cfg)]
+        others = [m for m in MODELS if m not in decoders]
+        groups = [
+            ("cards, phase prefill or decode:", decoders),
+            ("cards, phase prefill (alias infer; vision: length = pixels):", others),
+        ]
+        if self.real_models:
+            from hwsim.workload.models import REAL_MODELS
+
+            groups.insert(0, ("real models (pip install -e '.[models]'):", list(REAL_MODELS)))
+        indent = {"initial_indent": "  ", "subsequent_indent": "  "}
+        return "\n".join(
+            f"{title}\n{textwrap.fill(', '.join(names), 78, **indent)}" for title, names in groups
+        )
 
 
 def _trace(args: argparse.Namespace) -> int:
@@ -112,7 +158,8 @@ def _line(cells, widths) -> str:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from hwsim.workload.io import save_scalesim_csv, save_yaml
+    from hwsim.workload.io import save_yaml
+    from hwsim.workload.scalesim_topology import save_scalesim_csv
 
     wl = load_workload(args.source)
     out = Path(args.output)

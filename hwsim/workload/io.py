@@ -1,4 +1,6 @@
-"""Workload files: YAML (with tensors beside it in .npz / .safetensors) and SCALE-Sim CSV.
+"""Workload files: YAML (with tensors beside it in .npz / .safetensors).
+
+SCALE-Sim topology CSVs are read and written by hwsim.workload.scalesim_topology.
 
 YAML schema, `version: 1` (every key documented; numbers only):
 
@@ -6,8 +8,9 @@ YAML schema, `version: 1` (every key documented; numbers only):
     name: minilm-l6            # workload name
     phase: prefill             # prefill | decode | "" (not an LLM)
     metadata: {...}            # free-form mapping, kept as is
-    tensors: minilm-l6.npz     # optional: file beside this YAML (.npz or .safetensors) holding
-                               #   "<op name>/inputs" and "<op name>/weights" float32 arrays
+    tensors: minilm-l6.npz     # optional: file in this YAML's folder (.npz, or .safetensors
+                               #   with the models extra) holding "<op name>/inputs" and
+                               #   "<op name>/weights" float32 arrays, both for each op named
     ops:                       # in execution order
       - name: encoder.layer.*.attention.self.query
         kind: gemm             # gemm | conv | attn_qk | attn_av | vector
@@ -33,22 +36,21 @@ weights [N, K] (or [batch, N, K]).
 
 from __future__ import annotations
 
-import csv
 import os
 import zipfile
-from dataclasses import asdict, fields
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 import yaml
 
 from hwsim import yamlsafe
-from hwsim.errors import HwsimError, read_text
-from hwsim.workload.cards import TransformerConfig, build_card, load_card
-from hwsim.workload.op import OP_KINDS, PHASES, VECTOR_KINDS, ConvShape, Op, Workload
+from hwsim.errors import HwsimError
+from hwsim.spec.yamlcheck import kind_of, shown
+from hwsim.workload.fields import card_from_doc, check_metadata, op_from_dict
+from hwsim.workload.op import PHASES, Op, Workload
 
 VERSION = 1
-_INT_FIELDS = ("M", "N", "K", "batch", "repeat", "elements", "kv_group")
 _TENSOR_EXTS = (".npz", ".safetensors")
 _TOP_KEYS = ("version", "name", "phase", "metadata", "tensors", "ops", "card", "length", "batch")
 
@@ -58,70 +60,44 @@ _TOP_KEYS = ("version", "name", "phase", "metadata", "tensors", "ops", "card", "
 
 def load_yaml(path) -> Workload:
     path = Path(path)
-    try:
-        doc = yamlsafe.load(read_text(path, "workload file"))
-    except OSError as e:
-        raise HwsimError(f"{path}: cannot read workload file ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        raise HwsimError(f"{path}: not valid YAML ({yamlsafe.describe(e)})") from None
+    doc = yamlsafe.load_file(path, "workload file")
     if not isinstance(doc, dict):
-        raise HwsimError(f"{path}: expected a mapping with version: and ops:")
-    if doc.get("version") != VERSION:
-        raise HwsimError(f"{path}: version: expected {VERSION}, got {doc.get('version')!r}")
+        got = kind_of(doc)
+        raise HwsimError(f"{path}: top level: expected a mapping with version: and ops:, got {got}")
+    version = doc.get("version")
+    if type(version) is not int or version != VERSION:
+        raise HwsimError(f"{path}: version: expected {VERSION}, got {shown(version)}")
     unknown = [k for k in doc if k not in _TOP_KEYS]
     if unknown:
         raise HwsimError(
             f"{path}: {unknown[0]}: unknown key; expected one of {', '.join(_TOP_KEYS)}"
         )
+    name = doc.get("name", path.stem)
+    if not isinstance(name, str) or not name.strip():
+        raise HwsimError(f"{path}: name: expected a non-empty string, got {kind_of(name)}")
+    metadata = doc.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise HwsimError(f"{path}: metadata: expected a mapping, got {kind_of(metadata)}")
+    check_metadata(f"{path}: metadata", metadata)
     if "card" in doc:
-        return _card_from_doc(path, doc)
-    name = str(doc.get("name", path.stem))
+        return card_from_doc(path, doc)
     phase = doc.get("phase", "") or ""
     if phase not in PHASES:
         raise HwsimError(f"{path}: phase: expected one of prefill, decode, '', got {phase!r}")
     raw_ops = doc.get("ops")
     if not isinstance(raw_ops, list) or not raw_ops:
-        raise HwsimError(f"{path}: ops: expected a non-empty list of ops")
-    ops = [_op_from_dict(path, i, d) for i, d in enumerate(raw_ops)]
+        got = kind_of(raw_ops) if raw_ops != [] else "an empty list"
+        raise HwsimError(f"{path}: ops: expected a non-empty list of ops, got {got}")
+    ops = [op_from_dict(path, i, d) for i, d in enumerate(raw_ops)]
     for i, op in enumerate(ops):
         _check_size(f"{path}: ops[{i}]", op)
     names = [o.name for o in ops]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
-        raise HwsimError(f"{path}: ops: duplicate op name {dup!r}")
-    metadata = doc.get("metadata") or {}
-    if not isinstance(metadata, dict):
-        raise HwsimError(f"{path}: metadata: expected a mapping")
-    if doc.get("tensors"):
-        ops = _attach_tensors(path, path.parent / str(doc["tensors"]), ops)
+        raise HwsimError(f"{path}: ops: expected unique op names, got {dup!r} twice")
+    if doc.get("tensors") is not None:
+        ops = _attach_tensors(path, tensor_path(path, doc["tensors"]), ops)
     return Workload(name, tuple(ops), phase, dict(metadata))
-
-
-def _card_from_doc(path: Path, doc: dict) -> Workload:
-    card = doc["card"]
-    if isinstance(card, str):
-        return load_card(card)
-    if not isinstance(card, dict):
-        raise HwsimError(f"{path}: card: expected a card string or a mapping of shapes")
-    known = {f.name for f in fields(TransformerConfig)}
-    unknown = set(card) - known
-    if unknown:
-        bad = sorted(unknown)[0]
-        raise HwsimError(f"{path}: card.{bad}: unknown key; expected {sorted(known)}")
-    missing = {"family", "d_model", "ffn", "layers", "heads", "kv_heads"} - set(card)
-    if missing:
-        raise HwsimError(f"{path}: card.{sorted(missing)[0]}: missing")
-    try:
-        cfg = TransformerConfig(**card)
-    except HwsimError as e:
-        raise HwsimError(f"{path}: {e}") from None
-    for key in ("length", "batch"):
-        v = doc.get(key, 1)
-        if not isinstance(v, int) or v <= 0:
-            raise HwsimError(f"{path}: {key}: expected an integer > 0, got {v!r}")
-    phase = str(doc.get("phase", "prefill"))
-    wl = build_card(cfg, phase, doc.get("length", 1), doc.get("batch", 1))
-    return Workload(str(doc.get("name", path.stem)), wl.ops, wl.phase, wl.metadata)
 
 
 # cycle and byte counts are int64 downstream; this bound keeps them exact with room to spare
@@ -133,50 +109,6 @@ def _check_size(where: str, op: Op) -> None:
     if work > MAX_OP_WORK:
         what = "MACs (M*N*K*batch*repeat)" if op.kind != "vector" else "elements*repeat"
         raise HwsimError(f"{where}: {work:.3g} {what}; expected at most 2**53 per op")
-
-
-def _op_from_dict(path: Path, i: int, d) -> Op:
-    where = f"{path}: ops[{i}]"
-    if not isinstance(d, dict):
-        raise HwsimError(f"{where}: expected a mapping")
-    allowed = {f.name for f in fields(Op)} - {"inputs", "weights"}
-    for key in d:
-        if key not in allowed:
-            raise HwsimError(f"{where}.{key}: unknown key; expected one of {sorted(allowed)}")
-    if not isinstance(d.get("name"), str) or not d["name"]:
-        raise HwsimError(f"{where}.name: expected a non-empty string")
-    kind = d.get("kind")
-    if kind not in OP_KINDS:
-        raise HwsimError(f"{where}.kind: expected one of {', '.join(OP_KINDS)}, got {kind!r}")
-    for key in _INT_FIELDS:
-        if key in d and (not isinstance(d[key], int) or isinstance(d[key], bool) or d[key] < 0):
-            raise HwsimError(f"{where}.{key}: expected an integer >= 0, got {d[key]!r}")
-    if kind == "vector":
-        if d.get("elements", 0) <= 0:
-            raise HwsimError(f"{where}.elements: expected an integer > 0 for a vector op")
-        if d.get("vector_kind", "") not in VECTOR_KINDS:
-            raise HwsimError(f"{where}.vector_kind: expected one of {', '.join(VECTOR_KINDS)}")
-    else:
-        for key in ("M", "N", "K", "batch", "repeat", "kv_group"):
-            if d.get(key, 1) <= 0:
-                raise HwsimError(f"{where}.{key}: expected an integer > 0 for a {kind} op")
-        if d.get("batch", 1) % d.get("kv_group", 1):
-            raise HwsimError(
-                f"{where}.kv_group: expected a divisor of batch={d.get('batch', 1)}, "
-                f"got {d['kv_group']}"
-            )
-    conv = None
-    if d.get("conv") is not None:
-        try:
-            c = dict(d["conv"])
-            for k in ("kernel", "stride", "padding", "in_hw", "out_hw"):
-                if k in c:
-                    c[k] = tuple(int(x) for x in c[k])
-            conv = ConvShape(**c)
-        except (TypeError, ValueError) as e:
-            raise HwsimError(f"{where}.conv: expected ConvShape fields ({e})") from None
-    kw = {k: v for k, v in d.items() if k != "conv"}
-    return Op(**kw, conv=conv)
 
 
 def _op_to_dict(op: Op) -> dict:
@@ -273,25 +205,55 @@ def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
     if path.suffix == ".npz":
         _replace_atomically(path, lambda tmp: np.savez(tmp, **arrays))
     else:
-        from safetensors.numpy import save_file
-
+        save_file = _safetensors(path, "write").save_file
         _replace_atomically(path, lambda tmp: save_file(arrays, str(tmp)))
 
 
-def _load_arrays(path: Path) -> dict[str, np.ndarray]:
-    if path.suffix not in _TENSOR_EXTS:
-        raise HwsimError(f"{path}: tensors: expected a .npz or .safetensors file")
-    if not path.exists():
-        raise HwsimError(f"{path}: tensor file named by the workload YAML does not exist")
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
+def _safetensors(path: Path, verb: str):
+    """safetensors.numpy, which only .safetensors files need (an optional extra)."""
+    try:
+        import safetensors.numpy
+    except ImportError:
+        raise HwsimError(
+            f"{path}: tensors: expected the safetensors package to {verb} a .safetensors file "
+            "(pip install 'hwsim[models]', or use .npz)"
+        ) from None
+    return safetensors.numpy
 
+
+def tensor_path(path: Path, name) -> Path:
+    """The tensor file a workload's `tensors:` names: a relative path inside its folder."""
+    if not isinstance(name, str) or Path(name).suffix not in _TENSOR_EXTS:
+        raise HwsimError(
+            f"{path}: tensors: expected a .npz or .safetensors file name, got {shown(name)}"
+        )
+    rel = Path(name)
+    if rel.is_absolute() or ".." in rel.parts or rel.drive:
+        raise HwsimError(
+            f"{path}: tensors: expected a file inside the workload's folder, got {name!r}"
+        )
+    return path.parent / rel
+
+
+def _load_arrays(path: Path) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        got = "a folder" if path.is_dir() else "no such file"
+        raise HwsimError(f"{path}: tensors: expected the tensor file the workload names, got {got}")
     try:
         if path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
+            with path.open("rb") as f:  # ours to close, whatever np.load raises
+                z = np.load(f, allow_pickle=False)
+                if not isinstance(z, np.lib.npyio.NpzFile):  # a lone .npy array, renamed
+                    raise ValueError("one array, not an archive of named arrays")
                 return {k: z[k] for k in z.files}
-        return load_file(str(path))
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, SafetensorError) as e:
+        st = _safetensors(path, "read")
+        from safetensors import SafetensorError
+
+        try:
+            return st.load_file(str(path))
+        except SafetensorError as e:
+            raise ValueError(str(e)) from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         kind = "an .npz archive" if path.suffix == ".npz" else "a .safetensors file"
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise HwsimError(f"{path}: tensors: expected {kind} of float arrays ({reason})") from None
@@ -303,126 +265,50 @@ def expected_shapes(op: Op) -> dict[str, tuple[int, ...]]:
     return {"inputs": (*lead, op.M, op.K), "weights": (*lead, op.N, op.K)}
 
 
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
 def _attach_tensors(path: Path, tpath: Path, ops: list[Op]) -> list[Op]:
+    """Ops with their real tensors: every array names a matrix op and a part, and every op
+    with tensors has both (the simulator and recipes need inputs and weights together)."""
     arrays = _load_arrays(tpath)
+    if not arrays:
+        raise HwsimError(
+            f"{tpath}: tensors: expected '<op>/inputs' and '<op>/weights' arrays, got none"
+        )
     by_name = {op.name: op for op in ops}
     found: dict[str, dict] = {}
     for key, arr in arrays.items():
         name, _, part = key.rpartition("/")
         if name not in by_name or part not in ("inputs", "weights"):
-            raise HwsimError(f"{tpath}: tensor {key!r} names no op/part of {path.name}")
-        if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
             raise HwsimError(
-                f"{tpath}: tensor {key!r} has dtype {arr.dtype}; expected real float numbers"
+                f"{tpath}: {key}: expected '<op>/inputs' or '<op>/weights' of an op of "
+                f"{path.name}, got no such op/part"
             )
-        want = expected_shapes(by_name[name])[part]
+        op = by_name[name]
+        if op.kind == "vector":
+            raise HwsimError(f"{tpath}: {key}: expected tensors of matrix ops, got a vector op")
+        if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+            raise HwsimError(f"{tpath}: {key}: expected real float numbers, got dtype {arr.dtype}")
+        want = expected_shapes(op)[part]
         if tuple(arr.shape) != want:
             raise HwsimError(
-                f"{tpath}: tensor {key!r} has shape {tuple(arr.shape)}, {path.name} expects {want}"
+                f"{tpath}: {key}: expected shape {want} (from {path.name}), got {tuple(arr.shape)}"
+            )
+        out_of_range = ~(np.abs(arr.astype(np.float64, copy=False)) <= _F32_MAX)
+        if out_of_range.any():
+            bad = np.unravel_index(np.argmax(out_of_range), arr.shape)
+            raise HwsimError(
+                f"{tpath}: {key}: expected finite values within float32 range, got "
+                f"{float(arr[bad])!r} at index {tuple(int(i) for i in bad)}"
             )
         found.setdefault(name, {})[part] = arr
-    from dataclasses import replace
-
+    for name, parts in found.items():
+        if len(parts) == 1:
+            have = next(iter(parts))
+            other = "weights" if have == "inputs" else "inputs"
+            raise HwsimError(
+                f"{tpath}: {name}/{other}: expected beside {name}/{have} (an op's tensors come "
+                "in pairs), got none"
+            )
     return [replace(op, **found[op.name]) if op.name in found else op for op in ops]
-
-
-# --- SCALE-Sim topology CSV --------------------------------------------------------------
-
-GEMM_HEADER = ["Layer", "M", "N", "K"]
-CONV_HEADER = [
-    "Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
-    "Channels", "Num Filter", "Strides",
-]  # fmt: skip
-
-
-def load_scalesim_csv(path) -> Workload:
-    """A SCALE-Sim topology file (GEMM or conv form) as a Workload of gemm/conv ops.
-
-    Conv form: SCALE-Sim has no padding (IFMAP sizes are the padded sizes), one stride for both
-    axes; lowered as M = output pixels, N = filters, K = Fh*Fw*C.
-    """
-    path = Path(path)
-    try:
-        lines = read_text(path, "topology file").splitlines()
-        rows = [r for r in csv.reader(lines) if any(c.strip() for c in r)]
-    except OSError as e:
-        raise HwsimError(f"{path}: cannot read topology file ({e.strerror})") from None
-    if not rows:
-        raise HwsimError(f"{path}: empty topology file")
-    header = [c.strip() for c in rows[0] if c.strip()]
-    gemm = [h.lower() for h in header] == [h.lower() for h in GEMM_HEADER]
-    if not gemm and [h.lower() for h in header[:8]] != [h.lower() for h in CONV_HEADER]:
-        raise HwsimError(
-            f"{path}: header: expected '{', '.join(GEMM_HEADER)},' or '{', '.join(CONV_HEADER)},'"
-        )
-    ops = []
-    for line, row in enumerate(rows[1:], 2):
-        cells = [c.strip() for c in row if c.strip()]
-        width = 4 if gemm else 8
-        if len(cells) < width:
-            raise HwsimError(f"{path} line {line}: expected {width} fields, got {len(cells)}")
-        name = cells[0]
-        try:
-            nums = [int(c) for c in cells[1:width]]
-        except ValueError:
-            msg = f"{path} line {line}: expected integers after the layer name"
-            raise HwsimError(msg) from None
-        if min(nums) <= 0:
-            raise HwsimError(f"{path} line {line}: expected integers > 0, got {nums}")
-        if gemm:
-            M, N, K = nums
-            ops.append(Op(name, "gemm", M=M, N=N, K=K, module=name))
-            continue
-        h, w, fh, fw, c, n, s = nums
-        if fh > h or fw > w:
-            raise HwsimError(f"{path} line {line}: filter {fh}x{fw} larger than IFMAP {h}x{w}")
-        oh, ow = (h - fh) // s + 1, (w - fw) // s + 1
-        shape = ConvShape(c, n, (fh, fw), (s, s), (0, 0), (h, w), (oh, ow), 1)
-        ops.append(Op(name, "conv", M=oh * ow, N=n, K=fh * fw * c, module=name, conv=shape))
-    if not ops:
-        raise HwsimError(f"{path}: no layers after the header")
-    for line, op in enumerate(ops, 2):
-        _check_size(f"{path} line {line}", op)
-    return Workload(path.stem, tuple(ops), "", {"source": "scalesim", "path": str(path)})
-
-
-def save_scalesim_csv(workload: Workload, path, form: str = "gemm") -> Path:
-    """Write the matrix ops as a SCALE-Sim topology; form: gemm | conv.
-
-    SCALE-Sim has no batch or repeat: a batched op (heads, groups) or a repeated op is written
-    once per instance, named `name#i`. Vector ops are left out (SCALE-Sim has none). The conv
-    form writes convs with padding folded into the IFMAP size, and GEMMs as 1xK IFMAPs with
-    a 1xK filter (M rows of IFMAP height), which SCALE-Sim lowers back to the same M, N, K.
-    """
-    if form not in ("gemm", "conv"):
-        raise HwsimError(f"form: expected gemm or conv, got {form!r}")
-    path = _writable(path)
-    lines = [", ".join(GEMM_HEADER if form == "gemm" else CONV_HEADER) + ","]
-    for op in workload.ops:
-        if op.kind == "vector":
-            continue
-        copies = op.batch * op.repeat
-        for i in range(copies):
-            name = op.name if copies == 1 else f"{op.name}#{i}"
-            if form == "gemm":
-                row = [op.M, op.N, op.K]
-            elif _scalesim_conv(op):
-                c = op.conv
-                h, w = c.in_hw[0] + 2 * c.padding[0], c.in_hw[1] + 2 * c.padding[1]
-                row = [h, w, *c.kernel, c.in_channels, c.out_channels, c.stride[0]]
-            else:  # an M x K "image" of one channel, a 1 x K filter: SCALE-Sim's own GEMM lowering
-                row = [op.M, op.K, 1, op.K, 1, op.N, 1]
-            lines.append(", ".join([name, *map(str, row)]) + ",")
-    _replace_atomically(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n"))
-    return path
-
-
-def _scalesim_conv(op: Op) -> bool:
-    """True if SCALE-Sim's conv row can express this op exactly (one image, one group)."""
-    c = op.conv
-    return (
-        c is not None
-        and c.groups == 1
-        and c.stride[0] == c.stride[1]
-        and c.out_hw[0] * c.out_hw[1] == op.M
-    )

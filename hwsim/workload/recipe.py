@@ -15,6 +15,9 @@ Recipe YAML, `version: 1`:
         weights: {format: float16}
       - match: "*.mlp.*"           # `unit` runs the selected ops on that compute unit of the
         unit: int4_gemm            #   arch (hwsim.spec.schema), overriding its routes
+      - kind: gemm                 # `outliers` splits GEMMs into a dense and a sparse part
+        outliers: {threshold: 6.0, fraction: 0.001, weights: {format: float16}}
+                                   #   (hwsim.workload.outliers, LLM.int8() style)
 
 A spec mapping takes QuantSpec's fields (`format` a name or a list = a per-group menu);
 `null` (or an absent key) leaves that operand unquantized (float). A rule may set one operand
@@ -29,10 +32,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from hwsim import yamlsafe
-from hwsim.errors import HwsimError, read_text
+from hwsim.errors import HwsimError
+from hwsim.shipped import resolve
+from hwsim.spec.yamlcheck import kind_of, number, shown
 from hwsim.workload.op import OP_KINDS, Op, Workload
 
 VERSION = 1
@@ -47,6 +51,7 @@ class Rule:
     kind: str | None = None
     specs: dict = field(default_factory=dict)  # part -> QuantSpec | None (float)
     unit: str | None = None  # compute unit the selected ops run on (None: the arch's routes)
+    outliers: object = None  # hwsim.workload.outliers.Outliers: split GEMMs (LLM.int8() style)
 
     def selects(self, op: Op) -> bool:
         if self.kind is not None and op.kind != self.kind:
@@ -75,83 +80,43 @@ class Recipe:
 
 
 def _spec(where: str, raw):
-    from hwsim.dtypes import QuantSpec, format
+    from hwsim.dtypes import QuantSpec
 
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        raise HwsimError(f"{where}: expected a mapping of QuantSpec fields or null")
+        raise HwsimError(
+            f"{where}: expected a mapping of QuantSpec fields or null, got {kind_of(raw)}"
+        )
     allowed = {f.name for f in fields(QuantSpec)}
     for key in raw:
         if key not in allowed:
             raise HwsimError(f"{where}.{key}: unknown key; expected one of {sorted(allowed)}")
-    kw = dict(raw)
-    if isinstance(kw.get("format"), list):
-        kw["format"] = tuple(kw["format"])
-    spec = QuantSpec(**kw)
-    _check_shape_free(where, spec)
-    for name in spec.menu:
-        if name.startswith("olive_"):
-            continue  # OliVe pairs are quantize's own scheme, not a registered codec name
-        try:
-            format(name)
-        except HwsimError as e:
-            raise HwsimError(f"{where}.format: {e}") from None
-    return spec
-
-
-def _check_shape_free(where: str, spec) -> None:
-    """The QuantSpec checks that need no tensor, at load time so errors name the file."""
-    from hwsim.dtypes.mixture import MENU_SELECTS
-    from hwsim.dtypes.qtensor import CLIPPINGS, GRANULARITIES
-    from hwsim.dtypes.quantize import _check_spec
-    from hwsim.dtypes.scales import _FLOAT_SCALES, _INT_SCALE
-
-    if not isinstance(spec.symmetric, bool):
-        raise HwsimError(f"{where}.symmetric: expected true or false, got {spec.symmetric!r}")
-    if not isinstance(spec.axis, int) or isinstance(spec.axis, bool):
-        raise HwsimError(f"{where}.axis: expected an integer, got {spec.axis!r}")
-    if spec.clipping not in CLIPPINGS:
-        raise HwsimError(
-            f"{where}.clipping: expected one of {', '.join(CLIPPINGS)}, got {spec.clipping!r}"
-        )
-    if spec.pad not in ("error", "zero"):
-        raise HwsimError(f"{where}.pad: expected error or zero, got {spec.pad!r}")
-    if spec.menu_select not in MENU_SELECTS:
-        raise HwsimError(
-            f"{where}.menu_select: expected one of {', '.join(MENU_SELECTS)}, "
-            f"got {spec.menu_select!r}"
-        )
-    sf = spec.scale_format
-    if not isinstance(sf, str) or not (
-        sf in _FLOAT_SCALES or sf in ("e8m0", "pow2") or _INT_SCALE.fullmatch(sf)
+    for key, kind, bound in (
+        ("axis", "int", {}),
+        ("percentile", "num", {"gt": 0}),
+        ("group_size", "int", {"gt": 0}),
     ):
-        raise HwsimError(
-            f"{where}.scale_format: expected fp32, fp16, bf16, e8m0, pow2 or intN (N in 1..16), "
-            f"got {sf!r}"
-        )
-    if spec.granularity not in GRANULARITIES:
-        raise HwsimError(
-            f"{where}.granularity: expected one of {', '.join(GRANULARITIES)}, "
-            f"got {spec.granularity!r}"
-        )
-    g = spec.group_size
-    # a block format (MX) brings its own block size, so `block` may leave group_size out
-    needs_g = spec.granularity == "group" or (spec.granularity == "block" and g is not None)
-    if needs_g and not (isinstance(g, int) and not isinstance(g, bool) and g > 0):
-        raise HwsimError(f"{where}.group_size: expected an integer > 0, got {g!r}")
+        if raw.get(key) is not None:  # the range of each number, before QuantSpec's own checks
+            number(f"{where}.", key, raw[key], kind, **bound)
     try:
-        _check_spec(spec)
+        return QuantSpec(**raw)  # QuantSpec checks its fields: a mistake names this file's key
     except HwsimError as e:
-        raise HwsimError(f"{where}: {e}") from None
+        msg = str(e)  # "QuantSpec.clipping: ..." becomes "FILE: default.weights.clipping: ..."
+        field_msg = msg.removeprefix("QuantSpec.")
+        raise HwsimError(
+            f"{where}.{field_msg}" if field_msg != msg else f"{where}: {msg}"
+        ) from None
 
 
 def _parts(where: str, doc) -> dict:
     if not isinstance(doc, dict):
-        raise HwsimError(f"{where}: expected a mapping with weights: and/or activations:")
+        raise HwsimError(
+            f"{where}: expected a mapping with weights: and/or activations:, got {kind_of(doc)}"
+        )
     out = {}
     for key in doc:
-        if key not in _PARTS and key not in ("match", "kind", "unit"):
+        if key not in _PARTS and key not in ("match", "kind", "unit", "outliers"):
             raise HwsimError(f"{where}.{key}: unknown key; expected weights, activations")
     for part in _PARTS:
         if part in doc:
@@ -160,29 +125,31 @@ def _parts(where: str, doc) -> dict:
 
 
 def load_recipe(source) -> Recipe:
-    """A Recipe from a YAML path or an already-parsed mapping."""
+    """A Recipe from a YAML path, a shipped recipe's name (hwsim.shipped.resolve) or an
+    already-parsed mapping."""
     if isinstance(source, Recipe):
         return source
     if isinstance(source, dict):
         path, doc = Path("<recipe>"), source
     else:
-        path = Path(source)
-        try:
-            doc = yamlsafe.load(read_text(path, "recipe"))
-        except OSError as e:
-            raise HwsimError(f"{path}: cannot read recipe ({e.strerror})") from None
-        except yaml.YAMLError as e:
-            raise HwsimError(f"{path}: not valid YAML ({yamlsafe.describe(e)})") from None
-    if not isinstance(doc, dict) or doc.get("version") != VERSION:
-        got = doc.get("version") if isinstance(doc, dict) else None
-        raise HwsimError(f"{path}: version: expected {VERSION}, got {got!r}")
+        path = resolve("recipe", source)
+        doc = yamlsafe.load_file(path, "recipe")
+    if not isinstance(doc, dict):
+        got = kind_of(doc)
+        raise HwsimError(f"{path}: top level: expected a mapping with version: 1, got {got}")
+    version = doc.get("version")
+    if type(version) is not int or version != VERSION:
+        raise HwsimError(f"{path}: version: expected {VERSION}, got {shown(version)}")
     for key in doc:
         if key not in ("version", "name", "description", "default", "rules"):
             raise HwsimError(f"{path}: {key}: unknown key; expected name, default, rules")
     default = _parts(f"{path}: default", doc.get("default") or {})
     raw_rules = doc.get("rules") or []
     if not isinstance(raw_rules, list):
-        raise HwsimError(f"{path}: rules: expected a list of mappings with match: or kind:")
+        raise HwsimError(
+            f"{path}: rules: expected a list of mappings with match: or kind:, "
+            f"got {kind_of(raw_rules)}"
+        )
     rules = []
     for i, raw in enumerate(raw_rules):
         where = f"{path}: rules[{i}]"
@@ -195,7 +162,12 @@ def load_recipe(source) -> Recipe:
         if raw.get("unit") is not None and not isinstance(raw["unit"], str):
             raise HwsimError(f"{where}.unit: expected a compute unit name, got {raw['unit']!r}")
         parts = _parts(where, raw)
-        rules.append(Rule(raw.get("match"), raw.get("kind"), parts, raw.get("unit")))
+        outliers = None
+        if raw.get("outliers") is not None:
+            from hwsim.workload.outliers import parse
+
+            outliers = parse(f"{where}.outliers", raw["outliers"], _parts)
+        rules.append(Rule(raw.get("match"), raw.get("kind"), parts, raw.get("unit"), outliers))
     return Recipe(str(doc.get("name", path.stem)), default, tuple(rules), str(path))
 
 

@@ -9,7 +9,7 @@ the config instead (`AttentionConfig`): they are inserted after each op whose na
 activation, softmax and hwsim `Elementwise` modules (see hwsim.workload.vector_ops), named
 after their modules and folded like the rest; functional calls (F.gelu, x + y) are not seen.
 `torch.fx.symbolic_trace` fails on HF BERT and `FlopCounterMode` misses CPU SDPA
-(REFERENCE.md section 4), hence hooks; `export_linears` cross-checks the linears against
+(measured, torch 2.13 CPU), hence hooks; `export_linears` cross-checks the linears against
 `torch.export(strict=False)`.
 
 torch is optional for hwsim: it is imported on first use.

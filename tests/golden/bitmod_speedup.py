@@ -25,7 +25,9 @@ def speedups() -> list[tuple[str, str, dict]]:
         for model in MODELS:
             cycles = {
                 a: hwsim.simulate(
-                    ROOT / "arch" / f"{a}.yaml", f"{model}:{phase}:256", mode="analytic"
+                    ROOT / "hwsim" / "data" / "arch" / f"{a}.yaml",
+                    f"{model}:{phase}:256",
+                    mode="analytic",
                 ).cycles
                 for a in ARCHS
             }

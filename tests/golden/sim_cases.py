@@ -45,7 +45,7 @@ def compute(arch: str, workload: str, mode: str) -> dict:
         sys.path.insert(0, str(ROOT))
     import hwsim
 
-    st = hwsim.simulate(ROOT / "arch" / f"{arch}.yaml", workload, mode=mode)
+    st = hwsim.simulate(ROOT / "hwsim" / "data" / "arch" / f"{arch}.yaml", workload, mode=mode)
     totals = {
         "cycles": st.cycles,
         "energy_pj": st.energy_pj,

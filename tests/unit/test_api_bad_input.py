@@ -135,7 +135,7 @@ SPEC_CASES = [
     ({"format": ()}, "QuantSpec.format: expected a format name or a non-empty tuple"),
     ({"format": None}, "QuantSpec.format"),
     ({"format": ("int4", "nope")}, "unknown format 'nope'"),
-    ({"format": "int4", "symmetric": "no"}, "QuantSpec.symmetric: expected True or False"),
+    ({"format": "int4", "symmetric": "no"}, "QuantSpec.symmetric: expected true or false"),
     ({"format": "int4", "clipping": "percentile", "percentile": float("nan")}, "percentile"),
     ({"format": "int4", "rounding": "nearest"}, "rounding: expected one of"),
     ({"format": "int4", "granularity": "group", "group_size": 16, "pad": "wrap"}, "pad"),

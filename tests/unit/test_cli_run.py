@@ -13,11 +13,11 @@ import pytest
 import hwsim
 from hwsim.cli import main
 from hwsim.errors import HwsimError
-from hwsim.report import writer
+from hwsim.report import plots, writer
 from hwsim.report.tables import OPS_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
-CFG = ROOT / "arch" / "scalesim.cfg"  # 32 x 32, os
+CFG = ROOT / "hwsim" / "data" / "arch" / "scalesim.cfg"  # 32 x 32, os
 TOPOLOGY = "Layer, M, N, K,\nfc1, 64, 100, 50,\nfc2, 32, 32, 32,\nfc3, 7, 300, 1000,\n"
 
 
@@ -41,7 +41,8 @@ def _scalesim_os(M, N, K, R=32, C=32):
 
 def test_scalesim_files_give_compute_report_in_scalesims_columns(tmp_path, topology, capsys):
     out = tmp_path / "run"
-    assert main(["run", str(CFG), str(topology), "--mode", "scalesim", "-o", str(out)]) == 0
+    argv = ["run", str(CFG), str(topology), "--mode", "scalesim", "-o", str(out)]
+    assert main([*argv, "--scalesim-version", "2.0.2"]) == 0
     lines = (out / "COMPUTE_REPORT.csv").read_text().splitlines()
     assert lines[0] == (
         "LayerID, Total Cycles, Stall Cycles, Overall Util %, Mapping Efficiency %, Compute Util %,"
@@ -102,14 +103,18 @@ def test_same_run_writes_same_bytes(tmp_path, topology):
 
 def test_quant_recipe_sets_precision_and_reports_sqnr(tmp_path, monkeypatch):
     wl = "llama-2-7b:decode:16"
-    recipes = ROOT / "workloads" / "recipes"
+    recipes = ROOT / "hwsim" / "data" / "recipes"
     s8 = _json_run(
-        tmp_path / "a", ROOT / "arch/tpu_int8.yaml", wl, "--quant", recipes / "w8a8-int.yaml"
+        tmp_path / "a",
+        ROOT / "hwsim/data/arch/tpu_int8.yaml",
+        wl,
+        "--quant",
+        recipes / "w8a8-int.yaml",
     )
     assert s8["quant"] == "w8a8-int" and 20 < s8["output_sqnr_db"] < 40
-    fp16 = ROOT / "arch" / "fp16.yaml"
+    fp16 = ROOT / "hwsim" / "data" / "arch" / "fp16.yaml"
     plain = _json_run(tmp_path / "b", fp16, wl)
-    monkeypatch.chdir(ROOT)  # a bare name is looked up in workloads/recipes
+    monkeypatch.chdir(tmp_path)  # a bare name is a shipped recipe, from any directory
     fp8 = _json_run(tmp_path / "c", fp16, wl, "--quant", "fp8-e4m3")
     assert plain["quant"] is None and plain["output_sqnr_db"] is None
     assert fp8["quant"] == "fp8-e4m3"
@@ -135,7 +140,7 @@ def test_failed_write_leaves_no_half_report(tmp_path, topology, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(writer.plots, "plot_roofline", boom)
+    monkeypatch.setattr(plots, "plot_roofline", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         main(["run", str(CFG), str(topology), "--mode", "event", "-o", str(out)])
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # old report intact
@@ -151,7 +156,10 @@ def test_failed_write_leaves_no_half_report(tmp_path, topology, monkeypatch):
     [
         (["--mode", "fast"], r"--mode: expected one of event, analytic, scalesim, got 'fast'"),
         (["--format", "xlsx"], r"--format: expected one of csv, parquet, got 'xlsx'"),
-        (["--quant", "no-such-recipe"], r"--quant 'no-such-recipe': expected a recipe YAML"),
+        (
+            ["--quant", "no-such-recipe"],
+            r"recipe: no file or shipped recipe named 'no-such-recipe'; shipped: ",
+        ),
     ],
 )
 def test_bad_options_are_one_line_errors(tmp_path, topology, capsys, argv, message):
@@ -165,7 +173,7 @@ def test_bad_options_are_one_line_errors(tmp_path, topology, capsys, argv, messa
 
 def test_missing_arch_is_a_one_line_error(tmp_path, topology, capsys):
     assert main(["run", str(tmp_path / "nope.yaml"), str(topology)]) == 2
-    assert "arch file" in capsys.readouterr().err
+    assert "arch: no file or shipped arch named '" in capsys.readouterr().err
 
 
 def test_output_path_that_is_a_file_is_refused(tmp_path, topology):

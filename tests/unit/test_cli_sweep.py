@@ -21,7 +21,7 @@ from hwsim.dse.evaluate import Task
 from hwsim.dse.executor import evaluate_chunk, run_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
-ARCH = str(ROOT / "arch" / "scalesim.yaml")
+ARCH = str(ROOT / "hwsim" / "data" / "arch" / "scalesim.yaml")
 
 
 def write_sweep(tmp_path: Path, rows, cols, sizes, **extra) -> Path:
@@ -66,7 +66,7 @@ def test_bad_sweep_is_a_one_line_error(tmp_path, capsys):
     path.write_text("version: 1\narch: nope.yaml\nworkloads: [x:y:1]\n")
     assert main(["sweep", str(path), "-o", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "arch: file 'nope.yaml' not found" in err
+    assert err.count("\n") == 1 and "arch: no file or shipped arch named 'nope.yaml'" in err
     good = str(write_sweep(tmp_path, [8], [8], [4096]))
     out = tmp_path / "never"
     assert main(["sweep", good, "-o", str(out), "--workers", "0"]) == 2
@@ -109,6 +109,78 @@ def test_sigkill_mid_sweep_then_resume_finishes_the_rest(tmp_path):
     resumed = pd.read_csv(out / "points.csv")
     assert list(resumed["key"]) == list(clean.points["key"])
     assert list(resumed["cycles"]) == list(clean.points["cycles"])
+
+
+# `hwsim sweep` with every finished point announced on stdout ("done", one write per point,
+# from whichever process evaluated it: forked workers inherit the patch)
+DRIVER = """
+import os, sys
+import hwsim.dse.executor as executor
+real = executor.evaluate
+def evaluate(task):
+    row = real(task)
+    os.write(1, b"done\\n")
+    return row
+executor.evaluate = evaluate
+from hwsim.cli import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+def _start_and_signal(tmp_path, workers: int, sig: int):
+    """Start a 1000-point sweep, send `sig` to its process group once 10 points are done;
+    (points finished, points stored, return code, stderr)."""
+    rows = list(range(4, 164, 4))  # 40 x 5 x 5 = 1000 points
+    path = write_sweep(tmp_path, rows, [8, 16, 24, 32, 40], [2048, 4096, 8192, 16384, 65536])
+    out = tmp_path / "out"
+    argv = ["sweep", str(path), "-o", str(out), "--no-progress", "--workers", str(workers)]
+    err_path = tmp_path / "stderr.txt"
+    with err_path.open("wb") as err_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", DRIVER, *argv],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=err_file,
+            start_new_session=True,
+        )
+    finished = 0
+    while finished < 10:
+        line = proc.stdout.readline()
+        assert line, err_path.read_text()
+        finished += line == b"done\n"
+    assert proc.poll() is None, "the sweep finished before it could be signalled"
+    # to the whole process group: a terminal's Ctrl-C, or `kill -9 -PGID` (workers too)
+    os.killpg(proc.pid, sig)
+    finished += proc.stdout.read().count(b"done\n")  # to EOF, through readline's buffer
+    proc.stdout.close()
+    proc.wait(timeout=300)
+    err = err_path.read_text()
+    with sqlite3.connect(out / "results.sqlite") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        stored = db.execute("SELECT COUNT(*) FROM points").fetchone()[0]
+    return finished, stored, proc.returncode, err
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigkill_loses_at_most_the_points_in_flight(tmp_path, workers):
+    from hwsim.dse.executor import POOL_CHUNK
+
+    finished, stored, rc, _ = _start_and_signal(tmp_path, workers, signal.SIGKILL)
+    assert rc == -signal.SIGKILL
+    in_flight = 1 if workers == 1 else 2 * workers * POOL_CHUNK
+    assert 10 - in_flight <= stored <= finished
+    assert finished - stored <= in_flight
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_loses_no_finished_point(tmp_path, workers):
+    finished, stored, rc, err = _start_and_signal(tmp_path, workers, signal.SIGINT)
+    assert rc == 130
+    assert (
+        err
+        == "hwsim: stopping after the points in flight (Ctrl-C again: now)\nhwsim: interrupted\n"
+    )
+    assert 10 <= stored == finished < 1000
 
 
 def die_on_seq_3(tasks: list[Task]) -> list[dict]:

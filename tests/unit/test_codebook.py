@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import hwsim
-from hwsim.dtypes.codebook import SHIPPED, TIE_RULES, CodebookFormat
+from hwsim.dtypes.codebook import TIE_RULES, CodebookFormat
+from hwsim.dtypes.codebook_tables import SHIPPED
 from hwsim.errors import HwsimError
 
 NAMES = sorted(SHIPPED)

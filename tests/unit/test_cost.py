@@ -24,7 +24,7 @@ from hwsim.spec import load_arch
 from hwsim.workload.op import Op, Workload
 
 ROOT = Path(__file__).resolve().parents[2]
-ARCH = ROOT / "arch"
+ARCH = ROOT / "hwsim" / "data" / "arch"
 
 
 @pytest.fixture
@@ -125,7 +125,9 @@ def test_cost_errors():
     arch = replace(arch, dram=replace(arch.dram, type="ddr9"))
     with pytest.raises(HwsimError, match=r"arch\.dram\.type: profile 'horowitz45' has no energy"):
         simulate(arch, Workload("w", (Op("g", "gemm", M=8, N=8, K=8),)))
-    with pytest.raises(HwsimError, match=r"prices PEs per cycle but has no entry for 'tpu_int8'"):
+    with pytest.raises(
+        HwsimError, match=r"prices PEs per cycle but has no entry for int_mac:dp=1:a=8:w=8"
+    ):
         one = Workload("w", (Op("g", "gemm", M=1, N=1, K=1),))
         simulate(load_arch(ARCH / "tpu_int8.yaml"), one, profile="bitmod28")
 

@@ -21,7 +21,7 @@ from hwsim.dse.store import ResultStore, open_existing
 from hwsim.errors import HwsimError
 
 ROOT = Path(__file__).resolve().parents[2]
-ARCH = str(ROOT / "arch" / "scalesim.yaml")
+ARCH = str(ROOT / "hwsim" / "data" / "arch" / "scalesim.yaml")
 TOPOLOGY = "Layer, M, N, K,\nfc1, 64, 100, 50,\nfc2, 128, 64, 256,\n"
 
 
@@ -129,7 +129,7 @@ def test_nsga2_is_deterministic_and_resumable(tmp_path, topo):
 
 
 def test_sqnr_objective_comes_from_the_recipe(tmp_path, topo):
-    recipes = ROOT / "workloads" / "recipes"
+    recipes = ROOT / "hwsim" / "data" / "recipes"
     doc = sweep_doc(
         topo,
         quant=[str(recipes / "w8a8-int.yaml"), str(recipes / "fp8-e4m3.yaml")],
@@ -148,7 +148,7 @@ def test_sqnr_objective_comes_from_the_recipe(tmp_path, topo):
     "change, message",
     [
         ({"version": 2}, r"version: expected 1, got 2"),
-        ({"arch": "nope.yaml"}, r"arch: file 'nope.yaml' not found"),
+        ({"arch": "nope.yaml"}, r"arch: no file or shipped arch named 'nope.yaml'"),
         ({"colour": 1}, r"colour: unknown key"),
         ({"workloads": []}, r"workloads: expected a non-empty list"),
         ({"mode": "fast"}, r"mode: expected one of event, analytic, scalesim"),
@@ -157,7 +157,7 @@ def test_sqnr_objective_comes_from_the_recipe(tmp_path, topo):
         ({"objectives": ["speed"]}, r"objectives: unknown objective 'speed'"),
         ({"objectives": ["sqnr_db"]}, r"sqnr_db needs at least one quant recipe"),
         ({"parameters": {"pe_array.rows": 16}}, r"parameters.pe_array.rows: expected a non-empty"),
-        ({"quant": ["no-such-recipe"]}, r"quant: --quant 'no-such-recipe'"),
+        ({"quant": ["no-such-recipe"]}, r"quant: no file or shipped recipe named 'no-such-recipe'"),
     ],
 )
 def test_bad_sweep_files_are_one_line_errors(topo, change, message):
@@ -170,7 +170,9 @@ def test_sweep_file_errors_name_the_file(tmp_path):
     p.write_text("version: 1\narch: [unclosed\n")
     with pytest.raises(HwsimError, match=r"bad.yaml: not valid YAML"):
         load_sweep(p)
-    with pytest.raises(HwsimError, match=r"sweep file .*missing.yaml.*: cannot read"):
+    with pytest.raises(
+        HwsimError, match=r"sweep: no file or shipped sweep named '.*missing\.yaml'"
+    ):
         load_sweep(tmp_path / "missing.yaml")
 
 

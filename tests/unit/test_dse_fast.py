@@ -18,8 +18,8 @@ from hwsim.errors import HwsimError
 from hwsim.spec.loader import arch_from_mapping
 
 ROOT = Path(__file__).resolve().parents[2]
-ARCH = str(ROOT / "arch" / "scalesim.yaml")
-W8A8 = str(ROOT / "workloads" / "recipes" / "w8a8-int.yaml")
+ARCH = str(ROOT / "hwsim" / "data" / "arch" / "scalesim.yaml")
+W8A8 = str(ROOT / "hwsim" / "data" / "recipes" / "w8a8-int.yaml")
 
 
 def exact(params: dict):
@@ -74,7 +74,7 @@ def test_invalid_reasons_name_the_point(tmp_path):
     bad_field = Task(0, "k0", ARCH, "analytic", tuple({**base, "pe_array.rows": 0}.items()))
     row = evaluate(bad_field)
     assert row["status"] == "invalid"
-    assert f"({ARCH} [pe_array.rows=0] line" in row["reason"]
+    assert row["reason"].startswith(f"{ARCH} [pe_array.rows=0]: arch.pe_array.rows: expected")
     # valid arch, fails in the simulator (a 1-byte filter buffer): worded with the label too
     tiny = {**base, "memory[filter_sram].size_bytes": 1}
     row = evaluate(Task(1, "k1", ARCH, "analytic", tuple(tiny.items())))

@@ -30,7 +30,7 @@ def fx(name: str) -> FixedFormat:
     return f
 
 
-# --- UG1399 examples (REFERENCE §1) -------------------------------------------------------
+# --- UG1399 examples (Xilinx Vitis HLS user guide, ap_fixed) ----------------------------------
 @pytest.mark.parametrize(
     "name, x, expected",
     [

@@ -127,11 +127,12 @@ def test_float64_inputs_are_rounded_once():
 @pytest.mark.parametrize("name", ML_NAMES)
 def test_matches_ml_dtypes_cast(name, rng):
     f = hwsim.format(name)
+    mode = "ties_away" if name == "float8_e8m0fnu" else "rne"  # ml_dtypes' e8m0 ties go up
     x = np.concatenate([probe_points(f), log_uniform(f, 1_000_000, rng)])
-    assert_codes_equal(f.encode(x), ml_cast(x, name), x)
-    assert_codes_equal(f.encode(x, saturate=False), ml_cast(x, name), x)
+    assert_codes_equal(f.encode(x, mode), ml_cast(x, name), x)
+    assert_codes_equal(f.encode(x, mode, saturate=False), ml_cast(x, name), x)
     clipped = np.clip(x, -f.max_value, f.max_value)
-    assert_codes_equal(f.encode(x, saturate=True), ml_cast(clipped, name), x)
+    assert_codes_equal(f.encode(x, mode, saturate=True), ml_cast(clipped, name), x)
 
 
 @pytest.mark.parametrize("name", ML_NAMES)
@@ -186,7 +187,7 @@ def test_ieee_formats_match_apytypes_from_float64(name, rng):
 
 # --- documented facts ------------------------------------------------------------------------
 
-FACTS = {  # name: (max, min normal, min subnormal), REFERENCE.md section 1
+FACTS = {  # name: (max, min normal, min subnormal): OCP OFP8 rev 1.0, OCP MX v1.0
     "float8_e4m3fn": (448, 2**-6, 2**-9),
     "float8_e5m2": (57344, 2**-14, 2**-16),
     "float8_e4m3fnuz": (240, 2**-7, 2**-10),
@@ -220,20 +221,6 @@ def test_measured_casts_and_specials():
     assert fnuz.encode([-0.0, -1e-9, np.nan, 1e9]).tolist() == [0, 0, 0x80, 0x80]
     e5m2 = hwsim.format("float8_e5m2")
     assert e5m2.encode([61439.0, 61440.0, np.nan]).tolist() == [0x7B, 0x7C, 0x7E]
-
-
-def test_e8m0_rules():
-    f = hwsim.format("float8_e8m0fnu")
-    assert f.round([1.5, 3.0, 0.75, 1.4999, 6.0]).tolist() == [2, 4, 1, 1, 8]  # ties up
-    assert f.encode([0.0, -0.0, -1.0, np.nan, np.inf, 2.0**128]).tolist() == [255] * 6
-    assert f.encode([np.inf, 2.0**128], saturate=True).tolist() == [254, 254]
-    tiny = 2.0**-127
-    assert f.encode([tiny / 8, tiny, tiny * 1.01, tiny * 1.9]).tolist() == [0, 0, 1, 1]
-    assert f.encode([1.01, 1.99], "toward_zero").tolist() == [127, 127]
-    assert f.encode([1.01, 1.99], "up").tolist() == [128, 128]
-    assert f.classify(np.array([0, 127, 255], dtype=np.uint8)).tolist() == [
-        "normal", "normal", "nan",
-    ]  # fmt: skip
 
 
 def test_directed_modes_and_overflow():
@@ -297,9 +284,12 @@ def test_input_kinds():
         (lambda: hwsim.format("float4_e2m1fn").encode(1.0, saturate="yes"), r"saturate: expected"),
         (lambda: hwsim.format("float4_e2m1fn").encode(1j), r"x: expected real numbers"),
         (lambda: hwsim.format("float4_e2m1fn").encode(np.int64(2**60)), r"above 2\*\*53"),
-        (lambda: hwsim.format("float4_e2m1fn").decode([16]), r"codes: expected integers in 0"),
-        (lambda: hwsim.format("float4_e2m1fn").decode([1.0]), r"expected an integer array"),
-        (lambda: hwsim.format("float4_e2m1fn").decode_scalar(-1), r"code: expected 0 \.\. 15"),
+        (lambda: hwsim.format("float4_e2m1fn").decode([16]), r"codes must lie in \[0, 2\*\*4\)"),
+        (
+            lambda: hwsim.format("float4_e2m1fn").decode([1.0]),
+            r"expected integer codes, got dtype float64",
+        ),
+        (lambda: hwsim.format("float4_e2m1fn").decode_scalar(-1), r"expected a code in 0 \.\. 15"),
         (
             lambda: hwsim.format("float4_e2m1fn").encode_scalar(1.0, "stochastic"),
             r"needs the draw u",

@@ -12,16 +12,13 @@ import pytest
 
 from hwsim.errors import HwsimError
 from hwsim.pe import _kernels_mac as K
-from hwsim.pe.accumulators import (
-    Accumulator,
-    accumulate,
-    accumulate_gemm,
+from hwsim.pe.accumulator_reference import (
     accumulate_gemm_reference,
     accumulate_reference,
-    float_spec,
     round_fraction,
-    round_to_float,
 )
+from hwsim.pe.accumulator_spec import Accumulator, float_spec
+from hwsim.pe.accumulators import accumulate, accumulate_gemm, round_to_float
 
 
 def _same(x, y) -> bool:

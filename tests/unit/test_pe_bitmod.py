@@ -10,7 +10,8 @@ import pytest
 
 import hwsim
 from hwsim.errors import HwsimError
-from hwsim.pe.bitmod import BitMoDPE, align_lanes, align_scalar, bitmod_reference
+from hwsim.pe.bitmod import BitMoDPE, bitmod_reference
+from hwsim.pe.bitmod_lanes import align_lanes, align_scalar
 from hwsim.pe.terms import nonzero_terms_per_code, term_plan
 
 FP4 = tuple(f"bitmod_fp4_{v}" for v in ("er_pos", "er_neg", "ea_pos", "ea_neg"))
@@ -210,7 +211,8 @@ def test_fast_float_add_equals_general_rounding(rng, fmt):
 
     from hwsim.pe._kernels_mac import float_add
     from hwsim.pe._kernels_serial import float_add_rne
-    from hwsim.pe.accumulators import float_spec, round_to_float
+    from hwsim.pe.accumulator_spec import float_spec
+    from hwsim.pe.accumulators import round_to_float
 
     @njit
     def mismatches(xs, ys, man, emin, mx):

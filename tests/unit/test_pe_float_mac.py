@@ -13,7 +13,8 @@ import torch
 import hwsim
 from hwsim.dtypes import QTensor, QuantSpec
 from hwsim.errors import HwsimError
-from hwsim.pe.accumulators import accumulate_gemm_reference, float_spec, round_fraction
+from hwsim.pe.accumulator_reference import accumulate_gemm_reference, round_fraction
+from hwsim.pe.accumulator_spec import float_spec
 
 E4M3 = ml_dtypes.float8_e4m3fn
 

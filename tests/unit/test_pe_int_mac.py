@@ -9,7 +9,8 @@ import torch
 import hwsim
 from hwsim.dtypes import QTensor, QuantSpec
 from hwsim.errors import HwsimError
-from hwsim.pe.accumulators import Accumulator, accumulate_gemm_reference
+from hwsim.pe.accumulator_reference import accumulate_gemm_reference
+from hwsim.pe.accumulator_spec import Accumulator
 from hwsim.pe.int_mac import dequantize_output, signed_width
 
 

@@ -16,8 +16,8 @@ from hwsim.spec import load_arch
 from hwsim.workload import Op, Workload, load_recipe, load_workload
 
 ROOT = Path(__file__).resolve().parents[2]
-MIXPE = ROOT / "arch" / "mixpe_w4a16.yaml"
-W4A16 = ROOT / "workloads" / "recipes" / "w4a16-int-g128.yaml"
+MIXPE = ROOT / "hwsim" / "data" / "arch" / "mixpe_w4a16.yaml"
+W4A16 = ROOT / "hwsim" / "data" / "recipes" / "w4a16-int-g128.yaml"
 
 
 def traced(rng, name="fc", N=8, K=256):
@@ -64,14 +64,19 @@ def test_the_traced_path_quantizes_with_the_recipe_spec(rng):
         "symmetric": False, "pad": "zero",
     }}})  # fmt: skip
     op = traced(rng)
-    p = plan(load_arch(ROOT / "arch" / "tpu_int8.yaml"), Workload("t", (op,)), recipe).ops[0]
+    p = plan(
+        load_arch(ROOT / "hwsim" / "data" / "arch" / "tpu_int8.yaml"), Workload("t", (op,)), recipe
+    ).ops[0]
     _, qt = operands(p, op.inputs, op.weights)
     assert qt.spec == spec and qt.zero_points is not None
     assert qt.scales.shape == (8, 4)
 
 
 def test_names_are_resolved_once_into_objects():
-    bound = plan(load_arch(ROOT / "arch" / "bitmod.yaml"), load_workload("llama-2-7b:decode:16"))
+    bound = plan(
+        load_arch(ROOT / "hwsim" / "data" / "arch" / "bitmod.yaml"),
+        load_workload("llama-2-7b:decode:16"),
+    )
     unit = bound.units["pe_array"]
     from hwsim.pe.bitmod import BitMoDPE
     from hwsim.sim.dataflow import get_dataflow
@@ -85,9 +90,9 @@ def test_names_are_resolved_once_into_objects():
 
 
 def test_attention_kv_spec_comes_from_the_rule_selecting_it():
-    recipe = load_recipe(ROOT / "workloads" / "recipes" / "bitmod-w4g128.yaml")
-    bound = plan(load_arch(ROOT / "arch" / "bitmod.yaml"), load_workload("llama-2-7b:decode:16"),
-                 recipe)  # fmt: skip
+    recipe = load_recipe(ROOT / "hwsim" / "data" / "recipes" / "bitmod-w4g128.yaml")
+    arch = load_arch(ROOT / "hwsim" / "data" / "arch" / "bitmod.yaml")
+    bound = plan(arch, load_workload("llama-2-7b:decode:16"), recipe)
     qk = next(p for p in bound.ops if p.op.kind == "attn_qk")
     assert qk.kv.format == "float16" and qk.weights is None
     assert qk.second_operand_bits == 16 and qk.weight_format == "float16"
@@ -122,9 +127,15 @@ def test_ops_table_columns_keep_their_order_and_end_with_the_configuration():
 
 
 def test_a_renamed_arch_runs_the_same(tmp_path):
-    text = (ROOT / "arch" / "tpu_int8.yaml").read_text().replace("name: tpu_int8", "name: tpu2")
+    text = (
+        (ROOT / "hwsim" / "data" / "arch" / "tpu_int8.yaml")
+        .read_text()
+        .replace("name: tpu_int8", "name: tpu2")
+    )
     (tmp_path / "tpu2.yaml").write_text(text)
-    a = simulate(ROOT / "arch" / "tpu_int8.yaml", "llama-2-7b:decode:16", mode="analytic")
+    a = simulate(
+        ROOT / "hwsim" / "data" / "arch" / "tpu_int8.yaml", "llama-2-7b:decode:16", mode="analytic"
+    )
     b = simulate(tmp_path / "tpu2.yaml", "llama-2-7b:decode:16", mode="analytic")
     assert (a.cycles, a.energy_pj, a.area_mm2) == (b.cycles, b.energy_pj, b.area_mm2)
     assert np.array_equal(a.ops["cycles"], b.ops["cycles"])

@@ -16,12 +16,9 @@ from hwsim.dtypes.qtensor import QuantSpec
 from hwsim.dtypes.quantize import (
     MSE_CLIP_RATIOS,
     _fast_path,
-    e8m0_exponent,
-    format_facts,
     quantize_groups,
-    round_to_float,
-    symmetric_qmax,
 )
+from hwsim.dtypes.scales import e8m0_exponent, format_facts, round_to_float, symmetric_qmax
 from hwsim.errors import HwsimError
 
 
@@ -144,6 +141,9 @@ def test_fused_kernel_equals_generic_path(name, dtype, rng):
     slow = quantize_groups(G, fmt, spec, None, fast=False)
     assert np.array_equal(fast[0], slow[0]) and fast[0].dtype == slow[0].dtype
     assert np.array_equal(fast[1], slow[1])
+    # G[11]'s scale underflows float32 (raised to 2^-149) where qmax is large enough
+    underflows = int(np.float32(float(np.abs(G[11]).max()) / qmax) == 0)
+    assert fast[2] == slow[4] == {"scale_saturated": underflows}
     # non-finite input: the kernel declines and the generic path decides
     G[5, 5] = np.inf
     assert _fast_path(G, fmt, spec) is None
@@ -387,21 +387,28 @@ def test_int8_error_bound_property(x):
 
 
 # --- bad input -----------------------------------------------------------------------------
-@pytest.mark.parametrize("spec, match", [
-    (QuantSpec("int8", "row"), "QuantSpec.granularity: expected one of tensor, channel"),
-    (QuantSpec("int8", "group"), "QuantSpec.group_size: granularity 'group' needs an integer"),
-    (QuantSpec("int8", "channel", axis=3), r"QuantSpec.axis: expected an integer in \[-2, 1\]"),
-    (QuantSpec("int8", clipping="max"), "QuantSpec.clipping: expected one of absmax, mse"),
-    (QuantSpec("int8", scale_format="fp8"), "QuantSpec.scale_format: expected fp32"),
-    (QuantSpec("int8", scale_format="e8m0", scale_rule="up"), "QuantSpec.scale_rule"),
-    (QuantSpec("int8", scale_rule="up"), "QuantSpec.scale_rule: expected one of floor"),
-    (QuantSpec("olive_int4", clipping="percentile", percentile=101), "QuantSpec.percentile"),
-    (QuantSpec("int8", rounding="nearest"), "rounding: expected one of"),
-    (QuantSpec("int9x"), "unknown format 'int9x'"),
-    (QuantSpec("int8", "group", 4, pad="wrap"), "QuantSpec.pad: expected 'error' or 'zero'"),
+@pytest.mark.parametrize("args, kw, match", [
+    (("int8", "row"), {}, "QuantSpec.granularity: expected one of tensor, channel"),
+    (("int8", "group"), {}, "QuantSpec.group_size: granularity 'group' needs an integer"),
+    (("int8", "clipping"), {}, "QuantSpec.granularity: expected one of"),
+    (("int8",), {"clipping": "max"}, "QuantSpec.clipping: expected one of absmax, mse"),
+    (("int8",), {"scale_format": "fp8"}, "QuantSpec.scale_format: expected fp32"),
+    (("int8",), {"scale_format": "e8m0", "scale_rule": "up"}, "QuantSpec.scale_rule"),
+    (("int8",), {"scale_rule": "up"}, "QuantSpec.scale_rule: expected one of floor"),
+    (("olive_int4",), {"clipping": "percentile", "percentile": 101}, "QuantSpec.percentile"),
+    (("int8",), {"rounding": "nearest"}, "rounding: expected one of"),
+    (("int9x",), {}, "QuantSpec.format: unknown format 'int9x'"),
+    (("int8", "group", 4), {"pad": "wrap"}, "QuantSpec.pad: expected error or zero"),
+    (("int8",), {"symmetric": False, "scale_format": "e8m0"}, "e8m0 .MX. scales are symmetric"),
 ])  # fmt: skip
-def test_bad_specs(spec, match, rng):
+def test_bad_specs_are_refused_when_built(args, kw, match):
     with pytest.raises(HwsimError, match=match):
+        QuantSpec(*args, **kw)
+
+
+def test_axis_is_checked_against_the_tensor(rng):
+    spec = QuantSpec("int8", "channel", axis=3)
+    with pytest.raises(HwsimError, match=r"QuantSpec.axis: expected an integer in \[-2, 1\]"):
         hwsim.quantize(rng.normal(size=(2, 8)), spec)
 
 

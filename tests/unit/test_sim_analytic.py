@@ -1,4 +1,5 @@
-"""Analytic mode follows the BitMoD paper simulator's per-layer model (REFERENCE §2) exactly."""
+"""Analytic mode follows the BitMoD paper simulator's per-layer model exactly
+(abdelfattah-lab/BitMoD-HPCA-25 commit a902a09)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ import pytest
 import hwsim
 from hwsim.workload import load_workload
 
-ARCH = Path(__file__).resolve().parents[2] / "arch"
+ARCH = Path(__file__).resolve().parents[2] / "hwsim" / "data" / "arch"
 MODELS = ("opt-1.3b", "phi-2", "yi-6b", "llama-2-7b", "llama-2-13b", "llama-3-8b")
 BUF = 512 * 1024
 
 
 def paper_layer(op, rows, cols, dp, w_bits, bit_serial):
-    """(compute, dram) cycles of one op instance, REFERENCE §2 written out independently."""
+    """(compute, dram) cycles of one op instance, that simulator's model written out anew."""
     pe_latency = ceil(floor(w_bits) / 2) if bit_serial else 1
     tiles = ceil(op.K / dp) * ceil(op.N / rows) * ceil(op.M / cols) * op.batch
     wb = 16 if op.weight_is_activation else w_bits  # KV at FP16

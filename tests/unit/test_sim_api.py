@@ -13,7 +13,7 @@ from hwsim.sim import simulate
 from hwsim.spec import load_arch
 from hwsim.workload.op import Op, Workload
 
-ARCH = Path(__file__).resolve().parents[2] / "arch"
+ARCH = Path(__file__).resolve().parents[2] / "hwsim" / "data" / "arch"
 GEMM = Workload("g", (Op("g", "gemm", M=64, N=64, K=64, repeat=3),))
 
 

@@ -15,7 +15,7 @@ from hwsim.sim.plan import resolve_unit
 from hwsim.spec import load_arch
 from hwsim.workload.op import ConvShape, Op, Workload
 
-ARCH = Path(__file__).resolve().parents[2] / "arch"
+ARCH = Path(__file__).resolve().parents[2] / "hwsim" / "data" / "arch"
 
 OPS = (
     Op("big", "gemm", M=300, N=700, K=900),  # both operands exceed the buffers: refetch

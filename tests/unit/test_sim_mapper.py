@@ -18,7 +18,7 @@ from hwsim.spec import load_arch
 from hwsim.workload import load_workload
 from hwsim.workload.op import Op, Workload
 
-ARCH = Path(__file__).resolve().parents[2] / "arch"
+ARCH = Path(__file__).resolve().parents[2] / "hwsim" / "data" / "arch"
 
 SMALL_OPS = (
     Op("big", "gemm", M=300, N=700, K=900),

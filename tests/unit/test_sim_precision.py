@@ -16,8 +16,8 @@ from hwsim.spec import load_arch
 from hwsim.workload import Op, Workload, load_recipe, load_workload
 
 ROOT = Path(__file__).resolve().parents[2]
-BITMOD = ROOT / "arch" / "bitmod.yaml"
-RECIPE = ROOT / "workloads" / "recipes" / "bitmod-w4g128.yaml"
+BITMOD = ROOT / "hwsim" / "data" / "arch" / "bitmod.yaml"
+RECIPE = ROOT / "hwsim" / "data" / "recipes" / "bitmod-w4g128.yaml"
 
 
 def without_rules(recipe):

@@ -16,7 +16,7 @@ from hwsim.sim.tensors import fold_block_max, operands
 from hwsim.spec import load_arch
 from hwsim.workload.op import Op, Workload
 
-ARCH = Path(__file__).resolve().parents[2] / "arch"
+ARCH = Path(__file__).resolve().parents[2] / "hwsim" / "data" / "arch"
 
 
 def bitmod(skip: bool):

@@ -20,7 +20,7 @@ from hwsim.sim.tensors import operands
 from hwsim.spec import load_arch
 from hwsim.workload.op import Op, Workload
 
-ARCH = Path(__file__).resolve().parents[2] / "arch"
+ARCH = Path(__file__).resolve().parents[2] / "hwsim" / "data" / "arch"
 MODES = ("event", "analytic", "scalesim")
 
 
@@ -94,11 +94,16 @@ def test_utilisation_never_exceeds_one_on_any_arch(name):
         st = simulate(arch, Workload("w", ops), mode=mode)
         assert 0 < st.utilisation <= 1 + 1e-12
         assert (st.ops["utilisation"] <= 1 + 1e-12).all()
-        # utilisation = mac_slot_utilisation x dp x cycles_per_mac, op by op and in total
-        dp = st.arch.pe_array.dot_product_width
+        # utilisation = mac_slot_utilisation x dp x cycles_per_mac, op by op (each on its
+        # unit) and, with one array, in total
+        dps = {u.name: u.array.dot_product_width for u in st.arch.units}
+        dp = st.ops["unit"].map(dps)
         expect = st.ops["mac_slot_utilisation"] * dp * st.ops["cycles_per_mac"]
         np.testing.assert_allclose(st.ops["utilisation"], expect, rtol=1e-12)
-        assert st.utilisation == pytest.approx(st.mac_slot_utilisation * dp * st.cycles_per_mac)
+        if len(dps) == 1:
+            dp = st.arch.pe_array.dot_product_width
+            total = st.mac_slot_utilisation * dp * st.cycles_per_mac
+            assert st.utilisation == pytest.approx(total)
 
 
 def test_mixpe_two_macs_a_cycle_overfill_mac_slots_but_not_pe_cycles():

@@ -115,7 +115,7 @@ def test_area_and_energy_add_per_unit(hetero):
 def test_summary_states_units_node_profile_and_overrides(tmp_path, hetero):
     from hwsim.report.writer import read_run, write_run
 
-    arch = load_arch(ROOT / "arch" / "bitmod.yaml")
+    arch = load_arch(ROOT / "hwsim" / "data" / "arch" / "bitmod.yaml")
     st = simulate(arch, "llama-2-7b:decode:128", mode="analytic")
     summary = st.summary()
     assert summary["units"] == [
@@ -166,18 +166,18 @@ def test_a_recipe_rule_can_move_ops_to_another_unit(hetero):
 
 
 def test_a_one_array_file_is_one_unit_named_pe_array():
-    arch = load_arch(ROOT / "arch" / "tpu_int8.yaml")
+    arch = load_arch(ROOT / "hwsim" / "data" / "arch" / "tpu_int8.yaml")
     assert [u.name for u in arch.units] == ["pe_array"]
     assert arch.units[0].array == arch.pe_array and arch.units[0].dataflow == arch.dataflow
 
 
 def test_dp_is_derived_from_the_dot_product_width(tmp_path):
-    text = (ROOT / "arch" / "bitmod.yaml").read_text()
-    assert load_arch(ROOT / "arch" / "bitmod.yaml").pe_array.params["dp"] == 4
+    text = (ROOT / "hwsim" / "data" / "arch" / "bitmod.yaml").read_text()
+    assert load_arch(ROOT / "hwsim" / "data" / "arch" / "bitmod.yaml").pe_array.params["dp"] == 4
     wider = text.replace("dot_product_width: 4", "dot_product_width: 8")
     assert load_arch(write(tmp_path, wider, "b8.yaml")).pe_array.params["dp"] == 8
     clash = wider.replace("params: {}", "params: {dp: 4}")
-    with pytest.raises(HwsimError, match=r"b4\.yaml line \d+") as e:
+    with pytest.raises(HwsimError, match=r"b4\.yaml: .*\(line \d+\)") as e:
         load_arch(write(tmp_path, clash, "b4.yaml"))
     assert "pe_array.pe.params.dp: expected dot_product_width (8) or no dp, got 4" in str(e.value)
     assert "\n" not in str(e.value)
@@ -269,7 +269,7 @@ def test_scalesim_mode_takes_one_unit_only(hetero):
 
 
 def test_traced_model_runs_on_the_heterogeneous_arch(hetero):
-    wl = load_workload(str(ROOT / "workloads" / "minilm.yaml"))
+    wl = load_workload(str(ROOT / "hwsim" / "data" / "workloads" / "minilm.yaml"))
     st = simulate(hetero, wl, mode="event")
     assert set(st.ops["unit"]) == {"gemm", "attn", "vector"}
 
@@ -307,3 +307,84 @@ def test_fpga_resources_take_one_array(tmp_path):
     fpga = "fpga: {part: xczu7ev, luts: 230400, dsps: 1728, bram_36k: 312}\n"
     with pytest.raises(HwsimError, match=r"arch\.fpga: expected one pe_array .* got 2"):
         load_arch(write(tmp_path, HETERO + fpga, "f.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("arch", "recipe", "units"),
+    [
+        ("comet_w4a4kv4", "comet-w4a4kv4", {"int4_gemm", "fp16_attention"}),
+        ("sageattn2", "sageattn2-qk4-pv8", {"fp16_gemm", "int4_qk", "fp8_pv"}),
+    ],
+)
+@pytest.mark.parametrize("workload", ["llama-2-7b:decode:64", "minilm"])
+def test_shipped_heterogeneous_examples_run(arch, recipe, units, workload):
+    wl = load_workload(workload)
+    q = load_recipe(ROOT / "hwsim" / "data" / "recipes" / f"{recipe}.yaml")
+    st = simulate(ROOT / "hwsim" / "data" / "arch" / f"{arch}.yaml", wl, quant=q, mode="analytic")
+    ops = st.ops[st.ops["kind"] != "vector"]
+    assert set(ops["unit"]) == units
+    qk = ops[ops["kind"] == "attn_qk"].iloc[0]
+    av = ops[ops["kind"] == "attn_av"].iloc[0]
+    if arch == "comet_w4a4kv4":  # 4-bit K / V in groups of 128 with fp16 scales, FP16 math
+        assert (qk["weight_format"], qk["group_size"], qk["scale_format"]) == ("int4", 128, "fp16")
+        assert qk["activation_format"] == "float16" and qk["unit"] == "fp16_attention"
+        gemm = ops[ops["kind"] == "gemm"].iloc[0]
+        assert (gemm["weight_format"], gemm["activation_format"]) == ("int4", "int4")
+    else:  # INT4 Q K^T, FP8 P V
+        assert (qk["unit"], qk["weight_format"], qk["activation_format"]) == (
+            "int4_qk",
+            "int4",
+            "int4",
+        )
+        assert (av["unit"], av["weight_format"]) == ("fp8_pv", "float8_e4m3fn")
+
+
+LLM_INT8 = ROOT / "hwsim" / "data" / "arch" / "llm_int8.yaml"
+LLM_INT8_RECIPE = ROOT / "hwsim" / "data" / "recipes" / "llm-int8.yaml"
+
+
+@pytest.mark.parametrize("workload", ["llama-2-7b:decode:64", "minilm"])
+def test_llm_int8_splits_gemms_into_int8_and_fp16_parts(workload):
+    wl = load_workload(workload)
+    st = simulate(LLM_INT8, wl, quant=load_recipe(LLM_INT8_RECIPE), mode="analytic")
+    ops = st.ops
+    sparse = ops[ops["op"].str.endswith("[outliers]")]
+    gemms = [op for op in wl.ops if op.kind == "gemm"]
+    assert len(sparse) == len(gemms) and set(sparse["unit"]) == {"fp16"}
+    for op in gemms:
+        dense = ops[ops["op"] == op.name].iloc[0]
+        part = ops[ops["op"] == op.name + "[outliers]"].iloc[0]
+        k = -(-op.K // 1000)  # 0.1% of K on a shapes-only workload
+        assert (dense["K"], part["K"], dense["unit"]) == (op.K - k, k, "int8_gemm")
+        assert part["weight_format"] == "float16" and dense["weight_format"] == "int8"
+        # the sparse part reads its k column indices (ceil(log2 K) bits each) with its inputs
+        index = -(-k * (op.K - 1).bit_length() // 8)
+        assert part["dram_read_inputs_bytes"] == -(-k * 16 // 8) * op.M + index
+    matrix = ops[ops["kind"] != "vector"]
+    macs = matrix["M"] * matrix["N"] * matrix["K"] * matrix["batch"] * matrix["repeat"]
+    assert int(macs.sum()) == wl.macs
+
+
+def test_outlier_columns_come_from_the_real_activations(rng):
+    x = rng.standard_normal((4, 64))
+    x[:, [3, 40]] *= 50.0  # two outlier feature columns, LLM.int8()'s |x| >= 6 ones
+    op = Op("fc", "gemm", M=4, N=8, K=64, inputs=x, weights=rng.standard_normal((8, 64)))
+    st = simulate(LLM_INT8, Workload("t", (op,)), quant=load_recipe(LLM_INT8_RECIPE))
+    rows = st.ops.set_index("op")
+    assert (rows.loc["fc", "K"], rows.loc["fc[outliers]", "K"]) == (62, 2)
+    assert st.counts["pe:macs"] == op.macs
+
+
+def test_outlier_rules_are_checked(tmp_path, hetero):
+    bad = {"version": 1, "rules": [{"kind": "gemm", "outliers": {"unit": "attn"}}]}
+    with pytest.raises(HwsimError, match=r"rules\[0\]\.outliers: expected threshold: or fraction"):
+        load_recipe(bad)
+    bad["rules"][0]["outliers"] = {"fraction": 2}
+    with pytest.raises(HwsimError, match=r"outliers\.fraction: expected a number in \(0, 1\]"):
+        load_recipe(bad)
+    bad["rules"][0]["outliers"] = {"fraction": 0.01, "unit": "npu"}
+    with pytest.raises(HwsimError, match=r"rules\[0\]\.outliers\.unit: unknown compute unit"):
+        simulate(hetero, CARD, quant=load_recipe(bad))
+    bad["rules"][0]["outliers"] = {"threshold": 6.0}
+    with pytest.raises(HwsimError, match=r"outliers\.threshold needs the op's real activations"):
+        simulate(hetero, CARD, quant=load_recipe(bad))

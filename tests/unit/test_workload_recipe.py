@@ -12,7 +12,7 @@ from hwsim.dtypes import dequantize
 from hwsim.errors import HwsimError
 from hwsim.workload.recipe import apply_recipe, load_recipe
 
-RECIPES = Path(__file__).resolve().parents[2] / "workloads" / "recipes"
+RECIPES = Path(__file__).resolve().parents[2] / "hwsim" / "data" / "recipes"
 CARD = hwsim.load_workload("smollm2-135m:decode:64")
 
 

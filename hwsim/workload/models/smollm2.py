@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.workload.models._packages import package_dir, tokenizers_module
+from hwsim.workload.models._packages import extra_module, package_dir
 from hwsim.workload.tracer import MatMul, import_torch
 from hwsim.workload.vector_ops import Elementwise
 
@@ -139,11 +139,8 @@ def _gguf_path() -> Path:
 def load_smollm2():
     """(model, tokenizer) of SmolLM2-135M-Instruct from its Q4_1 GGUF (numpy dequantisation)."""
     torch = import_torch()
-    try:
-        from gguf import GGUFReader
-        from gguf.quants import dequantize
-    except ImportError:
-        raise HwsimError("SmolLM2 needs gguf: pip install -e '.[models]'") from None
+    GGUFReader = extra_module("gguf").GGUFReader
+    dequantize = extra_module("gguf.quants").dequantize
     r = GGUFReader(str(_gguf_path()))
 
     def field(key):
@@ -183,7 +180,7 @@ def load_smollm2():
 
 def _gguf_tokenizer(r):
     """A byte-level BPE tokenizer from the GGUF's own vocabulary and merges."""
-    tk = tokenizers_module()
+    tk = extra_module("tokenizers")
     tokens = r.fields["tokenizer.ggml.tokens"].contents()
     merges = [tuple(m.split(" ", 1)) for m in r.fields["tokenizer.ggml.merges"].contents()]
     bpe = tk.models.BPE(vocab={t: i for i, t in enumerate(tokens)}, merges=merges)
