@@ -211,6 +211,13 @@ def summary_markdown(summary: dict, ops: pd.DataFrame, plots: list[str]) -> str:
     cols = ["op", "kind", "M", "N", "K", "repeat", "cycles_total", "utilisation_ratio"]
     cols += ["mac_slot_utilisation_ratio", "unit", "weight_format", "activation_format"]
     parts += [markdown_table(cols, top[cols].values.tolist())]
+    if "mapping" in top.columns:
+        parts += ["", "## Their bounds and loop nests", ""]
+        parts += [
+            markdown_table(
+                ["op", "bound", "mapping"], top[["op", "bound", "mapping"]].values.tolist()
+            )
+        ]
     if plots:
         parts += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
     return "\n".join(parts) + "\n"

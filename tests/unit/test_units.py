@@ -147,9 +147,9 @@ def test_summary_states_units_node_profile_and_overrides(tmp_path, hetero):
     assert [u["name"] for u in summary["units"]] == ["gemm", "attn"]
     text = (out / "summary.md").read_text()
     assert "## Compute units" in text and "float_mac" in text and "one after another" in text
-    assert list(ops.columns[-8:]) == [
+    assert list(ops.columns[-10:]) == [
         "unit", "rows", "cols", "dataflow", "weight_format", "activation_format",
-        "group_size", "scale_format",
+        "group_size", "scale_format", "bound", "mapping",
     ]  # fmt: skip
     assert json.loads((out / "summary.json").read_text())["units"][1]["rows"] == 16
 
