@@ -51,7 +51,6 @@ from hwsim.errors import HwsimError
 from hwsim.sim.actions import gemm_counts, vector_counts
 from hwsim.sim.mapping import OpMapping, map_op, scalesim_cycles, vector_cycles
 from hwsim.sim.nest import nest_string
-from hwsim.sim.pipeline import simulate_op
 from hwsim.sim.plan import OpPlan, plan
 from hwsim.sim.precision import apply_quant
 from hwsim.sim.rows import OpRow
@@ -205,6 +204,8 @@ def _run_op(arch: Arch, p: OpPlan, mode: str, engine):
 
 
 def _event(arch: Arch, p: OpPlan, m: OpMapping) -> dict:
+    from hwsim.sim.pipeline import simulate_op  # numba and simpy: event mode only
+
     t = simulate_op(arch, m)
     return dict(
         cycles=t.cycles,
