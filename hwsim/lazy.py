@@ -36,3 +36,20 @@ def lazy_names(package: str, table: dict[str, str]) -> None:
     module = sys.modules[package]
     module.__all__ = sorted({*table, *getattr(module, "__all__", ())})
     module.__class__ = LazyPackage
+
+
+class LazyModule(types.ModuleType):
+    """A module imported when one of its attributes is first read: numba kernel modules, which
+    cost a numba import that a shapes-only run never needs."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+
+    def __getattr__(self, attr: str):
+        module = importlib.import_module(self.__name__)
+        return getattr(module, attr)
+
+
+def lazy_module(name: str) -> types.ModuleType:
+    """`name`, imported on first attribute access (the module itself once it is loaded)."""
+    return sys.modules.get(name) or LazyModule(name)

@@ -17,6 +17,7 @@ the .cfg twin).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +87,11 @@ def resolve(kind: str, name_or_path, base: Path | None = None, where: str | None
     `base` is a folder to try first (a sweep file's own), `where` the prefix of the error
     (default: the kind).
     """
+    if not isinstance(name_or_path, str | os.PathLike):
+        raise HwsimError(
+            f"{where or kind}: expected a path or a shipped {kind}'s name, "
+            f"got {type(name_or_path).__name__}"
+        )
     text = str(name_or_path)
     p = Path(text)
     for cand in (base / p, p) if base is not None else (p,):

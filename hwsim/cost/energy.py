@@ -12,6 +12,8 @@ Pricing rules (per_action profiles; coefficients scaled from the profile's node 
   fmul.16 / fmul.32          fp16_mult_pj / fp32_mult_pj; other widths fp32_mult_pj * (B/32)^2
   term                       informational (its AND/shift work is counted separately): 0
   other PE keys              left unpriced and listed in energy_breakdown_pj["unpriced_actions"]
+A PE kind with a datapath model (hwsim.cost.datapath) is priced instead from its components,
+pJ per MAC by category (multiplier, decode, accumulator, dequant, registers) x `pe:macs`.
 per_cycle profiles price `pe:active_cycles` at a synthesised per-PE figure instead, the
 pe_pj_per_cycle entry that matches what the PE is (never what the arch is called):
   an entry key is `KIND[:NAME=VALUE...]`, KIND a PE kind or `*` for any; each NAME=VALUE
@@ -138,8 +140,12 @@ def pe_cycle_key(arch: Arch, profile: Profile) -> str:
     return select_pe_entry(profile, arr.pe_kind, facts, arch.source)
 
 
-def price_counts(counts: dict, arch: Arch, profile: Profile) -> tuple[dict, set]:
-    """Energy in pJ per component of one set of counts, and the action keys left unpriced."""
+def price_counts(
+    counts: dict, arch: Arch, profile: Profile, pe_per_mac: dict | None = None
+) -> tuple[dict, set]:
+    """Energy in pJ per component of one set of counts, and the action keys left unpriced.
+    `pe_per_mac` (pJ per MAC by datapath category, hwsim.cost.asic) prices the PE of a
+    per_action profile as `pe:<category>` lines from `pe:macs`, in place of its action keys."""
     scale = energy_scale(profile.node_nm, arch.technology.node_nm)
     levels = {level.name: level for level in arch.memory}
     out: dict[str, float] = {}
@@ -155,7 +161,10 @@ def price_counts(counts: dict, arch: Arch, profile: Profile) -> tuple[dict, set]
             if rest == "active_cycles":
                 if per_cycle:
                     add("pe", n * profile.pe_pj_per_cycle[pe_cycle_key(arch, profile)] * scale)
-            elif rest != "macs" and not per_cycle:
+            elif rest == "macs" and pe_per_mac is not None and not per_cycle:
+                for category, pj in pe_per_mac.items():
+                    add(f"pe:{category}", n * pj)
+            elif rest != "macs" and not per_cycle and pe_per_mac is None:
                 pj = action_pj(rest, profile, scale)
                 if pj is None:
                     unpriced.add(rest)

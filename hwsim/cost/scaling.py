@@ -10,6 +10,7 @@ scaled.
 from __future__ import annotations
 
 import math
+from functools import cache
 
 from hwsim.errors import HwsimError
 
@@ -17,6 +18,7 @@ from hwsim.errors import HwsimError
 _KNOWN = {65: (1 / 0.66, 1 / 0.81), 45: (1.0, 1.0), 16: (0.19, 0.17), 7: (0.059, 0.094)}
 
 
+@cache
 def _factor(node_nm: float, which: int) -> float:
     if node_nm <= 0:
         raise HwsimError(f"technology node: expected a size in nm > 0, got {node_nm}")
@@ -32,11 +34,13 @@ def _factor(node_nm: float, which: int) -> float:
     return math.exp(f_lo + t * (f_hi - f_lo))
 
 
+@cache
 def energy_scale(from_nm: float, to_nm: float) -> float:
     """Multiply a logic/SRAM energy at `from_nm` by this to get it at `to_nm`."""
     return _factor(to_nm, 1) / _factor(from_nm, 1)
 
 
+@cache
 def area_scale(from_nm: float, to_nm: float) -> float:
     """Multiply a logic/SRAM area at `from_nm` by this to get it at `to_nm`."""
     return _factor(to_nm, 0) / _factor(from_nm, 0)

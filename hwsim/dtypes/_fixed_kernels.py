@@ -16,10 +16,22 @@ import math
 import numpy as np
 from numba import njit
 
-# Rounding rules (increment added to floor(x * 2^F)). The first seven are the AP q-modes.
-TRN, TRN_ZERO, RND, RND_ZERO, RND_MIN_INF, RND_INF, RND_CONV, CEIL, STOCHASTIC = range(9)
-# Overflow rules, the AP o-modes.
-WRAP, SAT, SAT_ZERO, SAT_SYM, WRAP_SM = range(5)
+from hwsim.dtypes.fixed_rules import (  # noqa: F401 - the rule numbers, re-read here by name
+    CEIL,
+    RND,
+    RND_CONV,
+    RND_INF,
+    RND_MIN_INF,
+    RND_ZERO,
+    SAT,
+    SAT_SYM,
+    SAT_ZERO,
+    STOCHASTIC,
+    TRN,
+    TRN_ZERO,
+    WRAP,
+    WRAP_SM,
+)
 
 _U0 = np.uint64(0)
 _U1 = np.uint64(1)

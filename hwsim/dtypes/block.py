@@ -44,7 +44,6 @@ from functools import cached_property
 
 import numpy as np
 
-from hwsim.dtypes._block_kernels import SCALE_NAN, encode_kernel
 from hwsim.dtypes.base import (
     Format,
     Rounding,
@@ -57,6 +56,10 @@ from hwsim.dtypes.base import (
 from hwsim.dtypes.registry import format as get_format
 from hwsim.dtypes.registry import register_pattern
 from hwsim.errors import HwsimError
+from hwsim.lazy import lazy_module
+
+# numba kernels load on first use: a shapes-only run never compiles or imports them
+KB = lazy_module("hwsim.dtypes._block_kernels")
 
 SCALE_RULES = ("floor", "ceil", "even", "rceil")
 _RULE_ID = {rule: i for i, rule in enumerate(SCALE_RULES)}
@@ -220,7 +223,7 @@ class BlockFormat(Format):
     def scale_values(self, scale_codes) -> np.ndarray:
         """2^(code - 127) per E8M0 scale code; NaN for 0xFF."""
         s = np.asarray(scale_codes).astype(np.int64)
-        return np.where(s == SCALE_NAN, np.nan, np.ldexp(1.0, s - 127))
+        return np.where(s == KB.SCALE_NAN, np.nan, np.ldexp(1.0, s - 127))
 
     # --- checks ----------------------------------------------------------------------------
     def _check_args(self, rounding, saturate) -> None:
@@ -258,7 +261,7 @@ class BlockFormat(Format):
         flat = np.ascontiguousarray(x).reshape(-1)
         out = np.empty(flat.size // self.block * (self.block + 1), dtype=self.code_dtype)
         el = self.element
-        encode_kernel(
+        KB.encode_kernel(
             flat, out, self.block, _RULE_ID[self.scale_rule], el.emax, el.significand_bits,
             np.float32(1.0 / el.max_value), el.is_integer, el.exp_bits, el.man_bits, el.bias,
             el.max_value, int(np.float64(el.max_value).view(np.int64)), el.max_int,
@@ -314,7 +317,7 @@ class BlockFormat(Format):
         if len(vals) != self.block:
             raise HwsimError(f"{self.name}: a block has {self.block} values, got {len(vals)}")
         if not all(math.isfinite(v) for v in vals):
-            return (SCALE_NAN,) + (0,) * self.block
+            return (KB.SCALE_NAN,) + (0,) * self.block
         k = scale_exponent_scalar(max(abs(v) for v in vals), self.element, self.scale_rule)
         return (k + 127, *(self._element_scalar(math.ldexp(v, -k)) for v in vals))
 
@@ -332,7 +335,7 @@ class BlockFormat(Format):
         who = f"{self.name}.decode_scalar"
         s = code_scalar(code[0], 8, who)
         elems = [code_scalar(c, self.element_format.bits, who) for c in code[1:]]
-        if s == SCALE_NAN:
+        if s == KB.SCALE_NAN:
             return (math.nan,) * self.block
         scale = math.ldexp(1.0, s - 127)
         unit = math.ldexp(1.0, -self.element.man_bits) if self.element.is_integer else 1.0

@@ -35,7 +35,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from hwsim.dtypes import _fixed_kernels as K
+from hwsim.dtypes import fixed_rules as R
 from hwsim.dtypes.base import (
     Format,
     Rounding,
@@ -48,6 +48,10 @@ from hwsim.dtypes.base import (
 )
 from hwsim.dtypes.registry import register_pattern
 from hwsim.errors import HwsimError
+from hwsim.lazy import lazy_module
+
+# numba kernels load on first use: a shapes-only run never compiles or imports them
+K = lazy_module("hwsim.dtypes._fixed_kernels")
 
 Q_MODES = (
     "AP_TRN",
@@ -60,16 +64,16 @@ Q_MODES = (
 )
 O_MODES = ("AP_WRAP", "AP_SAT", "AP_SAT_ZERO", "AP_SAT_SYM", "AP_WRAP_SM")
 _Q_IDS = dict(
-    zip(Q_MODES, (K.TRN, K.TRN_ZERO, K.RND, K.RND_ZERO, K.RND_MIN_INF, K.RND_INF, K.RND_CONV))
+    zip(Q_MODES, (R.TRN, R.TRN_ZERO, R.RND, R.RND_ZERO, R.RND_MIN_INF, R.RND_INF, R.RND_CONV))
 )
-_O_IDS = dict(zip(O_MODES, (K.WRAP, K.SAT, K.SAT_ZERO, K.SAT_SYM, K.WRAP_SM)))
+_O_IDS = dict(zip(O_MODES, (R.WRAP, R.SAT, R.SAT_ZERO, R.SAT_SYM, R.WRAP_SM)))
 ROUNDING_TO_RULE = {
-    Rounding.RNE: K.RND_CONV,
-    Rounding.TIES_AWAY: K.RND_INF,
-    Rounding.TOWARD_ZERO: K.TRN_ZERO,
-    Rounding.DOWN: K.TRN,
-    Rounding.UP: K.CEIL,
-    Rounding.STOCHASTIC: K.STOCHASTIC,
+    Rounding.RNE: R.RND_CONV,
+    Rounding.TIES_AWAY: R.RND_INF,
+    Rounding.TOWARD_ZERO: R.TRN_ZERO,
+    Rounding.DOWN: R.TRN,
+    Rounding.UP: R.CEIL,
+    Rounding.STOCHASTIC: R.STOCHASTIC,
 }
 MAX_W, MAX_I, MAX_F = 64, 1023, 1074
 _HALF = Fraction(1, 2)
@@ -85,7 +89,7 @@ def rounding_rule(rounding) -> int:
 def overflow_rule(saturate) -> int:
     """Rule id of saturate=True/False or an AP o-mode name."""
     if isinstance(saturate, bool | np.bool_):
-        return K.SAT if saturate else K.WRAP
+        return R.SAT if saturate else R.WRAP
     if isinstance(saturate, str) and saturate in _O_IDS:
         return _O_IDS[saturate]
     raise HwsimError(
@@ -109,15 +113,15 @@ def header_parts(x: float) -> tuple[bool, int, int]:
 
 def _increment(rule: int, neg: bool, qb: bool, r: bool, lsb: bool, frac, u) -> bool:
     return {
-        K.TRN: False,
-        K.TRN_ZERO: neg and (qb or r),
-        K.RND: qb,
-        K.RND_ZERO: qb and (neg or r),
-        K.RND_MIN_INF: qb and r,
-        K.RND_INF: qb and (not neg or r),
-        K.RND_CONV: qb and (lsb or r),
-        K.CEIL: qb or r,
-        K.STOCHASTIC: u is not None and Fraction(u) < frac,
+        R.TRN: False,
+        R.TRN_ZERO: neg and (qb or r),
+        R.RND: qb,
+        R.RND_ZERO: qb and (neg or r),
+        R.RND_MIN_INF: qb and r,
+        R.RND_INF: qb and (not neg or r),
+        R.RND_CONV: qb and (lsb or r),
+        R.CEIL: qb or r,
+        R.STOCHASTIC: u is not None and Fraction(u) < frac,
     }[rule]
 
 
@@ -136,17 +140,17 @@ def fixed_encode_scalar(
     q = n + _increment(rule, t < 0, qb, r, bool(n & 1), frac, u)
     hi = (1 << (W - 1)) - 1 if signed else (1 << W) - 1
     lo = -(1 << (W - 1)) if signed else 0
-    if overflow == K.SAT_SYM and signed:
+    if overflow == R.SAT_SYM and signed:
         lo = -hi
     mask = (1 << W) - 1
     code = q & mask
-    if lo <= q <= hi or overflow == K.WRAP:
+    if lo <= q <= hi or overflow == R.WRAP:
         return code
-    if overflow == K.SAT_ZERO:
+    if overflow == R.SAT_ZERO:
         return 0
-    if overflow == K.SAT:
+    if overflow == R.SAT:
         return hi if q > hi else lo & mask
-    if overflow == K.SAT_SYM:
+    if overflow == R.SAT_SYM:
         if q > hi:
             return hi
         return ((1 << (W - 1)) | 1) & mask if signed else 0
@@ -262,7 +266,7 @@ class FixedFormat(Format):
     def _rules(self, rounding, saturate) -> tuple[int, int]:
         rule = _Q_IDS[self.q_mode] if rounding is None else rounding_rule(rounding)
         overflow = _O_IDS[self.o_mode] if saturate is None else overflow_rule(saturate)
-        if overflow == K.WRAP_SM and not self.signed:
+        if overflow == R.WRAP_SM and not self.signed:
             raise HwsimError(f"{self.name}: AP_WRAP_SM needs a signed type")
         return rule, overflow
 
@@ -307,7 +311,7 @@ def encode_codes(x, W: int, F: int, signed: bool, rule: int, overflow: int, rng=
     xf = np.ascontiguousarray(real_values(x, "encode"))
     shape = xf.shape
     bits = xf.reshape(-1).view(np.uint64)
-    if rule == K.STOCHASTIC:
+    if rule == R.STOCHASTIC:
         u = stochastic_draws(bits.shape, Rounding.STOCHASTIC, rng)
     else:
         u = np.empty(0, dtype=np.float64)

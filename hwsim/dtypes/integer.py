@@ -22,11 +22,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim.dtypes import _fixed_kernels as K
+from hwsim.dtypes import fixed_rules as R
 from hwsim.dtypes.base import Format, checked_codes, code_scalar, real_scalar, real_values
 from hwsim.dtypes.fixed import encode_codes, fixed_encode_scalar, rounding_rule
 from hwsim.dtypes.registry import register_pattern
 from hwsim.errors import HwsimError
+from hwsim.lazy import lazy_module
+
+# numba kernels load on first use: a shapes-only run never compiles or imports them
+K = lazy_module("hwsim.dtypes._fixed_kernels")
 
 MAX_BITS = 32
 
@@ -103,14 +107,14 @@ class IntFormat(Format):
         if isinstance(saturate, np.bool_):
             saturate = bool(saturate)
         if saturate is None or saturate is True:
-            overflow = K.SAT_SYM if self.symmetric else K.SAT
+            overflow = R.SAT_SYM if self.symmetric else R.SAT
         elif saturate is False:
             if self.symmetric:
                 raise HwsimError(
                     f"{self.name}: saturate=False would wrap onto the unused code "
                     f"-{1 << (self.width - 1)}; use int{self.width} to wrap"
                 )
-            overflow = K.WRAP
+            overflow = R.WRAP
         else:
             raise HwsimError(f"saturate: expected True, False or None, got {saturate!r}")
         return rule, overflow

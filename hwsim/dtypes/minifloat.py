@@ -36,11 +36,14 @@ from functools import cached_property
 
 import numpy as np
 
-from hwsim.dtypes import _float_kernels as K
 from hwsim.dtypes.base import Format, Rounding, as_rounding, checked_codes, stochastic_draws
 from hwsim.dtypes.minifloat_scalar import FloatScalarReference
 from hwsim.dtypes.registry import register_format, register_pattern
 from hwsim.errors import HwsimError
+from hwsim.lazy import lazy_module
+
+# numba kernels load on first use: a shapes-only run never compiles or imports them
+K = lazy_module("hwsim.dtypes._float_kernels")
 
 CONVENTIONS = ("ieee", "fn", "fnuz", "finite", "fnu")  # order matches _float_kernels
 _MODE_NUMBER = {r: i for i, r in enumerate(Rounding)}

@@ -27,7 +27,6 @@ from dataclasses import replace
 
 import numpy as np
 
-from hwsim.dtypes._quantize_kernels import int_absmax_fp32_kernel
 from hwsim.dtypes.base import Format, real_array
 from hwsim.dtypes.block import BlockFormat
 from hwsim.dtypes.integer import IntFormat
@@ -35,6 +34,10 @@ from hwsim.dtypes.qtensor import GroupLayout, QTensor, QuantSpec
 from hwsim.dtypes.registry import format as get_format
 from hwsim.dtypes.scales import e8m0_saturated, format_facts, round_scales, symmetric_qmax
 from hwsim.errors import HwsimError
+from hwsim.lazy import lazy_module
+
+# numba kernels load on first use: a shapes-only run never compiles or imports them
+KQ = lazy_module("hwsim.dtypes._quantize_kernels")
 
 # MSE clipping search: amax * r for r = 1.00, 0.98, ..., 0.50; ties keep the larger ratio.
 MSE_CLIP_RATIOS = tuple(round(1.0 - 0.02 * k, 2) for k in range(26))
@@ -132,7 +135,7 @@ def _fast_path(G, fmt: Format, spec: QuantSpec):
     codes = np.empty(G.shape, dtype=fmt.code_dtype)
     scales = np.empty(G.shape[0], dtype=np.float64)
     mask = (1 << fmt.bits) - 1
-    saturated = int_absmax_fp32_kernel(G, symmetric_qmax(fmt), lo, hi, mask, codes, scales)
+    saturated = KQ.int_absmax_fp32_kernel(G, symmetric_qmax(fmt), lo, hi, mask, codes, scales)
     if saturated < 0:
         return None
     return codes, scales, {"scale_saturated": saturated}

@@ -17,9 +17,12 @@ from fractions import Fraction
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.pe import _kernels_mac as K
+from hwsim.lazy import lazy_module
 from hwsim.pe.accumulator_reference import round_fraction
 from hwsim.pe.accumulator_spec import Accumulator, float_spec, saturates
+
+# numba kernels load on first use: a shapes-only run never compiles or imports them
+K = lazy_module("hwsim.pe._kernels_mac")
 
 _FP32 = float_spec("fp32")
 

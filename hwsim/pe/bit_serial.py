@@ -36,10 +36,13 @@ import math
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.pe import _kernels_serial as KS
+from hwsim.lazy import lazy_module
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.int_mac import check_shapes, integer_operand
 from hwsim.pe.registry import PEEstimate, PEResult, check_flag, register_pe
+
+# numba kernels load on first use: a shapes-only run never compiles or imports them
+KS = lazy_module("hwsim.pe._kernels_serial")
 
 
 def value_width(lo: int, hi: int) -> int:

@@ -65,7 +65,7 @@ import numpy as np
 
 from hwsim.dtypes.registry import same_format
 from hwsim.errors import HwsimError
-from hwsim.pe import _kernels_serial as KS
+from hwsim.lazy import lazy_module
 from hwsim.pe.accumulator_reference import round_fraction
 from hwsim.pe.accumulator_spec import float_spec
 from hwsim.pe.bitmod_lanes import align_lanes, align_scalar, to_fp16
@@ -78,6 +78,9 @@ from hwsim.pe.terms import (
     term_table,
     terms_scalar,
 )
+
+# numba kernels load on first use: a shapes-only run never compiles or imports them
+KS = lazy_module("hwsim.pe._kernels_serial")
 
 _FP32 = float_spec("fp32")
 

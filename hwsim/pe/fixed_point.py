@@ -40,10 +40,13 @@ import numpy as np
 from hwsim.dtypes import fixed
 from hwsim.dtypes.qtensor import is_qtensor
 from hwsim.errors import HwsimError
-from hwsim.pe import _kernels_fixed as K
+from hwsim.lazy import lazy_module
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.int_mac import ON_OVERFLOW, check_shapes, operand_format, raise_or_count
 from hwsim.pe.registry import PEEstimate, PEResult, check_flag, register_pe
+
+# numba kernels load on first use: a shapes-only run never compiles or imports them
+K = lazy_module("hwsim.pe._kernels_fixed")
 
 Q_MODES = fixed.Q_MODES
 O_MODES = tuple(m for m in fixed.O_MODES if m != "AP_WRAP_SM")  # accumulator: no WRAP_SM

@@ -34,8 +34,7 @@ import numpy as np
 
 from hwsim.dtypes.registry import same_format
 from hwsim.errors import HwsimError
-from hwsim.pe import _kernels_mac as KM
-from hwsim.pe import _kernels_serial as KS
+from hwsim.lazy import lazy_module
 from hwsim.pe.accumulator_reference import round_fraction
 from hwsim.pe.accumulator_spec import float_spec
 from hwsim.pe.bit_serial import bit_length
@@ -43,6 +42,10 @@ from hwsim.pe.counts import ActionCounts
 from hwsim.pe.registry import PEEstimate, PEResult, register_pe
 from hwsim.pe.shift_add import fp16_activations, fp32_overflows, int_activations, is_float_input
 from hwsim.pe.terms import read_operand
+
+# numba kernels load on first use: a shapes-only run never compiles or imports them
+KM = lazy_module("hwsim.pe._kernels_mac")
+KS = lazy_module("hwsim.pe._kernels_serial")
 
 OUT_ACCS = ("fp32", "fp64")
 

@@ -77,6 +77,11 @@ def pe_kinds() -> list[str]:
 def pe_parameters(kind: str) -> tuple[str, ...]:
     """Names of the constructor parameters of PE `kind`."""
     _load_all()
+    if not isinstance(kind, str):
+        raise HwsimError(
+            f"PE kind: expected a name (str), got {type(kind).__name__}; "
+            f"one of {', '.join(sorted(_PES))}"
+        )
     if kind not in _PES:
         raise HwsimError(f"unknown PE kind {kind!r}; closest: {closest(kind, _PES)}")
     return tuple(inspect.signature(_PES[kind]).parameters)
@@ -85,6 +90,11 @@ def pe_parameters(kind: str) -> tuple[str, ...]:
 def get_pe(kind: str, **params):
     """An instance of PE `kind` with `params`, validated."""
     _load_all()
+    if not isinstance(kind, str):
+        raise HwsimError(
+            f"PE kind: expected a name (str), got {type(kind).__name__}; "
+            f"one of {', '.join(sorted(_PES))}"
+        )
     if kind not in _PES:
         raise HwsimError(f"unknown PE kind {kind!r}; closest: {closest(kind, _PES)}")
     cls = _PES[kind]

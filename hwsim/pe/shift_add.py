@@ -44,7 +44,7 @@ import numpy as np
 from hwsim.dtypes.qtensor import is_qtensor
 from hwsim.dtypes.registry import same_format
 from hwsim.errors import HwsimError
-from hwsim.pe import _kernels_serial as KS
+from hwsim.lazy import lazy_module
 from hwsim.pe.accumulator_reference import round_fraction
 from hwsim.pe.accumulator_spec import float_spec
 from hwsim.pe.bit_serial import bit_length
@@ -52,6 +52,9 @@ from hwsim.pe.counts import ActionCounts
 from hwsim.pe.int_mac import integer_operand
 from hwsim.pe.registry import PEEstimate, PEResult, register_pe
 from hwsim.pe.terms import Operand, read_operand
+
+# numba kernels load on first use: a shapes-only run never compiles or imports them
+KS = lazy_module("hwsim.pe._kernels_serial")
 
 
 def int_activations(a, who: str) -> tuple[np.ndarray, int, np.ndarray]:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from hwsim.errors import HwsimError
 from hwsim.shipped import epilog as shipped_epilog
 
 
@@ -35,12 +36,25 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--format", default="csv", help="per-op table format: csv (default) | parquet")
     p.add_argument(
+        "--objective",
+        metavar="OBJ",
+        help="map each op with the mapper for latency | energy | edp (default: the fixed mapping)",
+    )
+    p.add_argument(
+        "--explain", metavar="OP", help="print OP's loop nest and its traffic per memory level"
+    )
+    p.add_argument(
         "--scalesim-version",
         metavar="V",
         help="SCALE-Sim whose report layout --mode scalesim writes: 3.0.0 (default, the "
         "newest) | 2.0.2",
     )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots (faster)")
+    p.add_argument(
+        "--require-fit",
+        action="store_true",
+        help="FPGA targets: fail (writing nothing) when the design does not fit its device",
+    )
     p.set_defaults(func=_run)
 
     p = sub.add_parser(
@@ -70,7 +84,14 @@ def register(sub) -> None:
 def _run(args) -> int:
     from hwsim.report.run import check_mode, run_point
     from hwsim.report.tables import summary_rows, text_table
+    from hwsim.sim.mapper import OBJECTIVES
+    from hwsim.sim.nest import explain
 
+    if args.objective is not None and args.objective not in OBJECTIVES:
+        raise HwsimError(
+            f"--objective: expected one of {', '.join(OBJECTIVES)}, got {args.objective!r}"
+        )
+    text = []
     summary, out = run_point(
         args.arch,
         args.workload,
@@ -78,9 +99,14 @@ def _run(args) -> int:
         mode=check_mode(args.mode),
         out_dir=args.output,
         fmt=args.format,
+        objective=args.objective,
+        on_stats=(lambda st: text.append(explain(st, args.explain))) if args.explain else None,
         scalesim_version=args.scalesim_version,
         plots=not args.no_plots,
+        require_fit=args.require_fit,
     )
+    if text:
+        print(text[0])
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:

@@ -15,13 +15,23 @@ TOTALS += ("mac_slot_utilisation", "peak_macs_per_cycle")
 
 def compare_runs(a_dir, b_dir) -> pd.DataFrame:
     """Rows: metric, a, b, ratio (b / a; NaN where a is 0). Totals, then cycles by cause,
-    then energy by component (a component missing from one run counts 0 there)."""
+    then energy and area by component (a component missing from one run counts 0 there), then
+    FPGA resources when either run targets an FPGA."""
     a, _ = read_run(a_dir)
     b, _ = read_run(b_dir)
     rows = [(m, a.get(m), b.get(m)) for m in TOTALS]
-    for group, prefix in (("breakdown_cycles", "cycles:"), ("energy_breakdown_pj", "energy_pj:")):
-        names = list(dict.fromkeys([*a.get(group, {}), *b.get(group, {})]))
-        rows += [(prefix + n, a[group].get(n, 0), b[group].get(n, 0)) for n in names]
+    groups = (
+        ("breakdown_cycles", "cycles:"),
+        ("energy_breakdown_pj", "energy_pj:"),
+        ("area_breakdown_mm2", "area_mm2:"),  # older run directories may lack it
+    )
+    for group, prefix in groups:
+        ga, gb = a.get(group) or {}, b.get(group) or {}
+        names = list(dict.fromkeys([*ga, *gb]))
+        rows += [(prefix + n, ga.get(n, 0), gb.get(n, 0)) for n in names]
+    fa, fb = a.get("fpga") or {}, b.get("fpga") or {}
+    if fa or fb:  # FPGA resources (None on the side that is no FPGA run)
+        rows += [(f"fpga:{r}", fa.get(r), fb.get(r)) for r in ("luts", "ffs", "dsps", "bram_36k")]
     out = pd.DataFrame(rows, columns=["metric", "a", "b"], dtype=object)  # ints stay ints
     out["ratio"] = [_ratio(x, y) for x, y in zip(out["a"], out["b"])]
     return out

@@ -30,9 +30,15 @@ def run_point(
     reports_root="reports",
     scalesim_version: str | None = None,
     plots: bool = True,
+    require_fit: bool = False,
+    objective: str | None = None,
+    on_stats=None,
 ) -> tuple[dict, Path]:
     """Simulate one point and write its report (in scalesim mode with SCALE-Sim's reports in
-    `scalesim_version`'s layout, default the newest); returns (summary, directory written)."""
+    `scalesim_version`'s layout, default the newest); returns (summary, directory written).
+    `require_fit`: an FPGA design that does not fit its device is an error (nothing written);
+    `objective` maps ops with the mapper (hwsim.sim.mapper); `on_stats(stats)` runs before
+    anything is written (an error there leaves nothing on disk)."""
     from hwsim.dse.quant import PROXY_SOURCE, recipe_sqnr_db
     from hwsim.sim import simulate
     from hwsim.spec import load_arch
@@ -54,7 +60,11 @@ def run_point(
     if out_dir is None:
         out_dir = Path(reports_root) / run_name(arch.name, wl.name, mode, extra["quant"])
     report_dir(out_dir)  # a folder of the user's is refused before the simulation, not after
-    stats = simulate(arch, wl, quant=recipe, mode=mode)
+    stats = simulate(arch, wl, quant=recipe, mode=mode, objective=objective)
+    if require_fit:
+        check_fit(stats)
+    if on_stats is not None:
+        on_stats(stats)
     files = scalesim_reports(stats, wl, scalesim_version) if mode == "scalesim" else None
     summary = write_run(stats, out_dir, fmt=fmt, extra=extra, plots=plots, files=files)
     return summary, Path(out_dir)
@@ -66,3 +76,13 @@ def check_mode(mode: str) -> str:
     if mode not in MODES:
         raise HwsimError(f"--mode: expected one of {', '.join(MODES)}, got {mode!r}")
     return mode
+
+
+def check_fit(stats) -> None:
+    """Raise unless the run's FPGA design fits its device (`--require-fit`)."""
+    fpga = stats.fpga
+    if fpga is None:
+        raise HwsimError(f"--require-fit: {stats.arch.name} is no FPGA target (no arch.fpga)")
+    if not fpga.fits:
+        over = ", ".join(f"{r} {getattr(fpga, r):,} > {fpga.device[r]:,}" for r in fpga.over)
+        raise HwsimError(f"--require-fit: {stats.arch.name} does not fit {fpga.part}: {over}")

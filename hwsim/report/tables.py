@@ -126,6 +126,20 @@ def summary_rows(summary: dict) -> list[tuple[str, str]]:
             f"{summary['metrics'][c][name]:.6g}" for c in ("fp32", "fake", "hardware")
         )
         rows.append((f"{name} (fp32 / fake-quant / hardware)", cells))
+    if summary.get("leakage_pj") is not None:
+        rows.append(("leakage energy (mJ)", f"{summary['leakage_pj'] * 1e-9:,.4f}"))
+    fpga = summary.get("fpga")
+    if fpga:
+        for r, label in (
+            ("luts", "LUTs"),
+            ("ffs", "FFs"),
+            ("dsps", "DSPs"),
+            ("bram_36k", "BRAM36"),
+        ):
+            share = 100.0 * fpga["share"][r]
+            rows.append((f"FPGA {label} (% of device)", f"{fpga[r]:,} ({share:.1f})"))
+        over = ", ".join(fpga["over"])
+        rows.append((f"fits {fpga['part']}", "yes" if fpga["fits"] else f"no: {over} over"))
     return rows
 
 
@@ -198,11 +212,41 @@ def summary_markdown(summary: dict, ops: pd.DataFrame, plots: list[str]) -> str:
     ]
     if summary.get("unpriced_actions"):
         parts += ["", f"Unpriced actions (no energy entry): {summary['unpriced_actions']}"]
+    parts += area_and_fpga_sections(summary)
     top = ops.sort_values("cycles_total", ascending=False, kind="stable").head(10)
     parts += ["", "## Ten costliest ops (cycles x repeat)", ""]
     cols = ["op", "kind", "M", "N", "K", "repeat", "cycles_total", "utilisation_ratio"]
     cols += ["mac_slot_utilisation_ratio", "unit", "weight_format", "activation_format"]
     parts += [markdown_table(cols, top[cols].values.tolist())]
+    if "mapping" in top.columns:
+        parts += ["", "## Their bounds and loop nests", ""]
+        parts += [
+            markdown_table(
+                ["op", "bound", "mapping"], top[["op", "bound", "mapping"]].values.tolist()
+            )
+        ]
     if plots:
         parts += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
     return "\n".join(parts) + "\n"
+
+
+def area_and_fpga_sections(summary: dict) -> list[str]:
+    """summary.md's area by component (the PE split by datapath category) and, for FPGA
+    targets, resources against the device with whether the design fits."""
+    parts: list[str] = []
+    area = summary.get("area_breakdown_mm2") or {}
+    if area:
+        atotal = sum(area.values()) or 1.0
+        rows = [[k, float(v), 100.0 * v / atotal] for k, v in area.items()]
+        parts += ["", "## Area by component", ""]
+        parts += [markdown_table(["component", "area (mm^2)", "share (%)"], rows)]
+    fpga = summary.get("fpga")
+    if fpga:
+        verdict = "fits" if fpga["fits"] else "does not fit: " + ", ".join(fpga["over"]) + " over"
+        parts += ["", f"## FPGA resources ({fpga['part']}: {verdict})", ""]
+        rows = [
+            [r, int(fpga[r]), int(fpga["device"][r]), 100.0 * fpga["share"][r]]
+            for r in ("luts", "ffs", "dsps", "bram_36k")
+        ]
+        parts += [markdown_table(["resource", "design", "device", "share (%)"], rows)]
+    return parts

@@ -23,9 +23,12 @@ REPORT_FILES = frozenset(
 
 def run_summary(stats, extra: dict | None = None) -> dict:
     """Stats.summary() (with the precision-aware peak_macs_per_cycle and the precision-blind
-    mac_slots_per_cycle) plus the area breakdown, array figures and any `extra` keys."""
+    mac_slots_per_cycle) plus the area breakdown (PE split by datapath category where it is
+    modelled), leakage energy, FPGA resources (None for ASICs), array figures and `extra`."""
     s = stats.summary()
     s["area_breakdown_mm2"] = dict(stats.area_breakdown_mm2)
+    s["leakage_pj"] = float(stats.energy_breakdown_pj.get("leakage", 0.0))
+    s["fpga"] = stats.fpga.as_dict() if stats.fpga is not None else None
     s["dram_bytes_per_cycle"] = float(stats.arch.dram.bytes_per_cycle)
     s["clock_mhz"] = float(stats.arch.clock_mhz)
     s.update(extra or {})

@@ -49,10 +49,14 @@ def gemm_counts(
     reads, writes = m.dram_read_bytes, m.dram_write_bytes
     add("weights", "write_bits", reads["weights"] * 8)
     add("inputs", "write_bits", reads["inputs"] * 8)
-    add("outputs", "write_bits", writes["outputs"] * 8)
+    # outputs: written by the array (partial sums read back from DRAM are written again) and
+    # read out to DRAM
+    add("outputs", "write_bits", (writes["outputs"] + reads["outputs"]) * 8)
     add("outputs", "read_bits", writes["outputs"] * 8)
     out["dram:weights:read_bits"] = reads["weights"] * 8
     out["dram:inputs:read_bits"] = reads["inputs"] * 8
+    if reads["outputs"]:
+        out["dram:outputs:read_bits"] = reads["outputs"] * 8
     out["dram:outputs:write_bits"] = writes["outputs"] * 8
     return out
 

@@ -4,9 +4,11 @@ hwsim.sim.plan binds every op to its compute unit, precision and mapping; the en
 mode (ENGINES) times each OpPlan and returns its OpRow (hwsim.sim.rows).
 
 Modes (per op instance; the workload total is the sum over ops of cycles x repeat):
-  event     the simpy engine (hwsim.sim.engine): DRAM channel, buffer slots, PE array, writer
+  event     the pipeline (DRAM channel, buffer slots, PE array, writer) as a compiled
+            recurrence (hwsim.sim.pipeline), equal to the simpy model in hwsim.sim.engine
   analytic  max(compute, dram) with dram = floor(DRAM bytes / bytes_per_cycle), the BitMoD
-            paper simulator's per-layer model (BitMoD-HPCA-25 a902a09), no events
+            paper simulator's per-layer model (github abdelfattah-lab/BitMoD-HPCA-25, commit
+            a902a09), no events
   scalesim  SCALE-Sim's "Total Cycles" formula (its os fill and trailing -1 quirks), no stalls
 Vector ops run on the vector unit (ceil(elements / lanes) x cycles per element), their data
 staying on chip; with `vector_unit.overlapped` they are reported but hidden behind the array.
@@ -47,8 +49,8 @@ from pathlib import Path
 
 from hwsim.errors import HwsimError
 from hwsim.sim.actions import gemm_counts, vector_counts
-from hwsim.sim.engine import simulate_op
-from hwsim.sim.mapping import OpMapping, scalesim_cycles, vector_cycles
+from hwsim.sim.mapping import OpMapping, map_op, scalesim_cycles, vector_cycles
+from hwsim.sim.nest import nest_string
 from hwsim.sim.plan import OpPlan, plan
 from hwsim.sim.precision import apply_quant
 from hwsim.sim.rows import OpRow
@@ -60,8 +62,19 @@ from hwsim.workload.op import Workload
 _ARRAY_KEYS = ("pe:macs", "pe:active_cycles")
 
 
-def simulate(arch, workload, quant=None, mode: str = "event", profile: str | None = None) -> Stats:
-    """Simulate `workload` on `arch`; energy and area priced with `profile` (arch's default)."""
+def simulate(
+    arch,
+    workload,
+    quant=None,
+    mode: str = "event",
+    profile: str | None = None,
+    objective: str | None = None,
+) -> Stats:
+    """Simulate `workload` on `arch`; energy and area priced with `profile` (arch's default).
+
+    `objective` (latency | energy | edp) maps each op with the mapper (hwsim.sim.mapper);
+    None keeps the fixed mapping. SCALE-Sim mode always uses the fixed mapping (its formula
+    has no tiling)."""
     engine = ENGINES.get(mode)
     if engine is None:
         raise HwsimError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
@@ -71,7 +84,7 @@ def simulate(arch, workload, quant=None, mode: str = "event", profile: str | Non
             f"{arch.source}: mode scalesim: expected one compute unit (SCALE-Sim models one "
             f"array), got {len(arch.units)}; use event or analytic"
         )
-    bound = plan(arch, workload, quant)
+    bound = plan(arch, workload, quant, None if mode == "scalesim" else objective)
     arch = replace(bound.arch, precision=apply_quant(bound.arch.precision, quant))
     first = next(iter(bound.units))
     rows, op_counts, cache = [], [], {}
@@ -155,7 +168,7 @@ def _run_op(arch: Arch, p: OpPlan, mode: str, engine):
         hidden = arch.vector_unit.overlapped or mode == "scalesim"
         row = OpRow(
             op.name, op.kind, op.M, op.N, op.K, op.batch, op.repeat,
-            cycles=0 if hidden else vc, vector_cycles=vc, unit="vector",
+            cycles=0 if hidden else vc, vector_cycles=vc, unit="vector", bound="vector",
         )  # fmt: skip
         return row, vector_counts(op, vc)
     m, measured, work = p.mapping, None, None
@@ -164,9 +177,17 @@ def _run_op(arch: Arch, p: OpPlan, mode: str, engine):
         stream, measured, work = run_tensors(p, m.stream_steps, m.folds)
         m = replace(m, fold_stream=tuple(max(c, m.sram_stream_cycles) for c in stream))
     timing = engine(arch, p, m)
+    if mode == "event" and m.search == "latency":
+        # the mapper ranks nests by the analytic latency: in event mode keep the fixed nest
+        # where the pipeline runs it faster, so the choice is never worse than fixed here too
+        fixed = map_op(arch, p.unit, op, p.pe, p.second_operand_bits, p.activation_bits)
+        fixed_timing = engine(arch, p, fixed)
+        if fixed_timing["cycles"] <= timing["cycles"]:
+            m, timing = fixed, fixed_timing
+    timing["bound"] = _bound(m, timing)
     if work is None:  # PE-cycles of work at the cycles per MAC the timing used
         work = op.macs * (Fraction(1) if mode == "scalesim" else _cycles_per_mac(p, m))
-    row = _row(p, m, timing, work)
+    row = _row(arch, p, m, timing, work)
     counts = gemm_counts(
         arch,
         p.unit,
@@ -183,6 +204,8 @@ def _run_op(arch: Arch, p: OpPlan, mode: str, engine):
 
 
 def _event(arch: Arch, p: OpPlan, m: OpMapping) -> dict:
+    from hwsim.sim.pipeline import simulate_op  # numba and simpy: event mode only
+
     t = simulate_op(arch, m)
     return dict(
         cycles=t.cycles,
@@ -223,6 +246,15 @@ ENGINES = {"event": _event, "analytic": _analytic, "scalesim": _scalesim}
 MODES = tuple(ENGINES)
 
 
+def _bound(m: OpMapping, timing: dict) -> str:
+    """What set the op's cycles: the largest of DRAM time, the stream (the PEs, or the SRAM
+    port whose floor set it) and fill/drain (ties: the stream, then DRAM)."""
+    stream = timing["compute_cycles"]
+    parts = {m.port or "compute": stream, "dram": timing["dram_cycles"]}
+    parts["fill_drain"] = timing["fill_drain_cycles"]
+    return max(parts, key=parts.get)
+
+
 def _dram_analytic(arch: Arch, m: OpMapping) -> int:
     return int(m.dram_bytes // arch.dram.bytes_per_cycle)
 
@@ -232,7 +264,7 @@ def _cycles_per_mac(p: OpPlan, m: OpMapping) -> Fraction:
     return m.step_cycles / p.unit.array.dot_product_width
 
 
-def _row(p: OpPlan, m: OpMapping, timing: dict, work) -> OpRow:
+def _row(arch: Arch, p: OpPlan, m: OpMapping, timing: dict, work) -> OpRow:
     """The OpRow of a mapped op: its timing, traffic, utilisation and configuration."""
     op, unit, arr = p.op, p.unit, p.unit.array
     cycles, macs = timing["cycles"], op.macs
@@ -265,6 +297,7 @@ def _row(p: OpPlan, m: OpMapping, timing: dict, work) -> OpRow:
         activation_format=p.activation_format,
         group_size=p.group_size,
         scale_format=p.scale_format,
+        mapping=f"{m.search}: {nest_string(m, unit, arch)}",
         **timing,
     )
 

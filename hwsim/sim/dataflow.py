@@ -80,6 +80,11 @@ class Dataflow(ABC):
     def operand_reads(self, rows: int, cols: int, T: int, dp: int) -> tuple[int, int]:
         """(weight, input) elements the buffers deliver to the array in one fold."""
 
+    def output_writes(self, rows: int, cols: int, T: int) -> int:
+        """Output elements the array writes into the buffer in one fold: one per column per
+        step when outputs stream out (ws, is); os overrides (each PE owns one output)."""
+        return cols * T
+
     def scalesim_total(self, M: int, N: int, K: int, rows: int, cols: int) -> int:
         """SCALE-Sim's 'Total Cycles' for one GEMM without memory stalls (both quirks)."""
         sr, sc, t = self.scalesim_dims(M, N, K)
@@ -99,6 +104,9 @@ class OutputStationary(Dataflow):
 
     def operand_reads(self, rows, cols, T, dp):
         return rows * dp * T, cols * dp * T
+
+    def output_writes(self, rows, cols, T):
+        return rows * cols
 
     def scalesim_dims(self, M, N, K):
         return M, N, K

@@ -1,12 +1,15 @@
 """Event-driven timing of one mapped op (simpy): events per tile, integer cycles.
 
+The reference model of the event mode: hwsim.sim.pipeline computes the same timing as a
+compiled recurrence (what `simulate(mode="event")` runs) and the tests hold the two equal.
+
 Processes:
   loader   per tile, waits for a free buffer slot (2 when the weight and input buffers are
            double-buffered, else 1), then moves the tile's new operand bytes over the DRAM
            channel; data is ready `latency_cycles` after its transfer ends
   compute  per tile, waits for its data, holds the PE array for the tile's folds, frees the
            slot, and queues the tile's outputs for write-back on the same DRAM channel
-           (reads and writes contend, reads booked first within a cycle; the op ends when
+           (reads and writes contend, in simpy's event order within a cycle; the op ends when
            its last write completes)
 The DRAM channel is one FIFO server: a transfer is booked when requested, starting when the
 channel frees (so requests are served in request order, ties in program order), and occupies
@@ -18,6 +21,7 @@ the tiles' sums equal the mapping's totals exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import product
 from math import ceil, isinf
 
 import simpy
@@ -51,38 +55,42 @@ def transfer_cycles(nbytes: int, bytes_per_cycle: float) -> int:
 
 
 def tile_plan(m: OpMapping) -> list[tuple[int, int, int, int]]:
-    """Per tile, in execution order: (read bytes, stream cycles, folds, write bytes)."""
-    if m.loop_order == "weights_outer":
-        outer_total, inner_total = m.weight_bytes, m.input_bytes
-        inner_refetched = m.input_fetches > 1
-    else:
-        outer_total, inner_total = m.input_bytes, m.weight_bytes
-        inner_refetched = m.weight_fetches > 1
-    outer_parts = split(outer_total, m.outer_chunks)
-    inner_parts = split(inner_total, m.inner_chunks)
-    per_instance = m.outer_chunks * m.inner_chunks
+    """Per tile, in execution order: (read bytes, stream cycles, folds, write bytes).
+
+    Tiles walk the nest (m.order, outer -> inner); an operand tile is read when its indices
+    change; folds, write-backs and partial-sum re-reads are spread over an instance's tiles.
+    """
+    full = m.order + "".join(d for d in "mnk" if d not in m.order)
+    counts = {"m": m.m_tiles, "n": m.n_tiles, "k": m.k_tiles}
+    per_instance = m.m_tiles * m.n_tiles * m.k_tiles
     folds = split(m.folds, per_instance)
-    writes = split(m.output_bytes, per_instance)
+    writes = split(m.output_bytes + m.psum_bytes, per_instance)
+    psums = split(m.psum_bytes, per_instance)
+    w_parts = [split(p, m.k_tiles) for p in split(m.weight_bytes, m.n_tiles)]
+    i_parts = [split(p, m.k_tiles) for p in split(m.input_bytes, m.m_tiles)]
     per_fold = m.fold_cycles - m.fill_drain_cycles
     tiles, done = [], 0
     for _ in range(m.instances):
-        t = 0
-        for j in range(m.outer_chunks):
-            for i in range(m.inner_chunks):
-                read = outer_parts[j] if i == 0 else 0
-                if j == 0 or inner_refetched:
-                    read += inner_parts[i]
-                if m.fold_stream is None:
-                    stream = folds[t] * per_fold
-                else:
-                    stream = sum(m.fold_stream[done : done + folds[t]])
-                done += folds[t]
-                tiles.append((read, stream, folds[t], writes[t]))
-                t += 1
+        last_w = last_i = None
+        for t, idx in enumerate(product(*(range(counts[d]) for d in full))):
+            j = dict(zip(full, idx, strict=True))
+            read = psums[t]
+            if (j["n"], j["k"]) != last_w:
+                last_w = (j["n"], j["k"])
+                read += w_parts[j["n"]][j["k"]]
+            if (j["m"], j["k"]) != last_i:
+                last_i = (j["m"], j["k"])
+                read += i_parts[j["m"]][j["k"]]
+            if m.fold_stream is None:
+                stream = folds[t] * per_fold
+            else:
+                stream = sum(m.fold_stream[done : done + folds[t]])
+            done += folds[t]
+            tiles.append((read, stream, folds[t], writes[t]))
     return tiles
 
 
-def simulate_op(arch: Arch, m: OpMapping) -> OpTiming:
+def simulate_events(arch: Arch, m: OpMapping) -> OpTiming:
     """Run the op's tiles through loader, PE array and writer; return its timing."""
     env = simpy.Environment()
     channel_free = [0]  # cycle at which the DRAM channel finishes its booked transfers
@@ -133,8 +141,8 @@ def simulate_op(arch: Arch, m: OpMapping) -> OpTiming:
             busy["fill"] += fills * m.fill_drain_cycles
             slots.put(1)  # never blocks: at most `capacity` tiles are in flight
             if write:
-                # reads first: the loader, woken by the freed slot, books its next read at
-                # this same cycle before the write-back is queued behind it
+                # the loader woken by the freed slot resumes after this timeout: the
+                # write-back is booked before its read (simpy runs the put's callbacks first)
                 yield env.timeout(0)
                 book(write)
         end[0] = max(int(env.now), channel_free[0])

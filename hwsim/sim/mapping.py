@@ -1,13 +1,15 @@
-"""Mapping: one op -> tiles that fit the buffers, bytes per level and operand, compute cycles.
+"""Mapping: one op -> a loop nest whose tiles fit the buffers, bytes per level, fold timing.
 
-Loop order (chosen to minimise DRAM traffic, reported as `loop_order`):
+`map_op` is the fixed mapping (`mapping: fixed`, the default); hwsim.sim.mapper searches nests.
+Fixed loop order (chosen to minimise DRAM traffic, reported as `loop_order`):
   weights_outer  weights are split into chunks that fit the weight buffer; the inputs are
                  streamed once per weight chunk (fetched ceil(W / Wcap) times)
   inputs_outer   inputs are split into chunks that fit the input buffer; the weights are
                  streamed once per input chunk (fetched ceil(I / Icap) times)
 An operand that fits its buffer is fetched once. Inputs_outer is taken only when it moves
-strictly fewer bytes, which is the BitMoD simulator's refetch rule (a902a09 accelerator.py). Outputs
-are written back once (the reduction is never split: every PE owns full-K partial sums).
+strictly fewer bytes, which is the BitMoD simulator's refetch rule (github
+abdelfattah-lab/BitMoD-HPCA-25, commit a902a09, accelerator.py). Outputs are written back once
+(the fixed mapping never splits the reduction: every PE owns full-K partial sums).
 
 Operand bytes of one GEMM instance (C[M,N] = A[M,K] W[N,K]^T):
   W = ceil(K * w_bits / 8) * N   (w_bits: stored bits per element of the second operand:
@@ -15,10 +17,13 @@ Operand bytes of one GEMM instance (C[M,N] = A[M,K] W[N,K]^T):
                                   attention matmul, hwsim.sim.plan)
   I = ceil(K * a_bits / 8) * M   (a conv reads its real feature map, not the im2col copy)
   O = ceil(N * a_bits / 8) * M
+Grouped-query / multi-query attention (op.kv_group query heads per KV head): the group is one
+instance with kv_group x I input and output bytes and one W (its K or V), as a GQA kernel
+runs the heads sharing a KV head together; the array still computes each head's folds.
 A buffer level holding both weights and inputs gives each half its tile capacity; outputs
 stream out and take no capacity. A fold streams for max(ceil(T * step_cycles), the cycles the
-buffers' read ports need to deliver its operands): read_bytes_per_cycle is a timing limit.
-DRAM fills are limited by the DRAM channel only (buffer write ports are not modelled).
+buffers' ports need, `port_floor`): read_bytes_per_cycle and write_bytes_per_cycle are timing
+limits. DRAM fills are limited by the DRAM channel only (the DMA path).
 """
 
 from __future__ import annotations
@@ -35,25 +40,36 @@ from hwsim.workload.op import Op
 
 @dataclass(frozen=True)
 class OpMapping:
-    """How one op (all `batch` GEMMs of one instance) runs on the array."""
+    """How one op (all its GEMM instances) runs on the array: a loop nest.
+
+    DRAM level: loops over `order` (outer -> inner, letters of m, n, k) with m_tiles, n_tiles,
+    k_tiles tiles; buffer level: one tile of each operand; array: `folds` folds per instance
+    of `stream_steps` dp-wide steps, the unit's dataflow unrolling two dimensions onto rows and
+    cols. A GQA/MQA attention op's instance is one KV head's group of query heads (their rows
+    stacked), so K/V cross DRAM once per KV head.
+    """
 
     op: Op
-    instances: int  # independent GEMMs (op.batch)
+    instances: int  # independent GEMM instances (op.batch / op.kv_group)
     weight_bytes: int  # per GEMM instance
     input_bytes: int
     output_bytes: int
     weight_fetches: int  # times the weights cross the DRAM interface
     input_fetches: int
-    loop_order: str  # weights_outer | inputs_outer
-    outer_chunks: int  # chunks of the stationary (outer) operand
-    inner_chunks: int  # chunks of the streamed operand per outer chunk (1: resident)
+    order: str  # DRAM-level loops, outer -> inner ("nm": weights outer)
+    m_tiles: int
+    n_tiles: int
+    k_tiles: int
     folds: int  # array folds per GEMM instance
     steps: int  # array steps per GEMM instance (BitMoD's "tiles")
     stream_steps: int  # T: dp-wide steps streamed per fold
     fold_cycles: int  # cycles of one fold (physical model)
     fill_drain_cycles: int  # part of fold_cycles spent filling and draining a systolic array
     step_cycles: Fraction  # cycles of one dp-wide step of one PE
-    sram_stream_cycles: int = 0  # fewest cycles per fold the buffers' read ports allow
+    sram_stream_cycles: int = 0  # fewest cycles per fold the buffers' ports allow
+    port: str = ""  # sram_read | sram_write: the port that sets the stream (else "")
+    psum_bytes: int = 0  # partial sums spilled to DRAM and read back, per instance, each way
+    search: str = "fixed"  # fixed, or the objective the mapper chose this nest for
     # data-dependent runs: stream cycles of every fold of every instance, in execution order
     fold_stream: tuple[int, ...] | None = None
 
@@ -65,15 +81,30 @@ class OpMapping:
         return self.instances * self.folds * self.fold_cycles
 
     @property
+    def loop_order(self) -> str:
+        """weights_outer (the n loop above m) or inputs_outer; `+psums` when k is split."""
+        base = "weights_outer" if self.order.index("n") < self.order.index("m") else "inputs_outer"
+        return base + ("+psums" if self.psum_bytes else "+k_inner" if self.k_tiles > 1 else "")
+
+    @property
+    def outer_chunks(self) -> int:
+        return self.n_tiles if self.order.index("n") < self.order.index("m") else self.m_tiles
+
+    @property
+    def inner_chunks(self) -> int:
+        return self.m_tiles if self.order.index("n") < self.order.index("m") else self.n_tiles
+
+    @property
     def dram_read_bytes(self) -> dict[str, int]:
         return {
             "weights": self.instances * self.weight_bytes * self.weight_fetches,
             "inputs": self.instances * self.input_bytes * self.input_fetches,
+            "outputs": self.instances * self.psum_bytes,  # partial sums read back
         }
 
     @property
     def dram_write_bytes(self) -> dict[str, int]:
-        return {"outputs": self.instances * self.output_bytes}
+        return {"outputs": self.instances * (self.output_bytes + self.psum_bytes)}
 
     @property
     def dram_bytes(self) -> int:
@@ -81,7 +112,7 @@ class OpMapping:
 
     @property
     def tiles(self) -> int:
-        return self.instances * self.outer_chunks * self.inner_chunks
+        return self.instances * self.m_tiles * self.n_tiles * self.k_tiles
 
 
 def capacities(arch: Arch) -> dict[str, int]:
@@ -112,13 +143,14 @@ def map_op(
     arch: Arch, unit, op: Op, pe: PEModel, w_bits: float, a_bits: int, index_bytes: int = 0
 ) -> OpMapping:
     """Tile `op` onto compute unit `unit` (a hwsim.sim.plan.Unit) of `arch` (already
-    specialised to the workload) and time its folds. `index_bytes`: column indices the op
-    reads with its inputs (the sparse part of an outlier split), per GEMM instance."""
+    specialised to the workload) with today's fixed rule, and time its folds. `index_bytes`:
+    column indices the op reads with its inputs (the sparse part of an outlier split), per GEMM
+    instance."""
     if op.kind == "vector":
         raise ValueError("vector ops are not mapped onto the PE array")
-    arr = unit.array
+    arr, g = unit.array, op.kv_group
     W, I, O = operand_bytes(op, w_bits, a_bits)
-    I += index_bytes
+    I, O = I * g + index_bytes, O * g  # a KV head's query heads share its K / V
     cap = capacities(arch)
     _check_fits(arch, arr, op, w_bits, a_bits, cap)
     w_chunks = ceil(W / cap["weights"])
@@ -126,27 +158,28 @@ def map_op(
     weights_outer = (W, I * w_chunks)  # (weight bytes, input bytes) moved
     inputs_outer = (W * i_chunks, I)
     if w_chunks > 1 and i_chunks > 1 and sum(inputs_outer) < sum(weights_outer):
-        order, wf, if_, outer, inner = "inputs_outer", i_chunks, 1, i_chunks, w_chunks
+        order, wf, if_ = "mn", i_chunks, 1
     else:
-        order, wf, if_, outer, inner = "weights_outer", 1, w_chunks, w_chunks, i_chunks
+        order, wf, if_ = "nm", 1, w_chunks
         if w_chunks == 1 or i_chunks == 1:
             wf = if_ = 1  # one operand stays resident: both cross DRAM once
     df = unit.dataflow
     sr, sc, T = df.dims(op.M, op.N, op.K, arr.dot_product_width)
-    folds = ceil(sr / arr.rows) * ceil(sc / arr.cols)
-    floor = sram_stream_floor(arch, arr, df, T, w_bits, a_bits)
+    folds = ceil(sr / arr.rows) * ceil(sc / arr.cols) * g
+    floor, port = port_floor(arch, unit, T, w_bits, a_bits, a_bits)
     fold = df.fold_cycles(T, pe.step_cycles, arr.rows, arr.cols, arr.systolic, floor)
     return OpMapping(
         op=op,
-        instances=op.batch,
+        instances=op.batch // g,
         weight_bytes=W,
         input_bytes=I,
         output_bytes=O,
         weight_fetches=wf,
         input_fetches=if_,
-        loop_order=order,
-        outer_chunks=outer,
-        inner_chunks=inner,
+        order=order,
+        m_tiles=i_chunks,
+        n_tiles=w_chunks,
+        k_tiles=1,
         folds=folds,
         steps=folds * T,
         stream_steps=T,
@@ -154,22 +187,40 @@ def map_op(
         fill_drain_cycles=fold - max(ceil(T * pe.step_cycles), floor),
         step_cycles=pe.step_cycles,
         sram_stream_cycles=floor,
+        port=port if floor > ceil(T * pe.step_cycles) else "",
     )
 
 
-def sram_stream_floor(arch: Arch, arr, dataflow, T: int, w_bits: float, a_bits: int) -> int:
-    """Fewest cycles the buffers need to deliver one fold's operands at their read bandwidth.
+def port_floor(arch: Arch, unit, T: int, w_bits: float, a_bits: int, o_bits: float):
+    """(fewest cycles the buffers' ports allow one fold of T steps, the port that sets it).
 
-    A level holding both weights and inputs serves both from its read port; a fold can stream
-    no faster than its busiest level allows. `arr` is the unit's PEArray.
+    Reads: the operands the array takes per fold (dataflow.operand_reads) from each level's
+    read port; a level holding both weights and inputs serves both. Writes: the fold's outputs
+    (dataflow.output_writes, at `o_bits`: partial sums when the reduction is split) into the
+    outputs level's write port. Banks: a single-bank level serving reads and writes in one fold
+    serialises them (one array, one port); with two or more banks the operands sit in separate
+    banks and reads and writes overlap.
     """
-    w_el, i_el = dataflow.operand_reads(arr.rows, arr.cols, T, arr.dot_product_width)
-    demand: dict[str, float] = {}
+    arr, df = unit.array, unit.dataflow
+    w_el, i_el = df.operand_reads(arr.rows, arr.cols, T, arr.dot_product_width)
+    reads: dict[str, float] = {}
     for operand, nbytes in (("weights", w_el * w_bits / 8), ("inputs", i_el * a_bits / 8)):
         name = arch.level_for(operand).name
-        demand[name] = demand.get(name, 0.0) + nbytes
-    levels = {level.name: level for level in arch.memory}
-    return max(ceil(b / levels[name].read_bytes_per_cycle - 1e-9) for name, b in demand.items())
+        reads[name] = reads.get(name, 0.0) + nbytes
+    out_level = arch.level_for("outputs")
+    writes = {out_level.name: df.output_writes(arr.rows, arr.cols, T) * o_bits / 8}
+    best, port = 0, ""
+    for level in arch.memory:
+        r = _port_cycles(reads.get(level.name, 0.0), level.read_bytes_per_cycle)
+        w = _port_cycles(writes.get(level.name, 0.0), level.write_bytes_per_cycle)
+        both = r + w if level.banks == 1 and r and w else max(r, w)
+        if both > best:
+            best, port = both, "sram_read" if r >= w else "sram_write"
+    return best, port
+
+
+def _port_cycles(nbytes: float, bytes_per_cycle: float) -> int:
+    return ceil(nbytes / bytes_per_cycle - 1e-9) if nbytes else 0
 
 
 def _check_fits(arch: Arch, arr, op: Op, w_bits, a_bits, cap) -> None:

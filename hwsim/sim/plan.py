@@ -39,6 +39,7 @@ from functools import cached_property
 
 from hwsim.errors import HwsimError
 from hwsim.sim.dataflow import get_dataflow
+from hwsim.sim.mapper import check_objective, choose_mapping
 from hwsim.sim.mapping import OpMapping, map_op
 from hwsim.sim.pe_model import PEModel, pe_model
 from hwsim.sim.precision import apply_quant, op_precision
@@ -192,8 +193,11 @@ def _pe_instance(kind: str, params: tuple):
         return get_pe(kind, **dict(params))
 
 
-def plan(arch: Arch, workload: Workload, quant=None) -> Plan:
-    """Bind every op of `workload` to a unit of `arch`, its precision and its mapping."""
+def plan(arch: Arch, workload: Workload, quant=None, objective: str | None = None) -> Plan:
+    """Bind every op of `workload` to a unit of `arch`, its precision and its mapping: the
+    fixed mapping, or with `objective` (latency | energy | edp) the mapper's (hwsim.sim.mapper;
+    traced ops keep the fixed one, their measured folds follow its nest)."""
+    check_objective(objective)
     arch = arch.for_workload(workload.name)
     units = {u.name: resolve_unit(arch, u) for u in arch.units}
     recipe = quant if isinstance(quant, Recipe) else None
@@ -206,15 +210,15 @@ def plan(arch: Arch, workload: Workload, quant=None) -> Plan:
     for op in workload.ops:
         rule = recipe.rule_for(op) if recipe is not None and recipe.rules else None
         if rule is not None and rule.outliers is not None and op.kind == "gemm":
-            ops += _plan_split(arch, units, run_prec, recipe, quant, op, rule, cache)
+            ops += _plan_split(arch, units, run_prec, recipe, quant, op, rule, cache, objective)
         else:
-            ops.append(_plan_op(arch, units, run_prec, recipe, quant, op, cache, rule))
+            ops.append(_plan_op(arch, units, run_prec, recipe, quant, op, cache, rule, objective))
     ops = tuple(ops)
     run_pe = {name: _run_pe(arch, u, run_prec[name], ops) for name, u in units.items()}
     return Plan(arch, workload, units, ops, run_pe, run_prec)
 
 
-def _plan_op(arch, units, run_prec, recipe, quant, op: Op, cache, rule) -> OpPlan:
+def _plan_op(arch, units, run_prec, recipe, quant, op: Op, cache, rule, objective) -> OpPlan:
     if op.kind == "vector":
         return OpPlan(op, None, arch.precision, key=("vector", op.elements, op.vector_kind))
     if len(units) == 1 and not arch.routes and (rule is None or rule.unit is None):
@@ -231,26 +235,28 @@ def _plan_op(arch, units, run_prec, recipe, quant, op: Op, cache, rule) -> OpPla
         op.K,
         op.batch,
         op.weight_is_activation,
+        op.kv_group,
         op.conv,
         id(op) if op.inputs is not None else None,  # traced tensors: time each op's own
     )
     if key not in cache:
-        cache[key] = _bind(arch, unit, run_prec[unit.name], recipe, quant, rule, op, key)
+        cache[key] = _bind(arch, unit, run_prec[unit.name], recipe, quant, rule, op, key, objective)
     p = cache[key]
     return p if p.op is op else _for_op(p, op)
 
 
-def _plan_split(arch, units, run_prec, recipe, quant, op: Op, rule, cache) -> list:
+def _plan_split(arch, units, run_prec, recipe, quant, op: Op, rule, cache, objective) -> list:
     """The OpPlans of a GEMM split by its rule's `outliers:` (hwsim.workload.outliers): the
-    dense part at the rule's specs, the sparse part at the outliers' specs on their unit,
-    reading its column indices with its inputs."""
+    dense part at the rule's specs (mapped for `objective`), the sparse part at the outliers'
+    specs on their unit, reading its column indices with its inputs (the fixed mapping: the
+    mapper does not model the index stream)."""
     from hwsim.sim.precision import spec_overrides
     from hwsim.workload.outliers import index_bytes, split
 
     dense, sparse = split(op, rule.outliers)
     out = []
     if dense is not None:
-        out.append(_plan_op(arch, units, run_prec, recipe, quant, dense, cache, rule))
+        out.append(_plan_op(arch, units, run_prec, recipe, quant, dense, cache, rule, objective))
     if sparse is None:
         return out
     spec = rule.outliers
@@ -283,7 +289,7 @@ def _for_op(p: OpPlan, op: Op) -> OpPlan:
     return twin
 
 
-def _bind(arch, unit, run_prec, recipe, quant, rule, op: Op, key) -> OpPlan:
+def _bind(arch, unit, run_prec, recipe, quant, rule, op: Op, key, objective) -> OpPlan:
     """The OpPlan of the first op of its key: precision, specs, PE model and mapping."""
     prec = op_precision(run_prec, quant, op)
     weights, a_spec = recipe.specs_for(op) if recipe is not None else (None, None)
@@ -298,7 +304,10 @@ def _bind(arch, unit, run_prec, recipe, quant, rule, op: Op, key) -> OpPlan:
             f"op {op.name!r}: {unit_path(arch, unit.name)}.pe: {e} "
             f"(unit {unit.name!r}, {arch.source})"
         ) from None
-    m = map_op(arch, unit, op, pe, _second_bits(op, prec, kv), prec.activation_bits)
+    w_bits = _second_bits(op, prec, kv)
+    m = map_op(arch, unit, op, pe, w_bits, prec.activation_bits)
+    if objective is not None and op.inputs is None:
+        m = choose_mapping(arch, unit, op, pe, w_bits, prec.activation_bits, m, objective)
     return OpPlan(op, unit, prec, weights, a_spec, kv, pe, m, key)
 
 

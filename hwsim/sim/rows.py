@@ -6,7 +6,9 @@ their order; new columns are appended at the end. The effective configuration of
 closes the row: the unit it ran on, that unit's array shape and dataflow, and the formats it
 ran at (`weight_format` is the weight-side operand's, the K / V cache's for attention ops;
 `group_size` 0 and `scale_format` "" when the weights have no group scales). Vector ops name
-the "vector" unit and leave the array figures 0.
+the "vector" unit and leave the array figures 0. `bound` names what set the cycles (the largest
+of: DRAM time, the stream (compute, or the SRAM read / write port when a port floor sets it),
+fill/drain; vector for vector ops); `mapping` is the loop nest (hwsim.sim.nest).
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ class OpRow:
     activation_format: str = ""
     group_size: int = 0
     scale_format: str = ""
+    # what set the op's cycles: compute | dram | sram_read | sram_write | fill_drain | vector
+    bound: str = ""
+    # the loop nest, prefixed by how it was chosen (fixed, or the mapper's objective)
+    mapping: str = ""
 
     def but(self, **changes) -> OpRow:
         """A copy with `changes` (dataclasses.replace without its per-call field walk: the
@@ -73,5 +79,6 @@ class OpRow:
 
 OP_COLUMNS = tuple(f.name for f in fields(OpRow))
 _FIELDS = frozenset(OP_COLUMNS)
-# the effective configuration of each op (the last columns, reported as they are)
+# the effective configuration of each op, then its bound and mapping (the last columns,
+# reported as they are)
 CONFIG_COLUMNS = OP_COLUMNS[OP_COLUMNS.index("unit") :]

@@ -32,6 +32,7 @@ from math import ceil
 
 import numpy as np
 
+from hwsim.dtypes.registry import same_format
 from hwsim.errors import HwsimError
 from hwsim.pe.counts import ActionCounts
 
@@ -90,7 +91,7 @@ def activation_spec(spec, fmt):
     from hwsim.dtypes import QuantSpec
 
     name = spec.format if spec is not None else fmt
-    if name is None or name in _FP16:
+    if name is None or _is_fp16(name):
         return None
     return spec or QuantSpec(fmt, "tensor")
 
@@ -142,7 +143,7 @@ def operands(p, a: np.ndarray, w: np.ndarray, cache: dict | None = None, key=Non
         x = _pad(x, K)
         if spec is not None:
             x = quantize(x, spec)
-        elif fmt in _FP16:  # a float16 array: what an FP16 datapath takes
+        elif _is_fp16(fmt):  # a float16 array: what an FP16 datapath takes
             x = x.astype(np.float16)
         if cached:
             cache[key] = x
@@ -150,7 +151,8 @@ def operands(p, a: np.ndarray, w: np.ndarray, cache: dict | None = None, key=Non
     return tuple(out)
 
 
-_FP16 = ("float16", "fp16")
+def _is_fp16(name) -> bool:
+    return isinstance(name, str) and same_format(name, "float16")
 
 
 def float_formats(p) -> tuple:

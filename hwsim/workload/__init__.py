@@ -8,6 +8,7 @@ line loads `commands` without numpy.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from hwsim.errors import HwsimError
@@ -30,6 +31,11 @@ def load_workload(source):
 
     if isinstance(source, Workload):
         return source
+    if not isinstance(source, str | os.PathLike):
+        raise HwsimError(
+            "workload: expected a Workload, a path, a shipped workload's name or a card, "
+            f"got {type(source).__name__}"
+        )
     text = str(source)
     if is_card(text):
         from hwsim.workload.cards import load_card

@@ -19,7 +19,8 @@ the module that performs them; `name@k` is the k-th call of a module called more
 
 Linear ops: M = tokens (batch x tokens per sequence), N = out features, K = in features.
 Attention: batch = sequences x query heads (GQA: each query head reads its group's K/V,
-so k_proj/v_proj have N = kv_heads x head_dim while attn_qk/attn_av keep batch = heads);
+so k_proj/v_proj have N = kv_heads x head_dim while attn_qk/attn_av keep batch = heads and
+carry kv_group = heads / kv_heads, the query heads sharing one K/V head);
 attn_qk M = queries, N = context, K = head_dim; attn_av M = queries, N = head_dim, K = context.
 Both operands are activations (KV at activation precision, e.g. FP16 as in the BitMoD sim).
 """
@@ -205,6 +206,7 @@ def _attention(prefix: str, cfg: TransformerConfig, seqs: int, q: int, ctx: int,
             repeat=rep,
             module=prefix,
             weight_is_activation=True,
+            kv_group=cfg.heads // cfg.kv_heads,
         ),
         _vec(f"{prefix}.softmax", "softmax", b * q * ctx, rep, prefix),
         Op(
@@ -217,6 +219,7 @@ def _attention(prefix: str, cfg: TransformerConfig, seqs: int, q: int, ctx: int,
             repeat=rep,
             module=prefix,
             weight_is_activation=True,
+            kv_group=cfg.heads // cfg.kv_heads,
         ),
     ]
 

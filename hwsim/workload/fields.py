@@ -14,7 +14,7 @@ from hwsim.spec.yamlcheck import kind_of, number, shown
 from hwsim.workload.cards import TransformerConfig, build_card, load_card
 from hwsim.workload.op import OP_KINDS, VECTOR_KINDS, ConvShape, Op, Workload
 
-_INT_FIELDS = ("M", "N", "K", "batch", "repeat", "elements")
+_INT_FIELDS = ("M", "N", "K", "batch", "repeat", "elements", "kv_group")
 _PAIRS = ("kernel", "stride", "padding", "in_hw", "out_hw")
 # the least each conv field may be (padding may be 0, every other size at least 1)
 _CONV_MIN = {"padding": 0}
@@ -51,9 +51,14 @@ def op_from_dict(path: Path, i: int, d) -> Op:
                 f"{where}.vector_kind: expected one of {', '.join(VECTOR_KINDS)}, got {got}"
             )
     else:
-        for key in ("M", "N", "K", "batch", "repeat"):
+        for key in ("M", "N", "K", "batch", "repeat", "kv_group"):
             if d.get(key, 1) <= 0:
                 raise HwsimError(f"{where}.{key}: expected an integer > 0 for a {kind} op, got 0")
+        if d.get("batch", 1) % d.get("kv_group", 1):
+            raise HwsimError(
+                f"{where}.kv_group: expected a divisor of batch={d.get('batch', 1)}, "
+                f"got {d['kv_group']}"
+            )
     conv = conv_from_dict(f"{where}.conv", d["conv"]) if d.get("conv") is not None else None
     kw = {k: v for k, v in d.items() if k != "conv"}
     return Op(**kw, conv=conv)

@@ -24,6 +24,7 @@ YAML schema, `version: 1` (every key documented; numbers only):
         vector_kind: softmax   # vector ops: softmax | norm | act | elementwise | pool | embedding
         conv: {in_channels, out_channels, kernel: [h, w], stride, padding, in_hw, out_hw, groups}
         weight_is_activation: false
+        kv_group: 1            # optional, attention: query heads sharing one K/V head (GQA/MQA)
 
 Instead of `ops:` a file may name a card: `card: llama-2-7b:decode:256`, or a custom
 transformer `card: {family: llama, d_model: ..., ffn: ..., layers: ..., heads: ..., kv_heads:
@@ -127,6 +128,8 @@ def _op_to_dict(op: Op) -> dict:
         out["conv"] = {k: list(v) if isinstance(v, tuple) else v for k, v in conv.items()}
     if op.weight_is_activation:
         out["weight_is_activation"] = True
+    if op.kv_group != 1:
+        out["kv_group"] = op.kv_group
     return out
 
 

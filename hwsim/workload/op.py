@@ -49,6 +49,9 @@ class Op:
     conv: ConvShape | None = None
     # both operands are activations (QK^T, AV): no weight stored in memory
     weight_is_activation: bool = False
+    # attention under grouped-query / multi-query attention: consecutive instances of `batch`
+    # in groups of kv_group (query heads per KV head) read the same K / V
+    kv_group: int = 1
     # real tensors, when traced: inputs [batch?, M, K], weights [batch?, N, K]
     inputs: np.ndarray | None = field(default=None, repr=False)
     weights: np.ndarray | None = field(default=None, repr=False)
@@ -75,8 +78,9 @@ class Op:
 
     @property
     def weight_elements(self) -> int:
-        """Elements of the second operand (weights, or K/V for attention; 0 for vector ops)."""
-        return 0 if self.kind == "vector" else self.batch * self.N * self.K
+        """Elements of the second operand (weights, or K/V for attention, once per KV head; 0 for
+        vector ops)."""
+        return 0 if self.kind == "vector" else self.batch // self.kv_group * self.N * self.K
 
     @property
     def output_elements(self) -> int:

@@ -68,6 +68,12 @@ U64_MAX = np.full((3, 64), 2**64 - 1, np.uint64)
 
 # --- calls that must be one-line HwsimErrors ----------------------------------------------
 ERRORS = [
+    # loaders and the PE registry take names or paths, not other objects
+    ("load_arch None", lambda: hwsim.load_arch(None), r"arch: expected a path or a shipped arch"),
+    ("load_arch int", lambda: hwsim.load_arch(5), r"arch: expected a path .*, got int"),
+    ("load_workload list", lambda: hwsim.load_workload([1]), r"workload: expected a Work"),
+    ("pe.run None kind", lambda: hwsim.pe.run(None, [[1.0]], [[1.0]]), r"PE kind: expected a name"),
+    ("pe.run int kind", lambda: hwsim.pe.run(3, [[1.0]], [[1.0]]), r"PE kind: .*got int"),
     # hwsim.format: only names (or Formats) are formats
     (
         "format list",

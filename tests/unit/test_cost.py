@@ -9,6 +9,7 @@ import pytest
 
 from hwsim.cost import (
     action_pj,
+    arch_datapath,
     area_scale,
     energy_scale,
     kulisch_bits,
@@ -17,7 +18,7 @@ from hwsim.cost import (
     recost,
     sram_pj_per_bit,
 )
-from hwsim.cost.fpga import acc_bits, addertree_luts, fpga_resources, mult_luts
+from hwsim.cost.fpga import fpga_resources, mult_luts
 from hwsim.errors import HwsimError
 from hwsim.sim import simulate
 from hwsim.spec import load_arch
@@ -38,18 +39,34 @@ def tiny(tmp_path):
 
 def test_energy_roll_up_by_hand(tiny):
     st = simulate(tiny, Workload("w", (Op("g", "gemm", M=4, N=4, K=8),)), mode="analytic")
-    pe = 128 * (0.00305 * 8 * 8 + 0.0035 * 32)  # int_mac: one mul.8x8 and one add.32 per MAC
+    # int_mac datapath per MAC: 8x8 multiplier, 32-bit accumulator add, accumulator and
+    # activation registers written (40 bits)
+    pe_mult, pe_acc, pe_reg = 128 * 0.00305 * 64, 128 * 0.0035 * 32, 128 * 0.0110 * 40
     dram = (32 + 32 + 16) * 8 * 8.0  # W, I, O bytes at LPDDR4 8 pJ/bit
     e64_w = 10.0 * (4096 / 8192) ** 0.47  # wbuf: one 4 KiB bank
     e64_i = 10.0 * (2048 / 8192) ** 0.47  # ibuf: two 2 KiB banks
     wbuf = (256 + 256) * e64_w / 64  # array reads 4 rows x 8 steps x 8 b; DRAM fill 256 b
     ibuf = (256 + 256 + 128 + 128) * e64_i / 64  # reads, fill, outputs in, outputs out
-    assert st.energy_breakdown_pj["pe"] == pytest.approx(pe, rel=1e-12)
-    assert st.energy_breakdown_pj["dram"] == pytest.approx(dram, rel=1e-12)
-    assert st.energy_breakdown_pj["sram:wbuf"] == pytest.approx(wbuf, rel=1e-12)
-    assert st.energy_breakdown_pj["sram:ibuf"] == pytest.approx(ibuf, rel=1e-12)
-    assert st.energy_pj == pytest.approx(pe + dram + wbuf + ibuf, rel=1e-12)
+    # leakage: Aladdin 40 nm densities carried to 45 nm, over the priced area, for st.cycles
+    node = energy_scale(40, 45) / area_scale(40, 45)
+    reg_um2 = 4.3092 * area_scale(40, 45)
+    pe_um2 = 16 * (4.4 * 64 + 4.3 * 32 + reg_um2 * 40)
+    vector_um2 = 4 * (4.4 * 256 + 4.3 * 16)
+    sram_um2 = 2 * 4096 * 8 * 0.494
+    leak_w = ((pe_um2 + vector_um2) * 11.06 + sram_um2 * 1.236) * node * 1e-9
+    leak = leak_w * st.cycles / 1e9 * 1e12  # 1 GHz clock
+    e = st.energy_breakdown_pj
+    assert e["pe:multiplier"] == pytest.approx(pe_mult, rel=1e-12)
+    assert e["pe:accumulator"] == pytest.approx(pe_acc, rel=1e-12)
+    assert e["pe:registers"] == pytest.approx(pe_reg, rel=1e-12)
+    assert e["dram"] == pytest.approx(dram, rel=1e-12)
+    assert e["sram:wbuf"] == pytest.approx(wbuf, rel=1e-12)
+    assert e["sram:ibuf"] == pytest.approx(ibuf, rel=1e-12)
+    assert e["leakage"] == pytest.approx(leak, rel=1e-9)
+    total = pe_mult + pe_acc + pe_reg + dram + wbuf + ibuf + leak
+    assert st.energy_pj == pytest.approx(total, rel=1e-12)
     assert st.ops["energy_pj"].iloc[0] == pytest.approx(st.energy_pj, rel=1e-12)
+    assert st.area_mm2 == pytest.approx((pe_um2 + vector_um2 + sram_um2) / 1e6, rel=1e-12)
 
 
 def test_recost_needs_no_resimulation():
@@ -147,24 +164,29 @@ def test_bitfusion_profile_prices_fusion_units_by_precision():
 
 def test_fpga_luts_by_hand_and_fit():
     assert mult_luts(4, 4) == (2 * 2 - 1) * 8
-    assert addertree_luts(4, 4, 8) == 8 * 15
-    assert acc_bits(1024, 4, 4) == 10 + 4 + 4 - 1 - 1
     arch = load_arch(ARCH / "fpga_zcu104.yaml")
-    rep = fpga_resources(arch, max_k=4096)
-    per_pe = addertree_luts(8, 8, 2) + acc_bits(4096, 8, 8)  # multipliers on DSPs
-    assert rep.luts == -(-(300 + 1.1 * 768 * per_pe) // 1)
+    rep = fpga_resources(arch, arch_datapath(arch))
+    # per MAC: an 8x8 product packed two to a DSP48E2 (8 + 8 LUTs of sign correction for the
+    # second), half a 17-bit adder-tree add and half a 32-bit accumulator add (2 lanes);
+    # 768 PEs x 2 lanes
+    per_mac = (8 + 8) / 2 + 17 / 2 + 32 / 2
+    assert rep.luts == -(-(300 + 1.1 * 1536 * per_mac) // 1)
+    assert rep.ffs == 1536 * (32 / 2 + 8)  # accumulator and activation registers
     assert rep.dsps == 768  # two packed INT8 MACs per DSP48E2
     assert rep.fits and rep.over == ()
+    assert rep.device == {"luts": 230400, "ffs": 460800, "dsps": 1728, "bram_36k": 312}
+    assert rep.share()["dsps"] == pytest.approx(768 / 1728)
     assert rep.macs_per_s == 768 * 2 * 200e6
     big = replace(
         arch,
         pe_array=replace(arch.pe_array, rows=64, cols=64),
         fpga=replace(arch.fpga, multipliers_on="lut"),
     )
-    rep = fpga_resources(big, max_k=4096)
+    rep = fpga_resources(big, arch_datapath(big))
     assert not rep.fits and "luts" in rep.over and rep.dsps == 0
     with pytest.raises(HwsimError, match=r"arch\.fpga: missing"):
-        fpga_resources(load_arch(ARCH / "tpu_int8.yaml"), 16)
+        tpu = load_arch(ARCH / "tpu_int8.yaml")
+        fpga_resources(tpu, arch_datapath(tpu))
 
 
 def test_area_sums_components():
@@ -186,7 +208,8 @@ def test_node_scaling_applies_to_logic_and_sram_not_dram(tiny):
     tiny16 = replace(tiny, technology=replace(tiny.technology, node_nm=16))
     at16 = simulate(tiny16, wl, mode="analytic")
     e45, e16 = at45.energy_breakdown_pj, at16.energy_breakdown_pj
-    assert e16["pe"] == pytest.approx(e45["pe"] * 0.17)
-    assert e16["sram:wbuf"] == pytest.approx(e45["sram:wbuf"] * 0.17)
+    for part in ("pe:multiplier", "pe:accumulator", "pe:registers", "sram:wbuf"):
+        assert e16[part] == pytest.approx(e45[part] * 0.17)
     assert e16["dram"] == e45["dram"]
-    assert at16.area_breakdown_mm2["pe"] == pytest.approx(at45.area_breakdown_mm2["pe"] * 0.19)
+    a45, a16 = at45.area_breakdown_mm2, at16.area_breakdown_mm2
+    assert a16["pe:multiplier"] == pytest.approx(a45["pe:multiplier"] * 0.19)

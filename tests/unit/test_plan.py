@@ -122,7 +122,7 @@ def test_ops_table_columns_keep_their_order_and_end_with_the_configuration():
     assert list(OP_COLUMNS[: len(old)]) == old
     assert OP_COLUMNS[len(old) :] == (
         "unit", "rows", "cols", "dataflow", "weight_format", "activation_format", "group_size",
-        "scale_format",
+        "scale_format", "bound", "mapping",
     )  # fmt: skip
 
 

@@ -21,9 +21,10 @@ def paper_layer(op, rows, cols, dp, w_bits, bit_serial):
     pe_latency = ceil(floor(w_bits) / 2) if bit_serial else 1
     tiles = ceil(op.K / dp) * ceil(op.N / rows) * ceil(op.M / cols) * op.batch
     wb = 16 if op.weight_is_activation else w_bits  # KV at FP16
+    g = op.kv_group  # GQA: the query heads of one KV head read its K / V once
     W = ceil(op.K * wb / 8) * op.N
-    I = ceil(op.K * 16 / 8) * op.M
-    O = ceil(op.N * 16 / 8) * op.M
+    I = ceil(op.K * 16 / 8) * op.M * g
+    O = ceil(op.N * 16 / 8) * op.M * g
     fw = fi = 1
     if W > BUF and I > BUF:
         refetch_w, refetch_i = ceil(I / BUF), ceil(W / BUF)
@@ -31,7 +32,7 @@ def paper_layer(op, rows, cols, dp, w_bits, bit_serial):
             fw = refetch_w
         else:
             fi = refetch_i
-    dram = int((W * fw + I * fi + O) * op.batch * 8 / 256)
+    dram = int((W * fw + I * fi + O) * (op.batch // g) * 8 / 256)
     return tiles * pe_latency, dram
 
 

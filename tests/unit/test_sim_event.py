@@ -142,3 +142,85 @@ def test_buffer_read_bandwidth_limits_the_stream():
     fill = 2 * 16 + 16 - 2  # systolic fill/drain of the 16x16 array
     assert wide.cycles == 64 + fill  # one fold, K = 64 steps
     assert slow.cycles == 16 * 64 // 4 + fill  # 1024 weight bytes at 4 bytes per cycle
+
+
+def _mappings(arch, objective=None):
+    """Every GEMM op's mapping on `arch` (fixed, or the mapper's for `objective`)."""
+    from hwsim.sim.plan import plan
+
+    ops = OPS[:-1] + (
+        Op("gqa", "attn_qk", M=1, N=300, K=64, batch=8, weight_is_activation=True, kv_group=4),
+        Op("zero", "gemm", M=3, N=5000, K=70),  # more tiles than folds: zero-cycle tiles
+    )
+    return [p.mapping for p in plan(arch, Workload("w", ops), objective=objective).ops]
+
+
+@pytest.mark.parametrize("objective", [None, "latency", "energy"])
+@pytest.mark.parametrize("latency", [0, 1, 37])
+@pytest.mark.parametrize("bandwidth", [0.7, 3.5, 48.6, float("inf")])
+@pytest.mark.parametrize("name", ["tpu_int8", "bitmod", "bitfusion", "scalesim"])
+def test_recurrence_equals_the_simpy_model(name, bandwidth, latency, objective):
+    from hwsim.sim.engine import simulate_events
+    from hwsim.sim.pipeline import simulate_op
+
+    arch = small_arch(name, bytes_per_cycle=bandwidth, latency_cycles=latency)
+    for m in _mappings(arch, objective):
+        assert simulate_op(arch, m) == simulate_events(arch, m), m.op.name
+
+
+def test_recurrence_equals_the_simpy_model_on_measured_folds():
+    from hwsim.sim.engine import simulate_events
+    from hwsim.sim.pipeline import simulate_op
+
+    arch = small_arch("bitfusion", bytes_per_cycle=5.0, latency_cycles=9)
+    m = _mappings(arch)[0]
+    stream = tuple((7 * i) % 23 + 40 for i in range(m.instances * m.folds))
+    m = replace(m, fold_stream=stream)
+    assert simulate_op(arch, m) == simulate_events(arch, m)
+
+
+def test_golden_set_event_between_max_and_sum():
+    """max(compute, dram) <= event <= compute + dram + the DRAM latency of each tile's load
+    (a load's latency is DRAM time the busy count leaves out)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "golden" / "sim_cases.py"
+    spec = importlib.util.spec_from_file_location("sim_cases", path)
+    cases = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cases)
+    for arch_name, card, mode in cases.CASES:
+        if mode == "scalesim":
+            continue
+        arch = load_arch(ARCH / f"{arch_name}.yaml")
+        st = simulate(arch, card, mode="event")
+        for r in st.op_rows:
+            if r.kind == "vector":
+                continue
+            compute, dram = r.compute_cycles + r.fill_drain_cycles, r.dram_cycles
+            latency = arch.dram.latency_cycles * r.tiles
+            assert max(compute, dram) <= r.cycles <= compute + dram + latency, (arch_name, r.op)
+
+
+@pytest.mark.parametrize("objective", [None, "latency"])
+@pytest.mark.parametrize("name", ["scalesim", "bitfusion", "bitmod"])
+def test_recurrence_skips_periods_exactly(name, objective):
+    """Thousands of tiles in repeating periods: the skipped steady state equals simpy's walk."""
+    from hwsim.sim.engine import simulate_events
+    from hwsim.sim.pipeline import simulate_op
+    from hwsim.sim.plan import plan
+
+    base = load_arch(ARCH / f"{name}.yaml")
+    ops = (
+        Op("a", "gemm", M=300, N=500, K=200),
+        Op("b", "gemm", M=77, N=1000, K=130, batch=3),
+        Op("c", "attn_qk", M=1, N=900, K=64, batch=8, weight_is_activation=True, kv_group=4),
+    )
+    for size, bw, latency in ((4096, 0.5, 5), (16384, 3.0, 0), (4096, 40.0, 1)):
+        arch = replace(
+            base,
+            pe_array=replace(base.pe_array, rows=8, cols=8),
+            memory=tuple(replace(lv, size_bytes=size) for lv in base.memory),
+            dram=replace(base.dram, bytes_per_cycle=bw, latency_cycles=latency),
+        )
+        for p in plan(arch, Workload("w", ops), objective=objective).ops:
+            assert simulate_op(arch, p.mapping) == simulate_events(arch, p.mapping), p.op.name
