@@ -6,8 +6,8 @@
           this process's imports, parsed archs, workloads and SQNRs: no start-up cost) where
           the platform forks and no other thread (Python's or numba's parallel pool) runs
           here; spawned otherwise
-  ray     Ray remote tasks (`--address` joins a cluster, else a local one starts); Ray retries
-          tasks of dead workers itself (max_retries)
+  ray     Ray remote tasks (`--address` joins a cluster, else a local one starts), at most two
+          chunks in flight per worker; Ray retries tasks of dead workers itself (max_retries)
 Rows never depend on the executor: each is a pure function of its task.
 
 Finished work is never lost to a Ctrl-C: the first one stops new points, lets the ones in
@@ -213,8 +213,15 @@ def _run_ray(tasks, on_rows, workers: int, address: str | None, chunk_fn, stoppi
         started = True
     try:
         remote = ray.remote(max_retries=MAX_ATTEMPTS - 1)(chunk_fn)
-        refs = [remote.remote(c) for c in _chunks(tasks, _chunk_size(len(tasks), workers))]
-        while refs and not stopping():  # Ray runs every chunk at once: those left are lost
+        pending = deque(_chunks(tasks, _chunk_size(len(tasks), workers)))
+        refs: list = []
+        while pending or refs:
+            # at most two chunks in flight per worker, as in the pool: a first Ctrl-C submits
+            # no more and stores the ones in flight as they finish
+            while pending and len(refs) < 2 * workers and not stopping():
+                refs.append(remote.remote(pending.popleft()))
+            if not refs:
+                break
             done, refs = ray.wait(refs, num_returns=1)
             for ref in done:
                 on_rows(ray.get(ref))
