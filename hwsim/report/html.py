@@ -124,7 +124,7 @@ def run_page(run_dir: Path) -> str:
 
 
 def sweep_page(store_path: Path) -> str:
-    from hwsim.dse.explore import front_of
+    from hwsim.dse.explore import dropped_text, front_dropped, front_of
     from hwsim.dse.spec import OBJECTIVES
     from hwsim.dse.store import open_existing
     from hwsim.report.plots import plot_pareto
@@ -152,7 +152,11 @@ def sweep_page(store_path: Path) -> str:
         plot_pareto(ok, front, objectives[0], objectives[1], buf)
         body.append(_img(buf.getvalue(), "Pareto front"))
     cols = ["seq", *axes, *objectives]
-    body += [f"<h2>Pareto front ({len(front)})</h2>", _table(front[cols] if len(front) else front)]
+    body.append(f"<h2>Pareto front ({len(front)}, one per workload)</h2>")
+    left_off = dropped_text(front_dropped(points, objectives))
+    if left_off:  # what the fronts do not show, and why
+        body.append(f"<p>{html.escape(left_off[0].upper() + left_off[1:])}.</p>")
+    body.append(_table(front[cols] if len(front) else front))
     shown = points[["seq", *axes, "status", "reason", *objectives]]
     body += [
         f"<h2>All points ({len(points)})</h2>",

@@ -115,6 +115,7 @@ def test_sweep_report_has_front_points_and_plot(store, tmp_path):
     assert len(page.images) == 1 and page.external == []
     text = out.read_text()
     assert text.count('class="invalid"') == 2  # rows = 0 twice
+    assert "Left off the Pareto fronts: 2 invalid points." in text  # what the front omits
     # the sweep directory works as the source too
     assert main(["report", str(store.parent), "-o", str(tmp_path / "t.html")]) == 0
     assert (tmp_path / "t.html").read_text() == text
