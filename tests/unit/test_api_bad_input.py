@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pe_operands import FP4, q, valid_operands
 
 import hwsim
 from hwsim.dtypes import dyadic, requantize
 from hwsim.errors import HwsimError
 
-FP4 = tuple(f"bitmod_fp4_{v}" for v in ("er_pos", "er_neg", "ea_pos", "ea_neg"))
 M, N, K = 2, 3, 64
-
-
-def q(x, fmt, **kw):
-    return hwsim.quantize(x, hwsim.QuantSpec(format=fmt, **kw))
 
 
 def one_line_error(fn, match: str) -> None:
@@ -158,28 +154,7 @@ def test_quantize_bad_tensors():
 def _operands(kind, rng):
     xa, xw = rng.standard_normal((M, K)), rng.standard_normal((N, K))
     ia, iw = rng.integers(-100, 100, (M, K)), rng.integers(-100, 100, (N, K))
-    bitmod_w = q(xw, FP4, granularity="group", group_size=32, scale_format="int8")
-    table = {
-        "int_mac": (ia, iw, {}),
-        "stripes": (ia, iw, {}),
-        "loom": (ia, iw, {}),
-        "float_mac": (q(xa, "float8_e4m3fn"), q(xw, "float8_e4m3fn"), {}),
-        "bitmod": (xa.astype(np.float16), bitmod_w, {}),
-        "mixed_dtype": (xa, bitmod_w, {}),
-        "mixpe": (
-            q(xa, "int8", granularity="channel"),
-            q(xw, "int4", granularity="group", group_size=16, scale_format="fp16"),
-            {},
-        ),
-        "denseshift": (xa, q(xw, "denseshift4"), {}),
-        "fixed_point": (
-            ia / 32,
-            iw / 32,
-            {"a_format": "ap_fixed<8,3>", "w_format": "ap_fixed<8,3>"},
-        ),
-        "hawq": (q(xa, "int8"), q(xw, "int8", granularity="channel"), {"out_scale": 0.1}),
-    }
-    return table[kind]
+    return valid_operands(kind, xa, xw, ia, iw)
 
 
 def test_every_pe_kind_is_probed():

@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pe_operands import FP4, q, valid_operands
 
 import hwsim
 from hwsim.dtypes import max_abs_error, mse, olive_quantize, requantize, sqnr_db
 from hwsim.errors import HwsimError
 
-FP4 = tuple(f"bitmod_fp4_{v}" for v in ("er_pos", "er_neg", "ea_pos", "ea_neg"))
 RNG = np.random.default_rng(11)
 X = RNG.standard_normal((4, 64))
 IA, IW = RNG.integers(-100, 100, (2, 64)), RNG.integers(-100, 100, (3, 64))
 FP32_MAX = float(np.finfo(np.float32).max)
-
-
-def q(x, fmt, **kw):
-    return hwsim.quantize(x, hwsim.QuantSpec(format=fmt, **kw))
 
 
 def spec(**kw):
@@ -33,28 +29,7 @@ def spec(**kw):
 
 def pe_operands(kind):
     """Valid (a, w, params) for each PE kind; the corpus then spoils one of them."""
-    xa, xw = X[:2], X[1:4]
-    bitmod_w = q(xw, FP4, granularity="group", group_size=32, scale_format="int8")
-    return {
-        "int_mac": (IA, IW, {}),
-        "stripes": (IA, IW, {}),
-        "loom": (IA, IW, {}),
-        "float_mac": (q(xa, "float8_e4m3fn"), q(xw, "float8_e4m3fn"), {}),
-        "bitmod": (xa.astype(np.float16), bitmod_w, {}),
-        "mixed_dtype": (xa, bitmod_w, {}),
-        "mixpe": (
-            q(xa, "int8", granularity="channel"),
-            q(xw, "int4", granularity="group", group_size=16, scale_format="fp16"),
-            {},
-        ),
-        "denseshift": (xa, q(xw, "denseshift4"), {}),
-        "fixed_point": (
-            IA / 32,
-            IW / 32,
-            {"a_format": "ap_fixed<8,3>", "w_format": "ap_fixed<8,3>"},
-        ),
-        "hawq": (q(xa, "int8"), q(xw, "int8", granularity="channel"), {"out_scale": 0.1}),
-    }[kind]
+    return valid_operands(kind, X[:2], X[1:4], IA, IW)
 
 
 def run_with(kind, a=None, w=None, spoil="a"):
