@@ -11,8 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-
-from hwsim.cli import main
+from cli_contract import run_bad
 
 REPO = Path(__file__).resolve().parents[2]
 CFG_TEXT = (REPO / "hwsim" / "data" / "arch" / "scalesim.cfg").read_text()
@@ -30,18 +29,6 @@ def g(*rows: str) -> str:
 def c(*rows: str) -> str:
     """A conv topology (resnet18.csv's header) with these rows."""
     return "\n".join([CONV_HEAD, *rows]) + "\n"
-
-
-def run_bad(argv, capsys) -> str:
-    """Run the CLI and check the one-line error contract; return the message."""
-    rc = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    lines = err.strip().splitlines()
-    assert rc == 2, (rc, out, err)
-    assert len(lines) == 1, err
-    assert lines[0].startswith("hwsim: error: ")
-    assert "Traceback" not in err
-    return lines[0]
 
 
 def cfg_with(key: str, value: str) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from cli_contract import run_bad
 
 from hwsim.cli import main
 
@@ -41,18 +42,6 @@ def sweep_doc(edit) -> str:
 
 def put(d: dict, key, value):
     d[key] = value
-
-
-def run_bad(argv, capsys) -> str:
-    """Run the CLI and check the one-line error contract; return the message."""
-    rc = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    lines = err.strip().splitlines()
-    assert rc == 2, (rc, out, err)
-    assert len(lines) == 1, err
-    assert lines[0].startswith("hwsim: error: ")
-    assert "Traceback" not in err
-    return lines[0]
 
 
 # (case id, file name, file text or None (no file), argv with FILE for its path, message regex)
