@@ -45,8 +45,14 @@ class SearchResult:
         out = []
         for layer in self.table.layers:
             c = self.solution.assignment[layer]
-            out.append({"layer": layer, "candidate": c, "sensitivity": self.sensitivity[layer][c],
-                        **self.table.cost[layer][c]})  # fmt: skip
+            out.append(
+                {
+                    "layer": layer,
+                    "candidate": c,
+                    "sensitivity": self.sensitivity[layer][c],
+                    **self.table.cost[layer][c],
+                }
+            )
         return out
 
 
@@ -100,8 +106,9 @@ def search(
         sens = _checked_table(sensitivity, wl)
         if layers is None:  # the layers the table covers
             chosen = [layer for layer in chosen if layer in sens]
-        table, simulated = _costs(arch, wl, cands, chosen, base_doc, mode, profile, stored,
-                                  workers, backend, address)  # fmt: skip
+        table, simulated = _costs(
+            arch, wl, cands, chosen, base_doc, mode, profile, stored, workers, backend, address
+        )
     finally:
         if stored is not None:
             stored.close()
@@ -115,8 +122,20 @@ def search(
         for s in frontier(table, sens, parsed, sweep):
             doc = _recipe(base_doc, s.assignment, by_name, label, parsed)
             points.append((s, resimulate(arch, wl, doc, mode, profile, table)))
-    return SearchResult(arch, wl, cands, parsed, table, sens, solution, recipe, measured,
-                        points, simulated, None if store is None else Path(store))  # fmt: skip
+    return SearchResult(
+        arch,
+        wl,
+        cands,
+        parsed,
+        table,
+        sens,
+        solution,
+        recipe,
+        measured,
+        points,
+        simulated,
+        None if store is None else Path(store),
+    )
 
 
 def _base_doc(base) -> dict | None:
@@ -138,11 +157,12 @@ def _checked_table(sens: dict, wl) -> dict:
     names = {op.name for op in wl.ops if op.kind in SEARCHED_KINDS}
     for layer, row in sens.items():
         if layer not in names:
-            raise HwsimError(f"sensitivity: layer {layer!r} is not a gemm or conv op of "
-                             f"{wl.name}")  # fmt: skip
+            raise HwsimError(f"sensitivity: layer {layer!r} is not a gemm or conv op of {wl.name}")
         if not isinstance(row, dict):
-            raise HwsimError(f"sensitivity: layer {layer}: expected a mapping of candidate -> "
-                             f"value, got {type(row).__name__}")  # fmt: skip
+            raise HwsimError(
+                f"sensitivity: layer {layer}: expected a mapping of candidate -> "
+                f"value, got {type(row).__name__}"
+            )
     return sens
 
 
@@ -151,8 +171,9 @@ def _recipe(base_doc, assignment, by_name, label, budgets) -> dict:
 
     doc = assemble(base_doc, assignment, by_name, label)
     said = ", ".join(b.text for b in budgets) or "no budget"
-    doc["description"] = (f"hwsim search: one candidate per layer by an exact ILP on summed "
-                          f"sensitivity under {said}")  # fmt: skip
+    doc["description"] = (
+        f"hwsim search: one candidate per layer by an exact ILP on summed sensitivity under {said}"
+    )
     return doc
 
 
@@ -162,8 +183,10 @@ def _identity(*parts) -> str:
 
 def _workload_identity(wl) -> str:
     skip = ("inputs", "weights")
-    ops = [repr({f.name: getattr(op, f.name) for f in fields(op) if f.name not in skip})
-           for op in wl.ops]  # fmt: skip
+    ops = [
+        repr({f.name: getattr(op, f.name) for f in fields(op) if f.name not in skip})
+        for op in wl.ops
+    ]
     return _identity(wl.name, *ops)
 
 
@@ -173,13 +196,24 @@ def _costs(arch, wl, cands, layers, base_doc, mode, profile, stored, workers, ba
     from hwsim.dse.executor import run_tasks
     from hwsim.search.costs import candidate_rows, row_key, table_from_rows
 
-    common = (repr(arch), _workload_identity(wl), json.dumps(base_doc, sort_keys=True,
-              default=str), mode, str(profile), "\n".join(layers))  # fmt: skip
+    common = (
+        repr(arch),
+        _workload_identity(wl),
+        json.dumps(base_doc, sort_keys=True, default=str),
+        mode,
+        str(profile),
+        "\n".join(layers),
+    )
     tasks = []
     for i, c in enumerate(cands):
         key = _identity("search-cost", *common, json.dumps(c.rule, sort_keys=True))
-        choice = (("arch", arch), ("workload", wl), ("base", base_doc), ("candidate", c),
-                  ("layers", tuple(layers)))  # fmt: skip
+        choice = (
+            ("arch", arch),
+            ("workload", wl),
+            ("base", base_doc),
+            ("candidate", c),
+            ("layers", tuple(layers)),
+        )
         tasks.append(Task(i, key, str(arch.source), mode, choice, profile))
     rows: list[dict] = []
     todo = tasks
@@ -204,28 +238,49 @@ def _sensitivity(task, cands, method, layers, stored) -> dict:
     """hwsim.search.sensitivity's table for `task`, its values kept in (and read from) the
     store."""
     if task is None:
-        raise HwsimError("search: expected a sensitivity table or a task (an eval model) to "
-                         "measure it on")  # fmt: skip
+        raise HwsimError(
+            "search: expected a sensitivity table or a task (an eval model) to measure it on"
+        )
     try:
         from hwsim.search.sensitivity import sensitivities
     except ImportError:
-        raise HwsimError("search: hwsim.search.sensitivity is not installed; pass a "
-                         "sensitivity table") from None  # fmt: skip
+        raise HwsimError(
+            "search: hwsim.search.sensitivity is not installed; pass a sensitivity table"
+        ) from None
     task_id = task if isinstance(task, str) else getattr(task, "name", repr(task))
-    keys = {(layer, c.name): _identity("search-sensitivity", str(task_id), method,
-                                       json.dumps(c.rule, sort_keys=True), layer)
-            for layer in layers for c in cands}  # fmt: skip
+    keys = {
+        (layer, c.name): _identity(
+            "search-sensitivity", str(task_id), method, json.dumps(c.rule, sort_keys=True), layer
+        )
+        for layer in layers
+        for c in cands
+    }
     if stored is not None:
         got = stored.get(keys.values())
         if len(got) == len(keys):
             return _table_of(keys, got)
     table = sensitivities(task, cands, method=method)
     if stored is not None:
-        stored.add([{"seq": 0, "key": k, "status": "ok", "reason": "",
-                     "params": json.dumps({"what": "sensitivity", "layer": layer,
-                                           "candidate": c, "method": method,
-                                           "value": table.get(layer, {}).get(c)})}
-                    for (layer, c), k in keys.items()])  # fmt: skip
+        stored.add(
+            [
+                {
+                    "seq": 0,
+                    "key": k,
+                    "status": "ok",
+                    "reason": "",
+                    "params": json.dumps(
+                        {
+                            "what": "sensitivity",
+                            "layer": layer,
+                            "candidate": c,
+                            "method": method,
+                            "value": table.get(layer, {}).get(c),
+                        }
+                    ),
+                }
+                for (layer, c), k in keys.items()
+            ]
+        )
     return table
 
 

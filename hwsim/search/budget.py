@@ -99,14 +99,19 @@ def bound(budget: Budget, table) -> float:
         return budget.factor
     if ref == "device":
         if budget.base not in table.device:
-            raise HwsimError(f"--budget {budget.text!r}: the arch is not an FPGA target "
-                             "(no device to bound)")  # fmt: skip
+            raise HwsimError(
+                f"--budget {budget.text!r}: the arch is not an FPGA target (no device to bound)"
+            )
         return budget.factor * table.device[budget.base]
     if ref not in table.candidates:
-        raise HwsimError(f"--budget {budget.text!r}: {ref!r} is not a candidate; expected one of "
-                         f"{', '.join(table.candidates)} or a number")  # fmt: skip
+        raise HwsimError(
+            f"--budget {budget.text!r}: {ref!r} is not a candidate; expected one of "
+            f"{', '.join(table.candidates)} or a number"
+        )
     missing = [layer for layer in table.layers if ref not in table.cost[layer]]
     if missing:
-        raise HwsimError(f"--budget {budget.text!r}: candidate {ref} cannot run layer "
-                         f"{missing[0]}, so uniform {ref} is no reference")  # fmt: skip
+        raise HwsimError(
+            f"--budget {budget.text!r}: candidate {ref} cannot run layer "
+            f"{missing[0]}, so uniform {ref} is no reference"
+        )
     return budget.factor * value(budget.metric, table, dict.fromkeys(table.layers, ref))

@@ -9,8 +9,11 @@ from pathlib import Path
 from hwsim.errors import HwsimError
 
 # the eval model each shipped workload is the trace of (hwsim.eval.tasks)
-_TASK_OF = {"minilm": "minilm-l6", "smollm2-135m": "smollm2-135m",
-            "efficientnet-lite0": "efficientnet-lite0"}  # fmt: skip
+_TASK_OF = {
+    "minilm": "minilm-l6",
+    "smollm2-135m": "smollm2-135m",
+    "efficientnet-lite0": "efficientnet-lite0",
+}
 
 
 def register(sub) -> None:
@@ -29,17 +32,34 @@ def register(sub) -> None:
     )
     p.add_argument("arch", metavar="ARCH", help="arch YAML or shipped name")
     p.add_argument("model", metavar="MODEL", help="workload YAML, shipped name or card")
-    p.add_argument("--candidates", required=True, metavar="FILE|NAMES",
-                   help="candidates YAML or comma-separated names (formats, shipped recipes)")
-    p.add_argument("--budget", action="append", default=[], metavar="EXPR",
-                   help="METRIC <= VALUE, e.g. 'latency <= 0.77*int8', 'size <= 4.5' "
-                   "(repeatable; --sweep sweeps the first)")  # fmt: skip
-    p.add_argument("--sensitivity", default="hessian", metavar="METHOD|FILE",
-                   help="hessian (default) | measured | a table: CSV layer,candidate,value "
-                   "or JSON {layer: {candidate: value}}")  # fmt: skip
+    p.add_argument(
+        "--candidates",
+        required=True,
+        metavar="FILE|NAMES",
+        help="candidates YAML or comma-separated names (formats, shipped recipes)",
+    )
+    p.add_argument(
+        "--budget",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="METRIC <= VALUE, e.g. 'latency <= 0.77*int8', 'size <= 4.5' "
+        "(repeatable; --sweep sweeps the first)",
+    )
+    p.add_argument(
+        "--sensitivity",
+        default="hessian",
+        metavar="METHOD|FILE",
+        help="hessian (default) | measured | a table: CSV layer,candidate,value "
+        "or JSON {layer: {candidate: value}}",
+    )
     p.add_argument("--task", help="eval model measured for sensitivity (default: MODEL's)")
-    p.add_argument("--layers", action="append", metavar="GLOB",
-                   help="search only these ops (repeatable; default every gemm and conv)")
+    p.add_argument(
+        "--layers",
+        action="append",
+        metavar="GLOB",
+        help="search only these ops (repeatable; default every gemm and conv)",
+    )
     p.add_argument("--base", metavar="RECIPE", help="recipe of everything else (default: arch)")
     p.add_argument("--mode", default="analytic", help="analytic (default) | event | scalesim")
     p.add_argument("--sweep", type=int, default=0, metavar="N", help="frontier points (>= 2)")
@@ -61,7 +81,9 @@ def read_table(path: Path) -> dict:
         try:
             doc = json.loads(path.read_text())
         except (OSError, ValueError) as e:
-            raise HwsimError(f"{path}: expected JSON {{layer: {{candidate: value}}}} ({e})") from None
+            raise HwsimError(
+                f"{path}: expected JSON {{layer: {{candidate: value}}}} ({e})"
+            ) from None
         if not isinstance(doc, dict):
             raise HwsimError(f"{path}: expected a mapping of layer -> {{candidate: value}}")
         return doc
@@ -71,8 +93,10 @@ def read_table(path: Path) -> dict:
         raise HwsimError(f"{path}: expected CSV with columns layer,candidate,value ({e})") from None
     missing = {"layer", "candidate", "value"} - set(df.columns)
     if missing:
-        raise HwsimError(f"{path}: columns: expected layer, candidate, value; missing "
-                         f"{', '.join(sorted(missing))}")  # fmt: skip
+        raise HwsimError(
+            f"{path}: columns: expected layer, candidate, value; missing "
+            f"{', '.join(sorted(missing))}"
+        )
     out: dict = {}
     for layer, cand, v in zip(df["layer"], df["candidate"], df["value"], strict=True):
         out.setdefault(str(layer), {})[str(cand)] = float(v)
@@ -91,24 +115,42 @@ def _search(args) -> int:
     if method not in ("hessian", "measured"):
         path = Path(method)
         if not path.is_file():
-            raise HwsimError(f"--sensitivity: expected hessian, measured or a table file, got "
-                             f"{method!r}")  # fmt: skip
+            raise HwsimError(
+                f"--sensitivity: expected hessian, measured or a table file, got {method!r}"
+            )
         table = read_table(path)
     model_name = Path(args.model).stem if Path(args.model).is_file() else args.model.split(":")[0]
     task = args.task or _TASK_OF.get(model_name, model_name)
     arch_name = Path(args.arch).stem
-    out = OutputDir(args.output if args.output is not None
-                    else Path("reports/search") / f"{arch_name}_{model_name}",
-                    "search directory", SEARCH_FILES)  # fmt: skip
+    out = OutputDir(
+        args.output
+        if args.output is not None
+        else Path("reports/search") / f"{arch_name}_{model_name}",
+        "search directory",
+        SEARCH_FILES,
+    )
     store = out.path / STORE
     new = not store.exists()
     out.create()
     try:
         try:
-            result = search(args.arch, args.model, args.candidates, args.budget, table,
-                            task=task, method=method, layers=args.layers, base=args.base,
-                            mode=args.mode, sweep=args.sweep, store=store, workers=args.workers,
-                            backend=args.backend, address=args.address)  # fmt: skip
+            result = search(
+                args.arch,
+                args.model,
+                args.candidates,
+                args.budget,
+                table,
+                task=task,
+                method=method,
+                layers=args.layers,
+                base=args.base,
+                mode=args.mode,
+                sweep=args.sweep,
+                store=store,
+                workers=args.workers,
+                backend=args.backend,
+                address=args.address,
+            )
             write_report(result, out, plots=not args.no_plots)
         except Exception:  # Ctrl-C keeps the store: a rerun resumes from it
             if new:  # a failed command leaves nothing it made
@@ -120,11 +162,15 @@ def _search(args) -> int:
         out.discard()
     sol = result.solution
     chosen = ", ".join(f"{c} x{n}" for c, n in sorted(counts(sol.assignment).items()))
-    print(f"{len(sol.assignment)} layers ({result.simulated} candidates simulated now); "
-          f"written to {out.path}", file=sys.stderr)  # fmt: skip
+    print(
+        f"{len(sol.assignment)} layers ({result.simulated} candidates simulated now); "
+        f"written to {out.path}",
+        file=sys.stderr,
+    )
     print(f"chosen: {chosen}; summed sensitivity {sol.objective:.6g}")
     for b in result.budgets:
-        print(f"  {b.text}: bound {sol.bounds[b.text]:.6g}, predicted {sol.values[b.text]:.6g}, "
-              f"re-simulated {result.measured[b.metric]:.6g} {b.unit}")  # fmt: skip
+        print(
+            f"  {b.text}: bound {sol.bounds[b.text]:.6g}, predicted {sol.values[b.text]:.6g}, "
+            f"re-simulated {result.measured[b.metric]:.6g} {b.unit}"
+        )
     return 0
-

@@ -91,15 +91,22 @@ def op_costs(st, bound) -> list[tuple[str, dict]]:
         op, n = p.op, row.repeat
         has_weights = op.kind != "vector" and not op.weight_is_activation
         prec = p.precision
-        out.append((op.name, {
-            "cycles": int(row.cycles) * n,
-            "energy_pj": float(row.energy_pj) * n,
-            "dram_bytes": int(row.dram_bytes) * n,
-            "weight_bits": float(p.weight_storage_bits * op.weight_elements * n) if has_weights
-            else 0.0,
-            "bops": int(op.macs * prec.weight_bits * prec.activation_bits * n) if has_weights
-            else 0,
-        }))  # fmt: skip
+        out.append(
+            (
+                op.name,
+                {
+                    "cycles": int(row.cycles) * n,
+                    "energy_pj": float(row.energy_pj) * n,
+                    "dram_bytes": int(row.dram_bytes) * n,
+                    "weight_bits": float(p.weight_storage_bits * op.weight_elements * n)
+                    if has_weights
+                    else 0.0,
+                    "bops": int(op.macs * prec.weight_bits * prec.activation_bits * n)
+                    if has_weights
+                    else 0,
+                },
+            )
+        )
     return out
 
 
@@ -116,8 +123,10 @@ def fpga_constants(st) -> tuple[dict, dict]:
     if st.fpga is None:
         return {}, {}
     rep = st.fpga
-    return ({"luts": rep.luts, "dsps": rep.dsps},
-            {k: rep.device.get(k) for k in CONSTANT if rep.device.get(k)})  # fmt: skip
+    return (
+        {"luts": rep.luts, "dsps": rep.dsps},
+        {k: rep.device.get(k) for k in CONSTANT if rep.device.get(k)},
+    )
 
 
 def candidate_rows(tasks) -> list[dict]:
@@ -130,8 +139,13 @@ def _candidate(task) -> list[dict]:
     arch, wl, base, cand, layers = c["arch"], c["workload"], c["base"], c["candidate"], c["layers"]
     cands = {cand.name: cand}
     try:
-        st, bound = simulate_recipe(arch, wl, assemble(base, dict.fromkeys(layers, cand.name),
-                                                       cands, cand.name), task.mode, task.profile)  # fmt: skip
+        st, bound = simulate_recipe(
+            arch,
+            wl,
+            assemble(base, dict.fromkeys(layers, cand.name), cands, cand.name),
+            task.mode,
+            task.profile,
+        )
         runs = [(layers, st, bound)]
         failed = {}
     except HwsimError:  # some layer cannot run it: find which, one layer at a time
@@ -157,11 +171,26 @@ def _candidate(task) -> list[dict]:
         covered = set(layers)  # the other searched layers ran at the base recipe here
         total["constant"] = sum_costs(v for name, v in op_costs(st, bound) if name not in covered)
         used, device = fpga_constants(st)
-        total.update(fpga=used, device=device, clock_mhz=st.arch.clock_mhz,
-                     weights=sum(p.op.weight_elements * p.op.repeat for p in bound.ops
-                                 if p.op.kind != "vector" and not p.op.weight_is_activation))  # fmt: skip
-    rows.append(_store_row(task, "*total*", "ok" if runs else "invalid",
-                           "" if runs else "no layer can run it", total, {}))  # fmt: skip
+        total.update(
+            fpga=used,
+            device=device,
+            clock_mhz=st.arch.clock_mhz,
+            weights=sum(
+                p.op.weight_elements * p.op.repeat
+                for p in bound.ops
+                if p.op.kind != "vector" and not p.op.weight_is_activation
+            ),
+        )
+    rows.append(
+        _store_row(
+            task,
+            "*total*",
+            "ok" if runs else "invalid",
+            "" if runs else "no layer can run it",
+            total,
+            {},
+        )
+    )
     return rows
 
 
@@ -177,8 +206,14 @@ def _row(task, layer, status, reason, costs) -> dict:
 def _store_row(task, layer, status, reason, extra, metrics) -> dict:
     c = dict(task.choice)
     params = {"layer": layer, "candidate": c["candidate"].name, **extra}
-    return {"seq": task.seq, "key": row_key(task.key, layer), "status": status, "reason": reason,
-            "params": json.dumps(params, sort_keys=True), **metrics}  # fmt: skip
+    return {
+        "seq": task.seq,
+        "key": row_key(task.key, layer),
+        "status": status,
+        "reason": reason,
+        "params": json.dumps(params, sort_keys=True),
+        **metrics,
+    }
 
 
 def row_key(task_key: str, layer: str) -> str:
@@ -201,9 +236,13 @@ def table_from_rows(rows: list[dict], layers: list[str], names: list[str]) -> Co
         if r["status"] != "ok":
             dropped.setdefault(layer, {})[cand] = r["reason"]
             continue
-        cost[layer][cand] = {"cycles": int(r["cycles"]), "energy_pj": float(r["energy_pj"]),
-                             "dram_bytes": int(r["dram_bytes"]),
-                             "weight_bits": float(p["weight_bits"]), "bops": int(p["bops"])}  # fmt: skip
+        cost[layer][cand] = {
+            "cycles": int(r["cycles"]),
+            "energy_pj": float(r["energy_pj"]),
+            "dram_bytes": int(r["dram_bytes"]),
+            "weight_bits": float(p["weight_bits"]),
+            "bops": int(p["bops"]),
+        }
     if constant is None:
         raise HwsimError("candidates: the arch can run none of them on any layer")
     none = [layer for layer in layers if not cost[layer]]

@@ -1,12 +1,12 @@
 """A search's report directory (hwsim.report.outdir: only hwsim's own files are replaced).
 
-  recipe.yaml     the chosen per-layer recipe: `hwsim run/eval/sweep --quant` take it as is
-  workload.yaml   the workload its rules name, layers unfolded (hwsim.search.layers)
-  assignment.csv  per layer: the candidate chosen, its sensitivity and its costs
-  frontier.csv    the budget sweep: bound, summed sensitivity, predicted and re-simulated value
-  frontier.png    that frontier, with the uniform candidates beside it
-  search.json     budgets, predicted vs re-simulated cost, dropped candidates, accuracy
-  search.sqlite   the resumable store of cost and sensitivity rows (hwsim.dse.store)
+recipe.yaml     the chosen per-layer recipe: `hwsim run/eval/sweep --quant` take it as is
+workload.yaml   the workload its rules name, layers unfolded (hwsim.search.layers)
+assignment.csv  per layer: the candidate chosen, its sensitivity and its costs
+frontier.csv    the budget sweep: bound, summed sensitivity, predicted and re-simulated value
+frontier.png    that frontier, with the uniform candidates beside it
+search.json     budgets, predicted vs re-simulated cost, dropped candidates, accuracy
+search.sqlite   the resumable store of cost and sensitivity rows (hwsim.dse.store)
 """
 
 from __future__ import annotations
@@ -17,8 +17,19 @@ import pandas as pd
 import yaml
 
 STORE = "search.sqlite"
-SEARCH_FILES = frozenset({"recipe.yaml", "workload.yaml", "assignment.csv", "frontier.csv",
-                          "frontier.png", "search.json", STORE, f"{STORE}-wal", f"{STORE}-shm"})  # fmt: skip
+SEARCH_FILES = frozenset(
+    {
+        "recipe.yaml",
+        "workload.yaml",
+        "assignment.csv",
+        "frontier.csv",
+        "frontier.png",
+        "search.json",
+        STORE,
+        f"{STORE}-wal",
+        f"{STORE}-shm",
+    }
+)
 
 
 def uniform_points(result, metric: str) -> list[tuple[str, float, float]]:
@@ -38,9 +49,15 @@ def frontier_frame(result) -> pd.DataFrame:
     rows = []
     for sol, measured in result.frontier:
         text = next(iter(sol.bounds))
-        rows.append({"bound": sol.bounds[text], "sensitivity": sol.objective,
-                     f"predicted_{metric}": sol.values[text], f"measured_{metric}": measured[metric],
-                     "assignment": json.dumps(counts(sol.assignment))})  # fmt: skip
+        rows.append(
+            {
+                "bound": sol.bounds[text],
+                "sensitivity": sol.objective,
+                f"predicted_{metric}": sol.values[text],
+                f"measured_{metric}": measured[metric],
+                "assignment": json.dumps(counts(sol.assignment)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -60,17 +77,27 @@ def summary(result) -> dict:
         "workload": result.workload.name,
         "layers": len(result.table.layers),
         "candidates": {c.name: c.rule for c in result.candidates},
-        "budgets": [{"budget": b.text, "bound": sol.bounds[b.text], "unit": b.unit,
-                     "predicted": sol.values[b.text], "measured": result.measured[b.metric],
-                     "met": result.measured[b.metric] <= sol.bounds[b.text]}
-                    for b in result.budgets],  # fmt: skip
+        "budgets": [
+            {
+                "budget": b.text,
+                "bound": sol.bounds[b.text],
+                "unit": b.unit,
+                "predicted": sol.values[b.text],
+                "measured": result.measured[b.metric],
+                "met": result.measured[b.metric] <= sol.bounds[b.text],
+            }
+            for b in result.budgets
+        ],
         "sensitivity_sum": sol.objective,
         "chosen": counts(sol.assignment),
         "predicted": {m: _predicted(result, m) for m in METRICS if m in result.measured},
         "measured": {m: result.measured[m] for m in METRICS if m in result.measured},
-        "uniform": {c: {"value": v, "sensitivity": s} for c, v, s in
-                    uniform_points(result, result.budgets[0].metric if result.budgets
-                                   else "cycles")},  # fmt: skip
+        "uniform": {
+            c: {"value": v, "sensitivity": s}
+            for c, v, s in uniform_points(
+                result, result.budgets[0].metric if result.budgets else "cycles"
+            )
+        },
         "dropped": result.table.dropped,
         "accuracy": result.accuracy,
         "simulated_now": result.simulated,
@@ -91,18 +118,32 @@ def plot_frontier(result, path) -> None:
     fig = _figure(6, 4.2, left=0.14, right=0.97, bottom=0.12, top=0.88)
     ax = fig.subplots()
     f = frontier_frame(result)
-    ax.step(f[f"measured_{metric}"], f["sensitivity"], "o-", where="post", color="#c44e52",
-            label="ILP frontier (re-simulated)")  # fmt: skip
+    ax.step(
+        f[f"measured_{metric}"],
+        f["sensitivity"],
+        "o-",
+        where="post",
+        color="#c44e52",
+        label="ILP frontier (re-simulated)",
+    )
     for c, v, s in uniform_points(result, metric):
         ax.scatter([v], [s], marker="s", s=40, label=f"uniform {c}")
     sol = result.solution
-    ax.scatter([result.measured[metric]], [sol.objective], marker="*", s=160, color="black",
-               zorder=5, label="chosen")  # fmt: skip
+    ax.scatter(
+        [result.measured[metric]],
+        [sol.objective],
+        marker="*",
+        s=160,
+        color="black",
+        zorder=5,
+        label="chosen",
+    )
     ax.set_xlabel(f"{metric} ({unit})")
     ax.set_ylabel("summed sensitivity (lower is better)")
     ax.legend(fontsize=8)
-    ax.set_title(f"{result.arch.name} / {result.workload.name}: sensitivity vs {metric}",
-                 y=TITLE_Y, pad=16)  # fmt: skip
+    ax.set_title(
+        f"{result.arch.name} / {result.workload.name}: sensitivity vs {metric}", y=TITLE_Y, pad=16
+    )
     _save(fig, path)
 
 

@@ -36,21 +36,30 @@ def check_sensitivity(table, sens: dict) -> None:
     for layer in table.layers:
         row = sens.get(layer)
         if row is None:
-            raise HwsimError(f"sensitivity: no values for layer {layer} (the table has "
-                             f"{len(sens)} layers, e.g. {next(iter(sens), '-')!r})")  # fmt: skip
+            raise HwsimError(
+                f"sensitivity: no values for layer {layer} (the table has "
+                f"{len(sens)} layers, e.g. {next(iter(sens), '-')!r})"
+            )
         for c in table.allowed(layer):
             v = row.get(c)
             if not isinstance(v, int | float) or not math.isfinite(v):
-                raise HwsimError(f"sensitivity: layer {layer}, candidate {c}: expected a finite "
-                                 f"number, got {v!r}")  # fmt: skip
+                raise HwsimError(
+                    f"sensitivity: layer {layer}, candidate {c}: expected a finite "
+                    f"number, got {v!r}"
+                )
 
 
 def smallest(table, metric: str) -> float:
     """The least whole-model `metric` any assignment reaches (each layer at its cheapest)."""
     if metric in ("luts", "dsps"):
         return table.constant[metric]
-    base = {"latency": "cycles", "size": "weight_bits", "weight_bytes": "weight_bits",
-            "energy": "energy_pj", "dram": "dram_bytes"}.get(metric, metric)  # fmt: skip
+    base = {
+        "latency": "cycles",
+        "size": "weight_bits",
+        "weight_bytes": "weight_bits",
+        "energy": "energy_pj",
+        "dram": "dram_bytes",
+    }.get(metric, metric)
     cheapest = {
         layer: min(table.allowed(layer), key=lambda c, lay=layer: table.cost[lay][c][base])
         for layer in table.layers
@@ -90,19 +99,30 @@ def solve(table, sens: dict, budgets: list[Budget]) -> Solution:
             rhs = bounds[b.text] - s * table.constant[b.base] - tighten[b.text]
             norm = max(abs(rhs), float(np.abs(coef).max()), 1e-300)  # rows of order 1
             cons.append(LinearConstraint(coef[None, :] / norm, -np.inf, rhs / norm))
-        res = milp(c_obj, constraints=cons, integrality=np.ones(n), bounds=Bounds(0, 1),
-                   options={"mip_rel_gap": 0.0, "presolve": True})  # fmt: skip
+        res = milp(
+            c_obj,
+            constraints=cons,
+            integrality=np.ones(n),
+            bounds=Bounds(0, 1),
+            options={"mip_rel_gap": 0.0, "presolve": True},
+        )
         if res.status == 2 or res.x is None:  # each budget alone is feasible: together not
-            lows = ", ".join(f"{b.metric} >= {smallest(table, b.metric):.6g} {b.unit}"
-                             for b in budgets)  # fmt: skip
-            raise HwsimError(f"--budget: {' and '.join(repr(b.text) for b in budgets)} are "
-                             f"infeasible together (each alone needs {lows})")  # fmt: skip
+            lows = ", ".join(
+                f"{b.metric} >= {smallest(table, b.metric):.6g} {b.unit}" for b in budgets
+            )
+            raise HwsimError(
+                f"--budget: {' and '.join(repr(b.text) for b in budgets)} are "
+                f"infeasible together (each alone needs {lows})"
+            )
         if res.status != 0:
             raise HwsimError(f"search: the MILP solver stopped: {res.message}")
         picked = {index[i][0]: index[i][1] for i in np.flatnonzero(res.x > 0.5)}
         values = {b.text: value(b.metric, table, picked) for b in budgets}
-        slips = {b.text: values[b.text] - bounds[b.text] for b in linear
-                 if values[b.text] > bounds[b.text]}  # fmt: skip
+        slips = {
+            b.text: values[b.text] - bounds[b.text]
+            for b in linear
+            if values[b.text] > bounds[b.text]
+        }
         if not slips:
             obj = math.fsum(float(sens[layer][c]) for layer, c in picked.items())
             return Solution(picked, obj, values, bounds)
@@ -119,8 +139,10 @@ def frontier(table, sens: dict, budgets: list[Budget], points: int) -> list[Solu
         raise HwsimError(f"--sweep: expected an integer >= 2, got {points}")
     first, rest = budgets[0], budgets[1:]
     if first.metric in CONSTANT:
-        raise HwsimError(f"--sweep: {first.metric} is a constant of the arch; sweep another "
-                         "budget (list it first)")  # fmt: skip
+        raise HwsimError(
+            f"--sweep: {first.metric} is a constant of the arch; sweep another "
+            "budget (list it first)"
+        )
     lo = smallest(table, first.metric)
     free = solve(table, sens, rest) if rest else solve(table, sens, [])
     hi = value(first.metric, table, free.assignment)
