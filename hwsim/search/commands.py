@@ -160,6 +160,13 @@ def _search(args) -> int:
             raise
     finally:
         out.discard()
+    for c, layers in dropped_by_candidate(result.table.dropped).items():
+        layer, why = layers[0]
+        print(
+            f"candidate {c}: dropped for {len(layers)} layer(s) the arch cannot run it on "
+            f"(e.g. {layer}: {why})",
+            file=sys.stderr,
+        )
     sol = result.solution
     chosen = ", ".join(f"{c} x{n}" for c, n in sorted(counts(sol.assignment).items()))
     print(
@@ -174,3 +181,12 @@ def _search(args) -> int:
             f"re-simulated {result.measured[b.metric]:.6g} {b.unit}"
         )
     return 0
+
+
+def dropped_by_candidate(dropped: dict) -> dict:
+    """candidate -> [(layer, reason)] from a CostTable's layer -> candidate -> reason."""
+    out: dict = {}
+    for layer, why in dropped.items():
+        for c, reason in why.items():
+            out.setdefault(c, []).append((layer, reason))
+    return out

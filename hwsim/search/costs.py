@@ -243,6 +243,10 @@ def table_from_rows(rows: list[dict], layers: list[str], names: list[str]) -> Co
             "weight_bits": float(p["weight_bits"]),
             "bops": int(p["bops"]),
         }
+    for c in names:  # a candidate no layer can run is a mistake, not a choice to drop
+        if not any(c in cost[layer] for layer in layers):
+            why = next((d[c] for d in dropped.values() if c in d), "no layer ran it")
+            raise HwsimError(f"candidate {c}: the arch cannot run it on any layer ({why})")
     if constant is None:
         raise HwsimError("candidates: the arch can run none of them on any layer")
     none = [layer for layer in layers if not cost[layer]]
