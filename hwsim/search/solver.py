@@ -11,7 +11,10 @@ that let a row slip re-solves with that row tightened by the slip.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,13 +102,14 @@ def solve(table, sens: dict, budgets: list[Budget]) -> Solution:
             rhs = bounds[b.text] - s * table.constant[b.base] - tighten[b.text]
             norm = max(abs(rhs), float(np.abs(coef).max()), 1e-300)  # rows of order 1
             cons.append(LinearConstraint(coef[None, :] / norm, -np.inf, rhs / norm))
-        res = milp(
-            c_obj,
-            constraints=cons,
-            integrality=np.ones(n),
-            bounds=Bounds(0, 1),
-            options={"mip_rel_gap": 0.0, "presolve": True},
-        )
+        with _quiet_stdout():
+            res = milp(
+                c_obj,
+                constraints=cons,
+                integrality=np.ones(n),
+                bounds=Bounds(0, 1),
+                options={"mip_rel_gap": 0.0, "presolve": True},
+            )
         if res.status == 2 or res.x is None:  # each budget alone is feasible: together not
             lows = ", ".join(
                 f"{b.metric} >= {smallest(table, b.metric):.6g} {b.unit}" for b in budgets
@@ -129,6 +133,22 @@ def solve(table, sens: dict, budgets: list[Budget]) -> Solution:
         for text, slip in slips.items():
             tighten[text] += slip * (1 + 1e-9) + 1e-300
     raise HwsimError("search: the MILP solver's answers keep missing a budget by its tolerance")
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """HiGHS 1.12 prints a stray debug line on file descriptor 1 while it repairs a presolved
+    incumbent (ERGO-Code/HiGHS issue 2783), whatever its output options: keep it out of
+    hwsim's stdout."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def frontier(table, sens: dict, budgets: list[Budget], points: int) -> list[Solution]:
