@@ -75,12 +75,14 @@ def search(
     backend: str = "local",
     address: str | None = None,
     name: str | None = None,
+    accuracy: bool = False,
 ) -> SearchResult:
     """Choose a candidate per layer minimising summed sensitivity under `budgets` (strings
     `METRIC <= VALUE`, hwsim.search.budget). `sensitivity`: a precomputed table
     {layer: {candidate: value}}, else computed for `task` (a hwsim eval model) by `method`
     (hessian | measured). `base`: the recipe the rest of the workload runs at (its default
-    also sets the run-wide precision); `sweep` >= 2 traces that many frontier points."""
+    also sets the run-wide precision); `sweep` >= 2 traces that many frontier points;
+    `accuracy`: run the chosen recipe on `task` as the hardware computes it (hwsim.eval)."""
     from hwsim.dse.executor import check_executor
     from hwsim.search.budget import parse_budget
     from hwsim.search.candidates import load_candidates
@@ -122,20 +124,20 @@ def search(
         for s in frontier(table, sens, parsed, sweep):
             doc = _recipe(base_doc, s.assignment, by_name, label, parsed)
             points.append((s, resimulate(arch, wl, doc, mode, profile, table)))
-    return SearchResult(
-        arch,
-        wl,
-        cands,
-        parsed,
-        table,
-        sens,
-        solution,
-        recipe,
-        measured,
-        points,
-        simulated,
-        None if store is None else Path(store),
-    )
+    acc = _accuracy(arch, task, recipe, mode) if accuracy else None
+    stored_at = None if store is None else Path(store)
+    return SearchResult(arch, wl, cands, parsed, table, sens, solution, recipe, measured,
+                        points, simulated, stored_at, acc)  # fmt: skip
+
+
+def _accuracy(arch, task, recipe: dict, mode: str) -> dict:
+    """The task metrics of the chosen recipe as the hardware computes it (hwsim.eval)."""
+    from hwsim.eval.run import evaluate
+
+    if task is None:
+        raise HwsimError("search: accuracy needs a task (an eval model) to run the recipe on")
+    summary = evaluate(arch, task, quant=recipe, mode=mode, reports_root=None)
+    return {"model": summary["eval_model"], "metrics": summary["metrics"]}
 
 
 def _base_doc(base) -> dict | None:

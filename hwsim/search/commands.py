@@ -67,6 +67,11 @@ def register(sub) -> None:
     p.add_argument("--backend", default="local", help="local (default) | ray")
     p.add_argument("--address", help="Ray cluster address (default: start a local Ray)")
     p.add_argument("-o", "--output", metavar="DIR", help="default reports/search/ARCH_MODEL")
+    p.add_argument(
+        "--eval",
+        action="store_true",
+        help="also run the chosen recipe on --task as the hardware computes it",
+    )
     p.add_argument("--no-plots", action="store_true", help="skip frontier.png")
     p.set_defaults(func=_search)
 
@@ -150,6 +155,7 @@ def _search(args) -> int:
                 workers=args.workers,
                 backend=args.backend,
                 address=args.address,
+                accuracy=args.eval,
             )
             write_report(result, out, plots=not args.no_plots)
         except Exception:  # Ctrl-C keeps the store: a rerun resumes from it
@@ -180,6 +186,10 @@ def _search(args) -> int:
             f"  {b.text}: bound {sol.bounds[b.text]:.6g}, predicted {sol.values[b.text]:.6g}, "
             f"re-simulated {result.measured[b.metric]:.6g} {b.unit}"
         )
+    if result.accuracy is not None:
+        hw = result.accuracy["metrics"]["hardware"]
+        said = ", ".join(f"{k} {v:.6g}" for k, v in hw.items())
+        print(f"  {result.accuracy['model']} as the hardware computes it: {said}")
     return 0
 
 

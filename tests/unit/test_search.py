@@ -207,3 +207,16 @@ def test_hwsim_search_is_the_lazy_name(rng):
     sens = _table(_layers("minilm"), ["int8", "int4"], rng)
     r = hwsim.search(ARCH, "minilm", "int8,int4", ["cycles <= 0.9*int8"], sens)
     assert r.measured["cycles"] <= r.solution.bounds["cycles <= 0.9*int8"]
+
+
+def test_the_chosen_recipe_runs_on_the_real_model(rng):
+    """hwsim eval takes the emitted recipe strictly (every rule must select a traced layer):
+    the search's unfolded names are the tracer's."""
+    pytest.importorskip("transformers")
+    layers = _layers("minilm", MINILM_12)
+    sens = _table(layers, ["int8", "int4"], rng, zero="int8")
+    r = search(ARCH, "minilm", "int8,int4", ["cycles <= 0.97*int8"], sens, layers=MINILM_12,
+               task="minilm-l6", accuracy=True)  # fmt: skip
+    assert r.accuracy["model"] == "minilm-l6"
+    cosine = r.accuracy["metrics"]["hardware"]["embedding_cosine"]
+    assert 0.5 < cosine < 1.0  # some layers at W4A4: close to fp32, not equal
