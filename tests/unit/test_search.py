@@ -212,7 +212,7 @@ def test_hwsim_search_is_the_lazy_name(rng):
 def test_the_chosen_recipe_runs_on_the_real_model(rng):
     """hwsim eval takes the emitted recipe strictly (every rule must select a traced layer):
     the search's unfolded names are the tracer's."""
-    pytest.importorskip("transformers")
+    pytest.importorskip("torch")
     layers = _layers("minilm", MINILM_12)
     sens = _table(layers, ["int8", "int4"], rng, zero="int8")
     r = search(ARCH, "minilm", "int8,int4", ["cycles <= 0.97*int8"], sens, layers=MINILM_12,
