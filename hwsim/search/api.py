@@ -76,13 +76,15 @@ def search(
     address: str | None = None,
     name: str | None = None,
     accuracy: bool = False,
+    cache_dir=None,
 ) -> SearchResult:
     """Choose a candidate per layer minimising summed sensitivity under `budgets` (strings
     `METRIC <= VALUE`, hwsim.search.budget). `sensitivity`: a precomputed table
     {layer: {candidate: value}}, else computed for `task` (a hwsim eval model) by `method`
     (hessian | measured). `base`: the recipe the rest of the workload runs at (its default
     also sets the run-wide precision); `sweep` >= 2 traces that many frontier points;
-    `accuracy`: run the chosen recipe on `task` as the hardware computes it (hwsim.eval)."""
+    `cache_dir`: hwsim.search.sensitivity's cache; `accuracy`: run the chosen recipe on
+    `task` as the hardware computes it (hwsim.eval)."""
     from hwsim.dse.executor import check_executor
     from hwsim.search.budget import parse_budget
     from hwsim.search.candidates import load_candidates
@@ -103,14 +105,15 @@ def search(
 
         stored = ResultStore(store)
     try:
-        if not isinstance(sensitivity, dict):
-            sensitivity = _sensitivity(task, cands, method, chosen, stored)
-        sens = _checked_table(sensitivity, wl)
-        if layers is None:  # the layers the table covers
-            chosen = [layer for layer in chosen if layer in sens]
+        if isinstance(sensitivity, dict) and layers is None:  # the layers the table covers
+            chosen = [layer for layer in chosen if layer in _checked_table(sensitivity, wl)]
+        # costs first: a candidate the arch cannot run is refused before any model runs
         table, simulated = _costs(
             arch, wl, cands, chosen, base_doc, mode, profile, stored, workers, backend, address
         )
+        if not isinstance(sensitivity, dict):
+            sensitivity = _sensitivity(task, cands, method, chosen, stored, arch, cache_dir)
+        sens = _checked_table(sensitivity, wl)
     finally:
         if stored is not None:
             stored.close()
@@ -236,9 +239,10 @@ def _costs(arch, wl, cands, layers, base_doc, mode, profile, stored, workers, ba
     return table_from_rows(rows, layers, [c.name for c in cands]), len(todo)
 
 
-def _sensitivity(task, cands, method, layers, stored) -> dict:
-    """hwsim.search.sensitivity's table for `task`, its values kept in (and read from) the
-    store."""
+def _sensitivity(task, cands, method, layers, stored, arch, cache_dir) -> dict:
+    """hwsim.search.sensitivity's table for `task` (operands as `arch` gives them to its PEs),
+    its values kept in (and read from) the store; `cache_dir`: that module's own cache, which
+    a stopped measured run resumes from layer by layer."""
     if task is None:
         raise HwsimError(
             "search: expected a sensitivity table or a task (an eval model) to measure it on"
@@ -261,7 +265,8 @@ def _sensitivity(task, cands, method, layers, stored) -> dict:
         got = stored.get(keys.values())
         if len(got) == len(keys):
             return _table_of(keys, got)
-    table = sensitivities(task, cands, method=method)
+    table = sensitivities(task, cands, method=method, cache_dir=cache_dir, arch=arch,
+                          layers=layers)  # fmt: skip
     if stored is not None:
         stored.add(
             [

@@ -55,6 +55,11 @@ def register(sub) -> None:
     )
     p.add_argument("--task", help="eval model measured for sensitivity (default: MODEL's)")
     p.add_argument(
+        "--sensitivity-cache",
+        metavar="DIR",
+        help="cache of the sensitivity computation (a stopped run resumes from it)",
+    )
+    p.add_argument(
         "--layers",
         action="append",
         metavar="GLOB",
@@ -156,6 +161,7 @@ def _search(args) -> int:
                 backend=args.backend,
                 address=args.address,
                 accuracy=args.eval,
+                cache_dir=args.sensitivity_cache,
             )
             write_report(result, out, plots=not args.no_plots)
         except Exception:  # Ctrl-C keeps the store: a rerun resumes from it
