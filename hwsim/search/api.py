@@ -89,14 +89,17 @@ def search(
     from hwsim.search.budget import parse_budget
     from hwsim.search.candidates import load_candidates
     from hwsim.search.layers import select_layers, unfold_layers
-    from hwsim.search.solver import frontier, solve
-    from hwsim.sim.api import _load
+    from hwsim.search.solver import check_sweep, frontier, solve
+    from hwsim.spec import load_arch
+    from hwsim.workload import load_workload
 
     check_executor(workers, backend)
     cands = load_candidates(candidates)
     parsed = [parse_budget(b) for b in ([budgets] if isinstance(budgets, str) else budgets)]
-    arch, wl = _load(arch, workload)
-    wl = unfold_layers(wl)
+    if sweep:
+        check_sweep(sweep, parsed)
+    arch = load_arch(arch) if isinstance(arch, str | Path) else arch
+    wl = unfold_layers(load_workload(workload) if isinstance(workload, str | Path) else workload)
     base_doc = _base_doc(base)
     chosen = select_layers(wl, layers)
     stored = None

@@ -151,12 +151,25 @@ def _quiet_stdout():
         os.close(saved)
 
 
+def check_sweep(points: int, budgets: list[Budget]) -> None:
+    """A sweep needs >= 2 points and a first budget whose metric the choice moves."""
+    if not isinstance(points, int) or points < 2:
+        raise HwsimError(f"--sweep: expected an integer >= 2, got {points}")
+    if not budgets:
+        raise HwsimError("--sweep: expected a --budget to sweep (the first one given)")
+    if budgets[0].metric in CONSTANT:
+        raise HwsimError(f"--sweep: {budgets[0].metric} is a constant of the arch; sweep another "
+                         "budget (list it first)")  # fmt: skip
+
+
 def frontier(table, sens: dict, budgets: list[Budget], points: int) -> list[Solution]:
     """Solutions along the first budget's metric, from its smallest achievable value up to
     the value the unconstrained optimum needs (the other budgets held): `points` of them,
     their summed sensitivity never rising as the bound grows (an exact optimum each)."""
     if points < 2:
         raise HwsimError(f"--sweep: expected an integer >= 2, got {points}")
+    if not budgets:
+        raise HwsimError("--sweep: expected a --budget to sweep (the first one given)")
     first, rest = budgets[0], budgets[1:]
     if first.metric in CONSTANT:
         raise HwsimError(

@@ -154,6 +154,8 @@ def test_a_candidate_some_layers_cannot_run_is_dropped_there(tmp_path, capsys):
         (["--candidates", "int8,float8_e4m3fn"], "candidate float8_e4m3fn: the arch cannot run"),
         (["--candidates", "int8,int5x"], "candidate int5x: expected a shipped recipe"),
         (["--sweep", "1"], "--sweep: expected an integer >= 2"),
+        (["--sweep", "3"], "--sweep: expected a --budget to sweep"),
+        (["--budget", "luts <= device"], "not an FPGA target"),
     ],
 )
 def test_bad_input_is_one_line_and_leaves_nothing(tmp_path, sens_file, capsys, extra, message):
