@@ -110,6 +110,8 @@ def search(
     try:
         if isinstance(sensitivity, dict) and layers is None:  # the layers the table covers
             chosen = [layer for layer in chosen if layer in _checked_table(sensitivity, wl)]
+            if not chosen:
+                raise HwsimError(f"sensitivity: the table names no layer of {wl.name}")
         # costs first: a candidate the arch cannot run is refused before any model runs
         table, simulated = _costs(
             arch, wl, cands, chosen, base_doc, mode, profile, stored, workers, backend, address
@@ -125,6 +127,12 @@ def search(
     label = name or f"search-{arch.name}-{wl.name}"
     recipe = _recipe(base_doc, solution.assignment, by_name, label, parsed)
     measured = resimulate(arch, wl, recipe, mode, profile, table)
+    predicted = table.total(solution.assignment, "cycles")
+    if measured["cycles"] != predicted:  # the layers' costs must add up, or the ILP is wrong
+        raise HwsimError(
+            f"search: the chosen recipe re-simulates to {measured['cycles']} cycles, "
+            f"predicted {predicted}: layer costs do not add up on {arch.name}"
+        )
     points = []
     if sweep:
         for s in frontier(table, sens, parsed, sweep):
@@ -132,8 +140,21 @@ def search(
             points.append((s, resimulate(arch, wl, doc, mode, profile, table)))
     acc = _accuracy(arch, task, recipe, mode) if accuracy else None
     stored_at = None if store is None else Path(store)
-    return SearchResult(arch, wl, cands, parsed, table, sens, solution, recipe, measured,
-                        points, simulated, stored_at, acc)  # fmt: skip
+    return SearchResult(
+        arch,
+        wl,
+        cands,
+        parsed,
+        table,
+        sens,
+        solution,
+        recipe,
+        measured,
+        points,
+        simulated,
+        stored_at,
+        acc,
+    )
 
 
 def _accuracy(arch, task, recipe: dict, mode: str) -> dict:
@@ -268,8 +289,7 @@ def _sensitivity(task, cands, method, layers, stored, arch, cache_dir) -> dict:
         got = stored.get(keys.values())
         if len(got) == len(keys):
             return _table_of(keys, got)
-    table = sensitivities(task, cands, method=method, cache_dir=cache_dir, arch=arch,
-                          layers=layers)  # fmt: skip
+    table = sensitivities(task, cands, method=method, cache_dir=cache_dir, arch=arch, layers=layers)
     if stored is not None:
         stored.add(
             [

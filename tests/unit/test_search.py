@@ -184,6 +184,8 @@ def test_sensitivity_table_checks(rng):
     layers = _layers("minilm")
     with pytest.raises(HwsimError, match="sensitivity: layer 'nope' is not a gemm or conv op"):
         search(ARCH, "minilm", "int8,int4", [], {"nope": {"int8": 0.0}})
+    with pytest.raises(HwsimError, match="sensitivity: the table names no layer of minilm"):
+        search(ARCH, "minilm", "int8,int4", [], {})
     sens = _table(layers, ["int8"], rng)
     with pytest.raises(
         HwsimError,
