@@ -41,7 +41,7 @@ class SearchResult:
     accuracy: dict | None = None
 
     def assignment_rows(self) -> list[dict]:
-        """One row per layer: its candidate, sensitivity and costs."""
+        """One row per layer: its candidate, the unit it runs on, its sensitivity and costs."""
         out = []
         for layer in self.table.layers:
             c = self.solution.assignment[layer]
@@ -49,6 +49,7 @@ class SearchResult:
                 {
                     "layer": layer,
                     "candidate": c,
+                    "unit": self.table.units[layer][c],
                     "sensitivity": self.sensitivity[layer][c],
                     **self.table.cost[layer][c],
                 }

@@ -9,6 +9,7 @@ the sum over its ops' rows, repeats included:
   dram_bytes   per-op DRAM traffic
   weight_bits  stored weight bits, amortised group scales included (OpPlan.weight_storage_bits)
   bops         MACs x weight bits x activation bits (HAWQ-V3's bit operations)
+and the compute unit it runs on (the candidate's `unit:`, else the arch's routes).
 
 Each op's row depends on its own rule only (its unit, precision and mapping; the run-wide
 precision and the area, hence leakage per cycle, come from the base recipe's default, which a
@@ -45,6 +46,7 @@ class CostTable:
     clock_mhz: float
     device: dict = field(default_factory=dict)  # FPGA: resource -> the part's amount
     dropped: dict = field(default_factory=dict)
+    units: dict = field(default_factory=dict)  # layer -> candidate -> the unit it runs on
 
     def allowed(self, layer: str) -> list[str]:
         return [c for c in self.candidates if c in self.cost[layer]]
@@ -162,7 +164,8 @@ def _candidate(task) -> list[dict]:
         per_op = op_costs(st, bound)
         for layer in covered:
             costs = sum_costs(v for name, v in per_op if name == layer)
-            rows.append(_row(task, layer, "ok", "", costs))
+            unit = "+".join(sorted({r.unit for r in st.op_rows if r.op == layer}))
+            rows.append(_row(task, layer, "ok", "", costs, unit))
     for layer, reason in failed.items():
         rows.append(_row(task, layer, "invalid", reason, None))
     total = {"what": "total"}
@@ -194,8 +197,8 @@ def _candidate(task) -> list[dict]:
     return rows
 
 
-def _row(task, layer, status, reason, costs) -> dict:
-    extra = {"what": "cost"}
+def _row(task, layer, status, reason, costs, unit="") -> dict:
+    extra = {"what": "cost", "unit": unit}
     metrics = {}
     if costs is not None:
         extra.update(weight_bits=costs["weight_bits"], bops=costs["bops"])
@@ -223,6 +226,7 @@ def row_key(task_key: str, layer: str) -> str:
 def table_from_rows(rows: list[dict], layers: list[str], names: list[str]) -> CostTable:
     """The CostTable of stored rows (one candidate task's rows each, any order)."""
     cost = {layer: {} for layer in layers}
+    units: dict = {}
     dropped: dict = {}
     constant, device, weights, clock = None, {}, 0, 0.0
     for r in rows:
@@ -236,6 +240,7 @@ def table_from_rows(rows: list[dict], layers: list[str], names: list[str]) -> Co
         if r["status"] != "ok":
             dropped.setdefault(layer, {})[cand] = r["reason"]
             continue
+        units.setdefault(layer, {})[cand] = p.get("unit", "")
         cost[layer][cand] = {
             "cycles": int(r["cycles"]),
             "energy_pj": float(r["energy_pj"]),
@@ -253,4 +258,4 @@ def table_from_rows(rows: list[dict], layers: list[str], names: list[str]) -> Co
     if none:
         why = next(iter(dropped[none[0]].values()))
         raise HwsimError(f"layer {none[0]}: the arch runs none of the candidates ({why})")
-    return CostTable(layers, names, cost, constant, weights, clock, device, dropped)
+    return CostTable(layers, names, cost, constant, weights, clock, device, dropped, units)

@@ -158,7 +158,7 @@ def plot(rows: list[dict], path: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="write fliqs.md and fliqs.png")
-    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--models", default="minilm", help=f"of {', '.join(MODELS)} (default minilm)")
     ap.add_argument("--points", type=int, default=12, help="frontier points searched")
     ap.add_argument("--evaluated", type=int, default=5, help="frontier points run in hwsim eval")
     ap.add_argument("--cache", type=Path, help="sensitivity cache directory (reruns reuse it)")

@@ -164,7 +164,7 @@ def plot(rows: list[dict], path: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="write hawq_v3.md and hawq_v3.png")
-    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--models", default="minilm", help=f"of {', '.join(MODELS)} (default minilm)")
     ap.add_argument("--archs", default=",".join(ARCHS))
     ap.add_argument("--cache", type=Path, help="sensitivity cache directory (reruns reuse it)")
     args = ap.parse_args()

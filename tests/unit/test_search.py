@@ -222,3 +222,19 @@ def test_the_chosen_recipe_runs_on_the_real_model(rng):
     assert r.accuracy["model"] == "minilm-l6"
     cosine = r.accuracy["metrics"]["hardware"]["embedding_cosine"]
     assert 0.5 < cosine < 1.0  # some layers at W4A4: close to fp32, not equal
+
+
+def test_each_candidate_runs_on_the_unit_it_names(rng):
+    """A heterogeneous arch: the candidate's `unit:` is the unit its layers are costed on."""
+    cands = [
+        {"name": "int8", "weights": {"format": "int8", "granularity": "channel"},
+         "activations": {"format": "int8", "granularity": "channel"}, "unit": "int4_gemm"},
+        {"name": "fp8", "weights": {"format": "float8_e4m3fn", "granularity": "channel"},
+         "activations": {"format": "float8_e4m3fn"}, "unit": "fp16_attention"},
+    ]  # fmt: skip
+    sens = _table(_layers("minilm"), ["int8", "fp8"], rng)
+    r = search("comet_w4a4kv4", "minilm", cands, ["latency <= 0.9*fp8"], sens)
+    t = r.table
+    assert {t.units[x]["int8"] for x in t.layers} == {"int4_gemm"}
+    assert {t.units[x]["fp8"] for x in t.layers} == {"fp16_attention"}
+    assert r.measured["cycles"] == t.total(r.solution.assignment, "cycles")

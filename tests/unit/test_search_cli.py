@@ -141,8 +141,10 @@ def test_a_candidate_some_layers_cannot_run_is_dropped_there(tmp_path, capsys):
     assert main(argv) == 0
     err = capsys.readouterr()[1]
     assert "candidate int4: dropped for 6 layer(s) the arch cannot run it on" in err
-    chosen = pd.read_csv(tmp_path / "o" / "assignment.csv").set_index("layer")["candidate"]
-    assert (chosen[chosen.index.str.contains("intermediate")] == "fp16").all()
+    rows = pd.read_csv(tmp_path / "o" / "assignment.csv").set_index("layer")
+    mlp = rows[rows.index.str.contains("intermediate")]
+    assert (mlp["candidate"] == "fp16").all() and (mlp["unit"] == "fp16_attention").all()
+    assert set(rows.loc[rows["candidate"] == "fp16", "unit"]) == {"fp16_attention"}
 
 
 @pytest.mark.parametrize(
