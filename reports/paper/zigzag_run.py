@@ -366,6 +366,12 @@ def main() -> None:
     if args.evaluate:
         evaluate(Path(args.evaluate[0]), Path(args.evaluate[1]))
         return
+    probe = subprocess.run([args.zigzag_python, "-c", "import zigzag, six"], capture_output=True)
+    if probe.returncode:
+        sys.exit(
+            f"zigzag_run.py: error: {args.zigzag_python} cannot import zigzag and six; expected "
+            "a Python with `pip install zigzag-dse==3.9.1 six` (--zigzag-python)"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         facts = build_inputs(Path(tmp))
         out = Path(tmp) / "zigzag.json"
