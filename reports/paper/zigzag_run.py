@@ -2,9 +2,10 @@
 
     python reports/paper/zigzag_run.py --zigzag-python /path/to/venv/bin/python
 
-Needs zigzag-dse 3.9 and `six` in the environment of --zigzag-python (default: this Python);
-hwsim itself is read from this checkout. reports/paper/zigzag_validation.py reads the JSON, so
-the comparison regenerates without ZigZag installed.
+Needs zigzag-dse 3.9.1 (the committed results' version) and `six` in the environment of
+--zigzag-python (default: this Python); hwsim itself is read from this checkout.
+reports/paper/zigzag_validation.py reads the JSON, so the comparison regenerates without
+ZigZag installed.
 
 Both sides describe the same hardware, built here from hwsim's own files:
   array      hwsim/data/arch/tpu_int8.yaml: 256 x 256 INT8 MACs, weight-stationary, systolic
