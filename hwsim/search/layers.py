@@ -22,7 +22,8 @@ _FOLDED = ".*."
 
 def unfold_layers(workload: Workload) -> Workload:
     """`workload` with every folded op (a `.*.` in its name) split into its layers: layer i of
-    a repeat-R op is named with i in place of `*`, and ops are ordered layer by layer."""
+    a repeat-R op is named with i in place of `*`, and ops are ordered layer by layer (the
+    fold's layers 0..R-1, each run once, as the tracer and the model cards fold them)."""
     folded = [op for op in workload.ops if _FOLDED in op.name]
     if not folded:
         return workload
