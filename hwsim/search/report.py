@@ -138,6 +138,8 @@ def plot_frontier(result, path) -> None:
         zorder=5,
         label="chosen",
     )
+    bound = sol.bounds[result.budgets[0].text]
+    ax.axvline(bound, color="#999999", lw=0.8, ls="--", label=f"budget {result.budgets[0].text}")
     ax.set_xlabel(f"{metric} ({unit})")
     ax.set_ylabel("summed sensitivity (lower is better)")
     ax.legend(fontsize=8)
