@@ -238,3 +238,17 @@ def test_each_candidate_runs_on_the_unit_it_names(rng):
     assert {t.units[x]["int8"] for x in t.layers} == {"int4_gemm"}
     assert {t.units[x]["fp8"] for x in t.layers} == {"fp16_attention"}
     assert r.measured["cycles"] == t.total(r.solution.assignment, "cycles")
+
+
+def test_a_base_recipe_sets_everything_else(rng):
+    """Weight-only candidates over a W8A8 base: activations stay the base's INT8, its default
+    is the recipe's default, and the round trip still holds."""
+    cands = [{"name": f"w{b}", "weights": {"format": f"int{b}", "granularity": "channel"}}
+             for b in (8, 4)]  # fmt: skip
+    sens = _table(_layers("minilm"), ["w8", "w4"], rng, zero="w8")
+    r = search(ARCH, "minilm", cands, ["size <= 6"], sens, base="w8a8-int")
+    assert r.recipe["default"]["activations"]["format"] == "int8"
+    st = hwsim.simulate(ARCH, r.workload, quant=load_recipe(r.recipe), mode="analytic")
+    assert st.cycles == r.table.total(r.solution.assignment, "cycles")
+    acts = {row.activation_format for row in st.op_rows if row.kind == "gemm"}
+    assert acts == {"int8"}
