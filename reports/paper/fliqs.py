@@ -102,7 +102,13 @@ def case(model: str, points: int, evaluated: int, cache: Path | None) -> dict:
 
 
 def dominated(p: dict, others: list[dict]) -> bool:
-    return any(o["cycles"] <= p["cycles"] and o["acc"] >= p["acc"] and o != p for o in others)
+    """Whether some point of `others` is at least as fast and as accurate, and better in one."""
+    return any(
+        o["cycles"] <= p["cycles"]
+        and o["acc"] >= p["acc"]
+        and (o["cycles"] < p["cycles"] or o["acc"] > p["acc"])
+        for o in others
+    )
 
 
 def table(rows: list[dict]) -> str:
@@ -132,7 +138,7 @@ def plot(rows: list[dict], path: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(4.4 * len(rows), 3.6))
+    fig = Figure(figsize=(5.2 * len(rows), 4.0))
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(rows), squeeze=False)[0]
     for ax, r in zip(axes, rows, strict=True):
@@ -147,7 +153,7 @@ def plot(rows: list[dict], path: Path) -> None:
         )
         for (c, u), marker in zip(r["uniform"].items(), ("s", "D", "^"), strict=True):
             ax.scatter([u["cycles"] / base], [u["acc"]], marker=marker, s=50, label=f"uniform {c}")
-        ax.set_xlabel(f"latency / uniform INT8 ({ARCH}, hwsim analytic)")
+        ax.set_xlabel(f"latency / uniform INT8 ({ARCH})")
         ax.set_ylabel(f"{METRIC[r['task']]} (hardware)")
         ax.set_title(r["model"], fontsize=9)
         ax.legend(fontsize=6)
