@@ -37,7 +37,7 @@ from hwsim.pe.accumulators import (
 )
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.int_mac import ON_OVERFLOW, check_shapes, operand_format, raise_or_count
-from hwsim.pe.registry import PEEstimate, PEResult, register_pe
+from hwsim.pe.registry import PEEstimate, PEResult, check_multiplier, register_pe
 
 
 def float_format_check(fmt, who: str) -> None:
@@ -84,7 +84,10 @@ class FloatMAC:
         promote_every: int = 128,
         on_overflow: str = "count",
         weight_decoder: str = "",
+        multiplier: str = "array",
     ):
+        # the significand multiplier's hardware (priced by hwsim.cost, results unchanged)
+        self.multiplier = check_multiplier(multiplier, "float_mac.multiplier")
         if acc == "int":
             raise HwsimError("float_mac.acc: expected float, kulisch or trunc_align, got 'int'")
         self.acc = Accumulator(
