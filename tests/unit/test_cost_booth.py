@@ -143,3 +143,34 @@ def test_fpga_refuses_booth_in_one_line():
         HwsimError, match=r"multiplier: booth is an ASIC multiplier; .*expected array"
     ):
         fpga_resources(arch, parts)
+
+
+def test_booth_energy_roll_up_by_hand_with_leakage(tmp_path):
+    # the tiny int_mac arch of test_cost.test_energy_roll_up_by_hand, with a Booth multiplier
+    # from its YAML: only the multiplier's energy and area move, and leakage with the area
+    from test_spec import TINY  # tests/unit is on sys.path (pytest's prepend import mode)
+
+    from hwsim.cost.scaling import area_scale, energy_scale
+
+    p = tmp_path / "tiny_booth.yaml"
+    p.write_text(TINY.replace("    params: {}", "    params: {multiplier: booth}"))
+    wl = Workload("w", (Op("g", "gemm", M=4, N=4, K=8),))
+    st = simulate(load_arch(p), wl, mode="analytic")
+    bits2 = booth_bits2(8, 8)
+    pe_mult, pe_acc, pe_reg = 128 * 0.00305 * bits2, 128 * 0.0035 * 32, 128 * 0.0110 * 40
+    dram = (32 + 32 + 16) * 8 * 8.0
+    e64_w, e64_i = 10.0 * (4096 / 8192) ** 0.47, 10.0 * (2048 / 8192) ** 0.47
+    wbuf, ibuf = (256 + 256) * e64_w / 64, (256 + 256 + 128 + 128) * e64_i / 64
+    node = energy_scale(40, 45) / area_scale(40, 45)
+    reg_um2 = 4.3092 * area_scale(40, 45)
+    pe_um2 = 16 * (4.4 * bits2 + 4.3 * 32 + reg_um2 * 40)
+    vector_um2 = 4 * (4.4 * 256 + 4.3 * 16)
+    sram_um2 = 2 * 4096 * 8 * 0.494
+    leak_w = ((pe_um2 + vector_um2) * 11.06 + sram_um2 * 1.236) * node * 1e-9
+    leak = leak_w * st.cycles / 1e9 * 1e12  # 1 GHz clock
+    e = st.energy_breakdown_pj
+    assert e["pe:multiplier"] == pytest.approx(pe_mult, rel=1e-12)
+    assert e["leakage"] == pytest.approx(leak, rel=1e-9)
+    total = pe_mult + pe_acc + pe_reg + dram + wbuf + ibuf + leak
+    assert st.energy_pj == pytest.approx(total, rel=1e-12)
+    assert st.area_mm2 == pytest.approx((pe_um2 + vector_um2 + sram_um2) / 1e6, rel=1e-12)
