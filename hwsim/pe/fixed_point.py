@@ -16,6 +16,8 @@ k_hot=2, dsp_packing=False, dsp_chain=7, on_overflow="count", multiplier="array"
   register, fields unpacked with the sign correction and added into the accumulators. With
   INT8 operands up to 7 products fit the 18-bit low field (7 * 2**14 < 2**17); a longer chain
   corrupts results exactly as the hardware would and is counted in info["dsp_field_overflows"].
+- `multiplier="booth"` (fixed weights only): a radix-4 Booth multiplier for hwsim.cost to
+  price (an ASIC choice: FPGA resources refuse it); results do not depend on it.
 - `weights="pow2"` / `"khot"`: multiplier-free weights, each a sum of at most 1 / `k_hot`
   signed powers of two (QFX-style); the product is formed by shifts and adds of the activation.
   Terms per weight are the non-adjacent form (minimal signed digits) of its mantissa.

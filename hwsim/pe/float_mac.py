@@ -1,7 +1,8 @@
 """Floating-point MAC: minifloat / FP16 / BF16 / FP32 operands, exact products, any accumulator.
 
 `FloatMAC(acc="float", acc_format="fp32", overflow="", order="sequential", tree_width=2,
-mantissa_bits=14, chunk=16, promote_every=128, on_overflow="count")` computes
+mantissa_bits=14, chunk=16, promote_every=128, on_overflow="count", weight_decoder="",
+multiplier="array")` computes
 out[i, j] = sum_k a[i, k] * w[j, k] through the accumulator `Accumulator(kind=acc, ...)`
 (hwsim.pe.accumulators: float with RNE after every addition, kulisch, trunc_align).
 
@@ -17,7 +18,8 @@ Counts per MAC: `fmul.{a}x{w}` (a float multiply of operands that wide) and the 
 add: `fadd.{1+E+M}` for a float accumulator, `add.{span}` (integer, the exact fixed-point span)
 for kulisch, `add.{mantissa_bits+1}` (aligned integer add) for trunc_align; trunc_align also
 counts `acc_norm.32` per chunk and `fadd.32` per fp32 promotion. `expected` assumes 16-bit
-operands (fp16 range) for a format given as None.
+operands (fp16 range) for a format given as None. `multiplier` ("array" | "booth") names the
+significand multiplier's hardware, which hwsim.cost prices; results do not depend on it.
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ Counts: `lut.{w bits}` one per MAC (decoder), `mul.{a}x{v}` and `add.{acc}` one 
 `fadd.{32|64}` one per output and group, `fmul.{32|64}` per output for activation scales.
 info: `groups_per_format` (menu name -> groups), and for OliVe `outliers` / `victims`.
 `overflows`: outputs whose `out_acc` register overflowed (operands are finite, so every
-inf/NaN output is one).
+inf/NaN output is one). `multiplier` ("array" | "booth") names the multiplier's hardware,
+which hwsim.cost prices; results do not depend on it.
 """
 
 from __future__ import annotations
