@@ -20,7 +20,10 @@ extension prevention) summed by (P - 1) x (A + 2) full adders. The recoded opera
 giving the smaller multiplier. Energy is taken to follow the same cell count (an assumption:
 switching activity per cell is not modelled). Booth costs more than an array multiplier up to
 8 x 8 bits here (1.08x at 8 x 8, 1.45x at 4 x 4) and less from 16 x 16 (0.92x; 0.84x at 32 x 32),
-as the fewer rows start to outweigh the selectors.
+as the fewer rows start to outweigh the selectors. Booth is opt-in, per PE (so per compute
+unit): the PE parameter `multiplier: booth` (int_mac, fixed_point, float_mac, mixed_dtype).
+A per_cycle profile prices a PE by its synthesised figure instead; an entry keyed
+`KIND:multiplier=booth` gives a Booth PE its own.
 Floating-point units: the component sum of an IEEE fp16 and fp32 multiplier (significand
 multiplier, exponent adder, sign, 1-bit normalising shift, rounder) and adder (align, add,
 normalise, round, exponent) falls short of the published unit (subnormals, exceptions and

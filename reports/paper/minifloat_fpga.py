@@ -1,6 +1,6 @@
 """Minifloats vs integers on an FPGA: a weights x activations grid, accuracy against LUTs.
 
-    python reports/paper/minifloat_fpga.py            # prints the tables (~12 min cold)
+    python reports/paper/minifloat_fpga.py            # prints the tables (28 min cold, loaded)
     python reports/paper/minifloat_fpga.py --write    # also writes minifloat_fpga.md / .png
     options: --no-cache (re-measure), --full (every split pair in the grid: ~10x longer)
 
@@ -276,32 +276,35 @@ def plot(results: dict, path: Path) -> None:
 
 NOTE = """\
 What agrees and why the rest differs.
-- The cost side reproduces the paper's mechanism: a minifloat's exact (Kulisch) accumulator
-  grows as 2^E, so wide-exponent splits cost far more LUTs than integers of the same widths,
-  and the integers hold the cheap end of both joint fronts (listed under each grid).
-- Higher up, the accuracy side decides. MiniLM's FFN inputs are heavy-tailed (kurtosis in the
-  thousands) and hwsim quantizes activations per tensor with plain round-to-nearest, so a
-  3-bit exponent spans them where a uniform grid does not, and minifloat activations win the
-  upper front. EfficientNet-Lite0 (ReLU6 activations, bounded) is the paper's kind of
-  workload (vision, milder activations); where integers reach further up its front the
-  paper's claim holds here too. The paper applies PTQ (weight equalisation, bias correction,
-  SmoothQuant, learned rounding, GPTQ) and measures ImageNet top-1; hwsim measures fidelity
-  to fp32 on 4 sentences / 4 images with plain round-to-nearest, so the fronts are noisier
-  and any crossover sits elsewhere.
-- The paper's own FPGA cost model: not implemented here because not found. Its abstract
-  says it evaluates "against an FPGA-based hardware cost model" built on "a custom
-  FPGA-based multiply-accumulate operator library"; no LUT formula for a minifloat MAC
-  was found in the stored sources searched (the arXiv 2311.12359 abstract pages, and
-  Xilinx/brevitas, whose PTQ examples carry no hardware cost model). hwsim's minifloat LUTs
-  therefore come from its own component model (FINN's LUT multiplier for the significands,
-  carry-chain adders, LUT6 multiplexers, a Kulisch accumulator), so absolute LUTs differ
-  from the paper's.
+- EfficientNet-Lite0 (vision, ReLU6-bounded activations: the paper's kind of workload)
+  agrees with the paper: every point of its joint front is an integer pair, from int3/int3
+  to int8/int8. At equal widths the best minifloat pair is both less accurate (its weights
+  and activations lose more with a 2-bit exponent than with a uniform grid under
+  round-to-nearest) and larger (the Kulisch accumulator grows as 2^E).
+- MiniLM agrees at the cheap end (int3/int3 ... int4/int8, up to ~92k LUTs) and differs
+  above: E2 weights with E3 activations take the upper front. MiniLM's FFN inputs are
+  heavy-tailed (kurtosis in the thousands) and hwsim quantizes activations per tensor with
+  plain round-to-nearest, so a 3-bit exponent spans them where a uniform grid does not. The
+  paper applies PTQ (weight equalisation, bias correction, SmoothQuant, learned rounding,
+  GPTQ), which tames such outliers for integers, and measures ImageNet top-1 on vision
+  models; hwsim measures fidelity to fp32 on 4 sentences / 4 images, so its fronts are
+  noisier (a 1-TV of 0.1-0.3 at 3-4 bits is near chance for these images).
+- The paper's own FPGA cost model: not implemented, because not found. Its abstract says it
+  evaluates "against an FPGA-based hardware cost model" built on "a custom FPGA-based
+  multiply-accumulate operator library"; no LUT formula for a minifloat MAC was found in the
+  stored sources searched (the arXiv 2311.12359 abstract pages, and Xilinx/brevitas, whose
+  PTQ examples carry no hardware cost model). hwsim's minifloat LUTs come from its own
+  component model (FINN's LUT multiplier for the significands, carry-chain adders, LUT6
+  multiplexers, a Kulisch accumulator), so absolute LUTs differ from the paper's.
 - A second LUT-multiplier model: hls4ml 1.3.0 publishes none. Its only resource estimate of a
   multiply (hls4ml/optimization/dsp_aware_pruning/objectives/vivado_objectives.py,
   VivadoDSPEstimator) counts one DSP per multiplication per reuse factor for weights of at
   least 9 bits and none below ("Vivado doesn't use DSP when precision < 9"), with no LUT
   count, so FINN's formula (finn custom_op fpgadataflow lut_estimation:
   (2 ceil((W + A) / 6) - 1)(W + A)) is the only one used.
+- Run time: the cold run took 1,701 s (28 min) on 2 shared cores at load average 11-15
+  (2026-12-02), over the ~15 min aimed at; most of it is EfficientNet forwards (9-17 s each
+  here). A rerun reads the cache and takes seconds; `--no-cache` re-measures.
 """
 
 
