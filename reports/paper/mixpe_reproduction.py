@@ -64,6 +64,10 @@ def run_config(config: str, workload, recipe, objective: str | None = "latency")
         "cycles": st.cycles,
         "conv_cycles": sum(r.cycles * r.repeat for r in st.op_rows if r.kind == "conv"),
         "energy_pj": st.energy_pj,
+        "pe_pj_per_mac": sum(
+            v for k, v in st.energy_breakdown_pj.items() if k.split(":")[0] == "pe"
+        )
+        / st.macs,
         "dram_bytes": st.dram_bytes,
         "bounds": bounds,
     }
@@ -108,6 +112,11 @@ def sim_ratio(run: dict, config: str, bench: str, part: str) -> tuple[float, flo
     return me["cycles"] / ref["cycles"], sum(me["energy_nj"].values()) / sum(
         ref["energy_nj"].values()
     )
+
+
+def sim_dram_gb(run: dict, config: str, bench: str) -> float | None:
+    r = run.get("results", {}).get(config, {}).get(bench)
+    return None if r is None else (r["all"]["dram_read_bits"] + r["all"]["dram_write_bits"]) / 8e9
 
 
 def hwsim_ratios(h: dict, config: str) -> tuple[float, float, float]:
@@ -182,7 +191,9 @@ def report() -> str:
         "extra per-configuration GEMMs it adds after every linear layer -- the layers hwsim "
         "runs.",
         "- **hwsim**: hwsim on `reports/paper/mixpe/arch/*.yaml`, mapper for latency; "
-        "**hwsim fixed**: the fixed mapping; **hwsim E+static**: hwsim's energy plus that "
+        "**hwsim fixed**: the fixed mapping; DRAM GB: bytes moved (the simulator counts its "
+        "extra GEMMs and 16-bit outputs; hwsim counts group scales and spilled partial sums); "
+        "**hwsim E+static**: hwsim's energy plus that "
         "simulator's DRAM background power (484.6 mW x hwsim's time), which hwsim does not model.",
         "",
     ]
@@ -193,8 +204,8 @@ def report() -> str:
             "",
             "| config | time: published | sim run | sim main | hwsim | hwsim fixed "
             "| energy: published | sim run | sim main | hwsim | hwsim E+static "
-            "| hwsim cycles | hwsim DRAM GB | hwsim bound |",
-            "|---|" + "---:|" * 13,
+            "| hwsim cycles | DRAM GB: sim run | hwsim | hwsim bound |",
+            "|---|" + "---:|" * 14,
         ]
         for c in CONFIGS:
             p = pub.get((label, LABELS[c]))
@@ -214,7 +225,8 @@ def report() -> str:
                 f"| {LABELS[c]} | {fmt(p and p[0])} | {fmt(s_all and s_all[0])} "
                 f"| {fmt(s_main and s_main[0])} | {t:.2f} | {tf:.2f} | {fmt(p and p[1])} "
                 f"| {fmt(s_all and s_all[1])} | {fmt(s_main and s_main[1])} | {e:.2f} | {es:.2f} "
-                f"| {hw[stem][c]['cycles']:,} | {hw[stem][c]['dram_bytes'] / 1e9:.2f} "
+                f"| {hw[stem][c]['cycles']:,} | {fmt(sim_dram_gb(run, c, bench))} "
+                f"| {hw[stem][c]['dram_bytes'] / 1e9:.2f} "
                 f"| {top} {b[top] / sum(b.values()):.0%} |"
             )
         lines.append("")
@@ -285,6 +297,7 @@ def claim_section(pub: dict, sim: dict, hw: dict) -> list[str]:
 
 NOTES = """\
 ## Why the figures differ
+
 1. **Extra GEMMs in that simulator's workloads.** Its layer lists follow every linear layer
    with a second GEMM whose size depends on the configuration: K x N/8 MACs (1/8 of the layer)
    for INT8, FP16, ANT and BitFusion, K/8 x N/128 (1/1024) for the two MixPE configurations.
@@ -330,8 +343,11 @@ NOTES = """\
    pJ/bit DRAM. hwsim prices actions (each MAC at its bit widths, each buffer and DRAM byte)
    on the horowitz45 profile scaled to 28 nm and has no DRAM background power, so its energy
    follows the work and the bytes, not the time: INT8 against FP16 is {int8_e_hw} in hwsim
-   against {int8_e_sim} there. Adding that simulator's static power to hwsim's energy ("hwsim
-   E+static") gives {int8_e_static}.
+   against {int8_e_sim} there; adding that simulator's static power to hwsim's energy ("hwsim
+   E+static") gives {int8_e_static}. hwsim's PE energy per MAC on LLaMA-2-13B: {pe_pj} pJ;
+   BitFusion's 8 x 8-bit MAC is 16 2 x 2-bit products and their adds in hwsim's loom PE, so
+   it costs more than a plain INT8 MAC, where that simulator gives every 8/4-bit PE the same
+   per-cycle energy.
 7. **Published vs our run.** Our run of the simulator gives the shipped Time row to within
    {max_time_diff} (it prints two decimals) in the {n_cells} cells we ran, and its energy to
    within {max_energy_diff}. The shipped per-layer CSVs beside it (results/int.csv, ...) come
@@ -398,6 +414,7 @@ def facts(pub: dict, run: dict, hw: dict, hw_fixed: dict) -> dict:
         "fp16_fixed_x": x(F["fp16"]["cycles"], L["fp16"]["cycles"]),
         "w4a8_fixed_x": x(F["mixpe_w4a8"]["cycles"], L["mixpe_w4a8"]["cycles"]),
         "int8_e_hw": f"{hwsim_ratios(L, 'int8')[1]:.2f}",
+        "pe_pj": ", ".join(f"{LABELS[c]} {L[c]['pe_pj_per_mac']:.3f}" for c in CONFIGS),
         "int8_e_sim": "n/a" if not sim_int8 else f"{sim_int8[1]:.2f}",
         "int8_e_static": f"{hwsim_ratios(L, 'int8')[2]:.2f}",
         "max_time_diff": f"{max(time_d):.3f}" if time_d else "n/a",

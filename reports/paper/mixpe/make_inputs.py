@@ -111,24 +111,26 @@ def workload(bench: str, rows: list) -> dict:
     }
 
 
+# MixPE's weights: INT4 in groups of 128 with FP16 scales (the arch files' scale_bits 16)
+INT4_G128 = {"format": "int4", "granularity": "group", "group_size": 128, "scale_format": "fp16"}
+FP16 = {"format": "float16"}
+
+
+def per_channel(fmt: str) -> dict:
+    return {"format": fmt, "granularity": "channel"}
+
+
 def spec(bits: int, config: str) -> tuple[dict, dict]:
-    """(weights, activations) QuantSpecs for a layer the simulator runs at `bits`."""
-    if config == "fp16" or (config == "mixpe_w4a16" and bits == 16):
-        w = (
-            {"format": "float16"}
-            if config == "fp16"
-            else {"format": "int8", "granularity": "channel"}
-        )
-        return w, {"format": "float16"}
+    """(weights, activations) QuantSpecs for a layer the simulator runs at `bits`. The MixPE
+    lists' 16-bit rows (W4A16's patch convolution) run there at 16 x 16 bits, one product per
+    unit: INT8 weights with FP16 activations do one MAC per cycle on hwsim's mixpe PE too."""
+    if config == "fp16":
+        return dict(FP16), dict(FP16)  # fresh dicts: yaml.safe_dump writes no &anchors
     if config == "mixpe_w4a16":  # its 8-bit rows are the W4A16 GEMMs
-        return {"format": "int4", "granularity": "group", "group_size": 128}, {"format": "float16"}
+        return (per_channel("int8"), dict(FP16)) if bits == 16 else (dict(INT4_G128), dict(FP16))
     if config == "mixpe_w4a8" and bits == 4:
-        return {"format": "int4", "granularity": "group", "group_size": 128}, {
-            "format": "int8",
-            "granularity": "channel",
-        }
-    f = f"int{bits}"
-    return {"format": f, "granularity": "channel"}, {"format": f, "granularity": "channel"}
+        return dict(INT4_G128), per_channel("int8")
+    return per_channel(f"int{bits}"), per_channel(f"int{bits}")
 
 
 def recipe(config: str, bench: str, rows: list) -> dict:
