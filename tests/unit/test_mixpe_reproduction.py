@@ -1,10 +1,11 @@
 """The MixPE reproduction's core (reports/paper/mixpe_reproduction.py) on one ViT-B block.
 
-On a compute-bound batch-64 GEMM the MixPE simulator's output-stationary count is
-ceil(M / a) * ceil(N / (c * f)) * K cycles (bitfusion/src/simulator/accelerator.py,
-get_compute_cycles_output_stationary; f = MACs per PE per cycle along N, a = batch side,
-c = output-channel side), so the matched archs must give exactly that, and the order
-MixPE-W4A8 < INT8 < FP16 follows.
+On a compute-bound GEMM the MixPE simulator (yuzhang712/mixpe_simulator@7e0d42c,
+bitfusion/src/simulator/accelerator.py, get_compute_cycles_output_stationary) counts
+ceil(M / (a * f_a)) * ceil(N / (c * f_w)) * K cycles: a = batch side, c = output-channel side,
+f_a, f_w = products per unit per operand (8 / bits). At M = 64 W4A8's f_a = 2 only pads
+(ceil(64 / 128) = ceil(64 / 64)), so f = f_w = 2 MACs per PE per cycle; hwsim's matched archs
+must give exactly that count, and the order MixPE-W4A8 < INT8 < FP16 follows.
 """
 
 from __future__ import annotations
