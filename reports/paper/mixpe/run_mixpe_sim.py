@@ -3,6 +3,8 @@
     cd PATH/TO/mixpe_simulator      # yuzhang712/mixpe_simulator, CACTI built as its README says
     PYTHONHASHSEED=0 python PATH/TO/reports/paper/mixpe/run_mixpe_sim.py [WORKLOADS [CONFIGS]]
     # WORKLOADS: comma-separated of vit, vit_huge, opt, llama; CONFIGS: of the keys below
+    PYTHONHASHSEED=0 python .../run_mixpe_sim.py --check-unmemoised WORKLOAD CONFIGS
+    # reruns those without the memo and records whether every sum is identical
 
 (its requirements: pandas, numpy). It does what that repo's run_mix.py does -- for each
 configuration, Simulator(conf_*.ini) and SimulatorSweep.sweep over the benchmark at batch 64,
@@ -42,7 +44,7 @@ D_MODEL = {"vit": 768, "vit_huge": 1280, "opt": 4096, "llama": 5120}
 BATCH = 64
 
 
-def patch_simulator():
+def patch_simulator(memoise: bool = True):
     import bitfusion.src.optimizer.optimizer as optimizer
     from bitfusion.src.simulator.simulator import Simulator
 
@@ -70,12 +72,23 @@ def patch_simulator():
             pass
 
     optimizer.Pool = SerialPool
+    if not memoise:
+        return
     original, memo = Simulator.get_conv_cycles, {}
 
     def get_conv_cycles(self, *args, **kwargs):
         a = self.accelerator
-        key = (a.N, a.M, a.pmax, a.pmin, tuple(sorted(a.sram.items())), a.mem_if_width,
-               a.frequency, args, tuple(sorted(kwargs.items())))
+        key = (
+            a.N,
+            a.M,
+            a.pmax,
+            a.pmin,
+            tuple(sorted(a.sram.items())),
+            a.mem_if_width,
+            a.frequency,
+            args,
+            tuple(sorted(kwargs.items())),
+        )
         if key not in memo:
             memo[key] = original(self, *args, **kwargs)
         return copy.deepcopy(memo[key])
@@ -138,8 +151,25 @@ def run_one(config: str, bench: str) -> dict:
     }
 
 
+def check_unmemoised(bench: str, configs: list[str]) -> None:
+    """Rerun without the memo; store per configuration whether all sums equal the memo run's."""
+    patch_simulator(memoise=False)
+    doc = json.loads(OUT.read_text())
+    checks = doc.setdefault("unmemoised_check", {})
+    for config in configs:
+        got, want = run_one(config, bench), doc["results"][config][bench]
+        same = got["all"] == want["all"] and got["main"] == want["main"]
+        checks[f"{config}/{bench}"] = {"identical": same, "wall_s": got["wall_s"]}
+        OUT.with_suffix(".tmp").write_text(json.dumps(doc, indent=1, sort_keys=True))
+        os.replace(OUT.with_suffix(".tmp"), OUT)
+        print(f"{config}/{bench} unmemoised: identical={same}, {got['wall_s']:.1f} s", flush=True)
+
+
 def main() -> None:
     sys.path.insert(0, os.getcwd())
+    if sys.argv[1:2] == ["--check-unmemoised"]:
+        check_unmemoised(sys.argv[2], sys.argv[3].split(","))
+        return
     patch_simulator()
     benches = sys.argv[1].split(",") if len(sys.argv) > 1 else ["llama", "vit", "vit_huge", "opt"]
     configs = sys.argv[2].split(",") if len(sys.argv) > 2 else list(CONFIGS)
@@ -159,8 +189,10 @@ def main() -> None:
             OUT.with_suffix(".tmp").write_text(json.dumps(doc, indent=1, sort_keys=True))
             os.replace(OUT.with_suffix(".tmp"), OUT)
             r = results[config][bench]
-            print(f"{config}/{bench}: {r['all']['cycles']:.0f} cycles, {r['wall_s']:.1f} s",
-                  flush=True)
+            print(
+                f"{config}/{bench}: {r['all']['cycles']:.0f} cycles, {r['wall_s']:.1f} s",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
