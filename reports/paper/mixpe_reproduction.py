@@ -240,7 +240,7 @@ def report() -> str:
             )
         lines.append("")
     lines += claim_section(ratios_pub, ratios_sim, ratios_hw)
-    lines += ["", NOTES.format(**facts(pub, run, hw, hw_fixed))]
+    lines += ["", NOTES.format(**facts(pub, run, hw, hw_fixed)), REPRODUCE]
     return "\n".join(lines) + "\n"
 
 
@@ -251,9 +251,17 @@ def run_summary(run: dict) -> str:
         return "not run"
     wall = sum(r["wall_s"] for v in res.values() for r in v.values())
     cpu = sum(r["cpu_s"] for v in res.values() for r in v.values())
+    checks = run.get("unmemoised_check", {})
+    check = (
+        f"; rerun without the memo, {', '.join(checks)} gave "
+        + ("identical sums" if all(c["identical"] for c in checks.values()) else "DIFFERENT sums")
+        if checks
+        else ""
+    )
     return (
-        f"{done} of 24 configuration x workload runs, {wall / 60:.1f} min wall, "
-        f"{cpu / 60:.1f} CPU-min on 2 shared cores, commit {run.get('commit', '?')[:7]}"
+        f"{done} of 24 configuration x workload runs, {wall / 60:.1f} min wall and "
+        f"{cpu / 60:.1f} CPU-min (CACTI's child processes not counted) on 2 shared cores, "
+        f"commit {run.get('commit', '?')[:7]}{check}"
     )
 
 
@@ -335,7 +343,6 @@ def conclusion(geo: dict) -> str:
 
 NOTES = """\
 ## Why the figures differ
-
 1. **Extra GEMMs in that simulator's workloads.** Its layer lists follow every linear layer
    with a second GEMM whose size depends on the configuration: K x N/8 MACs (1/8 of the layer)
    for INT8, FP16, ANT and BitFusion, K/8 x N/128 (1/1024) for the two MixPE configurations.
@@ -359,8 +366,9 @@ NOTES = """\
    2 MACs per PE per cycle, as hwsim's mixpe PE does (floor(8/8) * floor(8/4)): W4A8 agrees
    (hwsim / sim main = {w4a8_vs_main}). W4A16 does not: hwsim's mixpe PE counts an FP16
    activation as one 8-bit slot, 2 MACs per PE per cycle, half the simulator's 4, so hwsim's
-   MixPE-W4A16 time against FP16 is {w4a16_vs_main} x the simulator's (sim main). Which of the
-   two the MixPE hardware does is a modelling choice of hwsim's mixpe PE
+   MixPE-W4A16 time against FP16 is {w4a16_vs_main} x the simulator's (sim main; 2 on the
+   linear layers, less on ViT, whose patch convolution runs at one MAC per cycle in both).
+   Which of the two the MixPE hardware does is a modelling choice of hwsim's mixpe PE
    (hwsim/pe/shift_add.py), reported here, not changed.
 4. **ANT and BitFusion** are BitFusion arithmetic in that simulator (ANT's datatype decoder is
    not modelled), with per-layer 4/8-bit choices from its lists; hwsim runs them as loom PEs
@@ -368,13 +376,17 @@ NOTES = """\
    {ant_vs_main} (ANT) and {bf_vs_main} (BitFusion). FP16 and INT8: {fp16_vs_main} and
    {int8_vs_main} in absolute cycles (the row/column rounding is the same: 32 x 28 FP16 pads N
    to 28s there and here).
-5. **Mapping.** With the mapper (objective latency) every op is compute-bound, each weight
-   read once, as that simulator's tiling search also finds. With the fixed mapping ("hwsim
-   fixed") hwsim re-reads the weights: on LLaMA-2-13B FP16 moves {fp16_fixed_gb} GB instead of
-   {fp16_map_gb} GB and takes {fp16_fixed_x} x the mapper's cycles, MixPE-W4A8 {w4a8_fixed_x}
-   x: the weight re-reading behind the fixed mapping's low MixPE-over-INT8 figure that issue
-   13 describes. The mapper also splits K and spills partial sums when that is no slower (DRAM
-   bytes above the weights' size), which costs DRAM energy but no time here.
+5. **Mapping.** With the mapper (objective latency) every op is compute-bound and every linear
+   layer reads each weight once (the patch convolution keeps the fixed mapping, re-reading its
+   weights (at most 2 MB) per input tile, and is compute-bound all the same). That simulator's
+   tiling search moves more bytes (the DRAM GB columns: it keeps 16-bit outputs and re-reads
+   tiles) but is compute-bound too: its memory stalls are under {max_stall} of its cycles.
+   With the fixed mapping ("hwsim fixed") hwsim re-reads the weights: on LLaMA-2-13B FP16
+   moves {fp16_fixed_gb} GB instead of {fp16_map_gb} GB and takes {fp16_fixed_x} x the
+   mapper's cycles, MixPE-W4A8 {w4a8_fixed_x} x: the weight re-reading behind the fixed
+   mapping's low MixPE-over-INT8 figure that issue 13 describes. The mapper also splits K and
+   spills partial sums when that is no slower (DRAM bytes above the weights' size), which
+   costs DRAM energy but no time here.
 6. **Energy.** That simulator's energy is dominated by terms proportional to time: a 484.6 mW
    DRAM background power ("Static") and every PE's full synthesised dynamic energy in every
    non-stalled cycle whether or not it has work, plus CACTI buffer energy per bit and 0.63
@@ -383,9 +395,9 @@ NOTES = """\
    follows the work and the bytes, not the time: INT8 against FP16 is {int8_e_hw} in hwsim
    against {int8_e_sim} there; adding that simulator's static power to hwsim's energy ("hwsim
    E+static") gives {int8_e_static}. hwsim's PE energy per MAC on LLaMA-2-13B: {pe_pj} pJ;
-   BitFusion's 8 x 8-bit MAC is 16 2 x 2-bit products and their adds in hwsim's loom PE, so
-   it costs more than a plain INT8 MAC, where that simulator gives every 8/4-bit PE the same
-   per-cycle energy.
+   BitFusion's 8 x 8-bit MAC is 16 2 x 2-bit products and their adds in hwsim's loom PE, so it
+   costs more than a plain INT8 MAC, where that simulator gives every 8/4-bit PE the same per-
+   cycle energy.
 7. **Published vs our run.** Our run of the simulator gives the shipped Time row to within
    {max_time_diff} (it prints two decimals) in the {n_cells} cells we ran, and its energy to
    within {max_energy_diff}. The shipped per-layer CSVs beside it (results/int.csv, ...) come
@@ -393,6 +405,27 @@ NOTES = """\
    energy rows' last six columns ("Geomean") index the per-workload values with a stride of 5
    instead of 6 (`idx = i * 5` in run_mix.py), so they are not means of the right columns;
    only the per-workload columns are used here.
+"""
+
+
+def max_stall(run: dict) -> str:
+    shares = [
+        r["all"]["mem_stall_cycles"] / r["all"]["cycles"]
+        for v in run.get("results", {}).values()
+        for r in v.values()
+    ]
+    return f"{max(shares):.2%}" if shares else "n/a"
+
+
+REPRODUCE = """
+## Reproduce
+
+    python reports/paper/mixpe_reproduction.py            # this file, from the committed inputs
+    # the inputs, from a checkout of yuzhang712/mixpe_simulator at 7e0d42c:
+    python reports/paper/mixpe/make_inputs.py PATH/TO/mixpe_simulator
+    # that simulator's figures (pandas, numpy; CACTI built from its bitfusion/sram/cacti-master.zip
+    # into bitfusion/sram/cacti/ as its README says), run inside the checkout:
+    PYTHONHASHSEED=0 nice -n 10 python PATH/TO/reports/paper/mixpe/run_mixpe_sim.py
 """
 
 
@@ -458,6 +491,7 @@ def facts(pub: dict, run: dict, hw: dict, hw_fixed: dict) -> dict:
         "max_time_diff": f"{max(time_d):.3f}" if time_d else "n/a",
         "max_energy_diff": f"{max(energy_d):.3f}" if energy_d else "n/a",
         "n_cells": len(time_d),
+        "max_stall": max_stall(run),
     }
 
 
