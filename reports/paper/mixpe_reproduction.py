@@ -374,8 +374,11 @@ NOTES = """\
    not modelled), with per-layer 4/8-bit choices from its lists; hwsim runs them as loom PEs
    (16 lanes of 2 x 2 bits) with the same per-layer bits (recipes): hwsim / sim main =
    {ant_vs_main} (ANT) and {bf_vs_main} (BitFusion). FP16 and INT8: {fp16_vs_main} and
-   {int8_vs_main} in absolute cycles (the row/column rounding is the same: 32 x 28 FP16 pads N
-   to 28s there and here).
+   {int8_vs_main} hwsim / sim main in absolute cycles: that simulator's tile sizes are powers
+   of two and each tile rounds up to the array's columns, which costs nothing on INT8's 32 but
+   up to 8% on FP16's 28 (N = 2304 as 9 tiles of 256: 9 x ceil(256/28) = 90 column passes
+   where ceil(2304/28) = 83 suffice), so against FP16 hwsim's ratios sit a few percent above
+   "sim main".
 5. **Mapping.** With the mapper (objective latency) every op is compute-bound and every linear
    layer reads each weight once (the patch convolution keeps the fixed mapping, re-reading its
    weights (at most 2 MB) per input tile, and is compute-bound all the same). That simulator's
