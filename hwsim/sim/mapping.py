@@ -8,13 +8,13 @@ Fixed loop order (chosen to minimise DRAM traffic, reported as `loop_order`):
                  streamed once per input chunk (fetched ceil(I / Icap) times)
 An operand that fits its buffer is fetched once. Inputs_outer is taken only when it moves
 strictly fewer bytes, which is the BitMoD simulator's refetch rule (github
-abdelfattah-lab/BitMoD-HPCA-25, commit a902a09, accelerator.py). Outputs are written back once
-(the fixed mapping never splits the reduction: every PE owns full-K partial sums). As in that
-simulator, chunks are counted by bytes (ceil(W / Wcap)) and folds over the whole op
-(ceil(Sr / R) * ceil(Sc / C)), i.e. the chunks are taken as packed whole array folds; where a
-chunk's share of N is not a whole array block (tpu_int8, 4608 x 512 weights in 18 chunks of
-128 KiB: 28.4 output channels each) a chunk of whole folds holds 2 of the 36 256 x 256 folds;
-the mapper (hwsim.sim.mapper) is where tilings on array blocks are searched.
+abdelfattah-lab/BitMoD-HPCA-25, commit a902a09, accelerator.py). Outputs cross DRAM once: the
+partial sums stay on chip (in the PEs for os; in the outputs level across the row folds of
+ws/is, priced in hwsim.sim.actions). As in that simulator, chunks are counted by bytes and
+folds over the whole op (ceil(Sr / R) * ceil(Sc / C)), so a chunk stands for a packed set of
+whole array folds, not for an N-slice of full K (tpu_int8's 4608 x 512 weights: 18 chunks of
+128 KiB, each two of the 36 256 x 256 folds, not 28.4 output channels on 256 columns); tilings
+on array blocks are the mapper's (hwsim.sim.mapper).
 
 Operand bytes of one GEMM instance (C[M,N] = A[M,K] W[N,K]^T):
   W = ceil(K * w_bits / 8) * N   (w_bits: stored bits per element of the second operand:
