@@ -68,6 +68,7 @@ from hwsim.errors import HwsimError
 from hwsim.lazy import lazy_module
 from hwsim.pe.accumulator_reference import round_fraction
 from hwsim.pe.accumulator_spec import float_spec
+from hwsim.pe.bitmod_fast import float_gemm
 from hwsim.pe.bitmod_lanes import align_lanes, align_scalar, to_fp16
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.registry import PEEstimate, PEResult, check_flag, register_pe
@@ -200,11 +201,11 @@ class BitMoDPE:
         info = {"term_hist": wt["term_hist"] * M, "terms_per_weight": wt["mean_terms"]}
         if self.group_acc == "float":
             acc = self.acc
-            out32, ovf = KS.bitmod_float_gemm(
-                np.ascontiguousarray(np.ldexp(a_al, -wt["frac_bits"])),
+            out32, ovf = float_gemm(
+                np.ascontiguousarray(np.ldexp(a_al, -wt["frac_bits"])), lsb, wt["frac_bits"],
                 np.ascontiguousarray(op.codes), np.ascontiguousarray(op.format_ids),
                 wt["coef_tab"], chunk_cycles, np.ascontiguousarray(op.scale_codes),
-                op.group_size, self.dp, acc.man_bits, acc.emin, acc.max_finite,
+                op.group_size, self.dp, acc,
             )  # fmt: skip
             out32 += np.float32(0.0)  # -0 -> +0: the reference's exact zero has no sign
             with np.errstate(over="ignore"):  # the fp32 multiply: overflow saturates, counted
