@@ -343,5 +343,7 @@ def bitmod_weight_pass(codes, fid, scode, ints_tab, nnz_tab, gs, dp, skip, T, wa
                 if want_w_eff:
                     w_eff[n, k] = ints_tab[f, code] * scode[n, k // gs]
             cycles[n, c] = most if skip else T
-    hist = row_hist.sum(axis=0)
+    hist = np.zeros(T + 1, np.int64)  # a plain loop: sum(axis=) compiles numba's axis checks
+    for n in range(N):
+        hist += row_hist[n]
     return w_eff, cycles, hist
