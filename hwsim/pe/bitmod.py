@@ -30,8 +30,11 @@ Datapath, as hwsim models it bit for bit (every rounding point listed):
 RN64(RN64(sum_g s_g * sum_k A_k w_k) * s2) in float64. That sum goes through BLAS when a
 per-row bound proves float64 exact (all addends are multiples of the row's smallest lane
 LSB and the sum of magnitudes stays below 2**53 of them), else through Python integers.
-The float mode runs in hwsim.pe._kernels_serial.bitmod_float_gemm (numba, parallel over
-weight rows; every output is computed by one thread, so results do not depend on threads).
+The float mode runs in hwsim.pe.bitmod_fast: activation rows whose every rounding is proven
+to be of an exact float64 sum (no saturation, on the accumulator's grid) take a branch-free
+kernel vectorised over rows, the others hwsim.pe._kernels_serial.bitmod_float_gemm; both are
+numba, parallel over weight rows, every output computed by one thread, so results do not
+depend on the path or the threads.
 
 Cycles (PEResult): `tile_cycles[m, n]` is one PE's latency for output (m, n). The
 dequantization unit is a second pipeline stage behind the term stage, with a
