@@ -55,6 +55,15 @@ class Dataflow(ABC):
 
     name = ""
     scalesim_fill = 2  # R-multiples of fill+drain in SCALE-Sim's per-fold formula
+    # GEMM dimensions (m, n, k) on the array rows, on the cols, and streamed (hwsim.sim.mapper)
+    layout: tuple[str, str, str] = ("", "", "")
+    stays = ""  # the operand that stays in the PEs: O (outputs), W (weights) or A (inputs)
+
+    def mapper_blocks(self, extent: dict, rows: int, cols: int) -> tuple[dict, str | None]:
+        """({m, n, k: blocks}, the streamed dimension) for the mapper: a spatial dimension in
+        whole array blocks, the streamed one in steps (`extent`: m, n and k in dp steps)."""
+        r, c, t = self.layout
+        return {r: ceil(extent[r] / rows), c: ceil(extent[c] / cols), t: extent[t]}, t
 
     @abstractmethod
     def dims(self, M: int, N: int, K: int, dp: int) -> tuple[int, int, int]:
@@ -67,6 +76,10 @@ class Dataflow(ABC):
     def folds(self, M: int, N: int, K: int, dp: int, rows: int, cols: int) -> int:
         sr, sc, _ = self.dims(M, N, K, dp)
         return ceil(sr / rows) * ceil(sc / cols)
+
+    def stream_steps(self, M: int, N: int, K: int, dp: int) -> int:
+        """T: the dp-wide steps one fold streams."""
+        return self.dims(M, N, K, dp)[2]
 
     def fold_cycles(
         self, T: int, step_cycles, rows: int, cols: int, systolic: bool, min_stream: int = 0
@@ -98,6 +111,7 @@ class OutputStationary(Dataflow):
     """Each PE owns one output; operands stream in along K."""
 
     scalesim_fill = 1  # SCALE-Sim's os formula R + C + T - 2 (its documented bug)
+    layout, stays = ("n", "m", "k"), "O"
 
     def dims(self, M, N, K, dp):
         return N, M, ceil(K / dp)
@@ -116,6 +130,8 @@ class OutputStationary(Dataflow):
 class WeightStationary(Dataflow):
     """Each PE holds weights (K down the rows, N across); tokens stream through."""
 
+    layout, stays = ("k", "n", "m"), "W"
+
     def dims(self, M, N, K, dp):
         return ceil(K / dp), N, M
 
@@ -129,6 +145,8 @@ class WeightStationary(Dataflow):
 @register_dataflow("is")
 class InputStationary(Dataflow):
     """Each PE holds inputs (K down the rows, M across); output channels stream through."""
+
+    layout, stays = ("k", "m", "n"), "A"
 
     def dims(self, M, N, K, dp):
         return ceil(K / dp), M, N
