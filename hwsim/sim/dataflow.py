@@ -77,6 +77,11 @@ class Dataflow(ABC):
         sr, sc, _ = self.dims(M, N, K, dp)
         return ceil(sr / rows) * ceil(sc / cols)
 
+    def unrolling(self, rows: int, cols: int) -> str:
+        """What the array's rows | cols hold, for the loop nest (e.g. n32|m32)."""
+        r, c, _ = self.layout
+        return f"{r}{rows}|{c}{cols}"
+
     def stream_steps(self, M: int, N: int, K: int, dp: int) -> int:
         """T: the dp-wide steps one fold streams."""
         return self.dims(M, N, K, dp)[2]

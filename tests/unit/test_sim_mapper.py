@@ -10,8 +10,9 @@ import pytest
 
 from hwsim.errors import HwsimError
 from hwsim.sim import simulate
-from hwsim.sim.mapper import OBJECTIVES, Space, best_exhaustive, choose_mapping, cost_of
+from hwsim.sim.mapper import OBJECTIVES, best_exhaustive, choose_mapping, cost_of
 from hwsim.sim.mapping import map_op
+from hwsim.sim.mapspace import Space
 from hwsim.sim.pe_model import pe_model
 from hwsim.sim.plan import resolve_unit
 from hwsim.spec import load_arch
