@@ -144,7 +144,13 @@ def search(space: Space, objective: str):
     cand = (ORDERS[flat // n_cells], int(cm[cell]), int(cn[cell]), int(ck[cell]))
     cand = (_canonical(cand), *cand[1:])
     tiles = cand[1] * cand[2] * cand[3]
-    return (value.flat[flat].item(), tie.flat[flat].item(), 1, tiles, cand[0]), cand
+    return (_scalar(value.flat[flat]), _scalar(tie.flat[flat]), 1, tiles, cand[0]), cand
+
+
+def _scalar(v):
+    """A numpy scalar as a Python number (an object array, e.g. of a padded group's Fraction
+    bits, already holds Python numbers)."""
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def _refetch_table(dim: str, relevant: str) -> np.ndarray:

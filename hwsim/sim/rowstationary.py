@@ -10,13 +10,14 @@ One fold is one 2-D convolution pass of a PE set (one GEMM instance = one conv g
 Reuse: a filter row is read once per fold and shared by the e PEs of its row (horizontal);
 an input row is read once and shared along its diagonal (the PEs of filter row i and output
 row j with i + j * stride equal), so a fold reads, per channel, (e - 1) * stride + R input rows
-of W_in = (F - 1) * stride_w + S elements; each column writes its output row (F values) once,
-at the accumulator's width while more channel groups follow.
+of W_in = (F - 1) * stride_w + S elements; each column writes its output row (F values) once
+per fold, at the accumulator's 32 bits when there are several channel groups (their partial
+sums add up in the outputs level; the read of the previous partial sum is not counted).
 Folds per instance: N filters x ceil(C / q) channel groups x ceil(E / cols) row tiles x
 images, the channel groups innermost, so the live partial sums are one fold's e x F values.
 As with the other dataflows, a partly filled last fold is counted as a whole one. Not
 modelled: the replication of small PE sets across columns (Eyeriss packs several filters
-side by side when E < cols) and the PE scratch pads' own energy.
+side by side when E < cols), the PE scratch pads' own energy, dilation.
 
 The mapper sees a fold's blocks as m = images x row tiles, n = filters, k = channel groups,
 with nothing streamed across folds (mapper_blocks); its DRAM-level tiling is the one of the

@@ -300,3 +300,20 @@ def test_cli_bad_mapping_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"hwsim: error: {path}: arch.mapping: expected")
     assert not out.exists()
+
+
+def test_search_is_exact_with_fractional_weight_bits():
+    """BitMoD pads K = 147 to whole groups of 128: the weight bits are a Fraction, and the
+    search's arrays hold exact Python numbers like the one-candidate reference."""
+    arch = load_arch(ARCH / "bitmod.yaml")
+    arch = replace(arch, memory=tuple(replace(lv, size_bytes=16384) for lv in arch.memory))
+    p = next(o for o in plan(arch, load_workload("resnet-50:prefill:224")).ops if o.op.K == 147)
+    bits = p.second_operand_bits
+    assert not isinstance(bits, int | float)
+    for objective in OBJECTIVES:
+        fixed = p.mapping
+        chosen, _ = choose_mapping(
+            arch, p.unit, p.op, p.pe, bits, p.activation_bits, fixed, objective
+        )
+        space = Space(arch, p.unit, p.op, p.pe, bits, p.activation_bits)
+        assert cost_of(space, chosen, objective) == best_exhaustive(space, fixed, objective)
