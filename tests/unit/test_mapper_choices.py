@@ -33,8 +33,10 @@ def conv(cin=4, cout=2, k=3, in_hw=6, stride=1, images=1, name="c") -> Op:
 
 
 def arch_file(tmp_path, *edits, extra: str = "", name: str = "a.yaml") -> Path:
-    """tpu_int8.yaml with (old, new) text edits and `extra` lines appended."""
-    text = TPU
+    """tpu_int8.yaml with (old, new) text edits and `extra` lines appended (its own
+    `mapping: fixed` line dropped first)."""
+    assert "\nmapping: fixed\n" in TPU
+    text = TPU.replace("\nmapping: fixed\n", "\n")
     for old, new in edits:
         assert old in text
         text = text.replace(old, new)
