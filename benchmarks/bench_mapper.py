@@ -73,7 +73,7 @@ def search_times() -> list[float]:
                 seen.add(p.key)
 
                 def run(p=p, b=bound):
-                    mapper._CHOSEN.clear()
+                    mapper.clear_caches()
                     mapper.choose_mapping(
                         b.arch, p.unit, p.op, p.pe, p.second_operand_bits,
                         p.activation_bits, p.mapping, "latency",
@@ -116,7 +116,7 @@ def cold_ratio(name: str, card: str, repeat: int = 5) -> tuple[float, float]:
 
 
 def cold_mapped(a, wl):
-    mapper._CHOSEN.clear()
+    mapper.clear_caches()
     return hwsim.simulate(a, wl, mode="analytic", objective="latency")
 
 

@@ -77,6 +77,12 @@ class Dataflow(ABC):
         sr, sc, _ = self.dims(M, N, K, dp)
         return ceil(sr / rows) * ceil(sc / cols)
 
+    @property
+    def fold_key(self):
+        """What its per-fold element counts depend on besides the array: its name here (an
+        op-bound dataflow adds its geometry)."""
+        return self.name
+
     def unrolling(self, rows: int, cols: int) -> str:
         """What the array's rows | cols hold, for the loop nest (e.g. n32|m32)."""
         r, c, _ = self.layout

@@ -32,7 +32,7 @@ import numpy as np
 from hwsim.errors import HwsimError
 from hwsim.sim.dataflow import get_dataflow
 from hwsim.sim.mapping import OpMapping
-from hwsim.sim.mapspace import ORDERS, Space
+from hwsim.sim.mapspace import ORDERS, Space, clear_folds
 from hwsim.sim.rowstationary import row_stationary
 from hwsim.spec.schema import Arch
 from hwsim.workload.op import Op
@@ -74,6 +74,12 @@ def choose_mapping(arch: Arch, unit, op: Op, pe, w_bits, a_bits, fixed: OpMappin
 
 # search key -> (index into dataflows(), the chosen candidate), or None: the fixed mapping
 _CHOSEN: dict = {}
+
+
+def clear_caches() -> None:
+    """Forget every memoised choice and fold timing (benchmarks time a cold search)."""
+    _CHOSEN.clear()
+    clear_folds()
 
 
 def dataflows(unit, op: Op) -> list:
@@ -216,6 +222,14 @@ def _cells(space: Space, fr: dict):
         k_idx = [i for i in k_idx if i <= first]
     out: set = set()
     o_cap = cap["outputs"]
+    # the accumulating frontier: the first count of the other dimension whose output tile
+    # fits, per m count (per n count when n is streamed); k only raises its floor
+    by_n = space.time == "n"
+    if by_n:
+        acc = [_first(fm, neg_m, O, f, o_cap) for f in fn]
+    else:
+        acc = [_first(fn, neg_n, O * f, 1, o_cap) for f in fm]
+    tiled = {d: next((i for i, c in enumerate(counts[d]) if c > 1), None) for d in "mn"}
     for k in k_idx:
         m_lo = _first(fm, neg_m, I, fk[k], cap["inputs"])
         n_lo = _first(fn, neg_n, W, fk[k], cap["weights"])
@@ -227,19 +241,13 @@ def _cells(space: Space, fr: dict):
             ns = n_all if space.time == "n" else (n_lo,)
             out.update((k, m, n) for m in ms for n in ns)
             continue
-        ms = m_all if space.time == "m" else _lo_and_tiled(counts["m"], m_lo)
-        ns = n_all if space.time == "n" else _lo_and_tiled(counts["n"], n_lo)
+        ms = m_all if space.time == "m" else _lo_and_tiled(m_lo, tiled["m"])
+        ns = n_all if space.time == "n" else _lo_and_tiled(n_lo, tiled["n"])
         out.update((k, m, n) for m in ms for n in ns)  # spilling orders
-        if space.time == "n":  # accumulating: the first m whose output tile fits, per n
-            for n in n_all:
-                m = _first(fm, neg_m, O, fn[n], o_cap, m_lo)
-                if m is not None:
-                    out.add((k, m, n))
-        else:  # per m, the first n
-            for m in m_all:
-                n = _first(fn, neg_n, O * fm[m], 1, o_cap, n_lo)
-                if n is not None:
-                    out.add((k, m, n))
+        if by_n:  # accumulating orders
+            out.update((k, max(m_lo, acc[n]), n) for n in n_all if acc[n] is not None)
+        else:
+            out.update((k, m, max(n_lo, acc[m])) for m in m_all if acc[m] is not None)
     if not out:
         return None
     return tuple(np.array(a, dtype=np.int64) for a in zip(*sorted(out), strict=True))
@@ -257,10 +265,11 @@ def _first(fr: list, neg: list, pre: float, post: float, cap: float, start: int 
     return i if i < len(fr) else None
 
 
-def _lo_and_tiled(counts: tuple, lo: int) -> tuple:
-    """Count index `lo` and the first from it with more than one tile (it may be lo)."""
-    tiled = next((i for i in range(lo, len(counts)) if counts[i] > 1), None)
-    return (lo,) if tiled in (None, lo) else (lo, tiled)
+def _lo_and_tiled(lo: int, tiled: int | None) -> tuple:
+    """Count index `lo` and the first from it with more than one tile (`tiled`: the first
+    such index of the rising counts; it may be lo)."""
+    first = None if tiled is None else max(lo, tiled)
+    return (lo,) if first in (None, lo) else (lo, first)
 
 
 def best_exhaustive(space: Space, fixed: OpMapping, objective: str) -> float:
@@ -285,6 +294,7 @@ __all__ = [
     "best_exhaustive",
     "check_objective",
     "choose_mapping",
+    "clear_caches",
     "cost_of",
     "dataflows",
     "search",

@@ -76,7 +76,12 @@ class Space:
                 self.spatial_folds *= 1 if d == self.time else self.blocks[d]
         self.bw = arch.dram.bytes_per_cycle
         self.pj = energies(arch)
-        self._folds: dict = {}
+        # what a fold's timing depends on besides its steps and output bits: shapes that
+        # share their reduction share their folds
+        key = (arch.memory, arr, df.fold_key, w_bits, a_bits, pe.step_cycles)
+        if key not in _FOLD_KEYS and len(_FOLD_KEYS) > 4096:
+            clear_folds()  # a long sweep: start over (the numbers key _FOLDS)
+        self._fold_key = _FOLD_KEYS.setdefault(key, len(_FOLD_KEYS))  # hashed once
 
     # -- candidates -------------------------------------------------------------------
     def exhaustive(self):
@@ -149,20 +154,17 @@ class Space:
 
     def fold(self, T: int, o_bits: float):
         """(T, fold cycles, fill/drain cycles, port floor, the port setting it) of a fold."""
-        key = (T, o_bits)
-        if key not in self._folds:
+        key = (self._fold_key, T, o_bits)
+        if key not in _FOLDS:
             arr, step = self.unit.array, self.pe.step_cycles
             floor, port = port_floor(self.arch, self.unit, T, self.w_bits, self.a_bits, o_bits)
             fold = self.unit.dataflow.fold_cycles(T, step, arr.rows, arr.cols, arr.systolic, floor)
             stream = ceil(T * step)
-            self._folds[key] = (
-                T,
-                fold,
-                fold - max(stream, floor),
-                floor,
-                port if floor > stream else "",
-            )
-        return self._folds[key]
+            if len(_FOLDS) > 65536:
+                _FOLDS.clear()
+            port = port if floor > stream else ""
+            _FOLDS[key] = (T, fold, fold - max(stream, floor), floor, port)
+        return _FOLDS[key]
 
     def elements(self, T: int) -> tuple[int, int, int]:
         """(weight, input elements read, output elements written) by the array in a fold."""
@@ -261,3 +263,11 @@ def energies(arch: Arch) -> dict:
 
 
 _ENERGY: dict = {}
+# (Space._fold_key, steps, output bits) -> Space.fold's figures; the keys' numbers
+_FOLDS: dict = {}
+_FOLD_KEYS: dict = {}
+
+
+def clear_folds() -> None:
+    _FOLDS.clear()
+    _FOLD_KEYS.clear()

@@ -66,6 +66,10 @@ class RowStationary(Dataflow):
     def mapper_blocks(self, extent: dict, rows: int, cols: int) -> tuple[dict, str | None]:
         return {"m": self.images * self.row_tiles, "n": extent["n"], "k": self.channel_groups}, None
 
+    @property
+    def fold_key(self):
+        return (self.name, self.R, self.S, self.q, self.e, self.in_rows, self.in_width)
+
     def unrolling(self, rows, cols):
         """r3c2|e4: 3 filter rows x 2 channels down the rows, 4 output rows across."""
         return f"r{self.R}c{self.q}|e{self.e}"
