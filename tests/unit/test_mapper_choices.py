@@ -319,3 +319,25 @@ def test_search_is_exact_with_fractional_weight_bits():
         )
         space = Space(arch, p.unit, p.op, p.pe, bits, p.activation_bits)
         assert cost_of(space, chosen, objective) == best_exhaustive(space, fixed, objective)
+
+
+def test_cli_objective_fixed_overrides_the_archs_search(tmp_path):
+    import csv
+
+    from hwsim.cli import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text((ARCH / "mixpe_w4a8.yaml").read_text() + "mapping: {search: latency}\n")
+    card = "llama-2-7b:prefill:256"
+    seen = {}
+    for objective in ("fixed", None):
+        out = tmp_path / f"run-{objective}"
+        extra = ["--objective", objective] if objective else []
+        args = ["run", str(path), card, "--mode", "analytic", "--no-plots", "-o", str(out)]
+        assert main([*args, *extra]) == 0
+        with open(out / "ops.csv", newline="") as f:
+            seen[objective] = {
+                r["mapping"].split(":")[0] for r in csv.DictReader(f) if r["mapping"]
+            }
+    assert seen["fixed"] == {"fixed"}
+    assert "latency" in seen[None]
