@@ -33,11 +33,10 @@ from math import ceil
 
 import numpy as np
 
-from hwsim.sim.mapping import OpMapping, operand_bytes, port_floor
+from hwsim.sim.mapping import ACC_BITS, OpMapping, operand_bytes, port_floor
 from hwsim.spec.schema import Arch
 from hwsim.workload.op import Op
 
-ACC_BITS = 32  # partial sums: the INT32 / FP32 accumulators of the modelled arrays
 ORDERS = tuple(sorted("".join(p) for p in permutations("mnk")))
 
 
