@@ -88,6 +88,22 @@ class Dataflow(ABC):
         r, c, _ = self.layout
         return f"{r}{rows}|{c}{cols}"
 
+    def fold_uses(self, M: int, N: int, K: int, dp: int, rows: int, cols: int, folds: int):
+        """[(rows used, cols used, folds)] of a GEMM instance's `folds` folds: the full folds and
+        the part-filled last row / column block of its spatial grid, `folds` holding whole
+        grids (heads of a GQA group, parts of a streamed dimension)."""
+        sr, sc, _ = self.dims(M, N, K, dp)
+        grid = ceil(sr / rows) * ceil(sc / cols)
+        copies = folds // grid
+        if copies * grid != folds:
+            raise ValueError(f"{folds} folds are not whole {grid}-fold grids")
+        out = []
+        for r, nr in ((rows, sr // rows), (sr % rows, int(sr % rows > 0))):
+            for c, nc in ((cols, sc // cols), (sc % cols, int(sc % cols > 0))):
+                if nr * nc:
+                    out.append((r, c, nr * nc * copies))
+        return out
+
     def stream_steps(self, M: int, N: int, K: int, dp: int) -> int:
         """T: the dp-wide steps one fold streams."""
         return self.dims(M, N, K, dp)[2]

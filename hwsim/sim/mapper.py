@@ -118,7 +118,7 @@ def search(space: Space, objective: str):
     if not ok.any():
         return None
 
-    # per count of the streamed dimension (or once): folds, fold cycles, elements, bits
+    # per count of the streamed dimension (or once): folds, fold cycles, array elements
     t = space.time
     if t is None:
         table = [_fold_row(space, space.spatial_folds, space.T, space.out_bits(1))]
@@ -128,13 +128,13 @@ def search(space: Space, objective: str):
         used = set(pick.tolist())
         table = [
             _fold_row(space, space.spatial_folds * c, space.blocks[t] // c,
-                      space.out_bits(c if t == "k" else 1)) if i in used else (0,) * 6
+                      space.out_bits(c if t == "k" else 1)) if i in used else (0,) * 5
             for i, c in enumerate(space.counts[t])
         ]  # fmt: skip
     per = np.array(table, dtype=np.int64)[pick]
-    folds, fold, o_bits = per[:, 0], per[:, 1], per[:, 5]
+    folds, fold = per[:, 0], per[:, 1]
     compute, dram, energy = space.costs(
-        fw, fi, space.O_acc * (spill - 1), folds, fold, (per[:, 2], per[:, 3], per[:, 4]), o_bits
+        fw, fi, space.O_acc * (spill - 1), folds, fold, (per[:, 2], per[:, 3], per[:, 4])
     )
     value, tie = space.score(compute, dram, energy, objective, True)
     value = np.where(ok, value, np.inf)
@@ -179,9 +179,9 @@ _REFETCH = {"m": _refetch_table("m", "nk"), "n": _refetch_table("n", "mk"),
 
 
 def _fold_row(space: Space, folds: int, T: int, o_bits: int) -> tuple:
-    """(folds, fold cycles, weight / input elements read, outputs written, output bits) of a
-    fold of T steps."""
-    return folds, space.fold(T, o_bits)[1], *space.elements(T), o_bits
+    """(folds, fold cycles, weight / input elements read, partial sums) of an instance's
+    `folds` folds of T steps (their outputs written at `o_bits`)."""
+    return folds, space.fold(T, o_bits)[1], *space.elements(T, folds)
 
 
 def _canonical(cand) -> str:

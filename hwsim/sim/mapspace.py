@@ -133,7 +133,7 @@ class Space:
         folds, T = self.split(cm, cn, ck)
         o_bits = self.out_bits(ck)
         _, fold, fill, floor, port = self.fold(T, o_bits)
-        compute, dram, energy = self.costs(fw, fi, psum, folds, fold, self.elements(T), o_bits)
+        compute, dram, energy = self.costs(fw, fi, psum, folds, fold, self.elements(T, folds))
         fields = dict(
             weight_fetches=fw, input_fetches=fi, order=order, m_tiles=cm, n_tiles=cn,
             k_tiles=ck, folds=folds, steps=folds * T, stream_steps=T, fold_cycles=fold,
@@ -141,14 +141,14 @@ class Space:
         )  # fmt: skip
         return compute, dram, energy, fields
 
-    def costs(self, fw, fi, psum, folds, fold, elems, o_bits):
+    def costs(self, fw, fi, psum, folds, fold, elems):
         """(compute cycles, DRAM bytes, energy pJ) of all instances from a candidate's refetch
-        factors, spilled partial sums, folds, fold cycles, elements per fold (`elements`) and
-        output bits: Python numbers or numpy arrays alike, so the vectorised search
-        (hwsim.sim.mapper) runs these very expressions."""
+        factors, spilled partial sums, folds, fold cycles and array elements (`elements`):
+        Python numbers or numpy arrays alike, so the vectorised search (hwsim.sim.mapper)
+        runs these very expressions."""
         n = self.instances
         dram = n * (self.W * fw + self.I * fi + self.O + 2 * psum)
-        energy = self.energy(n * self.W * fw, n * self.I * fi, n * psum, n * folds, elems, o_bits)
+        energy = self.energy(n * self.W * fw, n * self.I * fi, n * psum, elems)
         return n * folds * fold, dram, energy + dram * 8 * self.pj["dram"]
 
     def fold(self, T: int, o_bits: float):
@@ -165,20 +165,32 @@ class Space:
             _FOLDS[key] = (T, fold, fold - max(stream, floor), floor, port)
         return _FOLDS[key]
 
-    def elements(self, T: int) -> tuple[int, int, int]:
-        """(weight, input elements read, output elements written) by the array in a fold."""
-        arr, df = self.unit.array, self.unit.dataflow
-        w_el, i_el = df.operand_reads(arr.rows, arr.cols, T, arr.dot_product_width)
-        return w_el, i_el, df.output_writes(arr.rows, arr.cols, T)
+    def elements(self, T: int, folds: int, stacked: bool = True) -> tuple[int, int, int]:
+        """(weight, input elements read, partial sums accumulated) by the array over one
+        instance's `folds` folds of T steps, each fold at the rows and columns it uses, as
+        hwsim.sim.actions counts them: an output written r times is read back r - 1 times.
+        `stacked`: the mapper's GEMM of a GQA group's heads; else the fixed mapping's heads."""
+        arr, df, op = self.unit.array, self.unit.dataflow, self.op
+        M = op.M * op.kv_group if stacked else op.M
+        dp = arr.dot_product_width
+        w = i = out = 0
+        for rows, cols, n in df.fold_uses(M, op.N, op.K, dp, arr.rows, arr.cols, folds):
+            w_el, i_el = df.operand_reads(rows, cols, T, dp)
+            w, i = w + n * w_el, i + n * i_el
+            out += n * df.output_writes(rows, cols, T)
+        return w, i, max(0, out - op.M * op.N * op.kv_group)
 
-    def energy(self, w_fill, i_fill, psum, folds, elems, o_bits):
-        """SRAM pJ: fills, the array's operand reads and output writes, write-back reads."""
+    def energy(self, w_fill, i_fill, psum, elems):
+        """SRAM pJ, the bits hwsim.sim.actions counts: fills from DRAM and the array's operand
+        reads; outputs written and read out to DRAM (spilled partial sums written again and
+        read out once more); on-chip partial sums written and read back at ACC_BITS."""
         pj = self.pj
-        w_el, i_el, out_el = elems
+        w_el, i_el, acc = elems
         n = self.instances
-        e = (w_fill * 8 + folds * w_el * self.w_bits) * pj["weights"]
-        e = e + (i_fill * 8 + folds * i_el * self.a_bits) * pj["inputs"]
-        return e + (folds * out_el * o_bits + (n * self.O + 2 * psum) * 8) * pj["outputs"]
+        e = (w_fill * 8 + n * w_el * self.w_bits) * pj["weights"]
+        e = e + (i_fill * 8 + n * i_el * self.a_bits) * pj["inputs"]
+        out = (n * self.O + 2 * psum) * 8 + (n * self.O + psum) * 8 + 2 * n * acc * ACC_BITS
+        return e + out * pj["outputs"]
 
     def score(self, compute: int, dram: int, energy: float, objective: str, both=False):
         """The objective's value (with `both`: and the tie-breaker, energy for latency and
@@ -200,8 +212,8 @@ class Space:
         """The objective's value of the fixed mapping `m` (mapped on this space's dataflow)."""
         n = m.instances
         energy = self.energy(
-            m.dram_read_bytes["weights"], m.dram_read_bytes["inputs"], 0, n * m.folds,
-            self.elements(m.stream_steps), self.a_bits,
+            m.dram_read_bytes["weights"], m.dram_read_bytes["inputs"], n * m.psum_bytes,
+            self.elements(m.stream_steps, m.folds, stacked=False),
         )  # fmt: skip
         energy += m.dram_bytes * 8 * self.pj["dram"]
         return self.score(m.compute_cycles, m.dram_bytes, energy, objective, both)

@@ -341,3 +341,33 @@ def test_cli_objective_fixed_overrides_the_archs_search(tmp_path):
             }
     assert seen["fixed"] == {"fixed"}
     assert "latency" in seen[None]
+
+
+@pytest.mark.parametrize("flow", ["os", "ws", "is", "rs"])
+def test_mapper_energy_prices_the_bits_the_cost_model_counts(tmp_path, flow):
+    """The mapper's SRAM energy of a nest = the SRAM bits hwsim.sim.actions counts for it
+    (per-fold used rows and columns, on-chip partial sums read back) x each level's pJ/bit."""
+    every = ("dataflow: ws\n", "dataflow: [ws, os, is, rs]\n")
+    arch = load_arch(arch_file(tmp_path, SMALL, NOT_SYSTOLIC, every))
+    arch = replace(arch, memory=tuple(replace(lv, size_bytes=4096) for lv in arch.memory))
+    unit, pe = bound(arch)
+    op = conv(cin=16, cout=8, in_hw=10)
+    df = {d.name: d for d in dataflows(unit, op)}[flow]
+    space = Space(arch, unit, op, pe, 8, 8, df)
+    fixed = map_op(arch, space.unit, op, pe, 8, 8)
+    nests = [space.mapping(c, "energy") for c in list(space.exhaustive())[::7]] + [fixed]
+    assert any(m.psum_bytes for m in nests) or flow != "os"
+    for m in nests:
+        counts = gemm_counts(arch, space.unit, m, pe, 8, 8, m.compute_cycles)
+        priced = sum(
+            v * space.pj[key.split(":")[2]]
+            for key, v in counts.items()
+            if key.startswith("sram:") and key.endswith("_bits")
+        )
+        elems = space.elements(m.stream_steps, m.folds, stacked=m.search != "fixed")
+        n = m.instances
+        ours = space.energy(
+            n * m.weight_bytes * m.weight_fetches, n * m.input_bytes * m.input_fetches,
+            n * m.psum_bytes, elems,
+        )  # fmt: skip
+        assert ours == pytest.approx(priced, rel=1e-12), (m.order, m.k_tiles)
