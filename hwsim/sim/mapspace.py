@@ -19,7 +19,9 @@ may also pack them onto the array.
 
 Costs: latency = max(compute cycles, DRAM bytes / bytes per cycle) (the analytic model);
 energy = DRAM bits x pJ/bit + SRAM bits read and written x each level's pJ/bit (the cost
-model's Horowitz bank fit at the arch's profile), the mapping-dependent part of the energy;
+model's Horowitz bank fit at the arch's profile), the bits hwsim.sim.actions counts for the
+nest: the mapping-dependent part of the energy (not modelled here: the per-cycle PE pricing
+and leakage, which grow with the cycles);
 edp = latency x energy. This module evaluates one candidate at a time, in plain Python: the
 reference the vectorised search (hwsim.sim.mapper) is tested against.
 """

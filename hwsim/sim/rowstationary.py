@@ -11,8 +11,8 @@ Reuse: a filter row is read once per fold and shared by the e PEs of its row (ho
 an input row is read once and shared along its diagonal (the PEs of filter row i and output
 row j with i + j * stride equal), so a fold reads, per channel, (e - 1) * stride + R input rows
 of W_in = (F - 1) * stride_w + S elements; each column writes its output row (F values) once
-per fold, at the accumulator's 32 bits when there are several channel groups (their partial
-sums add up in the outputs level; the read of the previous partial sum is not counted).
+per fold; with several channel groups every non-final write is a partial sum, written and
+read back for the accumulate at the accumulator's 32 bits (hwsim.sim.actions counts both).
 Folds per instance: N filters x ceil(C / q) channel groups x ceil(E / cols) row tiles x
 images, the channel groups innermost, so the live partial sums are one fold's e x F values.
 As with the other dataflows, a partly filled last fold is counted as a whole one. Not
