@@ -4,8 +4,9 @@
 [--max-tokens 64] [--measured]`: per model, the Hessian traces (Hutchinson, `samples`
 Rademacher draws: one forward, 1 + samples backwards), then Omega for 4 candidates (int8,
 int4, float8_e4m3fn, int2 weights with int8 activations) from the traces, the second time
-from the cache (what a search re-run pays), and with --measured the measured method on the same 4
-candidates. Prints a markdown table (wall and CPU seconds) and, per model, the traces' median relative standard error.
+from the cache (what a search re-run pays), and with --measured the measured method on the
+same 4 candidates. Prints a markdown table (wall and CPU seconds) and, per model, the
+traces' median relative standard error.
 """
 
 from __future__ import annotations
