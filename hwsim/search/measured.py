@@ -11,8 +11,8 @@ from hwsim.search.sensitivity import (
     _hooked,
     _instances,
     _plans,
-    _Quantizers,
     _spec_quantizer,
+    candidate_recipe,
 )
 from hwsim.search.sensitivity_cache import Store, arch_key, task_key
 from hwsim.workload.tracer import _record, import_torch, matmul_class
@@ -30,6 +30,7 @@ def measured(task, candidates, arch, cache_dir, wl, names) -> dict:
     stores = {c.name: Store(cache_dir, "measured", task_key(task, rule=c.rule, arch=ak))
               for c in candidates}  # fmt: skip
     plans = {c.name: _plans(arch, wl, c) for c in candidates} if arch is not None else None
+    specs = {c.name: candidate_recipe(c) for c in candidates}
     upstream = _Upstream(torch, task)
     ops = {op.name: op for op in wl.ops}
 
@@ -48,7 +49,7 @@ def measured(task, candidates, arch, cache_dir, wl, names) -> dict:
             if plans is not None:
                 compute = _hardware_compute(torch, plans[c.name][name])
             else:
-                w, a = _Quantizers(task, c, None, wl).recipe.specs_for(ops[name])
+                w, a = specs[c.name].specs_for(ops[name])
                 compute = _fake_compute(torch, (a, w))
             stores[c.name].data[name] = sign * (score(name, compute) - base.data[name]) + 0.0
             stores[c.name].save()

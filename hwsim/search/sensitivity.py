@@ -25,13 +25,14 @@ hessian   HAWQ-V2 / V3 (Dong et al., NeurIPS 2020; Yao et al., ICML 2021;
           is the Gauss-Newton matrix, positive semidefinite).
           Cost: one forward, 1 + `samples` backwards, one quantization of every operand per
           candidate (measured on SmolLM2-135M and MiniLM: benchmarks/RESULTS.md).
-measured  the task metric's change when only that layer is quantized, every other op fp32:
-          perplexity (SmolLM2), 1 - embedding cosine (MiniLM), 1 - p(fp32 top-1) (EfficientNet),
-          against the same layer computed from unquantized operands (float64 products rounded
-          once to fp32), so a lossless candidate scores exactly 0. With `arch` the layer is
-          computed as the hardware computes it (the eval's hardware column, hwsim.eval.forward,
-          the op bound by hwsim.sim.plan to a recipe whose only rule is the candidate's);
-          without, fake-quant (quantize -> dequantize, float64 product, one fp32 rounding).
+measured  (hwsim.search.measured) the task metric's change when only that layer is quantized,
+          every other op fp32: perplexity (SmolLM2), 1 - embedding cosine (MiniLM),
+          1 - p(fp32 top-1) (EfficientNet), against the same layer computed from unquantized
+          operands (float64 products rounded once to fp32): a lossless candidate scores 0.
+          With `arch` the layer is computed as the hardware computes it (the eval's hardware
+          column, hwsim.eval.forward; the op bound by hwsim.sim.plan to a recipe whose only
+          rule is the candidate's); without, fake-quant (quantize -> dequantize, float64
+          product, one fp32 rounding).
           Blocks (items of ModuleLists and Sequentials) that end before the layer return their
           recorded fp32 outputs, so each forward runs the layer and what follows it only.
           Cost per layer: 1 + len(candidates) such partial forwards (half a model forward on
@@ -87,7 +88,7 @@ def sensitivities(
     if method not in METHODS:
         raise HwsimError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
     task = task if isinstance(task, Task) else load_task(task)
-    candidates = load_candidates(list(candidates))
+    candidates = load_candidates(candidates)
     if arch is not None and not hasattr(arch, "units"):
         from hwsim.spec import load_arch
 
@@ -109,9 +110,9 @@ def sensitivities(
 
 
 def _clamped(t: HessianTrace) -> float:
-    """The trace for Omega, at least 0: an estimate below zero (noise around a positive
-    semidefinite block, or curvature that a quantization error cannot lower the loss along in
-    expectation) must not make quantizing a layer look better than leaving it alone."""
+    """The trace for Omega, at least 0: a negative estimate (noise around a positive
+    semidefinite block, or negative curvature where the loss is not at a minimum) must not
+    make quantizing a layer look better than leaving it in float."""
     return max(t.trace, 0.0)
 
 
@@ -276,7 +277,7 @@ def operand_errors(task, candidate, arch=None, cache_dir=None, wl=None) -> dict:
     if store.data:
         return {n: tuple(v) for n, v in store.data.items()}
     torch = import_torch()
-    quantizers = _Quantizers(task, candidate, arch, wl or _shapes(task))
+    quantizers = _Quantizers(candidate, arch, wl or _shapes(task))
     out: dict = {}
 
     def measure(name, module, args, output):
@@ -305,13 +306,9 @@ class _Quantizers:
     """Per op, (activation quantizer, second-operand quantizer): x [rows, K] -> dequantized
     float64 [rows, K], by the candidate's specs or, with an arch, by the op's OpPlan."""
 
-    def __init__(self, task, candidate, arch, wl):
-        from hwsim.workload import load_recipe
-
+    def __init__(self, candidate, arch, wl):
         self.ops = {op.name: op for op in wl.ops if op.kind != "vector"}
-        self.rule, self.arch, self.wl = candidate.rule, arch, wl
-        self.recipe = load_recipe({"version": 1, "name": candidate.name,
-                                   "rules": [{"match": "*", **candidate.rule}]})  # fmt: skip
+        self.recipe = candidate_recipe(candidate)
         self.plans = _plans(arch, wl, candidate) if arch is not None else None
 
     def for_op(self, name):
@@ -321,22 +318,25 @@ class _Quantizers:
         return _spec_quantizer(a), _spec_quantizer(w)
 
 
+def candidate_recipe(candidate, match: str = "*"):
+    """The Recipe whose one rule gives the ops `match` selects the candidate's rule body."""
+    from hwsim.workload import load_recipe
+
+    rule = {"match": match, **candidate.rule}
+    return load_recipe({"version": 1, "name": candidate.name, "rules": [rule]})
+
+
 def _plans(arch, wl, candidate) -> dict:
     """{op name: OpPlan} of the candidate on every op; one op it cannot run is named alone."""
     from hwsim.sim.plan import plan
-    from hwsim.workload import load_recipe
-
-    def recipe(match):
-        return load_recipe({"version": 1, "name": candidate.name,
-                            "rules": [{"match": match, **candidate.rule}]})  # fmt: skip
 
     try:
-        bound = plan(arch, wl, recipe("*"))
+        bound = plan(arch, wl, candidate_recipe(candidate))
     except HwsimError:
         for op in wl.ops:  # the first op it cannot run, in a message naming it
             if op.kind != "vector":
                 try:
-                    plan(arch, wl, recipe(op.name))
+                    plan(arch, wl, candidate_recipe(candidate, op.name))
                 except HwsimError as e:
                     raise HwsimError(f"candidate {candidate.name}: layer {op.name}: {e}") from None
         raise
