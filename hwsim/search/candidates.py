@@ -42,8 +42,9 @@ def _checked(where: str, name, body) -> Candidate:
     if not isinstance(name, str) or not name:
         raise HwsimError(f"{where}: name: expected a non-empty string, got {shown(name)}")
     if not isinstance(body, dict):
-        raise HwsimError(f"{where}: expected a mapping of weights/activations/unit, got "
-                         f"{kind_of(body)}")  # fmt: skip
+        raise HwsimError(
+            f"{where}: expected a mapping of weights/activations/unit, got {kind_of(body)}"
+        )
     for key in body:
         if key not in _BODY_KEYS:
             raise HwsimError(f"{where}.{key}: unknown key; expected one of {', '.join(_BODY_KEYS)}")
@@ -66,8 +67,10 @@ def _named(name: str) -> Candidate:
     if name in shipped_names("recipe"):
         doc = yamlsafe.load_file(resolve("recipe", name), "recipe")
         if doc.get("rules"):
-            raise HwsimError(f"candidate {name}: recipe {name} has rules; a candidate is one "
-                             "rule body (expected a recipe with only default:)")  # fmt: skip
+            raise HwsimError(
+                f"candidate {name}: recipe {name} has rules; a candidate is one "
+                "rule body (expected a recipe with only default:)"
+            )
         return _checked(f"candidate {name}", name, doc.get("default") or {})
     if name in format_names():
         spec = {"format": name, "granularity": "channel"}
@@ -92,8 +95,9 @@ def load_candidates(source) -> list[Candidate]:
                 raise HwsimError(f"{path}: {key}: unknown key; expected version, candidates")
         raw = doc.get("candidates")
         if not isinstance(raw, dict) or not raw:
-            raise HwsimError(f"{path}: candidates: expected a mapping of name -> rule body, "
-                             f"got {kind_of(raw)}")  # fmt: skip
+            raise HwsimError(
+                f"{path}: candidates: expected a mapping of name -> rule body, got {kind_of(raw)}"
+            )
         out = [_checked(f"{path}: candidates.{n}", n, body) for n, body in raw.items()]
     elif isinstance(source, str):
         out = [_named(n.strip()) for n in source.split(",") if n.strip()]
@@ -108,8 +112,9 @@ def load_candidates(source) -> list[Candidate]:
                 body = {k: v for k, v in item.items() if k != "name"}
                 out.append(_checked(f"candidates[{i}]", item.get("name"), body))
             else:
-                raise HwsimError(f"candidates[{i}]: expected a name or a mapping, got "
-                                 f"{kind_of(item)}")  # fmt: skip
+                raise HwsimError(
+                    f"candidates[{i}]: expected a name or a mapping, got {kind_of(item)}"
+                )
     else:
         raise HwsimError(f"candidates: expected a file, names or a list, got {kind_of(source)}")
     if not out:
