@@ -84,7 +84,10 @@ def explore(
     return ExploreResult(sw, points, front, evaluated, store_path, dropped)
 
 
-def _task(sw: Sweep, seq: int, choice: dict, cache: str) -> Task:
+def _task(sw: Sweep, seq: int, choice: dict, cache: str | None = None) -> Task:
+    """The point's Task; `cache`: its eval cache folder (default: that of the default store)."""
+    if cache is None:
+        cache = str(cache_dir(Path("reports/sweeps") / sw.name / "results.sqlite"))
     key = point_key(point_config(str(sw.arch), sw.mode, choice, sw.profile, sw.eval))
     model, tokens = sw.eval if sw.eval is not None else (None, 256)
     return Task(seq, key, str(sw.arch), sw.mode, tuple(choice.items()), sw.profile,
