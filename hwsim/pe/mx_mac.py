@@ -79,7 +79,14 @@ def span_bits(a_format: str, w_format: str, block: int) -> int:
 def _element_name(fmt, who: str) -> str:
     from hwsim.dtypes import format as get_format
 
-    name = get_format(fmt).name
+    f = get_format(fmt)
+    name = f.name
+    element = getattr(f, "element_format", None)
+    if element is not None:  # the block format itself: the PE reads element codes + scales
+        raise HwsimError(
+            f"{who}: got the block format {name}; expected its element format "
+            f"{getattr(element, 'name', element)} with granularity block and scale_format e8m0"
+        )
     if name not in ELEMENTS:
         raise HwsimError(
             f"{who}: expected an MX element format ({', '.join(ELEMENTS)}), got {name}"
@@ -95,10 +102,12 @@ def mx_operand(x, who: str) -> dict:
             f"{type(x).__name__}"
         )
     spec = x.spec
-    if spec.granularity != "block" or spec.scale_format != "e8m0" or len(spec.menu) != 1:
+    if len(spec.menu) != 1:
+        raise HwsimError(f"{who}: expected one element format, got a menu {spec.menu}")
+    if spec.granularity != "block" or spec.scale_format != "e8m0":
         raise HwsimError(
-            f"{who}: expected granularity block with scale_format e8m0 and one element format, "
-            f"got {spec.granularity} / {spec.scale_format} / {'|'.join(map(str, spec.menu))}"
+            f"{who}: expected granularity block with scale_format e8m0, "
+            f"got {spec.granularity} / {spec.scale_format}"
         )
     if x.zero_points is not None and np.any(x.zero_points != 0):
         raise HwsimError(f"{who}: MX blocks are symmetric (no zero points)")
