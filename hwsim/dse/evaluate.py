@@ -331,8 +331,13 @@ def _measure(task: Task, choice: dict) -> dict:
         "utilisation": float(st.utilisation),
     }
     if task.eval_model is not None:
-        # the point's own arch, before the simulator's per-workload overrides
-        row["eval_metrics"] = json.dumps(_eval_metrics(task, choice, params, arch), sort_keys=True)
+        # the point's own arch, before the simulator's per-workload overrides; a model the
+        # point cannot run makes it invalid, with the reason (its cycles alone are no answer)
+        try:
+            evals = _eval_metrics(task, choice, params, arch)
+        except HwsimError as e:
+            raise HwsimError(f"eval: {e}") from None
+        row["eval_metrics"] = json.dumps(evals, sort_keys=True)
     return row
 
 

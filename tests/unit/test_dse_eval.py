@@ -46,7 +46,7 @@ def counted(monkeypatch):
     real = evalcache.run_eval
 
     def run_eval(arch, model, recipe, max_tokens):
-        calls.append((model, Path(recipe).stem, max_tokens))
+        calls.append((model, Path(recipe).stem if recipe else "None", max_tokens))
         return real(arch, model, recipe, max_tokens)
 
     monkeypatch.setattr(evalcache, "run_eval", run_eval)
@@ -85,6 +85,18 @@ def test_eval_objective_is_stored_and_cached_per_model_recipe_arch(tmp_path, cou
     explore(sweep_doc(tmp_path, quant=["w8a8-int"], parameters={"pe_array.rows": [128]}),
             store=store)  # fmt: skip
     assert [c[1] for c in counted] == ["w8a8-int"]
+
+
+@needs_minilm
+def test_a_point_whose_arch_cannot_run_the_model_is_invalid_with_the_reason(tmp_path, counted):
+    # ANT's precision is a per-tensor menu: without a recipe no layer has a weight format
+    r = explore(sweep_doc(tmp_path, arch="ant", quant=[None], workloads=["minilm"]),
+                store=tmp_path / "s.sqlite")  # fmt: skip
+    (reason,) = r.points["reason"]
+    assert r.points["status"][0] == "invalid" and reason.startswith(
+        "eval: model minilm-l6: layer encoder.layer.0.attention.self.query: unit 'pe_array'"
+    )
+    assert r.dropped == {"invalid": 1} and counted == [("minilm-l6", "None", 256)]
 
 
 def test_cache_entries_are_keyed_by_everything_an_eval_depends_on(tmp_path):
