@@ -9,6 +9,8 @@ passes them directly; nothing here reads an arch's global precision.
 
 Parts and what they are:
   int_mult (A, W)   an A x W bit array multiplier
+  booth_mult (A, W) an A x W bit radix-4 Booth multiplier: ceil((B + 1) / 2) partial
+                    products of the recoded operand B (hwsim.cost.asic prices it)
   adder (B,)        a B-bit carry-propagate adder (also an exponent adder, a rounder)
   xor (B,)          B XOR gates (sign of a product, conditional negation of a shifted operand)
   shifter (B, S)    a B-bit barrel shifter with S 2:1 multiplexer stages (2^S positions)
@@ -18,7 +20,9 @@ Parts of a floating-point unit carry `float_unit=True`: hwsim.cost.asic calibrat
 against the profile's published IEEE fp16/fp32 figures.
 
 Per MAC, by category:
-  multiplier   int x int: int_mult(A, W). float (or float x int): the significand multiplier
+  multiplier   int x int: int_mult(A, W), or booth_mult(A, W) when the PE's `multiplier`
+               parameter is "booth" (also for a float unit's significands; a dequant
+               multiplier stays an array). float (or float x int): the significand multiplier
                int_mult(Ma+1, Mw+1) with hidden bits, exponent adder(max(Ea, Ew) + 1), sign
                xor(1). Power-of-two weight: float activations -> exponent adder + sign xor;
                integer activations -> shifter over the exponent range + conditional negate.
@@ -125,9 +129,13 @@ def _float_view(x: Operand) -> tuple[int, int]:
     return (x.exp_bits, x.sig_bits) if x.kind == "float" else (0, x.sig_bits)
 
 
-def multiplier(a: Operand, w: Operand, weights: str = "fixed", k_hot: int = 2) -> tuple[list, int]:
-    """Components of the product a * w, and the product's width in bits."""
+def multiplier(
+    a: Operand, w: Operand, weights: str = "fixed", k_hot: int = 2, mult: str = "array"
+) -> tuple[list, int]:
+    """Components of the product a * w, and the product's width in bits; `mult` (array |
+    booth) is how its integer or significand multiplier is built."""
     out: list[Component] = []
+    part = "booth_mult" if mult == "booth" else "int_mult"
     if weights in ("pow2", "khot") or w.kind == "pow2":
         terms = k_hot if weights == "khot" else 1
         if a.kind == "float":  # a * +-2^p: add p to the exponent, flip the sign
@@ -145,10 +153,10 @@ def multiplier(a: Operand, w: Operand, weights: str = "fixed", k_hot: int = 2) -
             out.append(Component("multiplier", "adder", (width,), terms - 1))
         return out, width
     if a.kind in ("int", "codebook") and w.kind in ("int", "codebook"):
-        out.append(Component("multiplier", "int_mult", (a.sig_bits, w.sig_bits), 1))
+        out.append(Component("multiplier", part, (a.sig_bits, w.sig_bits), 1))
         return out, a.sig_bits + w.sig_bits
     (ea, sa), (ew, sw) = _float_view(a), _float_view(w)
-    out.append(Component("multiplier", "int_mult", (sa, sw), 1, True))
+    out.append(Component("multiplier", part, (sa, sw), 1, True))
     out.append(Component("multiplier", "adder", (max(ea, ew) + 1,), 1, True))
     out.append(Component("multiplier", "xor", (1,), 1, True))
     return out, sa + sw + 1
@@ -235,7 +243,7 @@ def mac_datapath(
     parts: list[Component] = []
     if w.kind == "codebook" or (kind == "float_mac" and params.get("weight_decoder")):
         parts.append(Component("decode", "lut", (w.index_bits or w.bits, w.sig_bits), 1))
-    mult, prod_bits = multiplier(a, w, weights, k_hot)
+    mult, prod_bits = multiplier(a, w, weights, k_hot, params.get("multiplier", "array"))
     parts += mult
     acc = _accumulate(kind, params)
     products_float = a.kind == "float" or w.kind == "float"

@@ -15,6 +15,13 @@ Per datapath part (hwsim.cost.datapath), one instance, on an UltraScale+ fabric:
 A PE of Q lanes holds per_mac x Q instances of each part; the design's LUTs are FINN's
 300 + 1.1 x (PEs x per-PE LUTs) (control and routing overhead, FINN `lut_estimation`).
 Power-of-two and K-hot weights have no int_mult, hence no DSP.
+A radix-4 Booth multiplier (PE parameter `multiplier: booth`) is an ASIC choice and is refused:
+a DSP48E2 is a hard multiplier whose build the design does not choose, and the LUT multipliers
+are priced by FINN's formula, which fixes their structure. hls4ml 1.3.0 publishes no LUT
+formula for a multiply: its only resource estimate of one (hls4ml/optimization/
+dsp_aware_pruning/objectives/vivado_objectives.py, VivadoDSPEstimator) counts one DSP per
+multiplication per reuse factor when the weights are at least 9 bits wide, and none below
+("Vivado doesn't use DSP when precision < 9"), so FINN's formula stays the only LUT model.
 
 BRAM: each buffer bank (word_bits / banks wide, size / banks deep) takes the fewest BRAM36
 of one aspect ratio, 32K x 1 ... 512 x 72 (UG573). Fit: the arch's luts / dsps / bram_36k are
@@ -125,6 +132,12 @@ def fpga_resources(arch: Arch, parts, step_cycles: float = 1) -> FPGAReport:
         raise HwsimError(f"arch.fpga: missing; {arch.name} is not an FPGA target ({arch.source})")
     dev, arr = arch.fpga, arch.pe_array
     part = device_of(arch)
+    if any(c.part == "booth_mult" for c in parts):
+        raise HwsimError(
+            f"{arch.source}: arch.pe_array.pe.params.multiplier: booth is an ASIC multiplier; "
+            "an FPGA maps multipliers to DSP48E2 slices or to LUT multipliers (FINN's formula, "
+            "arch.fpga.multipliers_on); expected array"
+        )
     packing = bool(arr.params.get("dsp_packing", False))
     mults = [c for c in parts if c.part == "int_mult" and c.category == "multiplier"]
     if packing and any(max(c.widths) > 8 for c in mults):

@@ -1,7 +1,7 @@
 """FPGA fixed-point PE: HLS `acc += a * w` with ap_fixed operands and an ap_fixed accumulator.
 
 `FixedPointPE(acc_format="ap_fixed<32,16>", a_format=None, w_format=None, weights="fixed",
-k_hot=2, dsp_packing=False, dsp_chain=7, on_overflow="count")`
+k_hot=2, dsp_packing=False, dsp_chain=7, on_overflow="count", multiplier="array")`
 
 - Operands: QTensors of an `ap_fixed<W,I,...>` / `ap_ufixed` format, or float arrays whose values
   are exact in `a_format` / `w_format`. Each value is held as its integer mantissa v * 2**F
@@ -16,6 +16,8 @@ k_hot=2, dsp_packing=False, dsp_chain=7, on_overflow="count")`
   register, fields unpacked with the sign correction and added into the accumulators. With
   INT8 operands up to 7 products fit the 18-bit low field (7 * 2**14 < 2**17); a longer chain
   corrupts results exactly as the hardware would and is counted in info["dsp_field_overflows"].
+- `multiplier="booth"` (fixed weights only): a radix-4 Booth multiplier for hwsim.cost to
+  price (an ASIC choice: FPGA resources refuse it); results do not depend on it.
 - `weights="pow2"` / `"khot"`: multiplier-free weights, each a sum of at most 1 / `k_hot`
   signed powers of two (QFX-style); the product is formed by shifts and adds of the activation.
   Terms per weight are the non-adjacent form (minimal signed digits) of its mantissa.
@@ -43,7 +45,13 @@ from hwsim.errors import HwsimError
 from hwsim.lazy import lazy_module
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.int_mac import ON_OVERFLOW, check_shapes, operand_format, raise_or_count
-from hwsim.pe.registry import PEEstimate, PEResult, check_flag, register_pe
+from hwsim.pe.registry import (
+    PEEstimate,
+    PEResult,
+    check_flag,
+    check_multiplier,
+    register_pe,
+)
 
 # numba kernels load on first use: a shapes-only run never compiles or imports them
 K = lazy_module("hwsim.pe._kernels_fixed")
@@ -163,7 +171,15 @@ class FixedPointPE:
         dsp_packing: bool = False,
         dsp_chain: int = 7,
         on_overflow: str = "count",
+        multiplier: str = "array",
     ):
+        # the multiplier's hardware (priced by hwsim.cost, results unchanged)
+        self.multiplier = check_multiplier(multiplier, "fixed_point.multiplier")
+        if multiplier == "booth" and weights != "fixed":
+            raise HwsimError(
+                "fixed_point.multiplier: booth needs weights='fixed' (power-of-two and K-hot "
+                "weights shift instead of multiplying)"
+            )
         self.acc_t = fixed_type(acc_format, "fixed_point.acc_format")
         self.a_format, self.w_format = a_format, w_format
         if weights not in WEIGHT_KINDS:

@@ -1,7 +1,8 @@
 """Floating-point MAC: minifloat / FP16 / BF16 / FP32 operands, exact products, any accumulator.
 
 `FloatMAC(acc="float", acc_format="fp32", overflow="", order="sequential", tree_width=2,
-mantissa_bits=14, chunk=16, promote_every=128, on_overflow="count")` computes
+mantissa_bits=14, chunk=16, promote_every=128, on_overflow="count", weight_decoder="",
+multiplier="array")` computes
 out[i, j] = sum_k a[i, k] * w[j, k] through the accumulator `Accumulator(kind=acc, ...)`
 (hwsim.pe.accumulators: float with RNE after every addition, kulisch, trunc_align).
 
@@ -17,7 +18,8 @@ Counts per MAC: `fmul.{a}x{w}` (a float multiply of operands that wide) and the 
 add: `fadd.{1+E+M}` for a float accumulator, `add.{span}` (integer, the exact fixed-point span)
 for kulisch, `add.{mantissa_bits+1}` (aligned integer add) for trunc_align; trunc_align also
 counts `acc_norm.32` per chunk and `fadd.32` per fp32 promotion. `expected` assumes 16-bit
-operands (fp16 range) for a format given as None.
+operands (fp16 range) for a format given as None. `multiplier` ("array" | "booth") names the
+significand multiplier's hardware, which hwsim.cost prices; results do not depend on it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from hwsim.pe.accumulators import (
 )
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.int_mac import ON_OVERFLOW, check_shapes, operand_format, raise_or_count
-from hwsim.pe.registry import PEEstimate, PEResult, register_pe
+from hwsim.pe.registry import PEEstimate, PEResult, check_multiplier, register_pe
 
 
 def float_format_check(fmt, who: str) -> None:
@@ -84,7 +86,10 @@ class FloatMAC:
         promote_every: int = 128,
         on_overflow: str = "count",
         weight_decoder: str = "",
+        multiplier: str = "array",
     ):
+        # the significand multiplier's hardware (priced by hwsim.cost, results unchanged)
+        self.multiplier = check_multiplier(multiplier, "float_mac.multiplier")
         if acc == "int":
             raise HwsimError("float_mac.acc: expected float, kulisch or trunc_align, got 'int'")
         self.acc = Accumulator(

@@ -1,8 +1,10 @@
 """Bit-parallel INT MAC (the TPU-like baseline): INTa x INTw -> integer accumulator.
 
-`IntMAC(acc_bits=32, overflow="wrap", order="sequential", tree_width=2, on_overflow="count")`
-computes out[i, j] = sum_k a[i, k] * w[j, k] exactly as a `acc_bits`-bit accumulator would
-(see hwsim.pe.accumulators for wrap/saturate and the order), with every overflow event counted.
+`IntMAC(acc_bits=32, overflow="wrap", order="sequential", tree_width=2, on_overflow="count",
+multiplier="array")` computes out[i, j] = sum_k a[i, k] * w[j, k] exactly as a
+`acc_bits`-bit accumulator would (see hwsim.pe.accumulators for wrap/saturate and the order),
+with every overflow event counted. `multiplier` ("array" | "booth") names the hardware
+multiplier hwsim.cost prices; results, counts and cycles do not depend on it.
 
 Operands: integer numpy arrays (their width is the smallest two's complement width holding
 their values), or QTensors of a format whose every value is an integer (int8, int4, uint8,
@@ -31,7 +33,7 @@ from hwsim.errors import HwsimError
 from hwsim.pe.accumulator_spec import Accumulator
 from hwsim.pe.accumulators import accumulate_gemm
 from hwsim.pe.counts import ActionCounts
-from hwsim.pe.registry import PEEstimate, PEResult, register_pe
+from hwsim.pe.registry import PEEstimate, PEResult, check_multiplier, register_pe
 
 ON_OVERFLOW = ("count", "raise")
 
@@ -153,7 +155,9 @@ class IntMAC:
         order: str = "sequential",
         tree_width: int = 2,
         on_overflow: str = "count",
+        multiplier: str = "array",
     ):
+        self.multiplier = check_multiplier(multiplier, "int_mac.multiplier")
         self.acc = Accumulator(
             "int", width=acc_bits, overflow=overflow, order=order, tree_width=tree_width
         )

@@ -22,7 +22,8 @@ Counts: `lut.{w bits}` one per MAC (decoder), `mul.{a}x{v}` and `add.{acc}` one 
 `fadd.{32|64}` one per output and group, `fmul.{32|64}` per output for activation scales.
 info: `groups_per_format` (menu name -> groups), and for OliVe `outliers` / `victims`.
 `overflows`: outputs whose `out_acc` register overflowed (operands are finite, so every
-inf/NaN output is one).
+inf/NaN output is one). `multiplier` ("array" | "booth") names the multiplier's hardware,
+which hwsim.cost prices; results do not depend on it.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from hwsim.pe.accumulator_reference import round_fraction
 from hwsim.pe.accumulator_spec import float_spec
 from hwsim.pe.bit_serial import bit_length
 from hwsim.pe.counts import ActionCounts
-from hwsim.pe.registry import PEEstimate, PEResult, register_pe
+from hwsim.pe.registry import PEEstimate, PEResult, check_multiplier, register_pe
 from hwsim.pe.shift_add import fp16_activations, fp32_overflows, int_activations, is_float_input
 from hwsim.pe.terms import read_operand
 
@@ -65,7 +66,9 @@ def dyadic_integers(values: np.ndarray, who: str) -> tuple[np.ndarray, int]:
 class MixedDtypePE:
     """Per-group codebook decode + exact group MAC + dequantization (see module doc)."""
 
-    def __init__(self, out_acc: str = "fp32"):
+    def __init__(self, out_acc: str = "fp32", multiplier: str = "array"):
+        # the multiplier's hardware (priced by hwsim.cost, results unchanged)
+        self.multiplier = check_multiplier(multiplier, "mixed_dtype.multiplier")
         if out_acc not in OUT_ACCS:
             raise HwsimError(f"mixed_dtype.out_acc: expected fp32 or fp64, got {out_acc!r}")
         self.out_acc = out_acc

@@ -115,6 +115,18 @@ def check_flag(value, where: str) -> bool:
     return bool(value)
 
 
+# How a PE builds its integer (and significand) multipliers: a choice of hardware, priced by
+# hwsim.cost (radix-4 Booth vs array); products, counts and cycles are the same either way
+MULTIPLIERS = ("array", "booth")
+
+
+def check_multiplier(value, where: str) -> str:
+    """`value` as a multiplier choice (MULTIPLIERS); a one-line error for anything else."""
+    if not isinstance(value, str) or value not in MULTIPLIERS:
+        raise HwsimError(f"{where}: expected array or booth, got {value!r}")
+    return value
+
+
 def run(kind: str, a, w, **params) -> PEResult:
     """Compute a @ w.T on PE `kind`: exact outputs, action counts and cycles."""
     return get_pe(kind, **params).run(a, w)

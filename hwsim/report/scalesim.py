@@ -32,8 +32,9 @@ half the OFMAP buffer drain after the last cycle, otherwise from the first write
 Avg DRAM BW = words / (stop - start + 1), the rate that timeline needs (as SCALE-Sim's CALC
 mode reports it), which can exceed the arch's DRAM bandwidth: scalesim mode has no stalls.
 Avg SRAM BW = words / Total Cycles. The words are
-hwsim's, so they differ from SCALE-Sim's where it writes ws/is partial sums once per row fold,
-skips IFMAP pixels no window touches (strides above the filter size), or refetches.
+hwsim's, so they differ from SCALE-Sim's where it writes ws/is partial sums once per row fold
+or refetches, and where its rounded-up output's last window reads an IFMAP row or column that
+hwsim's valid output does not (hwsim.sim.mapping.read_extent).
 SCALE-Sim has no vector unit: vector ops get no row. A batched op (heads) becomes `batch`
 identical layers, as SCALE-Sim would need them listed.
 """

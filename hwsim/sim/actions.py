@@ -4,17 +4,26 @@ pe:<key>                 the PE's expected counts per MAC (hwsim.pe ActionCounts
 pe:macs                  multiply-accumulates
 pe:active_cycles         PEs x cycles the array computes (BitMoD prices a PE per cycle)
 sram:<level>:<operand>:read_bits    bits the level delivers (operands to the array, outputs
-                                    to DRAM); operand is weights, inputs or outputs
+                                    to DRAM, partial sums back to the accumulate); operand is
+                                    weights, inputs or outputs
 sram:<level>:<operand>:write_bits   bits written into the level (fills from DRAM, outputs
-                                    from the array)
+                                    and partial sums from the array)
 sram:<level>:<operand>:reads        full-width read accesses (one per array step)
 dram:<operand>:read_bits / dram:outputs:write_bits
 vector:<kind>            elements through the vector unit; vector:cycles its busy cycles
+
+The array's operand reads and output writes are summed over the op's folds at the rows and
+columns each fold uses (a fold holding 147 of 256 reduction rows reads 147 rows' operands).
+An output whose reduction spans r folds is written r times and read back r - 1 times for the
+accumulate (read-modify-write); the r - 1 partial sums move at the accumulator's width
+(hwsim.sim.mapping.ACC_BITS), the final write at the output's.
 """
 
 from __future__ import annotations
 
-from hwsim.sim.mapping import OpMapping
+from math import ceil
+
+from hwsim.sim.mapping import ACC_BITS, OpMapping
 from hwsim.spec.schema import Arch
 from hwsim.workload.op import Op
 
@@ -28,10 +37,12 @@ def gemm_counts(
     out: dict[str, float] = {f"pe:{k}": v * macs for k, v in pe.counts_per_mac.items()}
     out["pe:macs"] = macs
     out["pe:active_cycles"] = arr.pes * array_cycles
-    w_elems, i_elems = dataflow.operand_reads(
-        arr.rows, arr.cols, m.stream_steps, arr.dot_product_width
-    )
-    per = m.instances * m.folds
+    w_elems = i_elems = out_elems = 0
+    for rows, cols, n in _folds_by_use(unit, m):
+        w, i = dataflow.operand_reads(rows, cols, m.stream_steps, arr.dot_product_width)
+        w_elems, i_elems = w_elems + n * w, i_elems + n * i
+        out_elems += n * dataflow.output_writes(rows, cols, m.stream_steps)
+    per = m.instances
     levels = {
         "weights": arch.level_for("weights").name,
         "inputs": arch.level_for("inputs").name,
@@ -53,11 +64,34 @@ def gemm_counts(
     # read out to DRAM
     add("outputs", "write_bits", (writes["outputs"] + reads["outputs"]) * 8)
     add("outputs", "read_bits", writes["outputs"] * 8)
+    psums = m.instances * (out_elems - m.op.M * m.op.N * m.op.kv_group)
+    if psums > 0:  # each non-final write, and the read that accumulates onto it
+        add("outputs", "write_bits", psums * ACC_BITS)
+        add("outputs", "read_bits", psums * ACC_BITS)
     out["dram:weights:read_bits"] = reads["weights"] * 8
     out["dram:inputs:read_bits"] = reads["inputs"] * 8
     if reads["outputs"]:
         out["dram:outputs:read_bits"] = reads["outputs"] * 8
     out["dram:outputs:write_bits"] = writes["outputs"] * 8
+    return out
+
+
+def _folds_by_use(unit, m: OpMapping) -> list[tuple[int, int, int]]:
+    """(rows used, cols used, folds) of one instance's folds: full folds and the part-filled
+    last row / column block. The fixed mapping folds each query head of a GQA group alone;
+    the mapper stacks the group's heads as one GEMM (hwsim.sim.mapper)."""
+    arr, op = unit.array, m.op
+    M = op.M if m.search == "fixed" else op.M * op.kv_group
+    sr, sc, _ = unit.dataflow.dims(M, op.N, op.K, arr.dot_product_width)
+    grid = ceil(sr / arr.rows) * ceil(sc / arr.cols)
+    copies = m.folds // grid  # folds over the same spatial grid: heads, streamed-dim parts
+    if copies * grid != m.folds:
+        raise ValueError(f"op {op.name!r}: {m.folds} folds are not whole {grid}-fold grids")
+    out = []
+    for rows, nr in ((arr.rows, sr // arr.rows), (sr % arr.rows, int(sr % arr.rows > 0))):
+        for cols, nc in ((arr.cols, sc // arr.cols), (sc % arr.cols, int(sc % arr.cols > 0))):
+            if nr * nc:
+                out.append((rows, cols, nr * nc * copies))
     return out
 
 

@@ -8,14 +8,21 @@ Fixed loop order (chosen to minimise DRAM traffic, reported as `loop_order`):
                  streamed once per input chunk (fetched ceil(I / Icap) times)
 An operand that fits its buffer is fetched once. Inputs_outer is taken only when it moves
 strictly fewer bytes, which is the BitMoD simulator's refetch rule (github
-abdelfattah-lab/BitMoD-HPCA-25, commit a902a09, accelerator.py). Outputs are written back once
-(the fixed mapping never splits the reduction: every PE owns full-K partial sums).
+abdelfattah-lab/BitMoD-HPCA-25, commit a902a09, accelerator.py). Outputs cross DRAM once: the
+partial sums stay on chip (in the PEs for os; in the outputs level across the row folds of
+ws/is, priced in hwsim.sim.actions). As in that simulator, chunks are counted by bytes and
+folds over the whole op (ceil(Sr / R) * ceil(Sc / C)), so a chunk stands for a packed set of
+whole array folds, not for an N-slice of full K (tpu_int8's 4608 x 512 weights: 18 chunks of
+128 KiB, each two of the 36 256 x 256 folds, not 28.4 output channels on 256 columns); tilings
+on array blocks are the mapper's (hwsim.sim.mapper).
 
 Operand bytes of one GEMM instance (C[M,N] = A[M,K] W[N,K]^T):
   W = ceil(K * w_bits / 8) * N   (w_bits: stored bits per element of the second operand:
                                   per weight incl. group scales, or per K / V element of an
                                   attention matmul, hwsim.sim.plan)
-  I = ceil(K * a_bits / 8) * M   (a conv reads its real feature map, not the im2col copy)
+  I = ceil(K * a_bits / 8) * M   (a conv reads the pixels of its real feature map that some
+                                  output's receptive field covers, not the im2col copy: all of
+                                  them for a 3x3 stride-1 conv, one in four for 1x1 stride 2)
   O = ceil(N * a_bits / 8) * M
 Grouped-query / multi-query attention (op.kv_group query heads per KV head): the group is one
 instance with kv_group x I input and output bytes and one W (its K or V), as a GQA kernel
@@ -30,12 +37,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache
 from math import ceil
 
 from hwsim.errors import HwsimError
 from hwsim.sim.pe_model import PEModel
 from hwsim.spec.schema import Arch
 from hwsim.workload.op import Op
+
+ACC_BITS = 32  # partial sums: the INT32 / FP32 accumulators of the modelled arrays
 
 
 @dataclass(frozen=True)
@@ -132,11 +142,26 @@ def operand_bytes(op: Op, w_bits: float, a_bits: int) -> tuple[int, int, int]:
         c = op.conv
         images = op.M // max(1, c.out_hw[0] * c.out_hw[1])
         channels = c.in_channels // max(1, c.groups)
-        inputs = ceil(channels * c.in_hw[0] * c.in_hw[1] * a_bits / 8) * images
+        pixels = 1
+        for i in (0, 1):
+            pixels *= read_extent(c.in_hw[i], c.out_hw[i], c.kernel[i], c.stride[i], c.padding[i])
+        inputs = ceil(channels * pixels * a_bits / 8) * images
     else:
         inputs = ceil(op.K * a_bits / 8) * op.M
     outputs = ceil(op.N * a_bits / 8) * op.M
     return weights, inputs, outputs
+
+
+@cache
+def read_extent(size: int, out: int, kernel: int, stride: int, pad: int) -> int:
+    """Input coordinates along one side that a conv reads: the union over its `out` outputs of
+    the receptive fields [o * stride - pad, + kernel), clipped to the real map (padding is
+    not fetched)."""
+    if kernel >= stride:  # the fields touch or overlap: one contiguous span
+        lo, hi = max(0, -pad), min(size, (out - 1) * stride - pad + kernel)
+        return max(0, hi - lo)
+    used = {o * stride - pad + f for o in range(out) for f in range(kernel)}
+    return sum(1 for x in used if 0 <= x < size)
 
 
 def map_op(
@@ -195,23 +220,35 @@ def port_floor(arch: Arch, unit, T: int, w_bits: float, a_bits: int, o_bits: flo
     """(fewest cycles the buffers' ports allow one fold of T steps, the port that sets it).
 
     Reads: the operands the array takes per fold (dataflow.operand_reads) from each level's
-    read port; a level holding both weights and inputs serves both. Writes: the fold's outputs
+    read port; a level holding both weights and inputs serves both. The stationary operand
+    (what operand_reads counts at T = 0: ws weights, is inputs) is preloaded before the
+    stream; a systolic fold's fill/drain already holds R cycles of that preload (2R + C - 2),
+    so only the preload's port cycles beyond R count here. Writes: the fold's outputs
     (dataflow.output_writes, at `o_bits`: partial sums when the reduction is split) into the
     outputs level's write port. Banks: a single-bank level serving reads and writes in one fold
     serialises them (one array, one port); with two or more banks the operands sit in separate
     banks and reads and writes overlap.
     """
     arr, df = unit.array, unit.dataflow
-    w_el, i_el = df.operand_reads(arr.rows, arr.cols, T, arr.dot_product_width)
-    reads: dict[str, float] = {}
-    for operand, nbytes in (("weights", w_el * w_bits / 8), ("inputs", i_el * a_bits / 8)):
+    dp = arr.dot_product_width
+    elems = df.operand_reads(arr.rows, arr.cols, T, dp)
+    pre = df.operand_reads(arr.rows, arr.cols, 0, dp)
+    credit = arr.rows if arr.systolic else 0
+    streamed: dict[str, float] = {}
+    preload: dict[str, float] = {}
+    for operand, total, fixed, bits in zip(
+        ("weights", "inputs"), elems, pre, (w_bits, a_bits), strict=True
+    ):
         name = arch.level_for(operand).name
-        reads[name] = reads.get(name, 0.0) + nbytes
+        streamed[name] = streamed.get(name, 0.0) + (total - fixed) * bits / 8
+        preload[name] = preload.get(name, 0.0) + fixed * bits / 8
     out_level = arch.level_for("outputs")
     writes = {out_level.name: df.output_writes(arr.rows, arr.cols, T) * o_bits / 8}
     best, port = 0, ""
     for level in arch.memory:
-        r = _port_cycles(reads.get(level.name, 0.0), level.read_bytes_per_cycle)
+        bw = level.read_bytes_per_cycle
+        r = _port_cycles(streamed.get(level.name, 0.0), bw)
+        r += max(0, _port_cycles(preload.get(level.name, 0.0), bw) - credit)
         w = _port_cycles(writes.get(level.name, 0.0), level.write_bytes_per_cycle)
         both = r + w if level.banks == 1 and r and w else max(r, w)
         if both > best:

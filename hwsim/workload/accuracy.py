@@ -1,7 +1,8 @@
 """End-to-end accuracy proxies of a quant recipe on the shipped real models.
 
-The recipe's weight spec replaces each nn.Linear's weight by its quantize -> dequantize image
-(once); its activation spec fake-quantizes the Linear's input on every call; attention
+The recipe's weight spec replaces each nn.Linear's and nn.Conv2d's weight by its quantize ->
+dequantize image (once; a conv's weight as the tracer's GEMM view, one row per output channel);
+its activation spec fake-quantizes the layer's input on every call; attention
 `MatMul`s get both operands fake-quantized (activation spec for Q / P, the attn rule's
 "weights" spec for K / V). Everything else (norms, softmax, GELU) stays fp32.
   * MiniLM: cosine similarity of sentence embeddings against fp32 (mean over sentences).
@@ -51,13 +52,17 @@ def traced_sqnr(workload, recipe, rng: np.random.Generator) -> dict | None:
     }
 
 
-def _fake(torch, x, spec, rng):
+def _fake(torch, x, spec, rng, rows: bool = False):
+    """x's quantize -> dequantize image; `rows`: quantized as [shape[0], rest] (a conv weight
+    as one row per output channel, the tracer's GEMM view)."""
     if spec is None:
         return x
     from hwsim.dtypes import dequantize, quantize
 
     arr = x.detach().float().cpu().numpy()
-    return torch.from_numpy(dequantize(quantize(arr, spec, rng)).astype(np.float32))
+    flat = arr.reshape(arr.shape[0], -1) if rows else arr
+    out = dequantize(quantize(flat, spec, rng)).reshape(arr.shape)
+    return torch.from_numpy(out.astype(np.float32))
 
 
 @contextlib.contextmanager
@@ -68,11 +73,12 @@ def quantized(model, recipe, rng: np.random.Generator):
     mm = matmul_class()
     saved, handles = {}, []
     for name, mod in model.named_modules():
-        if isinstance(mod, torch.nn.Linear):
-            w_spec, a_spec = recipe.specs_for(Op(name, "gemm", M=1, N=1, K=1))
+        if isinstance(mod, torch.nn.Linear | torch.nn.Conv2d):
+            kind = "gemm" if isinstance(mod, torch.nn.Linear) else "conv"
+            w_spec, a_spec = recipe.specs_for(Op(name, kind, M=1, N=1, K=1))
             saved[name] = mod.weight.data
             if w_spec is not None:
-                mod.weight.data = _fake(torch, mod.weight.data, w_spec, rng)
+                mod.weight.data = _fake(torch, mod.weight.data, w_spec, rng, rows=True)
             if a_spec is not None:
                 handles.append(mod.register_forward_pre_hook(_pre(torch, (a_spec,), rng)))
         elif isinstance(mod, mm):
