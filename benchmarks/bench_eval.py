@@ -9,7 +9,10 @@
 each through hwsim.eval.datapath.hardware as `hwsim eval` calls it (activations quantized
 every call, the weights once per model), best of 3 after a warm-up; ratio = BLAS time /
 hwsim time (targets: BitMoD >= 0.25, INT8 >= 0.5). With --smollm2, also the wall time of
-`hwsim eval bitmod smollm2-135m` (256 tokens).
+`hwsim eval bitmod smollm2-135m` (256 tokens). With --cold, `hwsim eval bitmod smollm2-135m
+--max-tokens 32` twice on an empty NUMBA_CACHE_DIR: the first pays every compilation, the
+second loads the cache; their difference in wall and CPU seconds is the compilation (target
+<= 20 s).
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,12 +46,37 @@ def _plan(arch: str, recipe):
     return plan(load_arch(arch), wl, r).ops[0]
 
 
+def _cold() -> None:
+    """The compilation a first `hwsim eval` pays: cold run minus cached run."""
+    cmd = ["hwsim", "eval", "bitmod", "smollm2-135m", "--max-tokens", "32", "-o"]
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(tmp, "numba"))
+        runs = []
+        for name in ("cold", "cached"):
+            cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            subprocess.run([*cmd, os.path.join(tmp, name)], env=env, check=True,
+                           stdout=subprocess.DEVNULL)  # fmt: skip
+            cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
+            runs.append((time.perf_counter() - t0, cpu))
+            print(f"{' '.join(cmd[:-1])} ({name} numba cache): {runs[-1][0]:.1f} s wall, "
+                  f"{cpu:.1f} s CPU")  # fmt: skip
+    (wall0, cpu0), (wall1, cpu1) = runs
+    load = os.getloadavg()[0]
+    print(f"compilation: {wall0 - wall1:.1f} s wall, {cpu0 - cpu1:.1f} s CPU (load {load:.1f})")
+
+
 def main() -> None:
     from hwsim.eval.datapath import hardware
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--smollm2", action="store_true")
+    ap.add_argument("--cold", action="store_true")
     args = ap.parse_args()
+    if args.cold:
+        _cold()
+        return
     rng = np.random.default_rng(0)
     a = rng.standard_normal((M, K)).astype(np.float32)
     w = (rng.standard_normal((N, K)) * 0.05).astype(np.float32)

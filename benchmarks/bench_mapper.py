@@ -6,9 +6,12 @@
    on the 32x32/64x64/256x256 arrays of bitmod, mixpe_w4a8, tpu_int8 and scalesim), the search
    cache cleared before each: median and worst ms. Target: median <= 20 ms.
 2. LLaMA-2-70B prefill-4096 in analytic mode on arch/bitmod.yaml and arch/mixpe_w4a8.yaml:
-   the fixed mapping against the mapper (latency objective, search cache cleared: a cold
-   search; and warm, shapes already searched), best of 3, ratio measured in this run.
-   Target: mapper / fixed <= 2.
+   the fixed mapping against the mapper (latency objective). Cold: each run is the first
+   `simulate` of a fresh process (hwsim imported, arch and card loaded, nothing simulated
+   yet), fixed and mapper processes alternating, median of 7 each, CPU time (the machine is
+   shared: wall time adds other jobs' slices) and wall time; the CPU ratio is the target's
+   (<= 2). Also in this process, best of 20: the mapper with its search cache cleared (every
+   shape searched, the rest of hwsim warm) and warm (shapes already searched).
 3. Event mode on LLaMA-2-70B prefill-4096 on arch/scalesim.yaml: CPU seconds (numba kernels
    loaded from their cache beforehand), the process's peak resident memory, and the event /
    analytic CPU ratio in this run. Targets: <= 10 s CPU, <= 500 MB, ratio <= 20.
@@ -18,8 +21,10 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -69,7 +74,7 @@ def search_times() -> list[float]:
                 seen.add(p.key)
 
                 def run(p=p, b=bound):
-                    mapper._CHOSEN.clear()
+                    mapper.clear_caches()
                     mapper.choose_mapping(
                         b.arch, p.unit, p.op, p.pe, p.second_operand_bits,
                         p.activation_bits, p.mapping, "latency",
@@ -79,8 +84,44 @@ def search_times() -> list[float]:
     return out
 
 
+# the first simulate of a fresh process: argv = arch name, card, objective ("fixed" or one)
+_FIRST_RUN = """
+import sys, time
+import hwsim
+a = hwsim.load_arch(sys.argv[1])
+wl = hwsim.load_workload(sys.argv[2])
+objective = None if sys.argv[3] == "fixed" else sys.argv[3]
+t, c = time.perf_counter(), time.process_time()
+hwsim.simulate(a, wl, mode="analytic", objective=objective)
+print(time.perf_counter() - t, time.process_time() - c)
+"""
+
+
+def first_run(name: str, card: str, objective: str) -> tuple[float, float]:
+    """(wall, CPU) seconds of the first simulate call in a fresh Python process."""
+    out = subprocess.run(
+        [sys.executable, "-c", _FIRST_RUN, name, card, objective],
+        check=True, capture_output=True, text=True, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    wall, cpu_s = out.stdout.split()[-2:]
+    return float(wall), float(cpu_s)
+
+
+def cold_ratio(name: str, card: str, repeat: int = 7) -> dict:
+    """Medians of a fresh process's first simulate: {"wall"|"cpu": (fixed, mapper) s}."""
+    runs = {"fixed": [], "latency": []}
+    for _ in range(repeat):
+        for objective, times in runs.items():
+            times.append(first_run(name, card, objective))
+    return {
+        kind: tuple(statistics.median(t[j] for t in runs[o]) for o in ("fixed", "latency"))
+        for j, kind in enumerate(("wall", "cpu"))
+    }
+
+
 def cold_mapped(a, wl):
-    mapper._CHOSEN.clear()
+    mapper.clear_caches()
     return hwsim.simulate(a, wl, mode="analytic", objective="latency")
 
 
@@ -98,17 +139,21 @@ def main() -> None:
 
     for name in ("bitmod", "mixpe_w4a8"):
         a = arch(name)
-        fixed = best(lambda a=a: hwsim.simulate(a, wl, mode="analytic"))
-        cold = best(lambda a=a: cold_mapped(a, wl))
-        warm = best(lambda a=a: hwsim.simulate(a, wl, mode="analytic", objective="latency"))
+        first = cold_ratio(name, BIG)
+        fixed = best(lambda a=a: hwsim.simulate(a, wl, mode="analytic"), 20)
+        cold = best(lambda a=a: cold_mapped(a, wl), 20)
+        warm = best(lambda a=a: hwsim.simulate(a, wl, mode="analytic", objective="latency"), 20)
         st_f = hwsim.simulate(a, wl, mode="analytic")
         st_m = hwsim.simulate(a, wl, mode="analytic", objective="latency")
-        verdict = "met" if cold <= 2 * fixed else "MISSED"
+        (f_cpu, m_cpu), (f_wall, m_wall) = first["cpu"], first["wall"]
+        verdict = "met" if m_cpu <= 2 * f_cpu else "MISSED"
         print(
-            f"2. {name} {BIG} analytic: fixed {fixed * 1e3:.1f} ms, mapper cold "
-            f"{cold * 1e3:.1f} ms ({cold / fixed:.1f}x), warm {warm * 1e3:.1f} ms "
-            f"({warm / fixed:.1f}x); cycles {st_f.cycles:,} -> {st_m.cycles:,}; "
-            f"target cold <= 2x: {verdict}"
+            f"2. {name} {BIG} analytic, fresh process: CPU fixed {f_cpu * 1e3:.1f} ms, mapper "
+            f"{m_cpu * 1e3:.1f} ms: cold ratio {m_cpu / f_cpu:.2f}x; target <= 2x: {verdict} "
+            f"(wall {f_wall * 1e3:.1f} vs {m_wall * 1e3:.1f} ms, {m_wall / f_wall:.2f}x)"
+            f"\n   in this process: fixed {fixed * 1e3:.2f} ms, mapper search cache "
+            f"cleared {cold * 1e3:.2f} ms ({cold / fixed:.1f}x), warm {warm * 1e3:.2f} ms "
+            f"({warm / fixed:.1f}x); cycles {st_f.cycles:,} -> {st_m.cycles:,}"
         )
 
     a = arch("scalesim")

@@ -9,6 +9,8 @@ Public API (a contract: these names and signatures stay stable):
     hwsim.simulate(arch, workload, quant=None, mode="event") -> Stats
     hwsim.explore(sweep) -> results
     hwsim.evaluate(arch, model, quant=None) -> summary   a real model on the simulated PEs
+    hwsim.search(arch, workload, candidates, budgets, sensitivity) -> SearchResult
+                                                    per-layer precision under budgets (ILP)
 Names resolve lazily so `import hwsim` stays fast (numba kernels compile on first use).
 """
 
@@ -35,6 +37,7 @@ _LAZY = {
     "simulate": ("hwsim.sim", "simulate"),
     "explore": ("hwsim.dse", "explore"),
     "evaluate": ("hwsim.eval", "evaluate"),
+    "search": ("hwsim.search", "search"),
 }
 
 __all__ = sorted([*_LAZY, "pe", "__version__"])

@@ -22,10 +22,12 @@ def _ops(rng):
     def tensors(batch, M, N, K):
         return rng.standard_normal((batch, M, K)), rng.standard_normal((batch, N, K))
 
-    a, w = tensors(1, 4, 8, 256)
+    # 8 rows take BitMoD's split kernel, 4 its general one (hwsim.pe.bitmod_fast)
+    a, w = tensors(1, 8, 8, 256)
     qk = tensors(2, 4, 8, 64)
     return (
-        Op("warm.linear", "gemm", M=4, N=8, K=256, inputs=a[0], weights=w[0]),
+        Op("warm.linear", "gemm", M=8, N=8, K=256, inputs=a[0], weights=w[0]),
+        Op("warm.decode", "gemm", M=4, N=8, K=256, inputs=a[0][:4], weights=w[0]),
         Op("warm.attn_qk", "attn_qk", M=4, N=8, K=64, batch=2, weight_is_activation=True,
            inputs=qk[0], weights=qk[1]),
     )  # fmt: skip

@@ -318,18 +318,18 @@ def int_group_partials(a, w, gs):
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def bitmod_weight_pass(codes, fid, scode, ints_tab, nnz_tab, gs, dp, skip, T, want_w_eff=True):
     """One pass over the weights: effective integer weights (code value * group scale code,
     float64, exact below 2**53; an empty [0, 0] array unless want_w_eff), term cycles per
     chunk of dp lanes (max non-zero terms over the lanes when skipping, else T), and the
-    histogram of non-zero terms per weight. Parallel over weight rows (integer counts per
-    row, summed after: the same result whatever the threads)."""
+    histogram of non-zero terms per weight. One thread: a pass this light gains nothing from
+    two on a shared machine, where a parallel region waits for its slowest thread."""
     N, K = codes.shape
     w_eff = np.empty((N, K) if want_w_eff else (0, 0), np.float64)
     cycles = np.empty((N, K // dp), np.int64)
-    row_hist = np.zeros((N, T + 1), np.int64)
-    for n in prange(N):
+    hist = np.zeros(T + 1, np.int64)
+    for n in range(N):
         for c in range(K // dp):
             most = 0
             for lane in range(dp):
@@ -337,11 +337,10 @@ def bitmod_weight_pass(codes, fid, scode, ints_tab, nnz_tab, gs, dp, skip, T, wa
                 f = fid[n, k // gs]
                 code = codes[n, k]
                 z = nnz_tab[f, code]
-                row_hist[n, z] += 1
+                hist[z] += 1
                 if z > most:
                     most = z
                 if want_w_eff:
                     w_eff[n, k] = ints_tab[f, code] * scode[n, k // gs]
             cycles[n, c] = most if skip else T
-    hist = row_hist.sum(axis=0)
     return w_eff, cycles, hist

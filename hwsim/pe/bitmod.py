@@ -30,8 +30,11 @@ Datapath, as hwsim models it bit for bit (every rounding point listed):
 RN64(RN64(sum_g s_g * sum_k A_k w_k) * s2) in float64. That sum goes through BLAS when a
 per-row bound proves float64 exact (all addends are multiples of the row's smallest lane
 LSB and the sum of magnitudes stays below 2**53 of them), else through Python integers.
-The float mode runs in hwsim.pe._kernels_serial.bitmod_float_gemm (numba, parallel over
-weight rows; every output is computed by one thread, so results do not depend on threads).
+The float mode runs in hwsim.pe.bitmod_fast: activation rows whose every rounding is proven
+to be of an exact float64 sum (no saturation, on the accumulator's grid) take a branch-free
+kernel vectorised over rows, the others hwsim.pe._kernels_serial.bitmod_float_gemm; both are
+numba, parallel over weight rows, every output computed by one thread, so results do not
+depend on the path or the threads.
 
 Cycles (PEResult): `tile_cycles[m, n]` is one PE's latency for output (m, n). The
 dequantization unit is a second pipeline stage behind the term stage, with a
@@ -68,6 +71,7 @@ from hwsim.errors import HwsimError
 from hwsim.lazy import lazy_module
 from hwsim.pe.accumulator_reference import round_fraction
 from hwsim.pe.accumulator_spec import float_spec
+from hwsim.pe.bitmod_fast import float_gemm
 from hwsim.pe.bitmod_lanes import align_lanes, align_scalar, to_fp16
 from hwsim.pe.counts import ActionCounts
 from hwsim.pe.registry import PEEstimate, PEResult, check_flag, register_pe
@@ -200,11 +204,11 @@ class BitMoDPE:
         info = {"term_hist": wt["term_hist"] * M, "terms_per_weight": wt["mean_terms"]}
         if self.group_acc == "float":
             acc = self.acc
-            out32, ovf = KS.bitmod_float_gemm(
-                np.ascontiguousarray(np.ldexp(a_al, -wt["frac_bits"])),
+            out32, ovf = float_gemm(
+                np.ascontiguousarray(np.ldexp(a_al, -wt["frac_bits"])), lsb, wt["frac_bits"],
                 np.ascontiguousarray(op.codes), np.ascontiguousarray(op.format_ids),
                 wt["coef_tab"], chunk_cycles, np.ascontiguousarray(op.scale_codes),
-                op.group_size, self.dp, acc.man_bits, acc.emin, acc.max_finite,
+                op.group_size, self.dp, acc,
             )  # fmt: skip
             out32 += np.float32(0.0)  # -0 -> +0: the reference's exact zero has no sign
             with np.errstate(over="ignore"):  # the fp32 multiply: overflow saturates, counted

@@ -15,7 +15,11 @@ per-tensor / per-channel scales.
 Fast path: when K * max|a| * max|w| <= 2**(acc_bits-1) - 1, no partial sum in any order can
 leave the accumulator's range, so nothing wraps, and since that bound is also < 2**53 every
 partial sum of a float64 BLAS matmul is an integer below 2**53, hence exact whatever order or
-FMA use the BLAS picks. Otherwise the numba kernel runs the exact accumulator model.
+FMA use the BLAS picks; below 2**24 the same holds for a float32 BLAS matmul (INT8 x INT8 up
+to K = 1040), twice as fast. Otherwise the numba kernel runs the exact accumulator model.
+Integer-format QTensors without zero points (int8 and narrower in uint8 codes, up to 16 bits
+in uint16) are read as their narrow two's complement integers directly (`narrow_integers`),
+with no decode to float64 and back.
 
 Cycles: one MAC per cycle, so `cycles` = M*N*K (one PE doing every MAC of the call; divide by
 the number of PEs for an array). `tile_cycles` is None (not data dependent).
@@ -109,6 +113,32 @@ def integer_operand(x, who: str) -> tuple[np.ndarray, int, int]:
     return arr.astype(np.int64), bits, 0
 
 
+def narrow_integers(x, who: str) -> tuple[np.ndarray, int] | None:
+    """(integers in a narrow signed or unsigned dtype, width in bits) of an integer-format
+    QTensor without zero points whose codes fit uint8 / uint16; None for anything else (the
+    general integer_operand path reads it, and refuses what is invalid)."""
+    from hwsim.dtypes.integer import IntFormat
+
+    if not is_qtensor(x) or (x.zero_points is not None and np.any(x.zero_points != 0)):
+        return None
+    fmt = operand_format(x, who)
+    c = np.asarray(x.codes)
+    if not isinstance(fmt, IntFormat) or c.dtype not in (np.uint8, np.uint16):
+        return None
+    bits = 8 * c.dtype.itemsize
+    if fmt.width > bits or (fmt.width < bits and c.size and int(c.max()) >> fmt.width):
+        return None  # codes past the width: integer_operand's check says so
+    if fmt.symmetric and np.any(c == fmt.missing_code):
+        raise HwsimError(f"{who}: codes hold the unused (NaN) code of {fmt.name}")
+    if not fmt.signed:
+        return c, fmt.width
+    signed = c.view(np.int8 if bits == 8 else np.int16)
+    if fmt.width == bits:
+        return signed, fmt.width
+    shift = bits - fmt.width  # sign-extend the width's top bit
+    return (c << shift).view(signed.dtype) >> shift, fmt.width
+
+
 def check_shapes(a: np.ndarray, w: np.ndarray, who: str) -> None:
     if a.ndim != 2 or w.ndim != 2:
         raise HwsimError(
@@ -137,6 +167,11 @@ def dequantize_output(out: np.ndarray, a, w) -> np.ndarray:
     if is_qtensor(w):
         out = out * _channel_scale(w, out.shape[1], "dequantize_output: w").T
     return out
+
+
+def _magnitude(x: np.ndarray) -> int:
+    """max |x| as a Python int (no wrap of -128 in int8)."""
+    return max(int(x.max()), -int(x.min())) if x.size else 0
 
 
 def raise_or_count(overflows: int, on_overflow: str, who: str) -> None:
@@ -183,8 +218,12 @@ class IntMAC:
         return PEEstimate(1.0, {f"mul.{ab}x{wb}": 1.0, f"add.{self.acc.width}": 1.0})
 
     def run(self, a, w) -> PEResult:
-        av, abits, asubs = integer_operand(a, "int_mac: a")
-        wv, wbits, wsubs = integer_operand(w, "int_mac: w")
+        na, nw = narrow_integers(a, "int_mac: a"), narrow_integers(w, "int_mac: w")
+        if na is not None and nw is not None:  # no zero points to subtract
+            (av, abits), (wv, wbits), asubs, wsubs = na, nw, 0, 0
+        else:
+            av, abits, asubs = integer_operand(a, "int_mac: a")
+            wv, wbits, wsubs = integer_operand(w, "int_mac: w")
         check_shapes(av, wv, "int_mac")
         M, K = av.shape
         N = wv.shape[0]
@@ -193,7 +232,7 @@ class IntMAC:
                 f"int_mac: operands of {abits} and {wbits} bits are too wide "
                 f"(at most 62 bits together)"
             )
-        out, events, fast = self.gemm(av, wv)
+        out, events, blas = self.gemm(av, wv)
         overflows = int(events.sum())
         raise_or_count(overflows, self.on_overflow, "int_mac")
         macs = M * N * K
@@ -203,17 +242,24 @@ class IntMAC:
         if asubs or wsubs:
             counts.add("add", asubs, abits - 1)
             counts.add("add", wsubs, wbits - 1)
-        info = {"fast_path": fast, "overflow_events": events, "operand_bits": (abits, wbits)}
+        info = {
+            "fast_path": blas is not None,
+            "blas": blas,  # float32 | float64 | None (the exact kernel)
+            "overflow_events": events,
+            "operand_bits": (abits, wbits),
+        }
         return PEResult(out, counts, macs, None, overflows, info)
 
     def gemm(self, av: np.ndarray, wv: np.ndarray):
-        """(out int64 [M, N], overflow events [M, N], used the BLAS fast path)."""
+        """(out int64 [M, N], overflow events [M, N], the exact BLAS used: float32 | float64 |
+        None for the accumulator kernel)."""
         K = av.shape[1]
-        amax = int(np.abs(av).max(initial=0))
-        wmax = int(np.abs(wv).max(initial=0))
-        bound = K * amax * wmax  # >= |any partial sum|, in any order
+        bound = K * _magnitude(av) * _magnitude(wv)  # >= |any partial sum|, in any order
         if bound <= 2 ** (self.acc.width - 1) - 1 and bound < 2**53:
-            out = av.astype(np.float64) @ wv.astype(np.float64).T
-            return out.astype(np.int64), np.zeros(out.shape, np.int64), True
-        out, events = accumulate_gemm(av, wv, self.acc)
-        return out, events, False
+            exact = np.float32 if bound <= 2**24 else np.float64  # every integer up to it
+            out = av.astype(exact) @ wv.astype(exact).T
+            return out.astype(np.int64), np.zeros(out.shape, np.int64), np.dtype(exact).name
+        out, events = accumulate_gemm(
+            av.astype(np.int64, copy=False), wv.astype(np.int64, copy=False), self.acc
+        )
+        return out, events, None

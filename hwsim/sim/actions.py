@@ -21,8 +21,6 @@ accumulate (read-modify-write); the r - 1 partial sums move at the accumulator's
 
 from __future__ import annotations
 
-from math import ceil
-
 from hwsim.sim.mapping import ACC_BITS, OpMapping
 from hwsim.spec.schema import Arch
 from hwsim.workload.op import Op
@@ -77,22 +75,17 @@ def gemm_counts(
 
 
 def _folds_by_use(unit, m: OpMapping) -> list[tuple[int, int, int]]:
-    """(rows used, cols used, folds) of one instance's folds: full folds and the part-filled
-    last row / column block. The fixed mapping folds each query head of a GQA group alone;
-    the mapper stacks the group's heads as one GEMM (hwsim.sim.mapper)."""
+    """(rows used, cols used, folds) of one instance's folds (Dataflow.fold_uses). The fixed
+    mapping folds each query head of a GQA group alone; the mapper stacks the group's heads
+    as one GEMM (hwsim.sim.mapper)."""
     arr, op = unit.array, m.op
     M = op.M if m.search == "fixed" else op.M * op.kv_group
-    sr, sc, _ = unit.dataflow.dims(M, op.N, op.K, arr.dot_product_width)
-    grid = ceil(sr / arr.rows) * ceil(sc / arr.cols)
-    copies = m.folds // grid  # folds over the same spatial grid: heads, streamed-dim parts
-    if copies * grid != m.folds:
-        raise ValueError(f"op {op.name!r}: {m.folds} folds are not whole {grid}-fold grids")
-    out = []
-    for rows, nr in ((arr.rows, sr // arr.rows), (sr % arr.rows, int(sr % arr.rows > 0))):
-        for cols, nc in ((arr.cols, sc // arr.cols), (sc % arr.cols, int(sc % arr.cols > 0))):
-            if nr * nc:
-                out.append((rows, cols, nr * nc * copies))
-    return out
+    try:
+        return unit.dataflow.fold_uses(
+            M, op.N, op.K, arr.dot_product_width, arr.rows, arr.cols, m.folds
+        )
+    except ValueError as e:
+        raise ValueError(f"op {op.name!r}: {e}") from None
 
 
 def vector_counts(op: Op, cycles: int) -> dict:

@@ -72,9 +72,9 @@ def simulate(
 ) -> Stats:
     """Simulate `workload` on `arch`; energy and area priced with `profile` (arch's default).
 
-    `objective` (latency | energy | edp) maps each op with the mapper (hwsim.sim.mapper);
-    None keeps the fixed mapping. SCALE-Sim mode always uses the fixed mapping (its formula
-    has no tiling)."""
+    `objective` (latency | energy | edp) maps each op with the mapper (hwsim.sim.mapper),
+    "fixed" with the fixed mapping; None takes the arch's `mapping:` (fixed by default).
+    SCALE-Sim mode always uses the fixed mapping (its formula has no tiling)."""
     engine = ENGINES.get(mode)
     if engine is None:
         raise HwsimError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
@@ -84,7 +84,7 @@ def simulate(
             f"{arch.source}: mode scalesim: expected one compute unit (SCALE-Sim models one "
             f"array), got {len(arch.units)}; use event or analytic"
         )
-    bound = plan(arch, workload, quant, None if mode == "scalesim" else objective)
+    bound = plan(arch, workload, quant, "fixed" if mode == "scalesim" else objective)
     arch = replace(bound.arch, precision=apply_quant(bound.arch.precision, quant))
     first = next(iter(bound.units))
     rows, op_counts, cache = [], [], {}

@@ -55,6 +55,15 @@ class Dataflow(ABC):
 
     name = ""
     scalesim_fill = 2  # R-multiples of fill+drain in SCALE-Sim's per-fold formula
+    # GEMM dimensions (m, n, k) on the array rows, on the cols, and streamed (hwsim.sim.mapper)
+    layout: tuple[str, str, str] = ("", "", "")
+    stays = ""  # the operand that stays in the PEs: O (outputs), W (weights) or A (inputs)
+
+    def mapper_blocks(self, extent: dict, rows: int, cols: int) -> tuple[dict, str | None]:
+        """({m, n, k: blocks}, the streamed dimension) for the mapper: a spatial dimension in
+        whole array blocks, the streamed one in steps (`extent`: m, n and k in dp steps)."""
+        r, c, t = self.layout
+        return {r: ceil(extent[r] / rows), c: ceil(extent[c] / cols), t: extent[t]}, t
 
     @abstractmethod
     def dims(self, M: int, N: int, K: int, dp: int) -> tuple[int, int, int]:
@@ -67,6 +76,37 @@ class Dataflow(ABC):
     def folds(self, M: int, N: int, K: int, dp: int, rows: int, cols: int) -> int:
         sr, sc, _ = self.dims(M, N, K, dp)
         return ceil(sr / rows) * ceil(sc / cols)
+
+    @property
+    def fold_key(self):
+        """What its per-fold element counts depend on besides the array: its name here (an
+        op-bound dataflow adds its geometry)."""
+        return self.name
+
+    def unrolling(self, rows: int, cols: int) -> str:
+        """What the array's rows | cols hold, for the loop nest (e.g. n32|m32)."""
+        r, c, _ = self.layout
+        return f"{r}{rows}|{c}{cols}"
+
+    def fold_uses(self, M: int, N: int, K: int, dp: int, rows: int, cols: int, folds: int):
+        """[(rows used, cols used, folds)] of a GEMM instance's `folds` folds: the full folds and
+        the part-filled last row / column block of its spatial grid, `folds` holding whole
+        grids (heads of a GQA group, parts of a streamed dimension)."""
+        sr, sc, _ = self.dims(M, N, K, dp)
+        grid = ceil(sr / rows) * ceil(sc / cols)
+        copies = folds // grid
+        if copies * grid != folds:
+            raise ValueError(f"{folds} folds are not whole {grid}-fold grids")
+        out = []
+        for r, nr in ((rows, sr // rows), (sr % rows, int(sr % rows > 0))):
+            for c, nc in ((cols, sc // cols), (sc % cols, int(sc % cols > 0))):
+                if nr * nc:
+                    out.append((r, c, nr * nc * copies))
+        return out
+
+    def stream_steps(self, M: int, N: int, K: int, dp: int) -> int:
+        """T: the dp-wide steps one fold streams."""
+        return self.dims(M, N, K, dp)[2]
 
     def fold_cycles(
         self, T: int, step_cycles, rows: int, cols: int, systolic: bool, min_stream: int = 0
@@ -98,6 +138,7 @@ class OutputStationary(Dataflow):
     """Each PE owns one output; operands stream in along K."""
 
     scalesim_fill = 1  # SCALE-Sim's os formula R + C + T - 2 (its documented bug)
+    layout, stays = ("n", "m", "k"), "O"
 
     def dims(self, M, N, K, dp):
         return N, M, ceil(K / dp)
@@ -116,6 +157,8 @@ class OutputStationary(Dataflow):
 class WeightStationary(Dataflow):
     """Each PE holds weights (K down the rows, N across); tokens stream through."""
 
+    layout, stays = ("k", "n", "m"), "W"
+
     def dims(self, M, N, K, dp):
         return ceil(K / dp), N, M
 
@@ -129,6 +172,8 @@ class WeightStationary(Dataflow):
 @register_dataflow("is")
 class InputStationary(Dataflow):
     """Each PE holds inputs (K down the rows, M across); output channels stream through."""
+
+    layout, stays = ("k", "m", "n"), "A"
 
     def dims(self, M, N, K, dp):
         return ceil(K / dp), M, N

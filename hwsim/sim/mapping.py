@@ -189,8 +189,9 @@ def map_op(
         if w_chunks == 1 or i_chunks == 1:
             wf = if_ = 1  # one operand stays resident: both cross DRAM once
     df = unit.dataflow
-    sr, sc, T = df.dims(op.M, op.N, op.K, arr.dot_product_width)
-    folds = ceil(sr / arr.rows) * ceil(sc / arr.cols) * g
+    dp = arr.dot_product_width
+    T = df.stream_steps(op.M, op.N, op.K, dp)
+    folds = df.folds(op.M, op.N, op.K, dp, arr.rows, arr.cols) * g
     floor, port = port_floor(arch, unit, T, w_bits, a_bits, a_bits)
     fold = df.fold_cycles(T, pe.step_cycles, arr.rows, arr.cols, arr.systolic, floor)
     return OpMapping(

@@ -6,7 +6,10 @@ DRAM loops with more than one trip (outer -> inner), the tile each buffer holds 
 weight-side operand, A: the inputs, both by their dimensions; `O+psum` when the partial sums
 spill to DRAM, `O acc` when they accumulate on chip), then the array: the dataflow, the
 dimensions unrolled on its rows | cols, the steps streamed per fold, the folds per instance and
-the operand that stays in the PEs (os: outputs O, ws: weights W, is: inputs A).
+the operand that stays in the PEs (os: outputs O, ws: weights W, is: inputs A). The dataflow
+is the one the op ran on: the unit's, or the one the mapper chose from the unit's list, e.g.
+row-stationary `rs[r3c2|e4 T12 x4 rows]` (3 filter rows x 2 channels down the rows, 4 output
+rows across, filter rows staying in the PEs; hwsim.sim.rowstationary).
 """
 
 from __future__ import annotations
@@ -14,8 +17,6 @@ from __future__ import annotations
 from math import ceil
 
 from hwsim.sim.mapping import OpMapping
-
-_LAYOUT = {"os": ("n", "m", "O"), "ws": ("k", "n", "W"), "is": ("k", "m", "A")}
 
 
 def nest_string(m: OpMapping, unit, arch) -> str:
@@ -33,11 +34,10 @@ def nest_string(m: OpMapping, unit, arch) -> str:
     out = arch.level_for("outputs").name
     psum = " O+psum" if m.psum_bytes else f" O acc@{out}" if m.k_tiles > 1 else ""
     bufs = f"W[n{tile['n']} k{tile['k']}]@{w} A[m{tile['m']} k{tile['k']}]@{a}{psum}"
-    rows, cols, stays = _LAYOUT.get(unit.dataflow_name, ("?", "?", "?"))
-    arr = unit.array
+    df, arr = unit.dataflow, unit.array
     array = (
-        f"{unit.dataflow_name}[{rows}{arr.rows}|{cols}{arr.cols} T{m.stream_steps} "
-        f"x{m.folds} {stays}]"
+        f"{unit.dataflow_name}[{df.unrolling(arr.rows, arr.cols)} T{m.stream_steps} "
+        f"x{m.folds} {df.stays}]"
     )
     return f"DRAM[{loops}] > {bufs} > {array}"
 
@@ -58,8 +58,11 @@ def explain(stats, name: str) -> str:
     if row.kind == "vector":
         lines.append(f"  vector unit: {row.vector_cycles} cycles, data on chip")
         return "\n".join(lines)
+    declared = next((u.dataflow for u in stats.arch.units if u.name == row.unit), row.dataflow)
+    how = "declared" if declared == row.dataflow else f"chosen by the mapper; declared {declared}"
     lines += [
         f"  mapping {row.mapping}",
+        f"  dataflow {row.dataflow} on {row.rows}x{row.cols} ({how})",
         f"  loop order {row.loop_order}; {row.tiles} tiles; weights fetched "
         f"{row.weight_fetches}x, inputs {row.input_fetches}x",
         f"  cycles {row.cycles} (compute {row.compute_cycles}, fill/drain "

@@ -55,10 +55,12 @@ class Unit:
     name: str
     array: PEArray  # kind, parameters, rows, cols, dot_product_width, systolic
     pe: object  # the PE instance (hwsim.pe registry contract: run, check, expected)
-    dataflow: object  # the registered dataflow object
+    dataflow: object  # the dataflow object (an op's plan: the one its mapping runs on)
     dataflow_name: str
     precision: Precision  # default precision of its ops, before `quant`
     clock_mhz: float
+    dataflows: tuple[str, ...] = ()  # further dataflows the mapper may choose (hwsim.spec)
+    mapping: str = "fixed"  # fixed | latency | energy | edp: the arch's or the unit's choice
 
     @property
     def rows(self) -> int:
@@ -171,6 +173,8 @@ def resolve_unit(arch: Arch, unit: ComputeUnit) -> Unit:
         dataflow_name=unit.dataflow,
         precision=unit.precision or arch.precision,
         clock_mhz=arch.clock_mhz,
+        dataflows=unit.dataflows,
+        mapping=unit.mapping or arch.mapping,
     )
 
 
@@ -196,7 +200,9 @@ def _pe_instance(kind: str, params: tuple):
 def plan(arch: Arch, workload: Workload, quant=None, objective: str | None = None) -> Plan:
     """Bind every op of `workload` to a unit of `arch`, its precision and its mapping: the
     fixed mapping, or with `objective` (latency | energy | edp) the mapper's (hwsim.sim.mapper;
-    traced ops keep the fixed one, their measured folds follow its nest)."""
+    traced ops keep the fixed one, their measured folds follow its nest). `objective` None
+    takes each unit's `mapping:` (the arch's by default, `fixed` unless it says); "fixed"
+    forces the fixed mapping."""
     check_objective(objective)
     arch = arch.for_workload(workload.name)
     units = {u.name: resolve_unit(arch, u) for u in arch.units}
@@ -306,8 +312,11 @@ def _bind(arch, unit, run_prec, recipe, quant, rule, op: Op, key, objective) -> 
         ) from None
     w_bits = _second_bits(op, prec, kv)
     m = map_op(arch, unit, op, pe, w_bits, prec.activation_bits)
-    if objective is not None and op.inputs is None:
-        m = choose_mapping(arch, unit, op, pe, w_bits, prec.activation_bits, m, objective)
+    objective = unit.mapping if objective is None else objective
+    if objective != "fixed" and op.inputs is None:
+        m, df = choose_mapping(arch, unit, op, pe, w_bits, prec.activation_bits, m, objective)
+        if df is not unit.dataflow:  # the mapper chose another of the unit's dataflows
+            unit = replace(unit, dataflow=df, dataflow_name=df.name)
     return OpPlan(op, unit, prec, weights, a_spec, kv, pe, m, key)
 
 
@@ -362,7 +371,7 @@ def _run_pe(arch: Arch, unit: Unit, prec: Precision, ops) -> PEModel:
     try:
         return pe_model(unit, prec, prec.activation_format, prec.weight_format)
     except HwsimError as e:
-        first = next((p for p in ops if p.unit is unit), None)
+        first = next((p for p in ops if p.unit is not None and p.unit.name == unit.name), None)
         if first is not None:
             return first.pe
         if prec is not unit.precision:  # idle here: the unit's own precision (checked at load)

@@ -54,6 +54,7 @@ def arch_from_mapping(doc: Map, file: str) -> Arch:
         "overrides",
         "compute_units",
         "routes",
+        "mapping",
     ]
     c.known(doc, "arch", top)
     version = c.get(doc, "version", "arch", "int")
@@ -64,7 +65,8 @@ def arch_from_mapping(doc: Map, file: str) -> Arch:
     name = c.get(doc, "name", "arch", "str", default=Path(file).stem)
     clock = c.get(doc, "clock_mhz", "arch", "num", gt=0)
     pe_array = S.pe_array(c, doc)
-    dataflow = S.dataflow(c, doc)
+    dataflow, dataflows = S.dataflow(c, doc) or (None, ())
+    mapping = S.mapping(c, doc, "arch") or "fixed"
     memory = S.memory(c, doc)
     dram = S.dram(c, doc)
     vector = S.vector(c, doc)
@@ -101,5 +103,7 @@ def arch_from_mapping(doc: Map, file: str) -> Arch:
         overrides=overrides,
         compute_units=units,
         routes=routes,
+        mapping=mapping,
+        dataflows=dataflows,
         source=file,
     )

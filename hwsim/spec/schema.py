@@ -10,6 +10,14 @@ default precision, plus `routes:` sending ops to them (op kind and/or op-name gl
 wins; vector ops always go to the vector unit). Units share the buffers, the DRAM channel and
 the vector unit, and run ops one after another in program order (a layer-sequential schedule:
 a unit idles while another runs); concurrency between units is not modelled.
+
+Mapping. `mapping: fixed` (the default) keeps hwsim.sim.mapping's fixed rule;
+`mapping: {search: latency|energy|edp}` maps every op with the mapper (hwsim.sim.mapper) for
+that objective, arch-wide or per compute unit (a unit's own wins); `hwsim run --objective`
+overrides both. A `dataflow:` list (`dataflow: [ws, os, rs]`) lets the mapper choose the
+spatial unrolling per op among its entries: the first is the one the fixed mapping and
+SCALE-Sim mode use and must be os, ws or is; `rs` (row-stationary, Eyeriss) applies to convs.
+One name keeps the declared dataflow for every op.
 """
 
 from __future__ import annotations
@@ -56,9 +64,14 @@ class ComputeUnit:
     array: PEArray
     """Its PE array (kind, parameters, geometry)."""
     dataflow: str
-    """Dataflow name registered with @register_dataflow (os, ws, is)."""
+    """Dataflow name registered with @register_dataflow (os, ws, is): the fixed mapping's."""
     precision: Precision | None = None
     """Default precision of ops on this unit; None takes the arch's `precision:`."""
+    dataflows: tuple[str, ...] = ()
+    """Every dataflow the mapper may choose per op (`dataflow: [ws, os, rs]`: the first is
+    `dataflow`; rs, row-stationary, applies to convs); () when one is declared."""
+    mapping: str | None = None
+    """fixed, or the mapper's objective (latency, energy, edp); None takes the arch's."""
 
 
 @dataclass(frozen=True)
@@ -244,6 +257,11 @@ class Arch:
     """Several compute arrays (instead of `pe_array`), in declaration order."""
     routes: tuple[Route, ...] = ()
     """Which unit runs which op (first match wins); needed with several units."""
+    mapping: str = "fixed"
+    """How ops are mapped: fixed (hwsim.sim.mapping's rule) or searched by the mapper for
+    latency, energy or edp (`mapping: {search: latency}`); a run's --objective overrides it."""
+    dataflows: tuple[str, ...] = ()
+    """The mapper's dataflow choices of `pe_array` (see ComputeUnit.dataflows)."""
     source: str = ""
     """File this arch was loaded from."""
 
@@ -259,7 +277,7 @@ class Arch:
         """The compute units: `compute_units`, or `pe_array` as one unit named "pe_array"."""
         if self.compute_units:
             return self.compute_units
-        return (ComputeUnit("pe_array", self.pe_array, self.dataflow),)
+        return (ComputeUnit("pe_array", self.pe_array, self.dataflow, dataflows=self.dataflows),)
 
     def unit_view(self, unit: ComputeUnit) -> Arch:
         """This arch as a one-array arch of `unit` (its PE array, dataflow and precision), for
@@ -268,6 +286,7 @@ class Arch:
             self,
             pe_array=unit.array,
             dataflow=unit.dataflow,
+            dataflows=unit.dataflows,
             precision=unit.precision or self.precision,
             compute_units=(),
             routes=(),

@@ -16,7 +16,7 @@ from hwsim.spec.schema import (
     Technology,
     VectorUnit,
 )
-from hwsim.spec.yamlcheck import Checker, Map, Seq, kind_of, limits, problem
+from hwsim.spec.yamlcheck import Checker, Map, Seq, kind_of, limits, problem, shown
 
 OPERANDS = ("weights", "inputs", "outputs")
 
@@ -89,13 +89,69 @@ def known_dataflow(c: Checker, m: Map, path: str, name) -> bool:
     return False
 
 
-def dataflow(c: Checker, doc: Map) -> str | None:
+# dataflows the mapper may choose besides the registered os/ws/is (hwsim.sim.rowstationary)
+MAPPER_ONLY_DATAFLOWS = ("rs",)
+
+
+def dataflow_choice(c: Checker, m: Map, path: str, value) -> tuple[str, tuple[str, ...]] | None:
+    """`dataflow:` one name (os, ws, is), or a list of the mapper's choices whose first entry
+    is one of those (the fixed mapping's) and whose others may also be rs (row-stationary):
+    (the declared dataflow, the choices; () for one name)."""
+    from hwsim.sim.dataflow import dataflow_names
+
+    names = dataflow_names()
+    allowed = [*names, *MAPPER_ONLY_DATAFLOWS]
+    line = c.line_of(m, "dataflow")
+    if value in MAPPER_ONLY_DATAFLOWS:
+        c.fail(path, line, f"unknown dataflow {value!r} for the fixed mapping; expected one of "
+               f"{', '.join(names)} ({value} is a mapper choice: a list such as "
+               f"[{names[0]}, {value}])")  # fmt: skip
+        return None
+    if not isinstance(value, list):
+        return (value, ()) if known_dataflow(c, m, path, value) else None
+    if not value or len(set(map(str, value))) != len(value):
+        c.fail(path, line, f"expected a list of distinct dataflows of {', '.join(allowed)}, "
+               f"got {shown(value)}")  # fmt: skip
+        return None
+    if value[0] not in names:
+        c.fail(path, line, f"expected one of {', '.join(names)} first (the fixed mapping's "
+               f"dataflow), got {shown(value[0])}")  # fmt: skip
+        return None
+    bad = [v for v in value if v not in allowed]
+    if bad:
+        hint = closest(str(bad[0]), allowed)
+        c.fail(path, line, f"unknown dataflow {bad[0]!r}; expected one of {hint}")
+        return None
+    return value[0], (tuple(value) if len(value) > 1 else ())
+
+
+def dataflow(c: Checker, doc: Map) -> tuple[str, tuple[str, ...]] | None:
+    """The arch's `dataflow:` (hwsim.spec.schema: one name, or the mapper's choices)."""
     if "compute_units" in doc and "pe_array" not in doc and "dataflow" not in doc:
         return None  # each unit names its own
-    name = c.get(doc, "dataflow", "arch", "str")
-    if name is None or not known_dataflow(c, doc, "arch.dataflow", name):
+    if "dataflow" not in doc or doc["dataflow"] is None:
+        c.get(doc, "dataflow", "arch", "str")  # the missing-field error
         return None
-    return name
+    return dataflow_choice(c, doc, "arch.dataflow", doc["dataflow"])
+
+
+def mapping(c: Checker, m: Map, path: str) -> str | None:
+    """`mapping:` fixed or {search: latency|energy|edp} -> fixed or the objective (None when
+    absent or wrong)."""
+    from hwsim.sim.mapper import OBJECTIVES
+
+    if "mapping" not in m:
+        return None
+    v = m["mapping"]
+    if v == "fixed":
+        return "fixed"
+    if isinstance(v, dict) and list(v) == ["search"] and v["search"] in OBJECTIVES:
+        return v["search"]
+    got = f"search: {shown(v['search'])}" if isinstance(v, dict) and list(v) == ["search"] else (
+        shown(v) if isinstance(v, str) else kind_of(v))  # fmt: skip
+    c.fail(f"{path}.mapping", c.line_of(m, "mapping"),
+           f"expected fixed or {{search: {'|'.join(OBJECTIVES)}}}, got {got}")  # fmt: skip
+    return None
 
 
 def memory(c: Checker, doc: Map) -> tuple[MemoryLevel, ...] | None:

@@ -5,7 +5,7 @@ arrays and which ops each runs), validated like the other sections (hwsim.spec.s
 from __future__ import annotations
 
 from hwsim.spec.schema import ComputeUnit, Route
-from hwsim.spec.sections import array_fields, known_dataflow, precision
+from hwsim.spec.sections import array_fields, dataflow_choice, mapping, precision
 from hwsim.spec.yamlcheck import Checker, Map, Seq
 
 
@@ -47,6 +47,7 @@ def compute_units(c: Checker, doc: Map) -> tuple[ComputeUnit, ...]:
                 "pe",
                 "dataflow",
                 "precision",
+                "mapping",
             ],
         )
         name = c.get(m, "name", path, "str")
@@ -55,13 +56,15 @@ def compute_units(c: Checker, doc: Map) -> tuple[ComputeUnit, ...]:
         seen.add(name)
         array = array_fields(c, m, path)
         flow = m.get("dataflow", default_flow)
+        choice = None
         if flow is None:
             c.fail(f"{path}.dataflow", c.line_of(m, "name"), "missing; expected os, ws or is")
-        elif not known_dataflow(c, m if "dataflow" in m else doc, f"{path}.dataflow", flow):
-            flow = None
+        else:
+            choice = dataflow_choice(c, m if "dataflow" in m else doc, f"{path}.dataflow", flow)
         prec = precision(c, m, path=f"{path}.precision", required=False)
-        if None not in (name, array, flow):
-            out.append(ComputeUnit(name, array, flow, prec))
+        how = mapping(c, m, path)
+        if None not in (name, array, choice):
+            out.append(ComputeUnit(name, array, choice[0], prec, choice[1], how))
     return tuple(out) if len(out) == len(items) else ()
 
 

@@ -17,6 +17,8 @@ from numba.core.registry import CPUDispatcher
         "hwsim.dtypes._quantize_kernels",
         "hwsim.pe._kernels_fixed",
         "hwsim.pe._kernels_mac",
+        "hwsim.pe._kernels_serial",
+        "hwsim.pe._kernels_bitmod",
     ],
 )
 def test_kernel_modules_cache_their_compilations(module):

@@ -10,8 +10,9 @@ import pytest
 
 from hwsim.errors import HwsimError
 from hwsim.sim import simulate
-from hwsim.sim.mapper import OBJECTIVES, Space, best_exhaustive, choose_mapping, cost_of
+from hwsim.sim.mapper import OBJECTIVES, best_exhaustive, choose_mapping, cost_of
 from hwsim.sim.mapping import map_op
+from hwsim.sim.mapspace import Space
 from hwsim.sim.pe_model import pe_model
 from hwsim.sim.plan import resolve_unit
 from hwsim.spec import load_arch
@@ -51,7 +52,7 @@ def test_pruned_search_equals_exhaustive_enumeration(dataflow, objective):
     unit, pe = bound_unit(arch)
     for op in SMALL_OPS:
         fixed = map_op(arch, unit, op, pe, 8, 8)
-        chosen = choose_mapping(arch, unit, op, pe, 8, 8, fixed, objective)
+        chosen, _ = choose_mapping(arch, unit, op, pe, 8, 8, fixed, objective)
         space = Space(arch, unit, op, pe, 8, 8)
         assert cost_of(space, chosen, objective) == best_exhaustive(space, fixed, objective), (
             op.name
@@ -67,7 +68,7 @@ def test_never_worse_than_the_fixed_mapping_on_its_objective(name):
         fixed = map_op(arch, unit, op, pe, bits, arch.precision.activation_bits)
         space = Space(arch, unit, op, pe, bits, arch.precision.activation_bits)
         for objective in OBJECTIVES:
-            m = choose_mapping(
+            m, _ = choose_mapping(
                 arch, unit, op, pe, bits, arch.precision.activation_bits, fixed, objective
             )
             assert cost_of(space, m, objective) <= space.fixed_cost(fixed, objective)
@@ -110,7 +111,9 @@ def test_deterministic_and_scalesim_mode_stays_exact():
 
 
 def test_unknown_objective_is_one_line_error():
-    with pytest.raises(HwsimError, match=r"objective: expected one of latency, energy, edp"):
+    with pytest.raises(
+        HwsimError, match=r"objective: expected one of fixed, latency, energy, edp, got 'speed'"
+    ):
         simulate(ARCH / "tpu_int8.yaml", "bert-base:prefill:128", objective="speed")
 
 
@@ -188,7 +191,7 @@ def test_cli_objective_and_explain(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--objective", "speed"], r"--objective: expected one of latency, energy, edp"),
+        (["--objective", "speed"], r"--objective: expected one of fixed, latency, energy, edp"),
         (["--explain", "no_such_op"], r"--explain: unknown op 'no_such_op'"),
     ],
 )
