@@ -31,6 +31,9 @@ class Task:
     choice: tuple[tuple[str, object], ...]  # (axis, value) pairs
     profile: str | None = None  # cost profile; None = the arch's own
     sqnr_db: float | None = None  # the recipe's SQNR when the caller already knows it
+    eval_model: str | None = None  # the sweep's eval: block (hwsim.dse.evalcache), if any
+    eval_max_tokens: int = 256
+    eval_cache: str | None = None  # the eval cache folder
 
 
 @lru_cache(maxsize=16)
@@ -193,11 +196,14 @@ def arch_identity(arch: str) -> str:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def point_config(arch: str, mode: str, choice: dict, profile: str | None = None) -> dict:
+def point_config(
+    arch: str, mode: str, choice: dict, profile: str | None = None, evaluation=None
+) -> dict:
     """The full configuration of a point, as hashed for its key: the base arch's contents
-    and the parameters applied to it, the workload, the recipe's text, the mode."""
+    and the parameters applied to it, the workload, the recipe's text, the mode, and the
+    sweep's eval (model, max_tokens) where it has one (without, keys are as they were)."""
     params = {k: v for k, v in choice.items() if k not in ("workload", "quant")}
-    return {
+    config = {
         "arch": arch_identity(arch),
         "params": params,
         "workload": workload_identity(choice["workload"]),
@@ -205,6 +211,9 @@ def point_config(arch: str, mode: str, choice: dict, profile: str | None = None)
         "mode": mode,
         "profile": profile,
     }
+    if evaluation is not None:
+        config["eval"] = list(evaluation)
+    return config
 
 
 def clear_caches() -> None:
@@ -309,9 +318,9 @@ def _measure(task: Task, choice: dict) -> dict:
     except HwsimError:
         if not fast:
             raise
-        exact = _exact_arch(task, params)
-        st = simulate(exact, workload, quant=quant, mode=task.mode, profile=task.profile)
-    return {
+        arch = _exact_arch(task, params)
+        st = simulate(arch, workload, quant=quant, mode=task.mode, profile=task.profile)
+    row = {
         "cycles": int(st.cycles),
         "energy_pj": float(st.energy_pj),
         "area_mm2": float(st.area_mm2),
@@ -321,6 +330,29 @@ def _measure(task: Task, choice: dict) -> dict:
         "sqnr_db": sqnr,
         "utilisation": float(st.utilisation),
     }
+    if task.eval_model is not None:
+        # the point's own arch, before the simulator's per-workload overrides; a model the
+        # point cannot run makes it invalid, with the reason (its cycles alone are no answer)
+        try:
+            evals = _eval_metrics(task, choice, params, arch)
+        except HwsimError as e:
+            raise HwsimError(f"eval: {e}") from None
+        row["eval_metrics"] = json.dumps(evals, sort_keys=True)
+    return row
+
+
+def _eval_metrics(task: Task, choice: dict, params: dict, arch) -> dict:
+    """The point's eval objectives (hwsim.dse.evalcache), keyed by its own arch document."""
+    from hwsim.dse.evalcache import eval_metrics
+
+    doc = base_doc(task.arch)
+    if doc is None:
+        text = Path(task.arch).read_text()
+    else:
+        text = json.dumps(apply_params(doc, params, task.arch) if params else doc,
+                          sort_keys=True, separators=(",", ":"), default=str)  # fmt: skip
+    return eval_metrics(task.eval_cache, arch, task.eval_model, task.eval_max_tokens,
+                        choice["quant"], recipe_text(choice["quant"]), text)  # fmt: skip
 
 
 def _exact_arch(task: Task, params: dict):

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hwsim.dse.evalcache import cache_dir
 from hwsim.dse.evaluate import Task, known_sqnr, point_config, warm
 from hwsim.dse.executor import check_executor, progress, run_tasks
 from hwsim.dse.pareto import pareto_mask
@@ -60,11 +61,15 @@ def explore(
             db.set_meta("sweep", sw.name)
             db.set_meta("objectives", json.dumps(list(sw.objectives)))
             db.set_meta("sqnr_source", PROXY_SOURCE)  # sqnr_db: the recipe on the proxy GEMM
+            if sw.eval is not None:  # eval:<metric>: the hardware column of hwsim.evaluate
+                db.set_meta("eval", json.dumps({"model": sw.eval[0], "max_tokens": sw.eval[1],
+                                                "column": "hardware"}))  # fmt: skip
+            cache = str(cache_dir(store_path))
             if sw.method == "nsga2":
-                rows, evaluated = _nsga2(sw, db, workers, backend, address, show_progress)
+                rows, evaluated = _nsga2(sw, db, workers, backend, address, show_progress, cache)
             else:
                 choices = _grid(sw) if sw.method == "grid" else _random(sw)
-                tasks = [_task(sw, seq, c) for seq, c in enumerate(choices)]
+                tasks = [_task(sw, seq, c, cache) for seq, c in enumerate(choices)]
                 evaluated = _run(sw, db, tasks, workers, backend, address, show_progress)
                 found = db.get(t.key for t in tasks)
                 rows = [found[t.key] | {"seq": t.seq} for t in tasks]
@@ -79,9 +84,14 @@ def explore(
     return ExploreResult(sw, points, front, evaluated, store_path, dropped)
 
 
-def _task(sw: Sweep, seq: int, choice: dict) -> Task:
-    key = point_key(point_config(str(sw.arch), sw.mode, choice, sw.profile))
-    return Task(seq, key, str(sw.arch), sw.mode, tuple(choice.items()), sw.profile)
+def _task(sw: Sweep, seq: int, choice: dict, cache: str | None = None) -> Task:
+    """The point's Task; `cache`: its eval cache folder (default: that of the default store)."""
+    if cache is None:
+        cache = str(cache_dir(Path("reports/sweeps") / sw.name / "results.sqlite"))
+    key = point_key(point_config(str(sw.arch), sw.mode, choice, sw.profile, sw.eval))
+    model, tokens = sw.eval if sw.eval is not None else (None, 256)
+    return Task(seq, key, str(sw.arch), sw.mode, tuple(choice.items()), sw.profile,
+                eval_model=model, eval_max_tokens=tokens, eval_cache=cache)  # fmt: skip
 
 
 def _grid(sw: Sweep) -> list[dict]:
@@ -127,7 +137,7 @@ def _run(sw, db, tasks, workers, backend, address, show) -> int:
     return len(todo)
 
 
-def _nsga2(sw: Sweep, db, workers, backend, address, show):
+def _nsga2(sw: Sweep, db, workers, backend, address, show, cache: str):
     try:
         import optuna
     except ImportError:
@@ -151,24 +161,34 @@ def _nsga2(sw: Sweep, db, workers, backend, address, show):
             tasks = []
             for trial in trials:
                 choice = {name: c[trial.params[name]] for name, c in sw.axes}
-                tasks.append(_task(sw, seq, choice))
+                tasks.append(_task(sw, seq, choice, cache))
                 seq += 1
             evaluated += _run(sw, db, tasks, workers, backend, address, show)
             found = db.get(t.key for t in tasks)
             for trial, t in zip(trials, tasks):
                 row = found[t.key] | {"seq": t.seq}
                 rows.append(row)
-                if row["status"] == "ok" and all(row[o] is not None for o in sw.objectives):
-                    study.tell(trial, [float(row[o]) for o in sw.objectives])
+                values = _objective_values(row, sw.objectives)
+                if row["status"] == "ok" and all(v is not None for v in values):
+                    study.tell(trial, [float(v) for v in values])
                 else:
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
     return rows, evaluated
 
 
-def _table(sw: Sweep, rows: list[dict]) -> pd.DataFrame:
-    from hwsim.dse.store import COLUMNS
+def _objective_values(row: dict, objectives) -> list:
+    """A stored row's value of each objective (eval ones from its eval_metrics JSON)."""
+    evals = json.loads(row["eval_metrics"]) if row.get("eval_metrics") else {}
+    return [evals.get(o) if o.startswith("eval:") else row[o] for o in objectives]
 
-    df = pd.DataFrame(rows, columns=list(COLUMNS))
+
+def _table(sw: Sweep, rows: list[dict]) -> pd.DataFrame:
+    from hwsim.dse.store import COLUMNS, expand_eval
+
+    df = expand_eval(pd.DataFrame(rows, columns=list(COLUMNS)))
+    for o in sw.objectives:  # an eval objective no point measured: a column of NaN
+        if o not in df:
+            df[o] = np.nan
     params = [json.loads(p) for p in df["params"]]
     for name in sw.parameters:
         df[name] = [str(p.get(name)) if name == "quant" else p.get(name) for p in params]

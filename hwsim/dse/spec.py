@@ -16,6 +16,17 @@
     search: {method: grid}              # grid | random (samples, seed) | nsga2 (samples, seed,
                                         #   population)
     objectives: [cycles, energy_pj, area_mm2, sqnr_db]   # sqnr_db is maximised, others minimised
+    eval: {model: minilm-l6, max_tokens: 64}  # optional: run the model on each point's arch and
+                                        #   recipe (hwsim.evaluate); objectives eval:<metric>
+
+Eval objectives are the hardware column of `hwsim eval` (every matrix op on its unit's PE, bit
+for bit): eval:embedding_cosine (minilm-l6), eval:perplexity (minimised), eval:top1_text and
+eval:top1_fp32 (smollm2-135m), eval:top1_fp32 and eval:p_fp32_top1 (efficientnet-lite0); the
+others are maximised. `eval:` names the model (minilm-l6 | smollm2-135m | efficientnet-lite0)
+and max_tokens (SmolLM2's tokens of text, default 256). Each point stores every metric of its
+model; hwsim.dse.evalcache keeps them on disk next to the store, keyed by model, max_tokens,
+recipe text, the point's arch document and the hwsim version, so points sharing them (other
+workloads, modes, a re-run) evaluate the model once.
 
 A point is one choice per axis; its key is the hash of its full configuration (the arch
 document after the parameters are applied, the workload's text and that of the tensor file it
@@ -52,8 +63,17 @@ OBJECTIVES = {
     "edp_pj_s": 1,
     "sqnr_db": -1,
 }
+# eval objective -> the models reporting it; all but perplexity are maximised
+EVAL_METRICS = {
+    "embedding_cosine": ("minilm-l6",),
+    "perplexity": ("smollm2-135m",),
+    "top1_text": ("smollm2-135m",),
+    "top1_fp32": ("smollm2-135m", "efficientnet-lite0"),
+    "p_fp32_top1": ("efficientnet-lite0",),
+}
+OBJECTIVES.update({f"eval:{m}": 1 if m == "perplexity" else -1 for m in EVAL_METRICS})
 _TOP = ("version", "name", "arch", "workloads", "quant", "mode", "parameters", "search",
-        "objectives", "profile")  # fmt: skip
+        "objectives", "profile", "eval")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,6 +91,7 @@ class Sweep:
     objectives: tuple[str, ...]
     source: str = ""
     profile: str | None = None  # cost profile; None = the arch's own
+    eval: tuple[str, int] | None = None  # (model, max_tokens) of the eval objectives
 
     @property
     def size(self) -> int:
@@ -166,6 +187,7 @@ def load_sweep(source) -> Sweep:
             )
     if "sqnr_db" in objectives and all(q is None for q in quant):
         raise HwsimError(f"{where}: objectives: sqnr_db needs at least one quant recipe")
+    evaluation = _eval(where, doc.get("eval"), objectives)
     profile = doc.get("profile")
     if profile is not None:
         from hwsim.cost import profile_names
@@ -179,7 +201,39 @@ def load_sweep(source) -> Sweep:
     else:  # the file's stem, made a plain name
         name = re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip(".-") or "sweep"
     return Sweep(name, arch, tuple(axes), mode, method, samples, seed, population, objectives,
-                 where, profile)  # fmt: skip
+                 where, profile, evaluation)  # fmt: skip
+
+
+def _eval(where: str, block, objectives) -> tuple[str, int] | None:
+    """(model, max_tokens) of the `eval:` block, checked against the eval objectives."""
+    from hwsim.eval.tasks import MODELS
+
+    wanted = [o for o in objectives if o.startswith("eval:")]
+    if block is None:
+        if wanted:
+            raise HwsimError(
+                f"{where}: objectives: {wanted[0]} needs an eval: block naming the model, e.g. "
+                "eval: {model: minilm-l6}"
+            )
+        return None
+    if not isinstance(block, dict):
+        raise HwsimError(f"{where}: eval: expected a mapping with model: and max_tokens:, "
+                         f"got {block!r}")  # fmt: skip
+    for key in block:
+        if key not in ("model", "max_tokens"):
+            raise HwsimError(f"{where}: eval.{key}: unknown key; expected model, max_tokens")
+    model = block.get("model")
+    if model not in MODELS:
+        raise HwsimError(f"{where}: eval.model: expected one of {', '.join(MODELS)}, got {model!r}")
+    max_tokens = _int(where, "eval.max_tokens", block.get("max_tokens", 256), high=8192)
+    for o in wanted:
+        metric = o.removeprefix("eval:")
+        if model not in EVAL_METRICS[metric]:
+            has = ", ".join(f"eval:{m}" for m, ms in EVAL_METRICS.items() if model in ms)
+            raise HwsimError(
+                f"{where}: objectives: {o}: model {model} does not report it; expected one of {has}"
+            )
+    return model, max_tokens
 
 
 def _list(where: str, key: str, value) -> list:

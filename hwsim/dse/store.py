@@ -16,7 +16,9 @@ from hwsim.errors import HwsimError, shown
 
 METRICS = ("cycles", "energy_pj", "area_mm2", "latency_s", "dram_bytes", "edp_pj_s", "sqnr_db",
            "utilisation")  # fmt: skip
-COLUMNS = ("key", "seq", "params", "status", "reason", *METRICS)
+# eval_metrics: JSON {"eval:<metric>": value} of a sweep with an eval: block (else NULL); the
+# tables spread it into one column per metric (expand_eval)
+COLUMNS = ("key", "seq", "params", "status", "reason", *METRICS, "eval_metrics")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS points (
     key TEXT PRIMARY KEY,      -- hash of the point's full configuration
@@ -25,7 +27,8 @@ CREATE TABLE IF NOT EXISTS points (
     status TEXT NOT NULL,      -- ok | invalid
     reason TEXT NOT NULL,      -- one-line reason when invalid
     cycles INTEGER, energy_pj REAL, area_mm2 REAL, latency_s REAL, dram_bytes INTEGER,
-    edp_pj_s REAL, sqnr_db REAL, utilisation REAL
+    edp_pj_s REAL, sqnr_db REAL, utilisation REAL,
+    eval_metrics TEXT          -- JSON of the eval objectives, NULL without an eval: block
 );
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -63,6 +66,7 @@ class ResultStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            _add_eval_column(self._db)
         except (OSError, sqlite3.DatabaseError) as e:
             if hasattr(self, "_db"):
                 self._db.close()
@@ -117,7 +121,7 @@ class ResultStore:
     def table(self) -> pd.DataFrame:
         """Every stored point, in sweep order (seq, then key)."""
         rows = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM points ORDER BY seq, key")
-        return pd.DataFrame(rows.fetchall(), columns=list(COLUMNS))
+        return expand_eval(pd.DataFrame(rows.fetchall(), columns=list(COLUMNS)))
 
     @_readable
     def set_meta(self, name: str, value: str) -> None:
@@ -129,6 +133,25 @@ class ResultStore:
     @_readable
     def meta(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT name, value FROM meta"))
+
+
+def expand_eval(df: pd.DataFrame) -> pd.DataFrame:
+    """`df` with its eval_metrics JSON spread into one column per `eval:<metric>` (NaN where a
+    point has none), the JSON column dropped."""
+    import json
+
+    parsed = [json.loads(v) if isinstance(v, str) else {} for v in df["eval_metrics"]]
+    out = df.drop(columns=["eval_metrics"])
+    for name in dict.fromkeys(k for p in parsed for k in p):
+        out[name] = [p.get(name) for p in parsed]
+    return out
+
+
+def _add_eval_column(db: sqlite3.Connection) -> None:
+    """A store written before eval objectives gets their (empty) column."""
+    if "eval_metrics" not in _tables(db)["points"]:
+        with db:
+            db.execute("ALTER TABLE points ADD COLUMN eval_metrics TEXT")
 
 
 def _tables(db: sqlite3.Connection) -> dict[str, list[str]]:

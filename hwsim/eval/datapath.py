@@ -31,7 +31,7 @@ import numpy as np
 from hwsim.errors import HwsimError
 
 # PE kinds whose `run` applies the weight (and activation) scales itself
-SCALING_PES = frozenset({"bitmod", "mixed_dtype", "mixpe", "denseshift"})
+SCALING_PES = frozenset({"bitmod", "mixed_dtype", "mixpe", "denseshift", "mx_mac"})
 
 
 def _is_qtensor(x) -> bool:

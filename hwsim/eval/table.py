@@ -1,12 +1,15 @@
 """The shipped recipes run on the simulated hardware: the table of reports/paper/hw_in_the_loop.md.
 
 Regenerate with
-    python -m hwsim.eval.table [--max-tokens N] > reports/paper/hw_in_the_loop.md
+    python -m hwsim.eval.table [--max-tokens N]
+which prints the top of that file (title, intro, table; its notes below are hand-written).
 Each recipe runs on a shipped arch whose PE takes its formats (fp8-e4m3 also on the FP16 array
 with a truncated-alignment accumulator: float_mac acc=trunc_align, 14 mantissa bits, chunks of
-16, fp32 promotion every 128), through `hwsim.evaluate`: MiniLM's embedding cosine and
-SmolLM2-135M's perplexity / next-token top-1 in the three columns (every row's fp32 column is
-the fp32 model itself), plus the cycles and energy of the hardware run. A pair no shipped PE
+16, fp32 promotion every 128; BitMoD's 3-bit FP mixture against INT3, both in groups of 128 on
+BitMoD's array; mxfp4 on the MX dot-product array, arch/mx_fp4.yaml), through
+`hwsim.evaluate`: MiniLM's embedding cosine and SmolLM2-135M's perplexity / next-token top-1
+in the three columns (every row's fp32 column is the fp32 model itself), plus the cycles and
+energy of the hardware run. A pair no shipped PE
 can run is listed with the one-line reason.
 """
 
@@ -28,8 +31,10 @@ POINTS = (
     ("fp8-e4m3, trunc-align acc", "fp16", (("acc", "trunc_align"),), "fp8-e4m3", LM[:1]),
     ("bitmod-w4g128", "bitmod", None, "bitmod-w4g128", LM),
     ("bitmod (arch: FP4 g128, all layers)", "bitmod", None, None, LM),
+    ("bitmod-w3g128", "bitmod", None, "bitmod-w3g128", LM),
+    ("w3a16-int-g128 (INT3)", "bitmod", None, "w3a16-int-g128", LM),
     ("w4a16-int-g128", "mixpe_w4a16", None, "w4a16-int-g128", LM),
-    ("mxfp4", "fp16", None, "mxfp4", LM[:1]),
+    ("mxfp4", "mx_fp4", None, "mxfp4", LM),
 )
 
 

@@ -11,6 +11,7 @@ doc says exactly what one count is):
                 mul.wxacc (zero-point term), fmul.32 / fadd.32 (dequantization)
   denseshift    add.e (exponent add) or shift.a, fadd.32 or add.acc, fmul.32, fadd.32
   mixed_dtype   lut.w, mul.axv, add.acc, fmul.32|64, fadd.32|64
+  mx_mac        mul.{ma+1}x{mw+1}, add.{span} per MAC; add.9 (E8M0 exponents), fadd.32 per block
 `fadd.{bits}` / `fmul.{bits}` are floating-point adds / multiplies of that total width,
 `add` / `mul` integer ones.
 
@@ -50,5 +51,6 @@ from hwsim.pe import (
     hawq,  # noqa: E402,F401
     int_mac,  # noqa: E402,F401
     mixed_dtype,  # noqa: E402,F401
+    mx_mac,  # noqa: E402,F401
     shift_add,  # noqa: E402,F401
 )

@@ -17,6 +17,7 @@ def valid_operands(kind: str, xa, xw, ia, iw):
     """(a, w, params) of PE `kind` from float operands xa [M, K], xw [N, K] and integer ones
     ia, iw of the same shapes."""
     bitmod_w = q(xw, FP4, granularity="group", group_size=32, scale_format="int8")
+    mx = {"granularity": "block", "group_size": 32, "scale_format": "e8m0"}
     return {
         "int_mac": (ia, iw, {}),
         "stripes": (ia, iw, {}),
@@ -36,4 +37,5 @@ def valid_operands(kind: str, xa, xw, ia, iw):
             {"a_format": "ap_fixed<8,3>", "w_format": "ap_fixed<8,3>"},
         ),
         "hawq": (q(xa, "int8"), q(xw, "int8", granularity="channel"), {"out_scale": 0.1}),
+        "mx_mac": (q(xa, "float4_e2m1fn", **mx), q(xw, "float4_e2m1fn", **mx), {}),
     }[kind]

@@ -38,8 +38,8 @@ def runs():
 def test_lm_head_rule_times_int8_weights(runs):
     per_op, run_wide, _, _ = runs
     lm, lm0 = per_op.loc["lm_head"], run_wide.loc["lm_head"]
-    # INT8 per channel: 8 bits a weight (no group scales) and 4 Booth terms, twice FP4's 2
-    assert lm.dram_read_weights_bytes == 32000 * 4096
+    # INT8 in groups of 128 with 8-bit scales: 8.0625 bits a weight, 4 Booth terms, twice FP4's 2
+    assert lm.dram_read_weights_bytes == 32000 * 4096 * 8.0625 / 8
     assert lm0.dram_read_weights_bytes == 32000 * 4096 * 4.0625 / 8
     assert lm.cycles_per_mac == 2 * lm0.cycles_per_mac == 1.0
     assert lm.cycles > 1.9 * lm0.cycles
@@ -70,7 +70,7 @@ def test_attention_ops_take_only_activation_fields():
             weight_is_activation=True)  # fmt: skip
     assert op_precision(prec, r, qk) == prec  # its rule's FP16 "weights" are K: ignored
     lm = op_precision(prec, r, Op("lm_head", "gemm", M=1, N=32000, K=4096))
-    assert (lm.weight_format, lm.weight_bits, lm.group_size, lm.scale_bits) == ("int8", 8, None, 0)
+    assert (lm.weight_format, lm.weight_bits, lm.group_size, lm.scale_bits) == ("int8", 8, 128, 8)
 
 
 def test_rule_the_pe_cannot_take_names_the_op():

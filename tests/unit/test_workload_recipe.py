@@ -21,7 +21,7 @@ def test_rules_first_match_wins_and_fall_back_to_default():
     w, a = r.specs_for(CARD.op("model.layers.*.mlp.down_proj"))
     assert w.menu[0].startswith("bitmod_fp4") and w.group_size == 128 and a.format == "float16"
     w, a = r.specs_for(CARD.op("lm_head"))
-    assert (w.format, w.granularity, a.format) == ("int8", "channel", "float16")
+    assert (w.format, w.granularity, w.group_size, a.format) == ("int8", "group", 128, "float16")
     w, _ = r.specs_for(CARD.op("model.layers.*.self_attn.attn_qk"))
     assert w.format == "float16"
 
