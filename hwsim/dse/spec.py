@@ -46,6 +46,7 @@ import yaml
 
 from hwsim import yamlsafe
 from hwsim.errors import HwsimError, read_text
+from hwsim.eval.metrics import METRICS, SMALLER_IS_BETTER
 from hwsim.shipped import resolve
 
 VERSION = 1
@@ -63,15 +64,12 @@ OBJECTIVES = {
     "edp_pj_s": 1,
     "sqnr_db": -1,
 }
-# eval objective -> the models reporting it; all but perplexity are maximised
+# eval objective -> the models reporting it; minimised where smaller is better (perplexity)
 EVAL_METRICS = {
-    "embedding_cosine": ("minilm-l6",),
-    "perplexity": ("smollm2-135m",),
-    "top1_text": ("smollm2-135m",),
-    "top1_fp32": ("smollm2-135m", "efficientnet-lite0"),
-    "p_fp32_top1": ("efficientnet-lite0",),
+    m: tuple(model for model, ms in METRICS.items() if m in ms)
+    for m in dict.fromkeys(m for ms in METRICS.values() for m in ms)
 }
-OBJECTIVES.update({f"eval:{m}": 1 if m == "perplexity" else -1 for m in EVAL_METRICS})
+OBJECTIVES.update({f"eval:{m}": 1 if m in SMALLER_IS_BETTER else -1 for m in EVAL_METRICS})
 _TOP = ("version", "name", "arch", "workloads", "quant", "mode", "parameters", "search",
         "objectives", "profile", "eval")  # fmt: skip
 

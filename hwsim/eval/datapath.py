@@ -38,7 +38,7 @@ def _is_qtensor(x) -> bool:
     return hasattr(x, "codes") and hasattr(x, "spec")
 
 
-def _dequantized(x) -> np.ndarray:
+def dequantized(x) -> np.ndarray:
     from hwsim.dtypes import dequantize
 
     # floats: as stored (FP16 values as float16), multiplied in float64
@@ -59,7 +59,7 @@ def _factored(x) -> tuple:
         s = np.asarray(x.scales, dtype=np.float64)
         values = dequantize(replace(x, scales=np.ones_like(s)))  # decode(codes) - zero points
         return values, np.broadcast_to(s.reshape(-1, 1), (x.shape[0], 1))
-    return _dequantized(x), None
+    return dequantized(x), None
 
 
 def fake(p, a: np.ndarray, w: np.ndarray, cache=None, key=None) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.eval import datapath
-from hwsim.workload.tracer import _call_name, _record, import_torch, matmul_class
+from hwsim.workload.tracer import call_name, import_torch, matmul_class, record_op
 
 COLUMNS = ("fp32", "fake", "hardware")
 
@@ -47,7 +47,7 @@ def computed(model, column: str, plans: dict, log: dict, model_name: str, cache=
 
     def hook_for(mod_name):
         def hook(module, args, output):
-            name = _call_name(calls, mod_name)
+            name = call_name(calls, mod_name)
             if column == "fp32":
                 log[name] = OpLog(output.detach().float().numpy().copy())
                 return None
@@ -55,7 +55,7 @@ def computed(model, column: str, plans: dict, log: dict, model_name: str, cache=
             if p is None:
                 raise HwsimError(f"model {model_name}: layer {name}: not in the traced workload")
             try:
-                return _replace(torch, module, name, args, output, p, column, log, cache)
+                return replaced_output(torch, module, name, args, output, p, column, log, cache)
             except HwsimError as e:
                 raise HwsimError(f"model {model_name}: layer {name}: {e}") from None
 
@@ -72,8 +72,8 @@ def computed(model, column: str, plans: dict, log: dict, model_name: str, cache=
             h.remove()
 
 
-def _replace(torch, module, name, args, output, p, column, log, cache):
-    op = _record(torch, name, name, module, args, output, True)
+def replaced_output(torch, module, name, args, output, p, column, log, cache):
+    op = record_op(torch, name, name, module, args, output, True)
     A, W = op.inputs, op.weights
     if A.ndim == 2:
         A, W = A[None], W[None]
@@ -85,7 +85,7 @@ def _replace(torch, module, name, args, output, p, column, log, cache):
             out, res = datapath.hardware(p, A[b], W[b], cache, (name, b))
             outs.append(out)
             results.append(res)
-    y = torch.from_numpy(_layout(np.stack(outs), module, output, torch))
+    y = torch.from_numpy(torch_layout(np.stack(outs), module, output, torch))
     bias = getattr(module, "bias", None)
     if bias is not None:
         y = y + (bias[:, None, None] if isinstance(module, torch.nn.Conv2d) else bias)
@@ -96,7 +96,7 @@ def _replace(torch, module, name, args, output, p, column, log, cache):
     return y
 
 
-def _layout(out: np.ndarray, module, output, torch) -> np.ndarray:
+def torch_layout(out: np.ndarray, module, output, torch) -> np.ndarray:
     """[batch, M, N] GEMM outputs in the module's output layout."""
     if isinstance(module, torch.nn.Conv2d):
         g, M, N = out.shape

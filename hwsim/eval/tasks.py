@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim.errors import HwsimError, closest
+from hwsim.eval.metrics import METRICS
 from hwsim.workload.tracer import import_torch
 
-MODELS = ("minilm-l6", "smollm2-135m", "efficientnet-lite0")
+MODELS = tuple(METRICS)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from hwsim.pe._kernels_serial import FP32_MAX, _decode_terms, acc_add_rne
+from hwsim.pe._kernels_serial import FP32_MAX, acc_add_rne, decode_terms
 
 ROW_BLOCK = 32  # activation rows in flight per weight row: independent rounding chains
 
@@ -43,8 +43,8 @@ def bitmod_split_gemm(a_t, codes, fid, coef_tab, scode, gs, dp, man_bits):
         n0, n1 = 2 * b, min(2 * b + 1, N - 1)  # an odd N: the last row twice, same values
         c0 = np.empty((K // dp, T, dp), np.float64)
         c1 = np.empty((K // dp, T, dp), np.float64)
-        _decode_terms(c0, codes[n0], fid[n0], flat_tab, coef_tab.shape[1], gs)
-        _decode_terms(c1, codes[n1], fid[n1], flat_tab, coef_tab.shape[1], gs)
+        decode_terms(c0, codes[n0], fid[n0], flat_tab, coef_tab.shape[1], gs)
+        decode_terms(c1, codes[n1], fid[n1], flat_tab, coef_tab.shape[1], gs)
         acc0 = np.empty(ROW_BLOCK, np.float64)
         acc1 = np.empty(ROW_BLOCK, np.float64)
         s = np.empty(ROW_BLOCK, np.float64)

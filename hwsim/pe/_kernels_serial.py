@@ -139,7 +139,7 @@ def bitmod_float_gemm(a_sc, codes, fid, coef_tab, cycles, scode, gs, dp, man_bit
     if M >= 4:
         for n in prange(N):
             coef = np.empty((K // dp, T, dp), np.float64)
-            _decode_terms(coef, codes[n], fid[n], flat_tab, coef_tab.shape[1], gs)
+            decode_terms(coef, codes[n], fid[n], flat_tab, coef_tab.shape[1], gs)
             for m0 in range(0, M, 4):
                 _four_rows(a_sc, coef, cycles[n], scode[n], n, m0, gs, man_bits, emin, mx, out, ovf)
         return out, ovf
@@ -148,7 +148,7 @@ def bitmod_float_gemm(a_sc, codes, fid, coef_tab, cycles, scode, gs, dp, man_bit
         coef = np.empty((4, K // dp, T, dp), np.float64)
         cyc = np.empty((4, K // dp), np.int64)
         for j in range(4):
-            _decode_terms(coef[j], codes[cols[j]], fid[cols[j]], flat_tab, coef_tab.shape[1], gs)
+            decode_terms(coef[j], codes[cols[j]], fid[cols[j]], flat_tab, coef_tab.shape[1], gs)
             cyc[j] = cycles[cols[j]]
         for m in range(M):
             _four_cols(a_sc[m], coef, cyc, scode, cols, m, gs, man_bits, emin, mx, out, ovf)
@@ -156,7 +156,7 @@ def bitmod_float_gemm(a_sc, codes, fid, coef_tab, cycles, scode, gs, dp, man_bit
 
 
 @njit(cache=True)
-def _decode_terms(coef, codes_n, fid_n, flat_tab, n_codes, gs):
+def decode_terms(coef, codes_n, fid_n, flat_tab, n_codes, gs):
     """One weight row's terms as coef[chunk, cycle, lane] = sign * 2**shift."""
     C, T, dp = coef.shape
     cpg = gs // dp

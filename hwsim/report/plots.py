@@ -15,7 +15,7 @@ DPI = 80
 TITLE_Y = 1.0  # a fixed title height: placing it automatically costs a layout pass per axes
 
 
-def _figure(width: float, height: float, **margins):
+def new_figure(width: float, height: float, **margins):
     """A Figure on an Agg canvas with the given subplots_adjust margins (figure fractions)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -27,7 +27,7 @@ def _figure(width: float, height: float, **margins):
     return fig
 
 
-def _save(fig, path) -> None:
+def save_figure(fig, path) -> None:
     # no timestamps in the PNG, so the same run gives the same bytes
     fig.savefig(path, dpi=DPI, metadata={"Software": None})
 
@@ -66,7 +66,7 @@ def plot_breakdown(summary: dict, path: Path) -> None:
         ("Energy by component", summary["energy_breakdown_pj"], "energy (uJ)", 1e-6),
         ("Area by component", summary.get("area_breakdown_mm2", {}), "area (mm^2)", 1.0),
     )
-    fig = _figure(10, 3.6)
+    fig = new_figure(10, 3.6)
     for i, (title, data, unit, factor) in enumerate(panels):
         left = _label_margin(data, 10.0)  # each panel is half the figure wide
         ax = fig.add_axes((0.5 * i + left, 0.15, 0.48 - left, 0.75))
@@ -75,7 +75,7 @@ def plot_breakdown(summary: dict, path: Path) -> None:
         ax.set_title(title, y=TITLE_Y)
         ax.set_xlabel(unit)
         ax.invert_yaxis()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_ops(ops: pd.DataFrame, path: Path, top: int = 40) -> None:
@@ -83,7 +83,7 @@ def plot_ops(ops: pd.DataFrame, path: Path, top: int = 40) -> None:
     doing work and, where the table has it, the precision-blind MAC-slot share."""
     keep = ops.nlargest(min(top, len(ops)), "cycles_total", keep="first").sort_index()
     x = np.arange(len(keep))
-    fig = _figure(10, 4, left=0.08, right=0.92, bottom=0.36, top=0.86)
+    fig = new_figure(10, 4, left=0.08, right=0.92, bottom=0.36, top=0.86)
     ax = fig.subplots()
     ax.bar(x, keep["cycles_total"], color="#4c72b0", label="cycles x repeat")
     ax.set_ylabel("cycles x repeat")
@@ -105,7 +105,7 @@ def plot_ops(ops: pd.DataFrame, path: Path, top: int = 40) -> None:
         y=TITLE_Y,
         pad=16,  # above the y axis's "1e8" multiplier
     )
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def has_per_op_roofs(ops: pd.DataFrame) -> bool:
@@ -133,7 +133,7 @@ def plot_roofline(
     from the peak, is drawn dashed for reference.
     """
     mat = ops[(ops["macs"] > 0) & (ops["cycles"] > 0)]
-    fig = _figure(6, 4.2, left=0.13, right=0.97, bottom=0.12, top=0.92)
+    fig = new_figure(6, 4.2, left=0.13, right=0.97, bottom=0.12, top=0.92)
     ax = fig.subplots()
     oi = mat["macs_per_dram_byte"].to_numpy(dtype=float)
     finite = oi[oi > 0]
@@ -172,12 +172,12 @@ def plot_roofline(
     title = "per-op compute roofs" if per_op else "precision-aware compute roof"
     ax.set_title(f"Roofline ({title})", y=TITLE_Y)
     ax.legend(loc="lower right", fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_pareto(points: pd.DataFrame, front: pd.DataFrame, x: str, y: str, path: Path) -> None:
     """All valid points and the Pareto front on two objectives."""
-    fig = _figure(6, 4.2, left=0.14, right=0.97, bottom=0.12, top=0.88)
+    fig = new_figure(6, 4.2, left=0.14, right=0.97, bottom=0.12, top=0.88)
     ax = fig.subplots()
     ax.scatter(points[x], points[y], s=10, alpha=0.4, color="#999999", label="design points")
     f = front.sort_values(x, kind="stable")
@@ -190,4 +190,4 @@ def plot_pareto(points: pd.DataFrame, front: pd.DataFrame, x: str, y: str, path:
         _log_scale(ax, "y")
     ax.legend()
     ax.set_title(f"Pareto front: {y} vs {x}", y=TITLE_Y, pad=16)  # room for a "1e8" multiplier
-    _save(fig, path)
+    save_figure(fig, path)

@@ -66,6 +66,8 @@ def search(
     *,
     task=None,
     method: str = "hessian",
+    samples: int = 16,
+    max_tokens: int = 256,
     layers=None,
     base=None,
     mode: str = "analytic",
@@ -82,7 +84,8 @@ def search(
     """Choose a candidate per layer minimising summed sensitivity under `budgets` (strings
     `METRIC <= VALUE`, hwsim.search.budget). `sensitivity`: a precomputed table
     {layer: {candidate: value}}, else computed for `task` (a hwsim eval model) by `method`
-    (hessian | measured). `base`: the recipe the rest of the workload runs at (its default
+    (hessian | measured; `samples`: Hutchinson's, `max_tokens`: SmolLM2's input length when
+    `task` is a name). `base`: the recipe the rest of the workload runs at (its default
     also sets the run-wide precision); `sweep` >= 2 traces that many frontier points;
     `cache_dir`: hwsim.search.sensitivity's cache; `accuracy`: run the chosen recipe on
     `task` as the hardware computes it (hwsim.eval)."""
@@ -117,8 +120,14 @@ def search(
         table, simulated = _costs(
             arch, wl, cands, chosen, base_doc, mode, profile, stored, workers, backend, address
         )
+        if isinstance(task, str) and (accuracy or not isinstance(sensitivity, dict)):
+            from hwsim.eval.tasks import load_task
+
+            task = load_task(task, max_tokens)  # once: sensitivity and accuracy share it
         if not isinstance(sensitivity, dict):
-            sensitivity = _sensitivity(task, cands, method, chosen, stored, arch, cache_dir)
+            sensitivity = _sensitivity(
+                task, cands, method, samples, chosen, stored, arch, cache_dir
+            )
         sens = _checked_table(sensitivity, wl)
     finally:
         if stored is not None:
@@ -264,7 +273,7 @@ def _costs(arch, wl, cands, layers, base_doc, mode, profile, stored, workers, ba
     return table_from_rows(rows, layers, [c.name for c in cands]), len(todo)
 
 
-def _sensitivity(task, cands, method, layers, stored, arch, cache_dir) -> dict:
+def _sensitivity(task, cands, method, samples, layers, stored, arch, cache_dir) -> dict:
     """hwsim.search.sensitivity's table for `task` (operands as `arch` gives them to its PEs),
     its values kept in (and read from) the store; `cache_dir`: that module's own cache, which
     a stopped measured run resumes from layer by layer."""
@@ -272,13 +281,9 @@ def _sensitivity(task, cands, method, layers, stored, arch, cache_dir) -> dict:
         raise HwsimError(
             "search: expected a sensitivity table or a task (an eval model) to measure it on"
         )
-    try:
-        from hwsim.search.sensitivity import sensitivities
-    except ImportError:
-        raise HwsimError(
-            "search: hwsim.search.sensitivity is not installed; pass a sensitivity table"
-        ) from None
-    task_id = task if isinstance(task, str) else getattr(task, "name", repr(task))
+    from hwsim.search.sensitivity import sensitivities
+
+    task_id = json.dumps([task.name, task.meta, samples if method == "hessian" else None])
     keys = {
         (layer, c.name): _identity(
             "search-sensitivity", str(task_id), method, json.dumps(c.rule, sort_keys=True), layer
@@ -290,7 +295,9 @@ def _sensitivity(task, cands, method, layers, stored, arch, cache_dir) -> dict:
         got = stored.get(keys.values())
         if len(got) == len(keys):
             return _table_of(keys, got)
-    table = sensitivities(task, cands, method=method, cache_dir=cache_dir, arch=arch, layers=layers)
+    table = sensitivities(
+        task, cands, method=method, cache_dir=cache_dir, arch=arch, samples=samples, layers=layers
+    )
     if stored is not None:
         stored.add(
             [

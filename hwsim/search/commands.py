@@ -55,6 +55,12 @@ def register(sub) -> None:
     )
     p.add_argument("--task", help="eval model measured for sensitivity (default: MODEL's)")
     p.add_argument(
+        "--samples", type=int, default=16, help="Hutchinson samples of --sensitivity hessian (16)"
+    )
+    p.add_argument(
+        "--max-tokens", type=int, default=256, help="input tokens of a text --task (default 256)"
+    )
+    p.add_argument(
         "--sensitivity-cache",
         metavar="DIR",
         help="cache of the sensitivity computation (a stopped run resumes from it)",
@@ -129,6 +135,9 @@ def _search(args) -> int:
                 f"--sensitivity: expected hessian, measured or a table file, got {method!r}"
             )
         table = read_table(path)
+    for flag, value in (("--samples", args.samples), ("--max-tokens", args.max_tokens)):
+        if value < 1:
+            raise HwsimError(f"{flag}: expected an integer >= 1, got {value}")
     model_name = Path(args.model).stem if Path(args.model).is_file() else args.model.split(":")[0]
     task = args.task or _TASK_OF.get(model_name, model_name)
     arch_name = Path(args.arch).stem
@@ -152,6 +161,8 @@ def _search(args) -> int:
                 table,
                 task=task,
                 method=method,
+                samples=args.samples,
+                max_tokens=args.max_tokens,
                 layers=args.layers,
                 base=args.base,
                 mode=args.mode,

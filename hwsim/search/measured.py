@@ -6,30 +6,31 @@ from __future__ import annotations
 import numpy as np
 
 from hwsim.errors import HwsimError
+from hwsim.eval.metrics import METRICS, headline, worse_sign
 from hwsim.search.sensitivity import (
-    MEASURED_METRIC,
-    _hooked,
-    _instances,
-    _plans,
-    _spec_quantizer,
     candidate_recipe,
+    hooked,
+    op_instances,
+    op_plans,
+    spec_quantizer,
 )
 from hwsim.search.sensitivity_cache import Store, arch_key, task_key
-from hwsim.workload.tracer import _record, import_torch, matmul_class
+from hwsim.workload.tracer import import_torch, matmul_class, record_op
 
 
 def measured(task, candidates, arch, cache_dir, wl, names) -> dict:
     """{layer: {candidate: sign * (metric(candidate) - metric(unquantized))}} for `names`."""
     torch = import_torch()
-    if task.name not in MEASURED_METRIC:
+    if task.name not in METRICS:
         raise HwsimError(f"model {task.name}: no measured metric; expected one of "
-                         f"{', '.join(MEASURED_METRIC)}")  # fmt: skip
-    metric, sign = MEASURED_METRIC[task.name]
+                         f"{', '.join(METRICS)}")  # fmt: skip
+    metric = headline(task.name)
+    sign = worse_sign(metric)
     ak = arch_key(arch)
     base = Store(cache_dir, "measured", task_key(task, rule=None))
     stores = {c.name: Store(cache_dir, "measured", task_key(task, rule=c.rule, arch=ak))
               for c in candidates}  # fmt: skip
-    plans = {c.name: _plans(arch, wl, c) for c in candidates} if arch is not None else None
+    plans = {c.name: op_plans(arch, wl, c) for c in candidates} if arch is not None else None
     specs = {c.name: candidate_recipe(c) for c in candidates}
     upstream = _Upstream(torch, task)
     ops = {op.name: op for op in wl.ops}
@@ -59,15 +60,15 @@ def measured(task, candidates, arch, cache_dir, wl, names) -> dict:
 def _fake_compute(torch, specs):
     """compute(module, name, args, output) -> the op's output from operands quantized ->
     dequantized by `specs` (activations, second operand), float64 products, fp32."""
-    from hwsim.eval.forward import _layout
+    from hwsim.eval.forward import torch_layout
 
-    qa, qw = (_spec_quantizer(s) for s in specs)
+    qa, qw = (spec_quantizer(s) for s in specs)
 
     def compute(module, name, args, output):
-        op = _record(torch, name, name, module, args, output, True)
-        A, W = _instances(op)
+        op = record_op(torch, name, name, module, args, output, True)
+        A, W = op_instances(op)
         outs = np.stack([(qa(a) @ qw(w).T).astype(np.float32) for a, w in zip(A, W)])
-        y = torch.from_numpy(_layout(outs, module, output, torch))
+        y = torch.from_numpy(torch_layout(outs, module, output, torch))
         bias = getattr(module, "bias", None)
         if bias is not None:
             y = y + (bias[:, None, None] if isinstance(module, torch.nn.Conv2d) else bias)
@@ -79,10 +80,10 @@ def _fake_compute(torch, specs):
 def _hardware_compute(torch, p):
     """compute(...) -> the op's output as its unit's PE computes it (the eval's hardware
     column, hwsim.eval.forward)."""
-    from hwsim.eval.forward import _replace
+    from hwsim.eval.forward import replaced_output
 
     def compute(module, name, args, output):
-        return _replace(torch, module, name, args, output, p, "hardware", {}, None)
+        return replaced_output(torch, module, name, args, output, p, "hardware", {}, None)
 
     return compute
 
@@ -125,7 +126,7 @@ class _Upstream:
                 handles += [b.register_forward_pre_hook(pre_for(i)),
                             b.register_forward_hook(post_for(i))]  # fmt: skip
         try:
-            with _hooked(torch, task.model, op_hook) as calls:
+            with hooked(torch, task.model, op_hook) as calls:
                 self.reference = task.forward(task.model, *task.inputs)
         finally:
             for h in handles:
@@ -155,7 +156,7 @@ class _Upstream:
                 if rec is not None and rec[0] <= t:
                     self.blocks[i].forward = skip_for(rec[1], rec[2])
                     skipped.append(self.blocks[i])
-            with _hooked(self.torch, self.task.model, fn) as calls:
+            with hooked(self.torch, self.task.model, fn) as calls:
                 calls_box.append(calls)
                 return self.task.forward(self.task.model, *self.task.inputs)
         finally:

@@ -111,11 +111,11 @@ def _predicted(result, metric: str) -> float:
 
 
 def plot_frontier(result, path) -> None:
-    from hwsim.report.plots import TITLE_Y, _figure, _save
+    from hwsim.report.plots import TITLE_Y, new_figure, save_figure
 
     metric = result.budgets[0].metric
     unit = result.budgets[0].unit
-    fig = _figure(6, 4.2, left=0.14, right=0.97, bottom=0.12, top=0.88)
+    fig = new_figure(6, 4.2, left=0.14, right=0.97, bottom=0.12, top=0.88)
     ax = fig.subplots()
     f = frontier_frame(result)
     ax.step(
@@ -146,7 +146,7 @@ def plot_frontier(result, path) -> None:
     ax.set_title(
         f"{result.arch.name} / {result.workload.name}: sensitivity vs {metric}", y=TITLE_Y, pad=16
     )
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 class _PlainDumper(yaml.SafeDumper):

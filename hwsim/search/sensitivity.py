@@ -53,17 +53,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim.errors import HwsimError
+from hwsim.eval.metrics import METRICS
 from hwsim.search.sensitivity_cache import Store, arch_key, task_key
-from hwsim.workload.tracer import _call_name, _record, import_torch, matmul_class
+from hwsim.workload.tracer import call_name, import_torch, matmul_class, record_op
 
 METHODS = ("hessian", "measured")
 WEIGHTED_KINDS = ("gemm", "conv")
-# measured: sign * (metric(candidate) - metric(unquantized)), larger = worse
-MEASURED_METRIC = {
-    "smollm2-135m": ("perplexity", 1.0),
-    "minilm-l6": ("embedding_cosine", -1.0),
-    "efficientnet-lite0": ("p_fp32_top1", -1.0),
-}
 
 
 @dataclass(frozen=True)
@@ -196,7 +191,7 @@ def task_loss(task):
         log_ref = ref.log()
         return lambda m: (ref * (log_ref - task.forward(m, *task.inputs).log())).sum(-1).mean()
     raise HwsimError(f"model {task.name}: no sensitivity loss; expected one of "
-                     f"{', '.join(MEASURED_METRIC)}")  # fmt: skip
+                     f"{', '.join(METRICS)}")  # fmt: skip
 
 
 def hessian_traces(task, samples=16, seed=0, cache_dir=None) -> dict:
@@ -229,7 +224,7 @@ def _leaves(torch, model, leaves: dict):
 
     def pre_for(mod_name):
         def pre(module, args):
-            name = _call_name(calls, mod_name)
+            name = call_name(calls, mod_name)
             da = torch.zeros_like(args[0], requires_grad=True)
             leaves[(name, "inputs")] = da
             if isinstance(module, mm):
@@ -281,18 +276,18 @@ def operand_errors(task, candidate, arch=None, cache_dir=None, wl=None) -> dict:
     out: dict = {}
 
     def measure(name, module, args, output):
-        op = _record(torch, name, name, module, args, output, True)
-        A, W = _instances(op)
+        op = record_op(torch, name, name, module, args, output, True)
+        A, W = op_instances(op)
         qa, qw = quantizers.for_op(name)
         out[name] = (_mse(W, qw), _mse(A, qa))
 
-    with _hooked(torch, task.model, measure):
+    with hooked(torch, task.model, measure):
         task.forward(task.model, *task.inputs)
     store.save(out)
     return out
 
 
-def _instances(op) -> tuple:
+def op_instances(op) -> tuple:
     A, W = op.inputs, op.weights
     return (A, W) if A.ndim == 3 else (A[None], W[None])
 
@@ -309,13 +304,13 @@ class _Quantizers:
     def __init__(self, candidate, arch, wl):
         self.ops = {op.name: op for op in wl.ops if op.kind != "vector"}
         self.recipe = candidate_recipe(candidate)
-        self.plans = _plans(arch, wl, candidate) if arch is not None else None
+        self.plans = op_plans(arch, wl, candidate) if arch is not None else None
 
     def for_op(self, name):
         if self.plans is not None:
             return _plan_quantizers(self.plans[name])
         w, a = self.recipe.specs_for(self.ops[name])
-        return _spec_quantizer(a), _spec_quantizer(w)
+        return spec_quantizer(a), spec_quantizer(w)
 
 
 def candidate_recipe(candidate, match: str = "*"):
@@ -326,7 +321,7 @@ def candidate_recipe(candidate, match: str = "*"):
     return load_recipe({"version": 1, "name": candidate.name, "rules": [rule]})
 
 
-def _plans(arch, wl, candidate) -> dict:
+def op_plans(arch, wl, candidate) -> dict:
     """{op name: OpPlan} of the candidate on every op; one op it cannot run is named alone."""
     from hwsim.sim.plan import plan
 
@@ -343,29 +338,29 @@ def _plans(arch, wl, candidate) -> dict:
     return {p.op.name: p for p in bound.ops if p.op.kind != "vector"}
 
 
-def _spec_quantizer(spec):
+def spec_quantizer(spec):
     from hwsim.dtypes import dequantize, quantize
-    from hwsim.sim.tensors import _pad, padded_k
+    from hwsim.sim.tensors import pad_k, padded_k
 
     def q(x):
         if spec is None:
             return np.asarray(x, dtype=np.float64)
         K = x.shape[-1]
-        return dequantize(quantize(_pad(x, padded_k(K, [spec])), spec))[..., :K]
+        return dequantize(quantize(pad_k(x, padded_k(K, [spec])), spec))[..., :K]
 
     return q
 
 
 def _plan_quantizers(p):
     """The PE's operands of OpPlan `p` (hwsim.sim.tensors.operands), dequantized."""
-    from hwsim.eval.datapath import _dequantized
+    from hwsim.eval.datapath import dequantized
     from hwsim.sim.tensors import operands
 
     def part(i):
         def q(x):
             zeros = np.zeros((1, x.shape[-1]))
             pair = operands(p, x, zeros) if i == 0 else operands(p, zeros, x)
-            return _dequantized(pair[i])[..., : x.shape[-1]]
+            return dequantized(pair[i])[..., : x.shape[-1]]
 
         return q
 
@@ -373,14 +368,14 @@ def _plan_quantizers(p):
 
 
 @contextlib.contextmanager
-def _hooked(torch, model, fn):
+def hooked(torch, model, fn):
     """Within, fn(op name, module, args, output) runs after every matrix op call (no_grad);
     a value it returns replaces the module's output."""
     mm = matmul_class()
     calls: dict = {}
 
     def hook_for(mod_name):
-        return lambda module, args, output: fn(_call_name(calls, mod_name), module, args, output)
+        return lambda module, args, output: fn(call_name(calls, mod_name), module, args, output)
 
     handles = [
         module.register_forward_hook(hook_for(mod_name))

@@ -115,7 +115,7 @@ def padded_k(K: int, specs) -> int:
     return -(-K // step) * step
 
 
-def _pad(x: np.ndarray, K: int) -> np.ndarray:
+def pad_k(x: np.ndarray, K: int) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.shape[-1] == K:
         return x
@@ -140,7 +140,7 @@ def operands(p, a: np.ndarray, w: np.ndarray, cache: dict | None = None, key=Non
         if cached and key in cache:
             out.append(cache[key])
             continue
-        x = _pad(x, K)
+        x = pad_k(x, K)
         if spec is not None:
             x = quantize(x, spec)
         elif _is_fp16(fmt):  # a float16 array: what an FP16 datapath takes

@@ -90,7 +90,7 @@ def load_yaml(path) -> Workload:
         raise HwsimError(f"{path}: ops: expected a non-empty list of ops, got {got}")
     ops = [op_from_dict(path, i, d) for i, d in enumerate(raw_ops)]
     for i, op in enumerate(ops):
-        _check_size(f"{path}: ops[{i}]", op)
+        check_size(f"{path}: ops[{i}]", op)
     names = [o.name for o in ops]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
@@ -104,7 +104,7 @@ def load_yaml(path) -> Workload:
 MAX_OP_WORK = 2**53
 
 
-def _check_size(where: str, op: Op) -> None:
+def check_size(where: str, op: Op) -> None:
     work = op.total_macs if op.kind != "vector" else op.elements * op.repeat
     if work > MAX_OP_WORK:
         what = "MACs (M*N*K*batch*repeat)" if op.kind != "vector" else "elements*repeat"
@@ -135,7 +135,7 @@ def _op_to_dict(op: Op) -> dict:
 
 def save_yaml(workload: Workload, path, tensors: str | None = None) -> Path:
     """Write `workload` to `path`; with tensors='npz'|'safetensors', its real tensors beside it."""
-    path = _writable(path)
+    path = writable_path(path)
     doc = {"version": VERSION, "name": workload.name, "phase": workload.phase}
     meta = {k: v for k, v in workload.metadata.items() if _plain(v)}
     if meta:
@@ -150,13 +150,13 @@ def save_yaml(workload: Workload, path, tensors: str | None = None) -> Path:
             _save_arrays(tpath, arrays)
             doc["tensors"] = tpath.name
     doc["ops"] = [_op_to_dict(op) for op in workload.ops]
-    _replace_atomically(
+    replace_atomically(
         path, lambda tmp: tmp.write_text(yaml.safe_dump(doc, sort_keys=False, width=100))
     )
     return path
 
 
-def _writable(path) -> Path:
+def writable_path(path) -> Path:
     """`path` with its folder created, or an HwsimError before anything is written."""
     path = Path(path)
     if path.is_dir():
@@ -168,7 +168,7 @@ def _writable(path) -> Path:
     return path
 
 
-def _replace_atomically(path: Path, write) -> None:
+def replace_atomically(path: Path, write) -> None:
     """write(tmp) beside `path`, then rename over it: never a half-written file."""
     tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
     try:
@@ -203,10 +203,10 @@ def tensor_dict(workload: Workload) -> dict[str, np.ndarray]:
 
 def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
     if path.suffix == ".npz":
-        _replace_atomically(path, lambda tmp: np.savez(tmp, **arrays))
+        replace_atomically(path, lambda tmp: np.savez(tmp, **arrays))
     else:
         save_file = _safetensors(path, "write").save_file
-        _replace_atomically(path, lambda tmp: save_file(arrays, str(tmp)))
+        replace_atomically(path, lambda tmp: save_file(arrays, str(tmp)))
 
 
 def _safetensors(path: Path, verb: str):

@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 
 from hwsim.errors import HwsimError, read_text
-from hwsim.workload.io import _check_size, _replace_atomically, _writable
+from hwsim.workload.io import check_size, replace_atomically, writable_path
 from hwsim.workload.op import ConvShape, Op, Workload
 
 GEMM_HEADER = ["Layer", "M", "N", "K"]
@@ -95,7 +95,7 @@ def load_scalesim_csv(path) -> Workload:
     if not ops:
         raise HwsimError(f"{path}: topology: expected layer rows after the header, got none")
     for (line, _), op in zip(rows, ops, strict=True):
-        _check_size(f"{path}: line {line}", op)
+        check_size(f"{path}: line {line}", op)
     return Workload(path.stem, tuple(ops), "", {"source": "scalesim", "path": str(path)})
 
 
@@ -157,7 +157,7 @@ def save_scalesim_csv(workload: Workload, path, form: str = "gemm") -> Path:
     """
     if form not in ("gemm", "conv"):
         raise HwsimError(f"form: expected gemm or conv, got {form!r}")
-    path = _writable(path)
+    path = writable_path(path)
     lines = [", ".join(GEMM_HEADER if form == "gemm" else CONV_HEADER) + ","]
     for op in workload.ops:
         if op.kind == "vector":
@@ -174,7 +174,7 @@ def save_scalesim_csv(workload: Workload, path, form: str = "gemm") -> Path:
             else:  # an M x K "image" of one channel, a 1 x K filter: SCALE-Sim's own GEMM lowering
                 row = [op.M, op.K, 1, op.K, 1, op.N, 1]
             lines.append(", ".join([name, *map(str, row)]) + ",")
-    _replace_atomically(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n"))
+    replace_atomically(path, lambda tmp: tmp.write_text("\n".join(lines) + "\n"))
     return path
 
 

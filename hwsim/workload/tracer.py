@@ -115,8 +115,8 @@ def trace(
 
     def matrix_hook(mod_name):
         def hook(module, args, output):
-            op_name = _call_name(calls, mod_name)
-            op = _record(torch, op_name, mod_name, module, args, output, keep_tensors)
+            op_name = call_name(calls, mod_name)
+            op = record_op(torch, op_name, mod_name, module, args, output, keep_tensors)
             records.append((op, tuple(args[0].shape[:-1])))
 
         return hook
@@ -129,7 +129,7 @@ def trace(
                 records[i] = (replace(records[i][0], elements=records[i][0].elements + n), ())
                 return
             op = Op(
-                _call_name(calls, mod_name), "vector", elements=n, vector_kind=kind, module=mod_name
+                call_name(calls, mod_name), "vector", elements=n, vector_kind=kind, module=mod_name
             )
             merged[mod_name] = len(records)
             records.append((op, ()))
@@ -156,7 +156,7 @@ def trace(
     return Workload(name, tuple(ops), phase, meta)
 
 
-def _call_name(calls: dict[str, int], mod_name: str) -> str:
+def call_name(calls: dict[str, int], mod_name: str) -> str:
     """`mod_name` for a module's first call, `mod_name@k` for its k-th."""
     calls[mod_name] = calls.get(mod_name, 0) + 1
     n = calls[mod_name]
@@ -167,7 +167,7 @@ def _np(t) -> np.ndarray:
     return t.detach().float().cpu().numpy()
 
 
-def _record(torch, op_name, mod_name, module, args, output, keep) -> Op:
+def record_op(torch, op_name, mod_name, module, args, output, keep) -> Op:
     if isinstance(module, torch.nn.Linear):
         x = args[0]
         K = x.shape[-1]

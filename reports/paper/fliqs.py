@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import hwsim  # noqa: E402
+from hwsim.eval.metrics import headline  # noqa: E402
 from hwsim.search.costs import assemble  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -38,7 +39,6 @@ PAPER = (
 )
 ARCH = "comet_w4a4kv4"
 MODELS = {"minilm": "minilm-l6", "efficientnet-lite0": "efficientnet-lite0"}
-METRIC = {"minilm-l6": "embedding_cosine", "efficientnet-lite0": "p_fp32_top1"}
 UNIFORM = ("int8", "fp8_e4m3", "int4")
 
 
@@ -57,7 +57,7 @@ CANDIDATES = [
 
 def accuracy(task: str, recipe: dict) -> float:
     summary = hwsim.evaluate(ARCH, task, quant=recipe, reports_root=None)
-    return summary["metrics"]["hardware"][METRIC[task]]
+    return summary["metrics"]["hardware"][headline(task)]
 
 
 def case(model: str, points: int, evaluated: int, cache: Path | None) -> dict:
@@ -122,13 +122,13 @@ def table(rows: list[dict]) -> str:
         for c, u in r["uniform"].items():
             out.append(
                 f"| {r['model']} | uniform {c} | {u['cycles'] / base:.3f} | "
-                f"{METRIC[r['task']]} | {u['acc']:.4f} | all {c} | |"
+                f"{headline(r['task'])} | {u['acc']:.4f} | all {c} | |"
             )
         for m in r["mixed"]:
             chosen = ", ".join(f"{c} x{n}" for c, n in sorted(m["chosen"].items()))
             out.append(
                 f"| {r['model']} | mixed | {m['cycles'] / base:.3f} | "
-                f"{METRIC[r['task']]} | {m['acc']:.4f} | {chosen} | "
+                f"{headline(r['task'])} | {m['acc']:.4f} | {chosen} | "
                 f"{'yes' if dominated(m, uni) else 'no'} |"
             )
     return "\n".join(out)
@@ -154,7 +154,7 @@ def plot(rows: list[dict], path: Path) -> None:
         for (c, u), marker in zip(r["uniform"].items(), ("s", "D", "^"), strict=True):
             ax.scatter([u["cycles"] / base], [u["acc"]], marker=marker, s=50, label=f"uniform {c}")
         ax.set_xlabel(f"latency / uniform INT8 ({ARCH})")
-        ax.set_ylabel(f"{METRIC[r['task']]} (hardware)")
+        ax.set_ylabel(f"{headline(r['task'])} (hardware)")
         ax.set_title(r["model"], fontsize=9)
         ax.legend(fontsize=6)
     fig.tight_layout()

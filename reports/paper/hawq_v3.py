@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import hwsim  # noqa: E402
+from hwsim.eval.metrics import headline  # noqa: E402
 from hwsim.search.costs import assemble  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -36,8 +37,6 @@ PAPER = (
 MODELS = {"minilm": "minilm-l6", "efficientnet-lite0": "efficientnet-lite0"}
 ARCHS = ("bitfusion", "mixpe_w4a8")  # int archs on which INT4 runs faster than INT8
 BUDGET = "latency <= 0.77*int8"
-# the task metric each model is judged by (hwsim.eval.tasks), higher is better
-METRIC = {"minilm-l6": "embedding_cosine", "efficientnet-lite0": "p_fp32_top1"}
 
 
 def candidate(name: str, fmt: str) -> dict:
@@ -50,7 +49,7 @@ CANDIDATES = [candidate("int8", "int8"), candidate("int4", "int4")]
 
 def accuracy(arch: str, task: str, recipe: dict) -> float:
     summary = hwsim.evaluate(arch, task, quant=recipe, reports_root=None)
-    return summary["metrics"]["hardware"][METRIC[task]]
+    return summary["metrics"]["hardware"][headline(task)]
 
 
 def case(arch: str, model: str, cache: Path | None) -> dict:
@@ -91,7 +90,7 @@ def case(arch: str, model: str, cache: Path | None) -> dict:
         "mix_saving": 1 - mix_cycles / lat["int8"],
         "acc_int8": acc["int8"],
         "acc_int4": acc["int4"],
-        "acc_mix": r.accuracy["metrics"]["hardware"][METRIC[task]],
+        "acc_mix": r.accuracy["metrics"]["hardware"][headline(task)],
         "chosen": counts,
         "omega": r.solution.objective,
         "frontier": [(m["cycles"], s.objective) for s, m in r.frontier],
@@ -111,7 +110,7 @@ def table(rows: list[dict]) -> str:
         chosen = ", ".join(f"{c} x{n}" for c, n in sorted(r["chosen"].items()))
         out.append(
             f"| {r['model']} | {r['arch']} | {r['layers']} | {r['int4_speedup']:.2f}x | "
-            f"-{100 * r['mix_saving']:.1f}% | {chosen} | {METRIC[r['task']]} | "
+            f"-{100 * r['mix_saving']:.1f}% | {chosen} | {headline(r['task'])} | "
             f"{r['acc_int8']:.4f} | {r['acc_mix']:.4f} | {r['acc_int4']:.4f} | {between} |"
         )
     return "\n".join(out)
@@ -141,7 +140,7 @@ def plot(rows: list[dict], path: Path) -> None:
                 [r["uniform_omega"][c]],
                 marker=marker,
                 s=50,
-                label=f"uniform {c.upper()} ({METRIC[r['task']]} {r[f'acc_{c}']:.3f})",
+                label=f"uniform {c.upper()} ({headline(r['task'])} {r[f'acc_{c}']:.3f})",
             )
         ax.scatter(
             [r["mix_cycles"] / r["int8_cycles"]],

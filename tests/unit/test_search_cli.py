@@ -158,6 +158,8 @@ def test_a_candidate_some_layers_cannot_run_is_dropped_there(tmp_path, capsys):
         (["--sweep", "1"], "--sweep: expected an integer >= 2"),
         (["--sweep", "3"], "--sweep: expected a --budget to sweep"),
         (["--budget", "luts <= device"], "not an FPGA target"),
+        (["--samples", "0"], "--samples: expected an integer >= 1, got 0"),
+        (["--max-tokens", "-3"], "--max-tokens: expected an integer >= 1, got -3"),
     ],
 )
 def test_bad_input_is_one_line_and_leaves_nothing(tmp_path, sens_file, capsys, extra, message):
