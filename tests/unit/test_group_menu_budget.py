@@ -44,6 +44,7 @@ def _brute_force(x, menu, budget: float) -> tuple[float, tuple]:
     [
         (("int2", "int4"), 12, 3.0),
         (("int2", "int4"), 12, 2.5),
+        (("int4", "int2"), 11, 3.3),
         (("int2", "int3", "int4"), 9, 3.0),
         (("int2", "int3", "int4"), 9, 2.4),
         (("int4", "int2", "int8"), 8, 4.0),
@@ -60,6 +61,26 @@ def test_budget_equals_brute_force(menu, groups, budget):
     stored = _group_sse(x, qt, G).sum()  # the codes decode through the chosen formats
     assert stored == pytest.approx(best, rel=1e-9)
     assert tuple(ids.tolist()) == pick  # continuous data: the optimum is unique
+
+
+def test_two_format_sort_equals_the_ilp():
+    from hwsim.dtypes.menu_budget import _milp, _two_formats
+
+    rng = np.random.default_rng(5)
+    sse = rng.exponential(size=(2, 300)) + np.array([[1.0], [0.0]])
+    bits = np.array([2, 4])
+    free = np.argmin(sse, axis=0)
+    for budget in (2.0, 2.7, 3.0, 3.5):
+        fast, exact = _two_formats(sse, bits, budget, free), _milp(sse, bits, budget)
+        assert bits[fast].mean() <= budget
+        total = sse[fast, np.arange(300)].sum()
+        assert total == pytest.approx(sse[exact, np.arange(300)].sum(), rel=1e-12)
+
+
+def test_equal_groups_tie_to_the_lower_index():
+    x = np.tile(np.random.default_rng(3).standard_t(3, size=G), 6)[None, :]  # 6 equal groups
+    qt = hwsim.quantize(x, QuantSpec(("int2", "int4"), "group", G, bits_per_weight=3.0))
+    assert qt.format_ids.ravel().tolist() == [1, 1, 1, 0, 0, 0]
 
 
 def test_budget_at_widest_reproduces_least_error_choice():
