@@ -13,11 +13,11 @@ weight spec (scale bits plus, when asymmetric, a zero point of element width); a
 single-format menu names the format, while a per-group menu keeps the arch's own weight
 format (e.g. BitMoD's mixture, which the PE already models). A menu with a bit budget
 (`bits_per_weight`) moves and stores its weights at the budget: a recipe is priced before any
-tensor is quantized, and the realised mean element bits never exceed the budget (within one
-group's step of it when it binds and wider formats err less, as int4 against int2), so the
-budget is a tight upper bound; the cycles stay the PE's own model of the menu; a zero point
-(asymmetric groups) stays as wide as the widest format, since the hardware reads one field
-width. An operand left in float
+tensor is quantized, and the realised mean element bits never exceed the budget (and, with
+two formats where the wider errs less, as int4 against int2, come within one group's step of
+it), so the budget is a tight upper bound; compute cycles stay the PE's own model of the menu
+(memory time follows the traffic); a zero point (asymmetric groups) stays as wide as the
+widest format, since the hardware reads one field width. An operand left in float
 (`null`) keeps the arch's precision.
 
 Attention ops (QK^T, AV) take only activation fields from their rule here; the rule's weight

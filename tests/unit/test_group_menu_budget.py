@@ -131,6 +131,20 @@ def test_precision_moves_weights_at_the_budget():
     assert spec_overrides(QuantSpec(("int2", "int4"), "group", 128), None)["weight_bits"] == 4.0
 
 
+def test_simulated_traffic_follows_the_budget():
+    from hwsim.workload.recipe import load_recipe
+
+    def dram(budget):
+        w = {"format": ["int2", "int4"], "granularity": "group", "group_size": 128}
+        if budget is not None:
+            w["bits_per_weight"] = budget
+        recipe = load_recipe({"version": 1, "default": {"weights": w}})
+        return hwsim.simulate("bitmod", "minilm", quant=recipe, mode="analytic").dram_bytes
+
+    assert dram(4.0) == dram(None)
+    assert dram(2.0) < dram(3.0) < dram(4.0)
+
+
 def test_recipe_takes_the_budget(tmp_path):
     from hwsim.workload.recipe import load_recipe
 
