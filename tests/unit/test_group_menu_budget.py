@@ -113,6 +113,21 @@ def test_heavy_tailed_512_groups_mix_int2_int4():
     assert np.array_equal(np.flatnonzero(qt.format_ids.ravel() == 1), top)
 
 
+def test_minilm_query_weight_512_groups_mix():
+    pytest.importorskip("torch")
+    from hwsim.workload.models import load_minilm
+
+    model, _ = load_minilm()
+    w = model.state_dict()["encoder.layer.0.attention.self.query.weight"].numpy()
+    x = w.astype(np.float64).reshape(-1, 128)[:512]  # its first 512 groups of 128 along K
+    menu = ("int2", "int4")
+    assert np.all(hwsim.quantize(x, QuantSpec(menu, "group", 128)).format_ids == 1)
+    qt = hwsim.quantize(x, QuantSpec(menu, "group", 128, bits_per_weight=3.0))
+    assert np.bincount(qt.format_ids.ravel(), minlength=2).tolist() == [256, 256]
+    mixed = _group_sse(x, qt, 128).sum()
+    assert _uniform_sse(x, "int4", 128).sum() < mixed < _uniform_sse(x, "int2", 128).sum()
+
+
 def test_tensor_select_takes_best_format_within_budget():
     x = np.random.default_rng(2).standard_t(3, size=(4, 64))
     qt = hwsim.quantize(
