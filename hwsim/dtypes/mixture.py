@@ -6,6 +6,8 @@ squared error (`menu_select='group'`, BitMoD: per group of 128 weights, scale = 
 max|codebook|), or the whole tensor keeps the candidate with the least total squared error
 (`menu_select='tensor'`, ANT). Ties between datatypes go to the lowest menu index. The choice
 is recorded in `QTensor.format_ids` (scale layout, uint8 index into the menu).
+`QuantSpec.bits_per_weight` caps the mean element bits of the choice (hwsim.dtypes.menu_budget):
+least total squared error within the budget, so an int2/int4 menu mixes.
 
 With an intN scale format the second-level scale is shared by all groups whatever their
 datatype: selection runs with fp32 scales, then the chosen groups' scales are quantized to
@@ -18,6 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from hwsim.dtypes.menu_budget import choose_budgeted, menu_bits
 from hwsim.dtypes.qtensor import GroupLayout, QTensor, QuantSpec
 from hwsim.dtypes.quantize import (
     decode_groups,
@@ -40,11 +43,17 @@ def group_sse(G, codes, scales, zp, fmt) -> np.ndarray:
         return np.sum(np.square(err), axis=1)
 
 
-def choose(sse: np.ndarray, select: str) -> np.ndarray:
-    """Index of the chosen candidate per row from sse (n_candidates, n_rows); lowest wins ties."""
-    if select == "tensor":
+def choose(sse: np.ndarray, spec: QuantSpec) -> np.ndarray:
+    """Index of the chosen candidate per row from sse (n_candidates, n_rows); lowest wins ties.
+    With `spec.bits_per_weight` only choices within that mean element-bit budget count."""
+    budget = spec.bits_per_weight
+    if spec.menu_select == "tensor":
         totals = sse.sum(axis=1)
+        if budget is not None:  # one format for the whole tensor: the best that fits
+            totals = np.where(menu_bits(spec.menu) <= budget, totals, np.inf)
         return np.full(sse.shape[1], int(np.argmin(totals)), dtype=np.uint8)
+    if budget is not None:
+        return choose_budgeted(sse, menu_bits(spec.menu), budget)
     return np.argmin(sse, axis=0).astype(np.uint8)
 
 
@@ -63,7 +72,7 @@ def quantize_menu(x, spec: QuantSpec, rng: np.random.Generator | None = None) ->
 
     results = [quantize_groups(G, f, cand_spec, rng) for f in fmts]
     sse = np.stack([group_sse(G, r[0], r[1], r[2], f) for r, f in zip(results, fmts)])
-    ids = choose(sse, spec.menu_select)
+    ids = choose(sse, spec)
 
     code_dtype = np.result_type(*[r[0].dtype for r in results])
     codes = np.zeros(G.shape, dtype=code_dtype)

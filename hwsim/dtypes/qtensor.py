@@ -36,6 +36,9 @@ class QuantSpec:
                  second-level fp32 scale per tensor, as BitMoD's 8-bit group scales)
     menu_select: with a menu, choose the datatype per group (least MSE per group) or once per
                  tensor (least total MSE, ANT style); the scales stay per `granularity`
+    bits_per_weight: menus only: a cap on the mean element bits of the chosen formats (codes;
+                 scales apart): least total squared error within it (hwsim.dtypes.menu_budget),
+                 e.g. 3.0 mixes int2 and int4 groups; None: each group's least-error format
     """
 
     format: str | tuple[str, ...] = "int8"
@@ -50,6 +53,7 @@ class QuantSpec:
     scale_rule: str = "floor"  # MX / e8m0 scales only
     pad: str = "error"  # error | zero: what to do when group_size does not divide the axis
     menu_select: str = "group"  # menus only: group (BitMoD, per group) | tensor (ANT, one type)
+    bits_per_weight: float | None = None  # menus only: mean element-bit budget of the choice
 
     def __post_init__(self):
         """Every check that needs no tensor, once, here (the shape ones are GroupLayout's)."""
@@ -96,6 +100,8 @@ class QuantSpec:
         if self.pad not in PADS:
             raise HwsimError(f"QuantSpec.pad: expected error or zero, got {self.pad!r}")
         _one_of("menu_select", self.menu_select, MENU_SELECTS)
+        if self.bits_per_weight is not None:
+            _check_budget(self.bits_per_weight, menu)
 
     @property
     def menu(self) -> tuple[str, ...]:
@@ -105,6 +111,34 @@ class QuantSpec:
 def _one_of(field: str, value, choices: tuple[str, ...]) -> None:
     if not (isinstance(value, str) and value in choices):
         raise HwsimError(f"QuantSpec.{field}: expected one of {', '.join(choices)}, got {value!r}")
+
+
+def _check_budget(budget, menu: tuple) -> None:
+    from hwsim.dtypes.menu_budget import menu_bits
+
+    real = isinstance(budget, int | float | np.integer | np.floating) and not isinstance(
+        budget, bool
+    )
+    if not (real and math.isfinite(budget)):
+        raise HwsimError(f"QuantSpec.bits_per_weight: expected a number, got {budget!r}")
+    if len(menu) < 2:
+        raise HwsimError(
+            "QuantSpec.bits_per_weight: expected a menu of two or more formats to budget, "
+            f"got the one format {menu[0]!r}"
+        )
+    if set(menu) & _olive_names():
+        raise HwsimError("QuantSpec.bits_per_weight: OliVe formats take no bit budget")
+    bits = menu_bits(menu)
+    if budget < bits.min():
+        raise HwsimError(
+            f"QuantSpec.bits_per_weight: expected at least the narrowest format's {bits.min()} "
+            f"bits, got {budget!r}"
+        )
+    if budget > bits.max():
+        raise HwsimError(
+            f"QuantSpec.bits_per_weight: expected at most the widest format's {bits.max()} "
+            f"bits (above it the budget binds nothing), got {budget!r}"
+        )
 
 
 def _olive_names() -> set[str]:

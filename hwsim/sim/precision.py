@@ -11,7 +11,13 @@ A recipe's specs become Precision fields (`spec_overrides`): weight_bits / activ
 are the widest format of each menu; group_size and scale_bits come from a group or block
 weight spec (scale bits plus, when asymmetric, a zero point of element width); a
 single-format menu names the format, while a per-group menu keeps the arch's own weight
-format (e.g. BitMoD's mixture, which the PE already models). An operand left in float
+format (e.g. BitMoD's mixture, which the PE already models). A menu with a bit budget
+(`bits_per_weight`) moves and stores its weights at the budget: a recipe is priced before any
+tensor is quantized, and the realised mean element bits never exceed the budget (and, with
+two formats where the wider errs less, as int4 against int2, come within one group's step of
+it), so the budget is a tight upper bound; compute cycles stay the PE's own model of the menu
+(memory time follows the traffic); a zero point (asymmetric groups) stays as wide as the
+widest format, since the hardware reads one field width. An operand left in float
 (`null`) keeps the arch's precision.
 
 Attention ops (QK^T, AV) take only activation fields from their rule here; the rule's weight
@@ -39,13 +45,15 @@ def spec_overrides(w_spec, a_spec) -> dict:
 
     out: dict = {}
     if w_spec is not None:
-        out["weight_bits"] = float(max(_bits(get_format, n) for n in w_spec.menu))
+        widest = max(_bits(get_format, n) for n in w_spec.menu)
+        budget = w_spec.bits_per_weight
+        out["weight_bits"] = float(widest if budget is None else min(budget, widest))
         if len(w_spec.menu) == 1 and not w_spec.menu[0].startswith("olive_"):
             out["weight_format"] = w_spec.menu[0]
         if w_spec.granularity in ("group", "block") and w_spec.group_size:
             out["group_size"] = int(w_spec.group_size)
             # an asymmetric group also stores a zero point as wide as its elements
-            zero_bits = 0 if w_spec.symmetric else int(out["weight_bits"])
+            zero_bits = 0 if w_spec.symmetric else widest
             out["scale_bits"] = scale_bits(w_spec.scale_format) + zero_bits
         else:
             out["group_size"] = None
