@@ -89,6 +89,61 @@ def luts(w: str, a: str, arch, k: int) -> tuple[int, bool]:
     return r.luts, r.fits
 
 
+def hw_arch_doc(w: str, a: str, k: int, acc_bits: int | None = None) -> dict:
+    """fpga_zcu104 with the PE the LUT column prices for `w` x `a`: an INT MAC accumulating in
+    W + A + ceil(log2 K) bits (or `acc_bits`), or a minifloat MAC with a Kulisch accumulator
+    (exact by construction; its span follows the formats); multipliers in LUTs."""
+    import yaml
+
+    from hwsim.shipped import resolve
+
+    doc = yaml.safe_load(resolve("arch", "fpga_zcu104").read_text())
+    bw, ba = operand(w).bits, operand(a).bits
+    if family(w) == "int" and family(a) == "int":
+        bits = acc_bits or bw + ba + math.ceil(math.log2(k))
+        pe = {"kind": "int_mac", "params": {"acc_bits": bits}}
+    else:
+        pe = {"kind": "float_mac", "params": {"acc": "kulisch"}}
+    doc["pe_array"]["pe"] = pe
+    doc["precision"] = {"weight_format": w, "activation_format": a, "weight_bits": bw,
+                        "activation_bits": ba}  # fmt: skip
+    doc["fpga"]["multipliers_on"] = "lut"
+    params = ",".join(f"{k_}={v}" for k_, v in sorted(pe["params"].items()))
+    doc["name"] = f"fpga_zcu104+{pe['kind']}({params})"
+    return doc
+
+
+def hw_arch(doc: dict):
+    """The Arch of `hw_arch_doc`'s document (validated by hwsim's own loader)."""
+    import tempfile
+
+    import yaml
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "arch.yaml"
+        path.write_text(yaml.safe_dump(doc))
+        return hwsim.load_arch(path)
+
+
+def hardware_accuracy(task, w: str, a: str, k: int, score, kinds, acc_bits=None) -> dict:
+    """hwsim.evaluate of `task` with recipe(w, a) (its rules for op kinds in `kinds`: a rule
+    selecting nothing is an error) on hw_arch: accuracy (`score`) of its fake-quant and
+    hardware columns and how many ops agreed bit for bit."""
+    doc = hw_arch_doc(w, a, k, acc_bits)
+    rec = recipe(w, a)
+    rec["rules"] = [r for r in rec["rules"] if r["kind"] in kinds]
+    t = time.perf_counter()
+    s = hwsim.evaluate(hw_arch(doc), replace(task, metric=score), quant=rec, reports_root=None)
+    return {
+        "arch": doc["name"],
+        "fake_eval": s["metrics"]["fake"]["accuracy"],
+        "hardware": s["metrics"]["hardware"]["accuracy"],
+        "ops_equal": s["ops_hardware_equals_fake"],
+        "ops_total": s["ops_total"],
+        "wall_s": round(time.perf_counter() - t, 1),
+    }
+
+
 class Model:
     """A shipped model, its fp32 output, and fake-quant accuracy of a format pair (cached)."""
 
@@ -103,15 +158,27 @@ class Model:
         self.task, self.name, self.cache = task, name, cache
         wl = trace(task.model, *task.inputs, name=name, keep_tensors=False)
         self.k = max(op.K for op in wl.ops if op.kind in ("gemm", "conv"))
+        self.kinds = {op.kind for op in wl.ops}
         with self.torch.no_grad():
             self.ref = task.forward(task.model, *task.inputs)
         self.inputs_key = "x".join(str(d) for d in task.inputs[0].shape)
 
-    def _score(self, got) -> dict:
+    def _score(self, got, ref=None) -> dict:
+        ref = self.ref if ref is None else ref
         if self.name == "minilm-l6":
-            return {"accuracy": self.task.metric(self.ref, got)["embedding_cosine"]}
-        tv = 0.5 * (got - self.ref).abs().sum(-1).mean().item()
-        return {"accuracy": 1 - tv, "top1_fp32": self.task.metric(self.ref, got)["top1_fp32"]}
+            return {"accuracy": self.task.metric(ref, got)["embedding_cosine"]}
+        tv = 0.5 * (got - ref).abs().sum(-1).mean().item()
+        return {"accuracy": 1 - tv, "top1_fp32": self.task.metric(ref, got)["top1_fp32"]}
+
+    def hardware(self, w: str, a: str) -> dict:
+        """hardware_accuracy of one pair (cached by recipe, arch and hwsim version)."""
+        doc = hw_arch_doc(w, a, self.k)
+        key = f"{self.key(w, a)}|arch={doc['name']}|hwsim={hwsim.__version__}"
+        if key not in self.cache:
+            score = lambda ref, got: self._score(got, ref)  # noqa: E731
+            self.cache[key] = hardware_accuracy(self.task, w, a, self.k, score, self.kinds)
+            print(f"{self.name} w={w} a={a} hardware: {self.cache[key]}", file=sys.stderr)
+        return self.cache[key]
 
     def key(self, w, a) -> str:
         return f"{self.name}|{self.inputs_key}|w={w}|a={a}"
@@ -165,7 +232,7 @@ def pareto(points: list[tuple[float, float, str]]) -> set[str]:
     }
 
 
-def study(m: Model, arch, full: bool) -> dict:
+def study(m: Model, arch, full: bool, hardware: bool) -> dict:
     """Marginal scans, the grid, LUTs and Pareto fronts of one model."""
     all_fp = [f for b in BITS for f in minifloats(b)]
     alone_w = {w: m.measure(w, [None])[None]["accuracy"] for w in all_fp}
@@ -193,7 +260,33 @@ def study(m: Model, arch, full: bool) -> dict:
     for g in grid:
         label = f"{g['w']}/{g['a']}"
         g["front_all"], g["front_own"] = label in joint, label in own
+        if hardware and g["front_all"]:
+            g["hw"] = m.hardware(g["w"], g["a"])
     return {"k": m.k, "alone_w": alone_w, "alone_a": alone_a, "grid": grid}
+
+
+def hardware_table(res: dict) -> str:
+    """Fake-quant vs hardware accuracy of the joint front's points, and the front again with
+    their hardware accuracy in place of fake-quant's (the other points: fake-quant)."""
+    rows = sorted((r for r in res["grid"] if "hw" in r), key=lambda r: r["luts"])
+    if not rows:
+        return ""
+    lines = ["| point | kLUTs | fake-quant (grid) | fake-quant (hwsim.evaluate) | hardware | "
+             "hw - fake | ops bit-equal | PE |", "|---" * 8 + "|"]  # fmt: skip
+    for r in rows:
+        h = r["hw"]
+        lines.append(f"| {r['w']}/{r['a']} | {r['luts'] / 1000:.0f} | {r['accuracy']:.6f} | "
+                     f"{h['fake_eval']:.6f} | {h['hardware']:.6f} | "
+                     f"{h['hardware'] - h['fake_eval']:+.1e} | {h['ops_equal']}/{h['ops_total']} "
+                     f"| {h['arch'].split('+', 1)[1]} |")  # fmt: skip
+    points = [(g["luts"], g["hw"]["hardware"] if "hw" in g else g["accuracy"],
+               f"{g['w']}/{g['a']}") for g in res["grid"]]  # fmt: skip
+    again = pareto(points)
+    before = {f"{r['w']}/{r['a']}" for r in rows}
+    left, joined = sorted(before - again), sorted(again - before)
+    change = "unchanged" if again == before else f"changed: leaves {left}, joins {joined}"
+    lines += ["", f"Joint front with the hardware accuracy of these points: {change}."]
+    return "\n".join(lines)
 
 
 def cell(rows, w, a):
@@ -319,12 +412,18 @@ def main() -> None:
     arch, results, t0 = lut_arch(), {}, time.perf_counter()
     try:
         for name in ("minilm-l6", "efficientnet-lite0"):
-            results[name] = study(Model(name, cache), arch, "--full" in args)
+            hw = "--no-hardware" not in args
+            results[name] = study(Model(name, cache), arch, "--full" in args, hw)
     finally:
         CACHE.mkdir(parents=True, exist_ok=True)
         cache_path.write_text(json.dumps(cache, indent=0, sort_keys=True))
     wall = time.perf_counter() - t0
-    text = "\n\n".join(grid_table(n, r) for n, r in results.items())
+    text = "\n\n".join(
+        grid_table(n, r)
+        + (f"\n\n{n}: the joint front as the hardware computes it\n\n{t}" if t else "")
+        for n, r in results.items()
+        for t in [hardware_table(r)]
+    )
     alone = alone_table(results)
     print(text + "\n\nEach minifloat split alone (the other operand fp32):\n\n" + alone)
     print(f"wall {wall:.0f} s", file=sys.stderr)
