@@ -113,7 +113,7 @@ def test_an_existing_path_beats_a_shipped_name(elsewhere):
     [
         (["run", "bitmodd", CARD], r"arch: no file or shipped arch named 'bitmodd'; shipped: ant,"),
         (["run", "bitmod", "minilmm"], r"workload: no file or shipped workload named 'minilmm' "),
-        (["run", "bitmod", CARD, "--quant", "w9"], r"recipe: no file .* 'w9'; shipped: bitmod-w3g128, bitmod-w4g128"),
+        (["run", "bitmod", CARD, "--quant", "w9"], r"recipe: no file .* 'w9'; shipped: bitmod-w3g"),
         (["sweep", "bitmod-aray"], r"sweep: no file or shipped sweep named 'bitmod-aray'; shipped"),
     ],
 )
