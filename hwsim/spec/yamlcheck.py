@@ -83,6 +83,7 @@ RANGES: dict[str, dict] = {
     "activation_bits": {"le": 64},
     "scale_bits": {"le": 64},
     "group_size": {"le": 2**32},
+    "bits_per_weight": {"le": 64},  # a menu budget: no format is wider
     "luts": {"le": 2**40},
     "dsps": {"le": 2**32},
     "bram_36k": {"le": 2**32},

@@ -96,6 +96,7 @@ def _spec(where: str, raw):
         ("axis", "int", {}),
         ("percentile", "num", {"gt": 0}),
         ("group_size", "int", {"gt": 0}),
+        ("bits_per_weight", "num", {"gt": 0}),
     ):
         if raw.get(key) is not None:  # the range of each number, before QuantSpec's own checks
             number(f"{where}.", key, raw[key], kind, **bound)
