@@ -74,8 +74,8 @@ def pe_kinds() -> list[str]:
     return sorted(_PES)
 
 
-def pe_parameters(kind: str) -> tuple[str, ...]:
-    """Names of the constructor parameters of PE `kind`."""
+def _pe_class(kind) -> type:
+    """The registered class of PE `kind` (a name), or a one-line error."""
     _load_all()
     if not isinstance(kind, str):
         raise HwsimError(
@@ -84,20 +84,17 @@ def pe_parameters(kind: str) -> tuple[str, ...]:
         )
     if kind not in _PES:
         raise HwsimError(f"unknown PE kind {kind!r}; closest: {closest(kind, _PES)}")
-    return tuple(inspect.signature(_PES[kind]).parameters)
+    return _PES[kind]
+
+
+def pe_parameters(kind: str) -> tuple[str, ...]:
+    """Names of the constructor parameters of PE `kind`."""
+    return tuple(inspect.signature(_pe_class(kind)).parameters)
 
 
 def get_pe(kind: str, **params):
     """An instance of PE `kind` with `params`, validated."""
-    _load_all()
-    if not isinstance(kind, str):
-        raise HwsimError(
-            f"PE kind: expected a name (str), got {type(kind).__name__}; "
-            f"one of {', '.join(sorted(_PES))}"
-        )
-    if kind not in _PES:
-        raise HwsimError(f"unknown PE kind {kind!r}; closest: {closest(kind, _PES)}")
-    cls = _PES[kind]
+    cls = _pe_class(kind)
     accepted = inspect.signature(cls).parameters
     unknown = sorted(set(params) - set(accepted))
     if unknown:
