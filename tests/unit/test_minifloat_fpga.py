@@ -8,27 +8,18 @@ bit for bit. A 9-bit accumulator wraps, and then the two must differ.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from scripts import load_script
 
 torch = pytest.importorskip("torch")
 
 from hwsim.eval.tasks import Task  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
 def study():
-    spec = importlib.util.spec_from_file_location(
-        "minifloat_fpga", ROOT / "reports/paper/minifloat_fpga.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("reports/paper/minifloat_fpga.py")
 
 
 def cosine(ref, got) -> dict:

@@ -13,26 +13,18 @@ hwsim's matched archs must give exactly these counts, and the order MixPE-W4A8 <
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
+from scripts import load_script
 
 from hwsim.workload import load_workload
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def repro():
-    spec = importlib.util.spec_from_file_location(
-        "mixpe_reproduction", ROOT / "reports/paper/mixpe_reproduction.py"
-    )
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("reports/paper/mixpe_reproduction.py")
 
 
 @pytest.fixture(scope="module")

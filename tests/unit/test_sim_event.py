@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from scripts import load_script
 
 from hwsim.sim import simulate
 from hwsim.sim.engine import split, tile_plan
@@ -182,12 +183,7 @@ def test_recurrence_equals_the_simpy_model_on_measured_folds():
 def test_golden_set_event_between_max_and_sum():
     """max(compute, dram) <= event <= compute + dram + the DRAM latency of each tile's load
     (a load's latency is DRAM time the busy count leaves out)."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "golden" / "sim_cases.py"
-    spec = importlib.util.spec_from_file_location("sim_cases", path)
-    cases = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cases)
+    cases = load_script("tests/golden/sim_cases.py")
     for arch_name, card, mode in cases.CASES:
         if mode == "scalesim":
             continue

@@ -5,17 +5,12 @@ Re-pin after a reviewed change with `python tests/golden/sim_cases.py --write`.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from scripts import load_script
 
-_SPEC = importlib.util.spec_from_file_location(
-    "sim_cases", Path(__file__).resolve().parents[1] / "golden" / "sim_cases.py"
-)
-sim_cases = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(sim_cases)
+sim_cases = load_script("tests/golden/sim_cases.py")
 CASES, GOLDEN, case_key, compute, diff = (
     sim_cases.CASES,
     sim_cases.GOLDEN,

@@ -5,21 +5,15 @@ and MACs, and ZigZag was given the energies hwsim prices the tpu_int8 arch with.
 from __future__ import annotations
 
 import copy
-import importlib.util
-from pathlib import Path
 
 import pytest
+from scripts import load_script
 
 import hwsim
 
-PAPER = Path(__file__).resolve().parents[2] / "reports" / "paper"
-
 
 def _module(name: str):
-    spec = importlib.util.spec_from_file_location(name, PAPER / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(f"reports/paper/{name}.py")
 
 
 @pytest.fixture(scope="module")
