@@ -40,10 +40,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
 
-    from hwsim.search.api import search
-    from hwsim.search.budget import parse_budget
-    from hwsim.search.layers import select_layers, unfold_layers
-    from hwsim.search.solver import frontier, solve
+    from hwsim.layersearch.api import search
+    from hwsim.layersearch.budget import parse_budget
+    from hwsim.layersearch.layers import select_layers, unfold_layers
+    from hwsim.layersearch.solver import frontier, solve
     from hwsim.workload import load_workload
 
     layers = select_layers(unfold_layers(load_workload(MODEL)))

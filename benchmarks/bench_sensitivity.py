@@ -1,4 +1,4 @@
-"""Wall time of the per-layer sensitivities (hwsim.search.sensitivity) on the shipped models.
+"""Wall time of the per-layer sensitivities (hwsim.layersearch.sensitivity) on the shipped models.
 
 `python benchmarks/bench_sensitivity.py [--models smollm2-135m,minilm-l6] [--samples 16]
 [--max-tokens 64] [--measured]`: per model, the Hessian traces (Hutchinson, `samples`
@@ -37,7 +37,7 @@ def _timed(fn, *args, **kwargs):
 
 def main() -> None:
     from hwsim.eval.tasks import load_task
-    from hwsim.search.sensitivity import hessian_traces, sensitivities
+    from hwsim.layersearch.sensitivity import hessian_traces, sensitivities
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="smollm2-135m,minilm-l6")

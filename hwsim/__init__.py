@@ -37,7 +37,7 @@ _LAZY = {
     "simulate": ("hwsim.sim", "simulate"),
     "explore": ("hwsim.dse", "explore"),
     "evaluate": ("hwsim.eval", "evaluate"),
-    "search": ("hwsim.search", "search"),
+    "search": ("hwsim.layersearch", "search"),
 }
 
 __all__ = sorted([*_LAZY, "pe", "__version__"])

@@ -20,7 +20,7 @@ COMMAND_MODULES = (
     "hwsim.report.commands",  # run, report, compare
     "hwsim.dse.commands",  # sweep
     "hwsim.eval.commands",  # eval, warmup
-    "hwsim.search.commands",  # search
+    "hwsim.layersearch.commands",  # search
 )
 
 

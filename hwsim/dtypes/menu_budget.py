@@ -7,7 +7,7 @@ subject to mean element bits (codes only; group scales are counted apart, as Pre
 scale_bits) <= the budget. Every group pays the same bits for a format, so with two formats
 the knapsack is a sort: the m groups the wider format helps most take it, m the most the
 budget allows (ties to the lower group index). With more formats it is solved as an integer
-program by HiGHS through hwsim.search.solver (groups as its layers, menu formats as its
+program by HiGHS through hwsim.layersearch.solver (groups as its layers, menu formats as its
 candidates, the budget as its `size` bits-per-weight row), the solver HAWQ-V3-style layer
 searches use, at a zero relative MIP gap (HiGHS's absolute gap, 1e-6, is of the objective
 scaled to the largest group's error = 1). When the
@@ -67,9 +67,9 @@ def _two_formats(sse, bits, budget: float, free: np.ndarray) -> np.ndarray:
 
 
 def _milp(sse, bits, budget: float) -> np.ndarray:
-    from hwsim.search.budget import Budget
-    from hwsim.search.costs import CostTable
-    from hwsim.search.solver import solve
+    from hwsim.layersearch.budget import Budget
+    from hwsim.layersearch.costs import CostTable
+    from hwsim.layersearch.solver import solve
 
     n_cand, n_rows = sse.shape
     norm = float(np.max(sse[np.isfinite(sse)], initial=0.0)) or 1.0  # objective of order 1

@@ -9,7 +9,7 @@ each candidate names the unit it runs on (the recipe rule's `unit:`), so choosin
 per layer also chooses its hardware. Candidates: INT4 and INT8 on the integer array, FP8 E4M3
 and FP8 E5M2 on the floating-point one (weights per output channel, activations per token).
 Sensitivity: the measured change of the task metric when only that layer is quantized, as
-the hardware computes it (hwsim.search.sensitivity, method measured). Cost: hwsim's analytic
+the hardware computes it (hwsim.layersearch.sensitivity, method measured). Cost: hwsim's analytic
 simulation per layer. The frontier sweeps a latency budget from the fastest assignment to
 the one of least sensitivity; accuracy (hwsim eval's hardware column) is measured for the
 uniform formats and for frontier points, so each mixed point is judged against the uniform
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import hwsim  # noqa: E402
 from hwsim.eval.metrics import headline  # noqa: E402
-from hwsim.search.costs import assemble  # noqa: E402
+from hwsim.layersearch.costs import assemble  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PAPER = (
@@ -61,7 +61,7 @@ def accuracy(task: str, recipe: dict) -> float:
 
 
 def case(model: str, points: int, evaluated: int, cache: Path | None) -> dict:
-    from hwsim.search.candidates import load_candidates
+    from hwsim.layersearch.candidates import load_candidates
 
     task = MODELS[model]
     r = hwsim.search(

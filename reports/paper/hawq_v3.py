@@ -6,7 +6,7 @@
 For each shipped model and int arch: every linear / convolution (tracer names, layers
 unfolded) is W8A8 or W4A4 (weights per output channel, activations per token / pixel, round to
 nearest). Sensitivity: HAWQ-V3's Hessian-weighted perturbation (Hutchinson trace of each
-layer's Hessian x its quantization error, hwsim.search.sensitivity, operands as the arch's
+layer's Hessian x its quantization error, hwsim.layersearch.sensitivity, operands as the arch's
 PEs take them). Cost: hwsim's analytic simulation of each layer at each candidate. The ILP
 minimises summed perturbation under latency <= 0.77 x uniform INT8 (HAWQ-V3's "23% less
 latency than INT8" point); the frontier sweeps that budget. Accuracy of uniform INT8, uniform
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 import hwsim  # noqa: E402
 from hwsim.eval.metrics import headline  # noqa: E402
-from hwsim.search.costs import assemble  # noqa: E402
+from hwsim.layersearch.costs import assemble  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PAPER = (
@@ -53,7 +53,7 @@ def accuracy(arch: str, task: str, recipe: dict) -> float:
 
 
 def case(arch: str, model: str, cache: Path | None) -> dict:
-    from hwsim.search.candidates import load_candidates
+    from hwsim.layersearch.candidates import load_candidates
 
     task = MODELS[model]
     r = hwsim.search(

@@ -13,11 +13,11 @@ import pytest
 
 import hwsim
 from hwsim.errors import HwsimError
-from hwsim.search.api import search
-from hwsim.search.budget import parse_budget, value
-from hwsim.search.candidates import Candidate, load_candidates
-from hwsim.search.layers import rule_pattern, select_layers, unfold_layers
-from hwsim.search.solver import solve
+from hwsim.layersearch.api import search
+from hwsim.layersearch.budget import parse_budget, value
+from hwsim.layersearch.candidates import Candidate, load_candidates
+from hwsim.layersearch.layers import rule_pattern, select_layers, unfold_layers
+from hwsim.layersearch.solver import solve
 from hwsim.workload import load_workload
 from hwsim.workload.recipe import load_recipe
 

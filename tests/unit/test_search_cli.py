@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from hwsim.cli import main
-from hwsim.search.layers import select_layers, unfold_layers
+from hwsim.layersearch.layers import select_layers, unfold_layers
 from hwsim.workload import load_workload
 from tests.unit.cli_contract import run_bad
 

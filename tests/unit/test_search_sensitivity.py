@@ -39,7 +39,7 @@ def _mlp_loss():
 
 
 def test_hutchinson_equals_the_exact_hessian_trace_within_its_error():
-    from hwsim.search.sensitivity import hutchinson
+    from hwsim.layersearch.sensitivity import hutchinson
 
     loss, w1, w2 = _mlp_loss()
     est = hutchinson(loss(w1, w2), [w1, w2], samples=4000, seed=0)
@@ -53,7 +53,7 @@ def test_hutchinson_equals_the_exact_hessian_trace_within_its_error():
 
 
 def test_hutchinson_is_bit_reproducible_with_its_seed():
-    from hwsim.search.sensitivity import hutchinson
+    from hwsim.layersearch.sensitivity import hutchinson
 
     loss, w1, w2 = _mlp_loss()
     a = hutchinson(loss(w1, w2), [w1, w2], samples=50, seed=7)
@@ -63,7 +63,7 @@ def test_hutchinson_is_bit_reproducible_with_its_seed():
 
 
 def test_hutchinson_refuses_no_samples():
-    from hwsim.search.sensitivity import hutchinson
+    from hwsim.layersearch.sensitivity import hutchinson
 
     loss, w1, w2 = _mlp_loss()
     with pytest.raises(HwsimError, match="samples: expected an integer >= 1, got 0"):
@@ -79,7 +79,7 @@ def minilm():
 
 @needs_minilm
 def test_omega_is_zero_lossless_and_falls_with_bit_width(minilm, tmp_path):
-    from hwsim.search.sensitivity import hessian_traces, sensitivities
+    from hwsim.layersearch.sensitivity import hessian_traces, sensitivities
 
     cands = [FLOAT, _weights(2), _weights(4), _weights(8)]
     om = sensitivities(minilm, cands, cache_dir=tmp_path, samples=2, layers=[LAYER])
@@ -103,7 +103,7 @@ def test_omega_is_zero_lossless_and_falls_with_bit_width(minilm, tmp_path):
 
 @needs_minilm
 def test_measured_is_zero_lossless_and_positive_quantized(minilm, tmp_path):
-    from hwsim.search.sensitivity import sensitivities
+    from hwsim.layersearch.sensitivity import sensitivities
 
     late = "encoder.layer.4.output.dense"
     cands = [FLOAT, _weights(2), _weights(8)]
@@ -121,7 +121,7 @@ def test_measured_is_zero_lossless_and_positive_quantized(minilm, tmp_path):
 
 @needs_minilm
 def test_measured_on_the_int8_mac_agrees_with_fake_quant(minilm):
-    from hwsim.search.sensitivity import sensitivities
+    from hwsim.layersearch.sensitivity import sensitivities
 
     w8a8 = {"name": "w8a8", "weights": {"format": "int8", "granularity": "channel"},
             "activations": {"format": "int8", "granularity": "channel"}}  # fmt: skip
@@ -132,7 +132,7 @@ def test_measured_on_the_int8_mac_agrees_with_fake_quant(minilm):
 
 @needs_minilm
 def test_upstream_blocks_replay_the_fp32_forward_bit_for_bit(minilm):
-    from hwsim.search.measured import _Upstream
+    from hwsim.layersearch.measured import _Upstream
 
     up = _Upstream(torch, minilm)
     assert sum(r is not None for r in up.records.values()) >= 6  # the encoder's layers
@@ -155,13 +155,13 @@ def test_upstream_blocks_replay_the_fp32_forward_bit_for_bit(minilm):
 
 @needs_minilm
 def test_bad_input_is_one_line(minilm, tmp_path):
-    from hwsim.search.sensitivity import sensitivities
+    from hwsim.layersearch.sensitivity import sensitivities
 
     with pytest.raises(HwsimError, match="method: expected one of hessian, measured, got 'exact'"):
         sensitivities(minilm, [FLOAT], "exact")
     with pytest.raises(HwsimError, match=r"layers: 'decoder\.\*' selects no layer of model "):
         sensitivities(minilm, [FLOAT], "measured", layers=["decoder.*"])
-    from hwsim.search.sensitivity_cache import Store, task_key
+    from hwsim.layersearch.sensitivity_cache import Store, task_key
 
     path = Store(tmp_path, "measured", task_key(minilm, rule=None)).path
     path.write_text("mine")

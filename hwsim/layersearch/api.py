@@ -1,11 +1,11 @@
 """hwsim.search(...): per-layer precision search under hardware budgets (HAWQ-V3, FLIQS).
 
-  1. the workload's layers (hwsim.search.layers: folded layers unfolded, one op each)
-  2. their cost at every candidate, simulated on the arch (hwsim.search.costs), one executor
+  1. the workload's layers (hwsim.layersearch.layers: folded layers unfolded, one op each)
+  2. their cost at every candidate, simulated on the arch (hwsim.layersearch.costs), one executor
      task per candidate (hwsim.dse.executor: inline, local pool or Ray)
-  3. their sensitivity: a table given by the caller, or hwsim.search.sensitivity's (Hessian
+  3. their sensitivity: a table given by the caller, or hwsim.layersearch.sensitivity's (Hessian
      trace x quantization error, or the measured task-metric change)
-  4. the exact ILP (hwsim.search.solver), and a budget sweep along the first budget
+  4. the exact ILP (hwsim.layersearch.solver), and a budget sweep along the first budget
   5. the chosen recipe re-simulated: its cost must be the predicted one (integer costs
      exactly, energy to float rounding), and it must meet every budget
 
@@ -82,18 +82,18 @@ def search(
     cache_dir=None,
 ) -> SearchResult:
     """Choose a candidate per layer minimising summed sensitivity under `budgets` (strings
-    `METRIC <= VALUE`, hwsim.search.budget). `sensitivity`: a precomputed table
+    `METRIC <= VALUE`, hwsim.layersearch.budget). `sensitivity`: a precomputed table
     {layer: {candidate: value}}, else computed for `task` (a hwsim eval model) by `method`
     (hessian | measured; `samples`: Hutchinson's, `max_tokens`: SmolLM2's input length when
     `task` is a name). `base`: the recipe the rest of the workload runs at (its default
     also sets the run-wide precision); `sweep` >= 2 traces that many frontier points;
-    `cache_dir`: hwsim.search.sensitivity's cache; `accuracy`: run the chosen recipe on
+    `cache_dir`: hwsim.layersearch.sensitivity's cache; `accuracy`: run the chosen recipe on
     `task` as the hardware computes it (hwsim.eval)."""
     from hwsim.dse.executor import check_executor
-    from hwsim.search.budget import parse_budget
-    from hwsim.search.candidates import load_candidates
-    from hwsim.search.layers import select_layers, unfold_layers
-    from hwsim.search.solver import check_sweep, frontier, solve
+    from hwsim.layersearch.budget import parse_budget
+    from hwsim.layersearch.candidates import load_candidates
+    from hwsim.layersearch.layers import select_layers, unfold_layers
+    from hwsim.layersearch.solver import check_sweep, frontier, solve
     from hwsim.spec import load_arch
     from hwsim.workload import load_workload
 
@@ -191,7 +191,7 @@ def _base_doc(base) -> dict | None:
 
 
 def _checked_table(sens: dict, wl) -> dict:
-    from hwsim.search.layers import SEARCHED_KINDS
+    from hwsim.layersearch.layers import SEARCHED_KINDS
 
     names = {op.name for op in wl.ops if op.kind in SEARCHED_KINDS}
     for layer, row in sens.items():
@@ -206,7 +206,7 @@ def _checked_table(sens: dict, wl) -> dict:
 
 
 def _recipe(base_doc, assignment, by_name, label, budgets) -> dict:
-    from hwsim.search.costs import assemble
+    from hwsim.layersearch.costs import assemble
 
     doc = assemble(base_doc, assignment, by_name, label)
     said = ", ".join(b.text for b in budgets) or "no budget"
@@ -233,7 +233,7 @@ def _costs(arch, wl, cands, layers, base_doc, mode, profile, stored, workers, ba
     """The CostTable, each candidate's rows read from the store or simulated now."""
     from hwsim.dse.evaluate import Task
     from hwsim.dse.executor import run_tasks
-    from hwsim.search.costs import candidate_rows, row_key, table_from_rows
+    from hwsim.layersearch.costs import candidate_rows, row_key, table_from_rows
 
     common = (
         repr(arch),
@@ -274,14 +274,14 @@ def _costs(arch, wl, cands, layers, base_doc, mode, profile, stored, workers, ba
 
 
 def _sensitivity(task, cands, method, samples, layers, stored, arch, cache_dir) -> dict:
-    """hwsim.search.sensitivity's table for `task` (operands as `arch` gives them to its PEs),
+    """hwsim.layersearch.sensitivity's table for `task` (operands as `arch` gives them to its PEs),
     its values kept in (and read from) the store; `cache_dir`: that module's own cache, which
     a stopped measured run resumes from layer by layer."""
     if task is None:
         raise HwsimError(
             "search: expected a sensitivity table or a task (an eval model) to measure it on"
         )
-    from hwsim.search.sensitivity import sensitivities
+    from hwsim.layersearch.sensitivity import sensitivities
 
     task_id = json.dumps([task.name, task.meta, samples if method == "hessian" else None])
     keys = {
@@ -332,8 +332,14 @@ def _table_of(keys: dict, got: dict) -> dict:
 def resimulate(arch, wl, recipe: dict, mode, profile, table) -> dict:
     """The recipe simulated again from its document: every budget metric's value, and the
     cost table's totals it must equal."""
-    from hwsim.search.budget import METRICS, scale
-    from hwsim.search.costs import ADDITIVE, fpga_constants, op_costs, simulate_recipe, sum_costs
+    from hwsim.layersearch.budget import METRICS, scale
+    from hwsim.layersearch.costs import (
+        ADDITIVE,
+        fpga_constants,
+        op_costs,
+        simulate_recipe,
+        sum_costs,
+    )
 
     st, bound = simulate_recipe(arch, wl, recipe, mode, profile)
     totals = sum_costs(v for _, v in op_costs(st, bound))

@@ -25,7 +25,7 @@ hessian   HAWQ-V2 / V3 (Dong et al., NeurIPS 2020; Yao et al., ICML 2021;
           is the Gauss-Newton matrix, positive semidefinite).
           Cost: one forward, 1 + `samples` backwards, one quantization of every operand per
           candidate (measured on SmolLM2-135M and MiniLM: benchmarks/RESULTS.md).
-measured  (hwsim.search.measured) the task metric's change when only that layer is quantized,
+measured  (hwsim.layersearch.measured) the task metric's change when only that layer is quantized,
           every other op fp32: perplexity (SmolLM2), 1 - embedding cosine (MiniLM),
           1 - p(fp32 top-1) (EfficientNet), against the same layer computed from unquantized
           operands (float64 products rounded once to fp32): a lossless candidate scores 0.
@@ -54,7 +54,7 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.eval.metrics import METRICS
-from hwsim.search.sensitivity_cache import Store, arch_key, task_key
+from hwsim.layersearch.sensitivity_cache import Store, arch_key, task_key
 from hwsim.workload.tracer import call_name, import_torch, matmul_class, record_op
 
 METHODS = ("hessian", "measured")
@@ -75,10 +75,10 @@ def sensitivities(
     task, candidates, method="hessian", cache_dir=None, arch=None, samples=16, seed=0, layers=None
 ) -> dict:
     """{layer: {candidate name: sensitivity}} of `task` (a hwsim.eval.tasks.Task or a shipped
-    model's name) for each Candidate (hwsim.search.candidates) by `method` (module doc);
+    model's name) for each Candidate (hwsim.layersearch.candidates) by `method` (module doc);
     `layers`: op names or fnmatch patterns to limit it to; `samples` / `seed`: Hutchinson's."""
     from hwsim.eval.tasks import Task, load_task
-    from hwsim.search.candidates import load_candidates
+    from hwsim.layersearch.candidates import load_candidates
 
     if method not in METHODS:
         raise HwsimError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
@@ -99,7 +99,7 @@ def sensitivities(
                 t, e = traces[n], errs[n]
                 out[n][c.name] = _clamped(t["weights"]) * e[0] + _clamped(t["inputs"]) * e[1]
         return out
-    from hwsim.search.measured import measured
+    from hwsim.layersearch.measured import measured
 
     return measured(task, candidates, arch, cache_dir, wl, names)
 

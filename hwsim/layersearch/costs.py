@@ -63,7 +63,7 @@ class CostTable:
 def assemble(base: dict | None, choice: dict, candidates: dict, name: str) -> dict:
     """The recipe document: the base's default, one rule per chosen layer (layer -> candidate
     name), then the base's own rules (first match wins, so a layer's rule comes first)."""
-    from hwsim.search.layers import rule_pattern
+    from hwsim.layersearch.layers import rule_pattern
 
     doc = {"version": 1, "name": name}
     if base and base.get("description"):

@@ -3,7 +3,7 @@
 HAWQ-V3 (Yao et al., ICML 2021, arXiv 2011.10680) picks each layer's bit-width with an ILP:
 minimise the summed sensitivity subject to a budget on model size, BOPs or latency. Here x[l, c]
 is 1 when layer l takes candidate c, sum_c x[l, c] = 1 per layer, and each budget is the linear
-row scale x (constant + sum x[l, c] cost[l, c]) <= bound (hwsim.search.budget), solved with
+row scale x (constant + sum x[l, c] cost[l, c]) <= bound (hwsim.layersearch.budget), solved with
 scipy.optimize.milp (HiGHS) at a zero MIP gap, so the optimum is exact. Every answer is
 checked against its budgets again in exact arithmetic on the cost table; a solver tolerance
 that let a row slip re-solves with that row tightened by the slip.
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.search.budget import Budget, bound, scale, value
-from hwsim.search.costs import CONSTANT
+from hwsim.layersearch.budget import Budget, bound, scale, value
+from hwsim.layersearch.costs import CONSTANT
 
 _TIGHTEN_TRIES = 4
 

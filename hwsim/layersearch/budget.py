@@ -5,7 +5,7 @@
     energy <= 2.5e9            pJ;  cycles, dram (bytes), weight_bytes, bops likewise
     luts <= device             FPGA: the part's LUTs (dsps alike); `0.8*device` for 80%
 
-Every metric is linear in the one-hot choice of the layers' candidates (hwsim.search.costs):
+Every metric is linear in the one-hot choice of the layers' candidates (hwsim.layersearch.costs):
 scale x (constant + sum over layers of the chosen candidate's cost).
 """
 

@@ -1,4 +1,4 @@
-"""The `measured` sensitivity (hwsim.search.sensitivity's module doc): the task metric's change
+"""The `measured` sensitivity (hwsim.layersearch.sensitivity's module doc): the task metric's change
 when only one layer is quantized, the rest of the model fp32."""
 
 from __future__ import annotations
@@ -7,14 +7,14 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.eval.metrics import METRICS, headline, worse_sign
-from hwsim.search.sensitivity import (
+from hwsim.layersearch.sensitivity import (
     candidate_recipe,
     hooked,
     op_instances,
     op_plans,
     spec_quantizer,
 )
-from hwsim.search.sensitivity_cache import Store, arch_key, task_key
+from hwsim.layersearch.sensitivity_cache import Store, arch_key, task_key
 from hwsim.workload.tracer import import_torch, matmul_class, record_op
 
 

@@ -120,10 +120,10 @@ def read_table(path: Path) -> dict:
 
 
 def _search(args) -> int:
+    from hwsim.layersearch.api import search
+    from hwsim.layersearch.budget import parse_budget
+    from hwsim.layersearch.report import SEARCH_FILES, STORE, counts, write_report
     from hwsim.report.outdir import OutputDir
-    from hwsim.search.api import search
-    from hwsim.search.budget import parse_budget
-    from hwsim.search.report import SEARCH_FILES, STORE, counts, write_report
 
     for b in args.budget:  # a malformed budget is refused before anything runs
         parse_budget(b)

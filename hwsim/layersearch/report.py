@@ -1,7 +1,7 @@
 """A search's report directory (hwsim.report.outdir: only hwsim's own files are replaced).
 
 recipe.yaml     the chosen per-layer recipe: `hwsim run/eval/sweep --quant` take it as is
-workload.yaml   the workload its rules name, layers unfolded (hwsim.search.layers)
+workload.yaml   the workload its rules name, layers unfolded (hwsim.layersearch.layers)
 assignment.csv  per layer: the candidate chosen, its sensitivity and its costs
 frontier.csv    the budget sweep: bound, summed sensitivity, predicted and re-simulated value
 frontier.png    that frontier, with the uniform candidates beside it
@@ -34,7 +34,7 @@ SEARCH_FILES = frozenset(
 
 def uniform_points(result, metric: str) -> list[tuple[str, float, float]]:
     """(candidate, metric value, summed sensitivity) of each candidate every layer can run."""
-    from hwsim.search.budget import value
+    from hwsim.layersearch.budget import value
 
     t, out = result.table, []
     for c in t.candidates:
@@ -69,7 +69,7 @@ def counts(assignment: dict) -> dict:
 
 
 def summary(result) -> dict:
-    from hwsim.search.budget import METRICS
+    from hwsim.layersearch.budget import METRICS
 
     sol = result.solution
     return {
@@ -105,7 +105,7 @@ def summary(result) -> dict:
 
 
 def _predicted(result, metric: str) -> float:
-    from hwsim.search.budget import value
+    from hwsim.layersearch.budget import value
 
     return value(metric, result.table, result.solution.assignment)
 

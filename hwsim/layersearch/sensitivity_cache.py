@@ -1,5 +1,6 @@
-"""Sensitivity results on disk (hwsim.search.sensitivity): one JSON file per key, the key (model,
-its inputs, the method's settings, the candidate's rule, the arch, hwsim's version) inside it."""
+"""Sensitivity results on disk (hwsim.layersearch.sensitivity): one JSON file per key, the
+key (model, its inputs, the method's settings, the candidate's rule, the arch, hwsim's version)
+inside it."""
 
 from __future__ import annotations
 
