@@ -10,7 +10,7 @@ where decode is the element format's (or, with a menu, the group's chosen format
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -178,6 +178,53 @@ class QTensor:
 def is_qtensor(x) -> bool:
     """True for a QTensor: operands of the PEs and the simulator are QTensors or plain arrays."""
     return isinstance(x, QTensor)
+
+
+# meta entries led by the tensor's own leading axes (OliVe's masks, its side-stored pad codes)
+# and those with one entry per scale group in layout order; every other entry is per tensor
+_META_ROWS = ("outlier_mask", "victim_mask", "pad_codes")
+_META_GROUPS = ("clip_ratios", "targets")
+_META_COUNTS = {"n_outliers": "outlier_mask", "n_victims": "victim_mask"}
+
+
+def instance(x, b: int):
+    """Instance b of a batch x [B, rows, K] quantized as one tensor (every head of an attention
+    op, every group of a grouped conv): a [rows, K] operand whose per-tensor scale, second-level
+    scale and per-tensor format choice are the whole tensor's. Plain arrays: x[b]."""
+    if not isinstance(x, QTensor):
+        return x[b]
+    ndim, B = x.codes.ndim, x.codes.shape[0]
+    spec = x.spec
+    if x.spec.granularity != "tensor" and spec.axis % ndim == 0:
+        raise HwsimError(
+            f"QuantSpec.axis: a batch of GEMM instances is quantized along K (axis -1), "
+            f"got axis {spec.axis} of a {ndim}-d tensor"
+        )
+    if spec.axis >= 0:  # the same axis counted from the end, which slicing keeps
+        spec = replace(spec, axis=spec.axis - ndim)
+
+    def lead(a):
+        return None if a is None else np.asarray(a)[b if np.shape(a)[0] > 1 else 0]
+
+    meta = dict(x.meta)
+    for k in _META_ROWS:
+        if k in meta:
+            meta[k] = lead(meta[k])
+    for k in _META_GROUPS:
+        if np.ndim(meta.get(k)) == 1:
+            meta[k] = np.asarray(meta[k]).reshape(B, -1)[b]
+    for k, mask in _META_COUNTS.items():
+        if k in meta:
+            meta[k] = int(np.count_nonzero(meta[mask]))
+    return QTensor(
+        codes=x.codes[b],
+        scales=lead(x.scales),
+        zero_points=lead(x.zero_points),
+        spec=spec,
+        format_ids=lead(x.format_ids),
+        scale_codes=lead(x.scale_codes),
+        meta=meta,
+    )
 
 
 @dataclass(frozen=True)

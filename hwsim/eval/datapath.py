@@ -1,5 +1,9 @@
 """One matrix op of a live forward, three ways: as its unit's PE computes it, fake-quantized, fp32.
 
+Both take a batch of GEMM instances, a [..., M, K] and w [..., N, K] (heads, conv groups),
+quantized as the one tensor it is (hwsim.sim.tensors.operands): a per-tensor scale spans the
+batch, as in the recipe's fake-quant path (hwsim.workload.accuracy).
+
 `hardware(p, a, w)` quantizes the operands with OpPlan `p`'s own QuantSpecs
 (hwsim.sim.tensors.operands: the recipe's exactly, else the arch's formats, groups that do not
 divide K zero-padded) and runs its unit's PE `run(a, w)`: the PE's exact output, its
@@ -57,13 +61,14 @@ def _factored(x) -> tuple:
         from hwsim.dtypes import dequantize
 
         s = np.asarray(x.scales, dtype=np.float64)
-        values = dequantize(replace(x, scales=np.ones_like(s)))  # decode(codes) - zero points
-        return values, np.broadcast_to(s.reshape(-1, 1), (x.shape[0], 1))
+        if s.shape[-1] == 1:  # one scale per row (or tensor): constant along K
+            values = dequantize(replace(x, scales=np.ones_like(s)))  # decode(codes) - zero points
+            return values, np.broadcast_to(s, (*x.shape[:-1], 1))
     return dequantized(x), None
 
 
 def fake(p, a: np.ndarray, w: np.ndarray, cache=None, key=None) -> np.ndarray:
-    """fp32 [M, N]: quantize -> dequantize each operand, float64 product, one fp32 rounding.
+    """fp32 [..., M, N]: quantize -> dequantize each operand, float64 product, one fp32 rounding.
     Per-tensor / per-token / per-channel scales are factored out of the sum (the same real
     number, one rounding per scale instead of one per product), as the dequantisation unit
     applies them."""
@@ -77,31 +82,35 @@ def fake(p, a: np.ndarray, w: np.ndarray, cache=None, key=None) -> np.ndarray:
         vw, sw = cache.get((key, "dequantized")) or cache.setdefault(
             (key, "dequantized"), _factored(W)
         )
-    out = va @ vw.T
+    out = va @ np.swapaxes(vw, -1, -2)
     if sa is not None:
         out = out * sa
     if sw is not None:
-        out = out * sw.T
+        out = out * np.swapaxes(sw, -1, -2)
     return out.astype(np.float32)
 
 
 def hardware(p, a: np.ndarray, w: np.ndarray, cache=None, key=None):
-    """(fp32 [M, N], PEResult without `out`, or None where the op ran `fake`) of one GEMM;
-    `cache` / `key`: quantized weights kept across forwards (hwsim.sim.tensors.operands)."""
-    from hwsim.sim.tensors import operands
+    """(fp32 [..., M, N], [PEResult without `out`] per instance, or None where the op ran
+    `fake`); `cache` / `key`: quantized weights kept across forwards
+    (hwsim.sim.tensors.operands)."""
+    from hwsim.sim.tensors import instances, operands
 
     unit = p.unit
     if p.op.weight_is_activation and not runs_on_pe(p):
         return fake(p, a, w), None
-    A, W = operands(p, a, w, cache, key)
-    try:
-        res = unit.pe.run(A, W)
-    except HwsimError as e:
-        raise HwsimError(f"unit {unit.name!r} ({unit.array.pe_kind}): {e}") from None
-    out = res.out
-    if unit.array.pe_kind not in SCALING_PES:
-        out = _dequantisation_unit(out, A, W, unit)
-    return np.asarray(out, dtype=np.float64).astype(np.float32), replace(res, out=None)
+    outs, results = [], []
+    for a_b, w_b in instances(*operands(p, a, w, cache, key)):
+        try:
+            res = unit.pe.run(a_b, w_b)
+        except HwsimError as e:
+            raise HwsimError(f"unit {unit.name!r} ({unit.array.pe_kind}): {e}") from None
+        out = res.out
+        if unit.array.pe_kind not in SCALING_PES:
+            out = _dequantisation_unit(out, a_b, w_b, unit)
+        outs.append(np.asarray(out, dtype=np.float64).astype(np.float32))
+        results.append(replace(res, out=None))
+    return (outs[0] if np.ndim(a) == 2 else np.stack(outs)), results
 
 
 def _dequantisation_unit(out, A, W, unit) -> np.ndarray:

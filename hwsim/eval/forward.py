@@ -77,20 +77,17 @@ def replaced_output(torch, module, name, args, output, p, column, log, cache):
     A, W = op.inputs, op.weights
     if A.ndim == 2:
         A, W = A[None], W[None]
-    outs, results = [], []
-    for b in range(A.shape[0]):
-        if column == "fake":
-            outs.append(datapath.fake(p, A[b], W[b], cache, (name, b)))
-        else:
-            out, res = datapath.hardware(p, A[b], W[b], cache, (name, b))
-            outs.append(out)
-            results.append(res)
-    y = torch.from_numpy(torch_layout(np.stack(outs), module, output, torch))
+    results = None
+    if column == "fake":
+        out = datapath.fake(p, A, W, cache, name)
+    else:
+        out, results = datapath.hardware(p, A, W, cache, name)
+    y = torch.from_numpy(torch_layout(out, module, output, torch))
     bias = getattr(module, "bias", None)
     if bias is not None:
         y = y + (bias[:, None, None] if isinstance(module, torch.nn.Conv2d) else bias)
     entry = OpLog(y.numpy().copy())
-    if column == "hardware" and all(r is not None for r in results):
+    if results is not None:
         entry.inputs, entry.weights, entry.pe_results = op.inputs, op.weights, results
     log[name] = entry
     return y

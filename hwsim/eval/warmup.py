@@ -53,10 +53,7 @@ def warmup():
             try:
                 bound = plan(arch, wl, recipe)
                 for p in bound.ops:
-                    for b in range(p.op.batch):
-                        A = p.op.inputs if p.op.batch == 1 else p.op.inputs[b]
-                        W = p.op.weights if p.op.batch == 1 else p.op.weights[b]
-                        datapath.hardware(p, A, W)
+                    datapath.hardware(p, p.op.inputs, p.op.weights)
             except HwsimError:
                 continue  # this arch cannot take this recipe: nothing of it to compile
             name = recipe.name if recipe is not None else "(arch precision)"

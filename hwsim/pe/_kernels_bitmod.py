@@ -7,18 +7,29 @@ overflow. Under that proof RNE(x) to `man_bits` fraction bits is Veltkamp's spli
 hi = (x * C) + (x - x * C) with C = 2**(52 - man_bits) + 1: a rounding to nearest, ties to even,
 on man_bits + 1 significant bits (Boldo, "Pitfalls of a full floating-point proof", IJCAR
 2006; tests check every tie pattern). Three dependent float operations and no branch, so
-independent activation rows fill the vector lanes. Everything else (the lane products and
-their adder-tree sum in lane order, the fp32 group register with its saturation) is the
-operation hwsim.pe._kernels_serial.bitmod_float_gemm performs, in the same order. No
-fastmath: LLVM must not simplify the split away.
+independent activation rows fill the vector lanes. The same proof makes every lane product
+(an activation times a signed power of two) and every partial sum of the adder tree exact,
+so the tree is summed by fused multiply-adds (one instruction per lane instead of two; any
+order gives the same exact sum). Everything else (the fp32 group register with its
+saturation) is the operation hwsim.pe._kernels_serial.bitmod_float_gemm performs, in the
+same order. No fastmath: LLVM must not simplify the split away.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from hwsim.pe._kernels_serial import FP32_MAX, acc_add_rne, decode_terms
+
+
+@intrinsic
+def fma(typingctx, x, y, z):
+    """x * y + z with one rounding (LLVM's llvm.fma)."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+    return sig, lambda context, builder, signature, args: builder.fma(*args)
+
 
 ROW_BLOCK = 32  # activation rows in flight per weight row: independent rounding chains
 
@@ -65,7 +76,7 @@ def bitmod_split_gemm(a_t, codes, fid, coef_tab, scode, gs, dp, man_bits):
                         _chunk(a_t, c0, c, m0, acc0, s, split)
                         _chunk(a_t, c1, c, m0, acc1, s, split)
                         continue
-                    # 4 lanes (BitMoD's): the adder tree in lane order ((p0 + p1) + p2) + p3
+                    # 4 lanes (BitMoD's): the adder tree's exact sum s by fused multiply-adds
                     # for both weight rows, then acc = RNE(acc + s) by the split (an exact
                     # sum, then three operations, no branch)
                     k0 = c * 4
@@ -77,8 +88,8 @@ def bitmod_split_gemm(a_t, codes, fid, coef_tab, scode, gs, dp, man_bits):
                         w0, w1, w2, w3 = c0[c, t, 0], c0[c, t, 1], c0[c, t, 2], c0[c, t, 3]
                         v0, v1, v2, v3 = c1[c, t, 0], c1[c, t, 1], c1[c, t, 2], c1[c, t, 3]
                         for j in range(ROW_BLOCK):
-                            x = acc0[j] + (((r0[j] * w0 + r1[j] * w1) + r2[j] * w2) + r3[j] * w3)
-                            y = acc1[j] + (((r0[j] * v0 + r1[j] * v1) + r2[j] * v2) + r3[j] * v3)
+                            x = acc0[j] + fma(r3[j], w3, fma(r2[j], w2, fma(r1[j], w1, r0[j] * w0)))
+                            y = acc1[j] + fma(r3[j], v3, fma(r2[j], v2, fma(r1[j], v1, r0[j] * v0)))
                             hx = x * split
                             hy = y * split
                             acc0[j] = hx + (x - hx)

@@ -23,8 +23,9 @@ the arch loads.
 Precision of an op: its unit's default precision (the unit's `precision:`, else the arch's),
 overridden by `quant` (hwsim.sim.precision). The recipe's QuantSpecs are kept exactly as
 written (`weights`, `activations`, and `kv` for attention ops, whose second operand is the K
-or V cache: the weight slot of the recipe rule selecting that op; the recipe's default
-weights are weights only); None where the operand stays float or no recipe is given.
+or V cache: the weight slot of the recipe rule selecting that op, else the op's activation
+spec; the recipe's default weights are weights only, hwsim.workload.recipe.Recipe.specs_for);
+None where the operand stays float or no recipe is given.
 Storage bits are derived from `precision` (and `kv`: K / V move at the KV spec's bits, else
 at the activation width). An attention op with a KV spec multiplies in that format when its
 PE takes it; a PE that cannot (BitMoD's term-serial weight side) is timed on its unit's own
@@ -246,7 +247,7 @@ def _plan_op(arch, units, run_prec, recipe, quant, op: Op, cache, rule, objectiv
         id(op) if op.inputs is not None else None,  # traced tensors: time each op's own
     )
     if key not in cache:
-        cache[key] = _bind(arch, unit, run_prec[unit.name], recipe, quant, rule, op, key, objective)
+        cache[key] = _bind(arch, unit, run_prec[unit.name], recipe, quant, op, key, objective)
     p = cache[key]
     return p if p.op is op else _for_op(p, op)
 
@@ -295,13 +296,13 @@ def _for_op(p: OpPlan, op: Op) -> OpPlan:
     return twin
 
 
-def _bind(arch, unit, run_prec, recipe, quant, rule, op: Op, key, objective) -> OpPlan:
+def _bind(arch, unit, run_prec, recipe, quant, op: Op, key, objective) -> OpPlan:
     """The OpPlan of the first op of its key: precision, specs, PE model and mapping."""
     prec = op_precision(run_prec, quant, op)
     weights, a_spec = recipe.specs_for(op) if recipe is not None else (None, None)
     kv = None
-    if op.weight_is_activation:  # K / V: only a rule selecting the op says their format
-        weights, kv = None, (rule.specs.get("weights") if rule is not None else None)
+    if op.weight_is_activation:  # K / V: the rule's spec for them, else the activations'
+        weights, kv = None, weights
     kv_prec = _kv_precision(prec, kv) if op.weight_is_activation else None
     try:
         pe = _op_pe(unit, prec, kv_prec)

@@ -125,10 +125,13 @@ def pad_k(x: np.ndarray, K: int) -> np.ndarray:
 
 
 def operands(p, a: np.ndarray, w: np.ndarray, cache: dict | None = None, key=None) -> tuple:
-    """(activations, second operand) of one GEMM instance of OpPlan `p` as its PE takes them:
-    floats or QTensors quantized with the op's own specs (module doc), along K zero-padded to
-    whole groups (padded_k: zero activations times zero weights add nothing). `cache` keeps
-    the quantized weights under the caller's `key` (naming this op's weights, which must not
+    """(activations, second operand) of OpPlan `p` as its PE takes them: floats or QTensors
+    quantized with the op's own specs (module doc), along K zero-padded to whole groups
+    (padded_k: zero activations times zero weights add nothing). a [..., M, K], w [..., N, K]:
+    a batch of GEMM instances is quantized as the one tensor it is (a per-tensor scale spans
+    every head, every conv group), as hwsim.workload.recipe and hwsim.workload.accuracy
+    quantize it; hwsim.dtypes.qtensor.instance takes one instance out. `cache` keeps the
+    quantized weights under the caller's `key` (naming this op's weights, which must not
     change while it uses the cache): a model's weights are quantized once for all forwards."""
     from hwsim.dtypes import quantize
 
@@ -164,6 +167,16 @@ def float_formats(p) -> tuple:
     return a_fmt, None
 
 
+def instances(A, W) -> list:
+    """[(a, w)] per GEMM instance of operands as `operands` returns them: [M, K] ones are one
+    instance, [B, M, K] ones B (hwsim.dtypes.qtensor.instance)."""
+    from hwsim.dtypes.qtensor import instance
+
+    if len(A.shape) == 2:
+        return [(A, W)]
+    return [(instance(A, b), instance(W, b)) for b in range(A.shape[0])]
+
+
 # id(op.inputs) -> (op.inputs, PEResult per batch instance): results computed from these very
 # arrays by the caller (hwsim.eval), so the timing re-uses the bits instead of re-running
 _KNOWN: dict = {}
@@ -195,7 +208,7 @@ def run_tensors(p, T: int, fold_count: int):
     work over all instances: what one PE would spend doing every MAC of the op serially)
     of OpPlan `p`."""
     op, unit = p.op, p.unit
-    arr, pe = unit.array, unit.pe
+    arr = unit.array
     A, W = np.asarray(op.inputs), np.asarray(op.weights)
     if A.ndim == 2:
         A, W = A[None], W[None]
@@ -208,12 +221,14 @@ def run_tensors(p, T: int, fold_count: int):
     counts = ActionCounts()
     work = 0
     known = _KNOWN.get(id(op.inputs))
-    known = known[1] if known is not None and known[0] is op.inputs else None
-    for b in range(op.batch):
+    if known is not None and known[0] is op.inputs:
+        results = known[1]
+    else:
         try:
-            res = known[b] if known is not None else pe.run(*operands(p, A[b], W[b]))
+            results = [unit.pe.run(a, w) for a, w in instances(*operands(p, A, W))]
         except HwsimError as e:
             raise HwsimError(f"op {op.name!r} on unit {unit.name!r} ({arr.pe_kind}): {e}") from None
+    for res in results:
         counts.update(res.counts)
         if res.tile_cycles is not None and unit.dataflow_name == "os":
             tile_cycles = np.asarray(res.tile_cycles, dtype=np.int64)

@@ -3,8 +3,9 @@
 The recipe's weight spec replaces each nn.Linear's and nn.Conv2d's weight by its quantize ->
 dequantize image (once; a conv's weight as the tracer's GEMM view, one row per output channel);
 its activation spec fake-quantizes the layer's input on every call; attention
-`MatMul`s get both operands fake-quantized (activation spec for Q / P, the attn rule's
-"weights" spec for K / V). Everything else (norms, softmax, GELU) stays fp32.
+`MatMul`s get both operands fake-quantized (activation spec for Q / P; K / V as
+hwsim.workload.recipe.Recipe.specs_for says: the attn rule's "weights" spec, else the
+activations'). Everything else (norms, softmax, GELU) stays fp32.
   * MiniLM: cosine similarity of sentence embeddings against fp32 (mean over sentences).
   * SmolLM2: perplexity and next-token top-1 agreement (with the text, and with the fp32
     model's own predictions) on hwsim's SAMPLE_TEXT.
@@ -82,7 +83,8 @@ def quantized(model, recipe, rng: np.random.Generator):
             if a_spec is not None:
                 handles.append(mod.register_forward_pre_hook(_pre(torch, (a_spec,), rng)))
         elif isinstance(mod, mm):
-            w_spec, a_spec = recipe.specs_for(Op(name, mod.kind, M=1, N=1, K=1))
+            attn = Op(name, mod.kind, M=1, N=1, K=1, weight_is_activation=True)
+            w_spec, a_spec = recipe.specs_for(attn)
             handles.append(mod.register_forward_pre_hook(_pre(torch, (a_spec, w_spec), rng)))
     try:
         yield model

@@ -23,6 +23,9 @@ A spec mapping takes QuantSpec's fields (`format` a name or a list = a per-group
 `null` (or an absent key) leaves that operand unquantized (float). A rule may set one operand
 only; the other then comes from `default`. Weights [N, K] and activations [M, K] are
 quantized along K (axis -1): `channel` = one scale per output channel / per token.
+Attention's second operand (K or V) is an activation: a rule selecting the op may give it a
+spec in its `weights:` slot, else it is quantized like the op's activations; the default's
+`weights:` are the model's weights only, never its KV cache.
 """
 
 from __future__ import annotations
@@ -71,11 +74,16 @@ class Recipe:
         return next((rule for rule in self.rules if rule.selects(op)), None)
 
     def specs_for(self, op: Op) -> tuple:
-        """(weight spec, activation spec) of an op; None = left in float."""
+        """(second-operand spec, activation spec) of an op; None = left in float. The second
+        operand is the weights, or for attention K / V (module doc)."""
         out = dict(self.default)
+        if op.weight_is_activation:
+            out.pop("weights", None)
         rule = self.rule_for(op)
         if rule is not None:
             out.update(rule.specs)
+        if op.weight_is_activation and "weights" not in out:
+            return out.get("activations"), out.get("activations")
         return out.get("weights"), out.get("activations")
 
 

@@ -230,3 +230,44 @@ def test_the_html_report_of_an_eval_run_shows_the_three_columns(tmp_path):
     assert main(["report", str(run), "-o", str(page)]) == 0
     html = page.read_text()
     assert "embedding_cosine (fp32 / fake-quant / hardware)" in html
+
+
+def test_fake_column_quantizes_heads_and_conv_groups_as_one_tensor_like_the_recipe_path():
+    # per-tensor activation scales: one for all conv groups and all heads (an outlier in one
+    # group sets it), as hwsim.workload.accuracy fake-quantizes the module's input tensor
+    torch = pytest.importorskip("torch")
+    from hwsim.eval import evaluate
+    from hwsim.workload.accuracy import quantized
+    from hwsim.workload.tracer import MatMul
+
+    class Grouped(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(8, 8, 3, padding=1, groups=4)
+            self.attn_qk = MatMul("attn_qk")
+
+        def forward(self, x):
+            h = self.conv(x).flatten(2).reshape(2, 2, 4, 36).transpose(2, 3)  # 2 heads of d=4
+            return self.attn_qk(h, h)
+
+    from hwsim.eval.tasks import Task
+
+    torch.manual_seed(0)
+    model = Grouped().eval()
+    x = torch.randn(2, 8, 6, 6)
+    x[0, 1, 2, 3] = 30.0  # in conv group 0 only
+    recipe = {"version": 1, "name": "w8a8-tensor", "default": {
+        "weights": {"format": "int8", "granularity": "channel"},
+        "activations": {"format": "int8", "granularity": "tensor"}}}  # fmt: skip
+    outs = []  # the metric sees the columns in order: fp32, fake, hardware
+
+    def metric(ref, out):
+        outs.append(out)
+        return {}
+
+    evaluate(ARCH / "tpu_int8.yaml", Task("grouped", model, (x,), lambda m, x: m(x), metric, {}),
+             quant=recipe, reports_root=None)  # fmt: skip
+    with quantized(model, recipe, np.random.default_rng(0)), torch.no_grad():
+        want = model(x)
+    err = (outs[1] - want).abs().max() / want.abs().max()
+    assert err < 1e-5

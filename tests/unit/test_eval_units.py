@@ -40,7 +40,7 @@ def test_mxfp4_linear_and_attention_run_on_the_mx_pe(rng):
     ]
     for p, (a, w) in zip(_plans("mx_fp4.yaml", "mxfp4", fc, qk), tensors):
         assert route(p) == "pe:mx_mac"
-        out, res = hardware(p, a, w)
+        out, (res,) = hardware(p, a, w)
         A, W = operands(p, a, w)  # K zero-padded to whole blocks of 32
         assert A.shape[1] % 32 == 0 and res.info["block"] == 32
         assert np.array_equal(out, mx_gemm_scalar(A, W)[0].astype(np.float32))
@@ -54,7 +54,7 @@ def test_bitmod_lm_head_runs_int8_groups_on_the_bitmod_pe(rng):
     (p,) = _plans("bitmod.yaml", "bitmod-w4g128", Op("lm_head", "gemm", M=2, N=6, K=576))
     assert route(p) == "pe:bitmod" and p.weights.format == "int8"
     a, w = rng.standard_normal((2, 576)), rng.standard_normal((6, 576))
-    out, res = hardware(p, a, w)
+    out, (res,) = hardware(p, a, w)
     assert res is not None and res.cycles > 0
     ref = fake(p, a, w)
     assert np.abs(out - ref).max() <= 1e-3 * np.abs(ref).max()

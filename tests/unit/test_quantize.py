@@ -483,3 +483,33 @@ def test_block_format_named_in_spec_equals_its_own_round(rng, name, axis):
 def test_block_format_refuses_other_granularities():
     with pytest.raises(HwsimError, match=r"mxfp4 brings its own blocks of 32 .* got 'channel'"):
         hwsim.quantize(np.ones((2, 64)), QuantSpec(format="mxfp4", granularity="channel"))
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        QuantSpec("int8", "tensor"),
+        QuantSpec("int4", "channel", axis=2, symmetric=False),
+        QuantSpec("fp_e2m1", "group", 16, scale_format="int8"),
+        QuantSpec(("int4", "fp_e2m1"), "group", 16, scale_format="int8", clipping="mse"),
+        QuantSpec(("int4", "fp_e2m1"), "group", 16, menu_select="tensor"),
+        QuantSpec("mxfp4", "block", 32, scale_format="e8m0"),
+        QuantSpec("olive_int4", "group", 16, clipping="mse"),
+        QuantSpec("int4", "group", 24, pad="zero"),
+    ],
+    ids=lambda s: f"{s.granularity}-{s.format}",
+)
+def test_an_instance_of_a_batch_is_the_batch_quantized_as_one_tensor(rng, spec):
+    from hwsim.dtypes import dequantize, quantize
+    from hwsim.dtypes.qtensor import instance
+
+    x = rng.standard_normal((3, 5, 64)) * np.array([1.0, 4.0, 0.25])[:, None, None]
+    x[1, 2, 7] = 40.0  # an outlier in one instance moves the per-tensor scale of all
+    qt = quantize(x, spec)
+    whole = dequantize(qt)
+    for b in range(3):
+        part = instance(qt, b)
+        assert part.shape == (5, 64)
+        assert np.array_equal(dequantize(part), whole[b])
+    if spec.granularity == "tensor":  # not the instance's own scale
+        assert not np.array_equal(dequantize(quantize(x[0], spec)), whole[0])
