@@ -432,6 +432,9 @@ What agrees and why the rest differs.
   the hardware. fpga_zcu104's own PE (fixed_point) takes only ap_fixed operands (intB and
   fp_eEmM are refused by its loader check), so the hardware column runs the PE the LUTs
   price, int_mac or float_mac(kulisch), on the otherwise unchanged arch.
+- Since commit c6947d8 hwsim.evaluate takes one scale per module input too (all heads and
+  conv groups of a module quantized as one tensor), so the two fake-quant paths now agree;
+  the hardware tables above were measured before that change and not yet re-measured.
 - Run time: the hardware column added 361 s cold (25 evaluations; EfficientNet ~21 s each
   on its 4 images, MiniLM 4-28 s) under nice -n 10 at load average ~3 (2026-12-02); cached
   after. The cold fake-quant run took 1,701 s (28 min) on 2 shared cores at load average 11-15
