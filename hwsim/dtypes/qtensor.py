@@ -195,7 +195,7 @@ def instance(x, b: int):
         return x[b]
     ndim, B = x.codes.ndim, x.codes.shape[0]
     spec = x.spec
-    if x.spec.granularity != "tensor" and spec.axis % ndim == 0:
+    if spec.granularity != "tensor" and spec.axis % ndim == 0:
         raise HwsimError(
             f"QuantSpec.axis: a batch of GEMM instances is quantized along K (axis -1), "
             f"got axis {spec.axis} of a {ndim}-d tensor"

@@ -76,14 +76,11 @@ class Recipe:
     def specs_for(self, op: Op) -> tuple:
         """(second-operand spec, activation spec) of an op; None = left in float. The second
         operand is the weights, or for attention K / V (module doc)."""
-        out = dict(self.default)
-        if op.weight_is_activation:
-            out.pop("weights", None)
         rule = self.rule_for(op)
-        if rule is not None:
-            out.update(rule.specs)
-        if op.weight_is_activation and "weights" not in out:
-            return out.get("activations"), out.get("activations")
+        specs = rule.specs if rule is not None else {}
+        out = {**self.default, **specs}
+        if op.weight_is_activation:  # K / V: the rule's spec for them, else the activations'
+            return specs.get("weights", out.get("activations")), out.get("activations")
         return out.get("weights"), out.get("activations")
 
 
