@@ -1,6 +1,6 @@
 """Minifloats vs integers on an FPGA: a weights x activations grid, accuracy against LUTs.
 
-    python reports/paper/minifloat_fpga.py            # prints the tables (28 + 6 min cold)
+    python reports/paper/minifloat_fpga.py            # prints the tables (2-7 min cold)
     python reports/paper/minifloat_fpga.py --write    # also writes minifloat_fpga.md / .png
     options: --no-cache (re-measure), --full (every split pair in the grid: ~10x longer),
              --no-hardware (skip the hardware column of the joint fronts)
@@ -9,7 +9,7 @@ Formats, 3 to 8 bits: intB and every minifloat split fp_eEmM with E + M = B - 1,
 E1 split is an integer grid in disguise: its values are those of intB), 27 in all. Weights
 are quantized per output channel, activations per tensor, round to nearest (hwsim's
 fake-quant accuracy path, hwsim.workload.accuracy.quantized; the hardware-in-the-loop path,
-hwsim.eval, computes every MAC on the PE and is too slow for a grid of this size here).
+hwsim.eval, computes every MAC on the PE and runs the joint fronts only, below).
 
 Hardware column: each point of a model's joint Pareto front is run again by
 hwsim.evaluate(arch, task, quant=recipe) on the arch the LUTs price (below, built by
@@ -46,6 +46,7 @@ hwsim's version.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -418,44 +419,46 @@ What agrees and why the rest differs.
   models the hardware column equals hwsim.evaluate's own fake-quant column exactly, as it
   must where the accumulator cannot lose a bit: the INT MACs accumulate in W + A +
   ceil(log2 K) bits (no overflow possible) and the minifloat MACs in a Kulisch register
-  (exact); the one op of fp_e2m4/fp_e3m4 that differs is float64's rounding of the fake
-  path's sum, below the metric's resolution. So the front does not move when its points are
-  computed on the PE. The front's accuracies do move between the two fake-quant paths
-  (grid vs hwsim.evaluate: up to 0.06): both quantize activations per tensor, but the grid's
-  (hwsim.workload.accuracy.quantized) takes one scale per module input, while hwsim.evaluate
-  takes one per GEMM the tracer records, i.e. per attention head and per depthwise-conv
-  group: on a toy (2 images, 8 channels, int4/int4) a dense Conv2d and a Linear score the
-  same on both paths, a depthwise Conv2d 0.9898 (hwsim.evaluate) vs 0.9785 (grid); the
-  per-head case of attention was not isolated. The grid stays on the former (72 points
-  x 2 models at 6-35 s per hardware evaluation would not fit); the recomputed front mixes
-  the two, so its "unchanged" holds for these points, not for a grid fully re-measured on
-  the hardware. fpga_zcu104's own PE (fixed_point) takes only ap_fixed operands (intB and
-  fp_eEmM are refused by its loader check), so the hardware column runs the PE the LUTs
-  price, int_mac or float_mac(kulisch), on the otherwise unchanged arch.
-- Since commit c6947d8 hwsim.evaluate takes one scale per module input too (all heads and
-  conv groups of a module quantized as one tensor), so the two fake-quant paths now agree;
-  the hardware tables above were measured before that change and not yet re-measured.
-- Run time: the hardware column added 361 s cold (25 evaluations; EfficientNet ~21 s each
-  on its 4 images, MiniLM 4-28 s) under nice -n 10 at load average ~3 (2026-12-02); cached
-  after. The cold fake-quant run took 1,701 s (28 min) on 2 shared cores at load average 11-15
-  (2026-12-02), over the ~15 min aimed at; most of it is EfficientNet forwards (9-17 s each
-  here). A rerun reads the cache and takes seconds; `--no-cache` re-measures.
+  (exact), and every op agrees bit for bit (49/49, 50/50). So the front does not move when
+  its points are computed on the PE.
+- The grid's fake-quant (hwsim.workload.accuracy.quantized) and hwsim.evaluate's differ by up
+  to 0.037 on the fronts (MiniLM int3/int4: 0.334 vs 0.370), though both now take one scale
+  per module input (hwsim.evaluate quantizes all heads and conv groups of a module as one
+  tensor since commit c6947d8). What differs is the arithmetic between the quantizers: the
+  grid multiplies in torch fp32, hwsim.evaluate in float64 with one fp32 rounding per output,
+  and requantizing every layer's input to 3-8 bits per tensor turns last-bit differences into
+  different codes downstream. Measured: the same grid point computed in float64 torch gives
+  0.317 (MiniLM int3/int4); EfficientNet's grid, whose fp32 convolutions sum in an order that
+  follows the thread count, moves by up to 0.046 between OMP_NUM_THREADS=1 and 2 (fp_e3m1
+  activations alone: 0.513 vs 0.467; front point int5/int4: 0.390 vs 0.400), while
+  hwsim.evaluate's columns agree to 1e-8 (the fp32 reference's own thread dependence) and
+  MiniLM's grid does not move. The tables above are the default (2-thread) run. The grid
+  stays on the fake path (its 144 points at 1-15 s a hardware evaluation are left out); the
+  recomputed front mixes the two, so its "unchanged" holds for these points, not for a grid
+  fully re-measured on the hardware. fpga_zcu104's own PE (fixed_point) takes only ap_fixed
+  operands (intB and fp_eEmM are refused by its loader check), so the hardware column runs
+  the PE the LUTs price, int_mac or float_mac(kulisch), on the otherwise unchanged arch.
+- Run time, cold (`--no-cache`), AMD EPYC (Zen 5) with 2 cores (2026-12-02): 388 s wall with
+  2 threads beside another 2-thread job (`python -m hwsim.eval.table`), 119 s with
+  OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 beside a 1-thread job; the 25 hardware evaluations
+  are 1-15 s each (EfficientNet-Lite0 the longest). A rerun reads the cache and takes seconds.
 """
 
 
 def main() -> None:
-    args = set(sys.argv[1:])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--write", action="store_true", help="write minifloat_fpga.md and .png")
+    ap.add_argument("--no-cache", action="store_true", help="re-measure every point")
+    ap.add_argument("--full", action="store_true", help="every split pair in the grid")
+    ap.add_argument("--no-hardware", action="store_true",
+                    help="skip the hardware column of the joint fronts")  # fmt: skip
+    args = ap.parse_args()
     cache_path = CACHE / "minifloat_fpga.json"
-    cache = (
-        {}
-        if "--no-cache" in args or not cache_path.is_file()
-        else json.loads(cache_path.read_text())
-    )
+    cache = {} if args.no_cache or not cache_path.is_file() else json.loads(cache_path.read_text())
     arch, results, t0 = lut_arch(), {}, time.perf_counter()
     try:
         for name in ("minilm-l6", "efficientnet-lite0"):
-            hw = "--no-hardware" not in args
-            results[name] = study(Model(name, cache), arch, "--full" in args, hw)
+            results[name] = study(Model(name, cache), arch, args.full, not args.no_hardware)
     finally:
         CACHE.mkdir(parents=True, exist_ok=True)
         cache_path.write_text(json.dumps(cache, indent=0, sort_keys=True))
@@ -469,7 +472,7 @@ def main() -> None:
     alone = alone_table(results)
     print(text + "\n\nEach minifloat split alone (the other operand fp32):\n\n" + alone)
     print(f"wall {wall:.0f} s", file=sys.stderr)
-    if "--write" in args:
+    if args.write:
         here = Path(__file__)
         plot(results, here.with_suffix(".png"))
         here.with_suffix(".md").write_text(
