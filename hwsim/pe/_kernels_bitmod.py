@@ -17,6 +17,8 @@ same order. No fastmath: LLVM must not simplify the split away.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
@@ -35,20 +37,21 @@ ROW_BLOCK = 32  # activation rows in flight per weight row: independent rounding
 
 
 @njit(cache=True, parallel=True)
-def bitmod_split_gemm(a_t, codes, fid, coef_tab, scode, gs, dp, man_bits):
+def bitmod_split_gemm(a_blk, codes, fid, coef_tab, scode, gs, dp, man_bits):
     """Same (out [M, N] fp32, overflow events [M, N]) as bitmod_float_gemm on rows whose
     accumulations are proven in range (the caller's proof; the group accumulator then never
-    saturates). a_t [K, M]: the lane-aligned activations times 2**-frac_bits, transposed so
-    that a lane reads ROW_BLOCK consecutive rows, M a multiple of ROW_BLOCK (zero rows pad).
-    Weight rows go two at a time (each activation load serves both), parallel over the
-    pairs: each output is computed by one thread, so results do not depend on the threads."""
-    K, M = a_t.shape
+    saturates). a_blk [M / ROW_BLOCK, K, ROW_BLOCK]: the lane-aligned activations times
+    2**-frac_bits, a block of ROW_BLOCK rows transposed so that a lane reads them as one
+    contiguous run (zero rows pad the last block). Weight rows go two at a time (each
+    activation load serves both), parallel over the pairs: each output is computed by one
+    thread, so results do not depend on the threads."""
+    n_blk, K, _ = a_blk.shape
     N = codes.shape[0]
     T = coef_tab.shape[2]
     split = float(2 ** (52 - man_bits) + 1)
     flat_tab = coef_tab.reshape(-1)
-    out = np.zeros((M, N), np.float32)
-    ovf = np.zeros((M, N), np.int64)
+    out = np.zeros((n_blk * ROW_BLOCK, N), np.float32)
+    ovf = np.zeros((n_blk * ROW_BLOCK, N), np.int64)
     cpg = gs // dp
     for b in prange((N + 1) // 2):
         n0, n1 = 2 * b, min(2 * b + 1, N - 1)  # an odd N: the last row twice, same values
@@ -63,7 +66,8 @@ def bitmod_split_gemm(a_t, codes, fid, coef_tab, scode, gs, dp, man_bits):
         tot1 = np.empty(ROW_BLOCK, np.float64)
         ev0 = np.empty(ROW_BLOCK, np.int64)
         ev1 = np.empty(ROW_BLOCK, np.int64)
-        for m0 in range(0, M, ROW_BLOCK):
+        for mb in range(n_blk):
+            ab = a_blk[mb]  # one view per block (a view per chunk costs more than the chunk)
             tot0[:] = 0.0
             tot1[:] = 0.0
             ev0[:] = 0
@@ -73,58 +77,127 @@ def bitmod_split_gemm(a_t, codes, fid, coef_tab, scode, gs, dp, man_bits):
                 acc1[:] = 0.0
                 for c in range(g * cpg, (g + 1) * cpg):
                     if dp != 4:
-                        _chunk(a_t, c0, c, m0, acc0, s, split)
-                        _chunk(a_t, c1, c, m0, acc1, s, split)
-                        continue
-                    # 4 lanes (BitMoD's): the adder tree's exact sum s by fused multiply-adds
-                    # for both weight rows, then acc = RNE(acc + s) by the split (an exact
-                    # sum, then three operations, no branch)
-                    k0 = c * 4
-                    r0 = a_t[k0, m0 : m0 + ROW_BLOCK]
-                    r1 = a_t[k0 + 1, m0 : m0 + ROW_BLOCK]
-                    r2 = a_t[k0 + 2, m0 : m0 + ROW_BLOCK]
-                    r3 = a_t[k0 + 3, m0 : m0 + ROW_BLOCK]
-                    for t in range(T):
-                        w0, w1, w2, w3 = c0[c, t, 0], c0[c, t, 1], c0[c, t, 2], c0[c, t, 3]
-                        v0, v1, v2, v3 = c1[c, t, 0], c1[c, t, 1], c1[c, t, 2], c1[c, t, 3]
-                        for j in range(ROW_BLOCK):
-                            x = acc0[j] + fma(r3[j], w3, fma(r2[j], w2, fma(r1[j], w1, r0[j] * w0)))
-                            y = acc1[j] + fma(r3[j], v3, fma(r2[j], v2, fma(r1[j], v1, r0[j] * v0)))
-                            hx = x * split
-                            hy = y * split
-                            acc0[j] = hx + (x - hx)
-                            acc1[j] = hy + (y - hy)
-                _group_end(acc0, scode[n0, g], tot0, ev0)
-                _group_end(acc1, scode[n1, g], tot1, ev1)
+                        _chunk(ab, c0, c, acc0, s, split)
+                        _chunk(ab, c1, c, acc1, s, split)
+                    elif T == 2:  # BitMoD's FP4 and FP3 terms: both cycles in one pass
+                        _two_cycles(ab, c0, c1, c, acc0, acc1, split)
+                    else:
+                        for t in range(T):
+                            _cycle(ab, c0, c1, c, t, acc0, acc1, split)
+                _group_end(acc0, scode[n0, g], tot0, ev0, s)
+                _group_end(acc1, scode[n1, g], tot1, ev1, s)
             for j in range(ROW_BLOCK):
-                out[m0 + j, n0], ovf[m0 + j, n0] = np.float32(tot0[j]), ev0[j]
-                out[m0 + j, n1], ovf[m0 + j, n1] = np.float32(tot1[j]), ev1[j]
+                m = mb * ROW_BLOCK + j
+                out[m, n0], ovf[m, n0] = np.float32(tot0[j]), ev0[j]
+                out[m, n1], ovf[m, n1] = np.float32(tot1[j]), ev1[j]
     return out, ovf
 
 
 @njit(cache=True, inline="always")
-def _group_end(acc, sg, tot, ev):
-    """A group's sum times its integer scale (exact: significand + scale bits <= 53) into
-    the fp32 register, one RNE rounding, saturating and counted."""
+def _cycle(ab, c0, c1, c, t, acc0, acc1, split):
+    """Term cycle t of 4-lane chunk c for both weight rows: the adder tree's exact sum by
+    fused multiply-adds, then acc = RNE(acc + sum) by the split (an exact sum, then three
+    operations, no branch)."""
+    k0 = c * 4
+    w0, w1, w2, w3 = c0[c, t, 0], c0[c, t, 1], c0[c, t, 2], c0[c, t, 3]
+    v0, v1, v2, v3 = c1[c, t, 0], c1[c, t, 1], c1[c, t, 2], c1[c, t, 3]
     for j in range(ROW_BLOCK):
-        tot[j], o = acc_add_rne(tot[j], acc[j] * sg, 23, -126, FP32_MAX)
-        ev[j] += o
+        a0, a1, a2, a3 = ab[k0, j], ab[k0 + 1, j], ab[k0 + 2, j], ab[k0 + 3, j]
+        x = acc0[j] + fma(a3, w3, fma(a2, w2, fma(a1, w1, a0 * w0)))
+        y = acc1[j] + fma(a3, v3, fma(a2, v2, fma(a1, v1, a0 * v0)))
+        hx = x * split
+        hy = y * split
+        acc0[j] = hx + (x - hx)
+        acc1[j] = hy + (y - hy)
+
+
+@njit(cache=True, inline="always")
+def _two_cycles(ab, c0, c1, c, acc0, acc1, split):
+    """_cycle for t = 0 and 1 in one pass over the rows (the accumulators stay in registers
+    between the two roundings, and the activations are loaded once)."""
+    k0 = c * 4
+    w0, w1, w2, w3 = c0[c, 0, 0], c0[c, 0, 1], c0[c, 0, 2], c0[c, 0, 3]
+    v0, v1, v2, v3 = c1[c, 0, 0], c1[c, 0, 1], c1[c, 0, 2], c1[c, 0, 3]
+    u0, u1, u2, u3 = c0[c, 1, 0], c0[c, 1, 1], c0[c, 1, 2], c0[c, 1, 3]
+    z0, z1, z2, z3 = c1[c, 1, 0], c1[c, 1, 1], c1[c, 1, 2], c1[c, 1, 3]
+    for j in range(ROW_BLOCK):
+        a0, a1, a2, a3 = ab[k0, j], ab[k0 + 1, j], ab[k0 + 2, j], ab[k0 + 3, j]
+        x = acc0[j] + fma(a3, w3, fma(a2, w2, fma(a1, w1, a0 * w0)))
+        y = acc1[j] + fma(a3, v3, fma(a2, v2, fma(a1, v1, a0 * v0)))
+        hx = x * split
+        hy = y * split
+        x = hx + (x - hx)
+        y = hy + (y - hy)
+        x = x + fma(a3, u3, fma(a2, u2, fma(a1, u1, a0 * u0)))
+        y = y + fma(a3, z3, fma(a2, z2, fma(a1, z1, a0 * z0)))
+        hx = x * split
+        hy = y * split
+        acc0[j] = hx + (x - hx)
+        acc1[j] = hy + (y - hy)
+
+
+@njit(cache=True, inline="always")
+def _group_end(acc, sg, tot, ev, fresh):
+    """A group's sum times its integer scale (exact: significand + scale bits <= 53) into
+    the fp32 register, one RNE rounding, saturating and counted. Where tot + v is exact in
+    float64 (TwoSum's error is zero) and within fp32's range, that rounding is the float32
+    conversion: a vector pass; the other rows take acc_add_rne."""
+    for j in range(ROW_BLOCK):
+        v = acc[j] * sg
+        x = tot[j] + v
+        bb = x - tot[j]
+        err = (tot[j] - (x - bb)) + (v - bb)
+        r = np.float64(np.float32(x))
+        fresh[j] = r if err == 0.0 and abs(r) <= FP32_MAX else np.nan
+    for j in range(ROW_BLOCK):
+        if fresh[j] == fresh[j]:
+            tot[j] = fresh[j]
+        else:
+            tot[j], o = acc_add_rne(tot[j], acc[j] * sg, 23, -126, FP32_MAX)
+            ev[j] += o
 
 
 @njit(cache=True)
-def _chunk(a_t, coef, c, m0, acc, s, split):
+def _chunk(ab, coef, c, acc, s, split):
     """Every term cycle of chunk c for ROW_BLOCK rows and one weight row, any number of lanes:
-    the 4-lane loop of bitmod_split_gemm with the adder tree's sums in s."""
+    _cycle with the adder tree's sums in s."""
     dp = coef.shape[2]
     k0 = c * dp
     for t in range(coef.shape[1]):
         s[:] = 0.0
         for lane in range(dp):
             w = coef[c, t, lane]
-            row = a_t[k0 + lane]
             for j in range(ROW_BLOCK):
-                s[j] += row[m0 + j] * w
+                s[j] += ab[k0 + lane, j] * w
         for j in range(ROW_BLOCK):
             x = acc[j] + s[j]
             hi = x * split
             acc[j] = hi + (x - hi)
+
+
+@njit(cache=True)
+def align_chunks(bits, a, dp, guard, far_below, out, lsb):
+    """hwsim.pe.bitmod_lanes.align_lanes with guard bits: per chunk of dp lanes of FP16 row
+    bits [M, K] (values a, float64), the largest lane exponent E (the FP16 exponent field,
+    subnormals as 1, minus 25); out = each value truncated toward zero to a multiple of
+    2**(E - guard) (zeros keep their sign), lsb[m, c] = E - guard (-far_below: an all-zero
+    chunk, no constraint). Powers of two scale exactly: E - guard stays in float64's range."""
+    M, K = a.shape
+    for m in range(M):
+        for c in range(K // dp):
+            e_max = far_below
+            for lane in range(c * dp, (c + 1) * dp):
+                b = np.int64(bits[m, lane])
+                if b & 0x7FFF:
+                    e_max = max(e_max, max((b >> 10) & 0x1F, 1) - 25)
+            if e_max == far_below:
+                lsb[m, c] = -far_below
+                for lane in range(c * dp, (c + 1) * dp):
+                    out[m, lane] = a[m, lane]
+                continue
+            lsb[m, c] = e_max - guard
+            up = math.ldexp(1.0, guard - e_max)
+            down = math.ldexp(1.0, e_max - guard)
+            for lane in range(c * dp, (c + 1) * dp):
+                x = a[m, lane]
+                out[m, lane] = math.copysign(math.floor(abs(x) * up) * down, x)

@@ -62,6 +62,7 @@ group partial sum (N shift-add steps); `fadd.32` per group (output register);
 from __future__ import annotations
 
 import math
+import weakref
 from fractions import Fraction
 
 import numpy as np
@@ -197,7 +198,7 @@ class BitMoDPE:
         if op.zero_points is not None and np.any(op.zero_points):
             raise HwsimError("bitmod: weights must be symmetric (no zero points)")
         fl = self.group_acc == "float"
-        wt = weight_terms(op, self.skip_zero_terms, self.dp, need_terms=fl, need_w_eff=not fl)
+        wt = _terms_of(w, op, self.skip_zero_terms, self.dp, fl)
         a_al, lsb = align_lanes(a16, self.dp, self.guard)
         s2 = second_level_scale(op, w.meta)
         chunk_cycles = wt["chunk_cycles"]  # [N, C]
@@ -270,6 +271,20 @@ def second_level_scale(op: Operand, meta: dict | None = None) -> np.ndarray:
     s2 = np.nanmax(ratio, axis=1)
     s2 = np.where(np.isnan(s2), 1.0, s2)
     return s2.astype(np.float32).astype(np.float64)[None, :]
+
+
+# weight_terms per weight QTensor (its identity), kept while it lives: a model run
+# (hwsim.eval) quantizes its weights once and runs them on every forward, and their term
+# tables never change
+_TERMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _terms_of(w, op: Operand, skip: bool, dp: int, float_mode: bool) -> dict:
+    per_pe = _TERMS.setdefault(w, {})
+    key = (skip, dp, float_mode)
+    if key not in per_pe:
+        per_pe[key] = weight_terms(op, skip, dp, need_terms=float_mode, need_w_eff=not float_mode)
+    return per_pe[key]
 
 
 def weight_terms(

@@ -76,10 +76,12 @@ def float_gemm(a_sc, lsb, frac_bits, codes, fid, coef_tab, cycles, scode, gs, dp
             a_sc, *args, cycles, scode, gs, dp, acc.man_bits, acc.emin, acc.max_finite
         )
     rows = a_sc[fast]
-    pad = -rows.shape[0] % KB.ROW_BLOCK  # zero rows: whole row blocks
-    a_t = np.zeros((a_sc.shape[1], rows.shape[0] + pad))
-    a_t[:, : rows.shape[0]] = rows.T
-    out, ovf = KB.bitmod_split_gemm(a_t, *args, scode, gs, dp, acc.man_bits)
+    rb, K = KB.ROW_BLOCK, a_sc.shape[1]
+    n_blk = -(-rows.shape[0] // rb)  # zero rows pad the last block
+    a_blk = np.zeros((n_blk * rb, K))
+    a_blk[: rows.shape[0]] = rows
+    a_blk = np.ascontiguousarray(a_blk.reshape(n_blk, rb, K).transpose(0, 2, 1))
+    out, ovf = KB.bitmod_split_gemm(a_blk, *args, scode, gs, dp, acc.man_bits)
     out, ovf = out[: rows.shape[0]], ovf[: rows.shape[0]]
     if fast.all():
         return out, ovf

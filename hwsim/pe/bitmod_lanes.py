@@ -1,7 +1,8 @@
 """BitMoD PE, activation side: FP16 inputs and the per-chunk exponent match of the lanes.
 
-Both the vectorised path the PE runs (`align_lanes`) and the scalar reference
-(`align_scalar`, Fractions) live here.
+The path the PE runs (`align_lanes`, with guard bits a numba kernel:
+hwsim.pe._kernels_bitmod.align_chunks) and the scalar reference (`align_scalar`, Fractions)
+are tested equal on every FP16 value.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from fractions import Fraction
 import numpy as np
 
 from hwsim.errors import HwsimError
+from hwsim.lazy import lazy_module
+
+KB = lazy_module("hwsim.pe._kernels_bitmod")
 
 _FAR_BELOW = -10_000  # chunk exponent of an all-zero chunk
 
@@ -42,16 +46,13 @@ def align_lanes(a16: np.ndarray, dp: int, guard: int | None) -> tuple[np.ndarray
     [M, C]; an all-zero chunk reports a large positive exponent, i.e. no constraint)."""
     a = a16.astype(np.float64)
     M, K = a.shape
-    field = (a16.view(np.uint16).astype(np.int64) >> 10) & 0x1F
-    lane_e = np.where(a != 0, np.maximum(field, 1) - 25, _FAR_BELOW)
     if guard is None:  # lsb exponent per row over non-zero lanes (zeros: no constraint)
-        return a, np.where(a != 0, lane_e, -_FAR_BELOW).min(axis=1, keepdims=True)
-    E = lane_e.reshape(M, K // dp, dp).max(axis=2)
-    Ek = np.repeat(E, dp, axis=1)
-    A = np.floor(np.ldexp(np.abs(a), guard - Ek))  # exact power-of-two scaling, then truncate
-    return np.copysign(np.ldexp(A, Ek - guard), a), np.where(
-        E == _FAR_BELOW, -_FAR_BELOW, E - guard
-    )
+        field = (a16.view(np.uint16).astype(np.int64) >> 10) & 0x1F
+        lane_e = np.where(a != 0, np.maximum(field, 1) - 25, -_FAR_BELOW)
+        return a, lane_e.min(axis=1, keepdims=True)
+    out, lsb = np.empty((M, K)), np.empty((M, K // dp), np.int64)
+    KB.align_chunks(a16.view(np.uint16), a, dp, guard, _FAR_BELOW, out, lsb)
+    return out, lsb
 
 
 def align_scalar(chunk: list[float], guard: int | None) -> list[Fraction]:

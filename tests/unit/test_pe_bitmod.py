@@ -3,6 +3,7 @@ data-dependent cycles and counts consistent with the terms."""
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -121,6 +122,25 @@ def test_alignment_vectorised_equals_scalar(rng):
                 chunk = [float(x) for x in a[m, 4 * c : 4 * c + 4]]
                 ref = align_scalar(chunk, guard)
                 assert [Fraction(x) for x in al[m, 4 * c : 4 * c + 4]] == ref
+
+
+def test_alignment_of_every_fp16_value_equals_scalar(rng):
+    # every finite FP16 value (subnormals and both zeros included) once, in random chunks
+    bits = np.arange(2**16, dtype=np.uint16)
+    vals = bits.view(np.float16)
+    vals = rng.permutation(vals[np.isfinite(vals)])
+    a = np.concatenate([vals, np.zeros(-vals.size % 64, np.float16)]).reshape(-1, 64)
+    a[-1, -8:] = 0.0  # all-zero chunks too
+    for guard in (0, 3, 11):
+        al, lsb = align_lanes(a, 4, guard)
+        assert np.array_equal(np.signbit(al), np.signbit(a))  # zeros keep their sign
+        for m in range(a.shape[0]):
+            for c in range(16):
+                chunk = [float(x) for x in a[m, 4 * c : 4 * c + 4]]
+                assert [Fraction(x) for x in al[m, 4 * c : 4 * c + 4]] == align_scalar(chunk, guard)
+                nz = [x for x in chunk if x != 0]
+                e = max((max(math.frexp(x)[1] - 1, -14) - 10 for x in nz), default=None)
+                assert lsb[m, c] == (10_000 if e is None else e - guard)
 
 
 def test_cycles_static_and_skipping(rng):
