@@ -7,9 +7,10 @@
     accumulator, groups of 128 zero-padded: K 576 -> 640),
   * the INT8 MAC (int32, per-channel / per-token int8, w8a8-int),
 each through hwsim.eval.datapath.hardware as `hwsim eval` calls it (activations quantized
-every call, the weights once per model), best of 10 after a warm-up (this machine is a shared
-VM: fewer repeats let a neighbour's load decide the ratio); ratio = BLAS time /
-hwsim time (targets: BitMoD >= 0.25, INT8 >= 0.5). With --smollm2, also the wall time of
+every call, the weights once per model), best of 15 after a warm-up (this machine is a shared
+VM whose neighbours come and go; run after run, not interleaved: OpenBLAS's and numba's
+threads spin a while after each call and would slow each other); ratio = BLAS time / hwsim
+time (targets: BitMoD >= 0.25, INT8 >= 0.5). With --smollm2, also the wall time of
 `hwsim eval bitmod smollm2-135m` (256 tokens). With --cold, `hwsim eval bitmod smollm2-135m
 --max-tokens 32` twice on an empty NUMBA_CACHE_DIR: the first pays every compilation, the
 second loads the cache; their difference in wall and CPU seconds is the compilation (target
@@ -87,7 +88,7 @@ def main() -> None:
     caches = {name: {} for name in cases}  # weights quantized once, as in a model run
     for name, p in cases.items():
         hardware(p, a, w, caches[name], "w")  # warm-up: numba compile or cache load
-    blas = best_of(lambda: a64 @ w64.T, 10)
+    blas = best_of(lambda: a64 @ w64.T, 15)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")  # fmt: skip
     print(f"shape M={M} N={N} K={K}: float64 BLAS {blas * 1e3:.2f} ms "
@@ -95,7 +96,7 @@ def main() -> None:
     print("| datapath | hwsim ms | GMAC/s | ratio (BLAS / hwsim) |")
     print("|---|---|---|---|")
     for name, p in cases.items():
-        t = best_of(lambda p=p, c=caches[name]: hardware(p, a, w, c, "w"), 10)
+        t = best_of(lambda p=p, c=caches[name]: hardware(p, a, w, c, "w"), 15)
         print(f"| {name} | {t * 1e3:.1f} | {M * N * K / t / 1e9:.3f} | {blas / t:.3f} |")
     if args.smollm2:
         from hwsim.eval import evaluate

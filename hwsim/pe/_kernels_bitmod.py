@@ -17,8 +17,6 @@ same order. No fastmath: LLVM must not simplify the split away.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
@@ -34,6 +32,9 @@ def fma(typingctx, x, y, z):
 
 
 ROW_BLOCK = 32  # activation rows in flight per weight row: independent rounding chains
+# weight-row pairs per parallel task: each block of activation rows (K x ROW_BLOCK doubles)
+# is read from L2 once for 8 pairs, not from L3 once per pair (which bounds 2 threads)
+PAIR_BLOCK = 8
 
 
 @njit(cache=True, parallel=True)
@@ -43,8 +44,8 @@ def bitmod_split_gemm(a_blk, codes, fid, coef_tab, scode, gs, dp, man_bits):
     saturates). a_blk [M / ROW_BLOCK, K, ROW_BLOCK]: the lane-aligned activations times
     2**-frac_bits, a block of ROW_BLOCK rows transposed so that a lane reads them as one
     contiguous run (zero rows pad the last block). Weight rows go two at a time (each
-    activation load serves both), parallel over the pairs: each output is computed by one
-    thread, so results do not depend on the threads."""
+    activation load serves both), PAIR_BLOCK pairs per task, parallel over the tasks: each
+    output is computed by one thread, so results do not depend on the threads."""
     n_blk, K, _ = a_blk.shape
     N = codes.shape[0]
     T = coef_tab.shape[2]
@@ -53,12 +54,16 @@ def bitmod_split_gemm(a_blk, codes, fid, coef_tab, scode, gs, dp, man_bits):
     out = np.zeros((n_blk * ROW_BLOCK, N), np.float32)
     ovf = np.zeros((n_blk * ROW_BLOCK, N), np.int64)
     cpg = gs // dp
-    for b in prange((N + 1) // 2):
-        n0, n1 = 2 * b, min(2 * b + 1, N - 1)  # an odd N: the last row twice, same values
-        c0 = np.empty((K // dp, T, dp), np.float64)
-        c1 = np.empty((K // dp, T, dp), np.float64)
-        decode_terms(c0, codes[n0], fid[n0], flat_tab, coef_tab.shape[1], gs)
-        decode_terms(c1, codes[n1], fid[n1], flat_tab, coef_tab.shape[1], gs)
+    n_pairs = (N + 1) // 2  # an odd N: the last row twice, same values
+    for task in prange(-(-n_pairs // PAIR_BLOCK)):
+        p_lo = task * PAIR_BLOCK
+        p_hi = min(n_pairs, p_lo + PAIR_BLOCK)
+        coef = np.empty((2 * PAIR_BLOCK, K // dp, T, dp), np.float64)
+        for p in range(p_lo, p_hi):
+            for i in range(2):
+                n = min(2 * p + i, N - 1)
+                decode_terms(coef[2 * (p - p_lo) + i], codes[n], fid[n], flat_tab,
+                             coef_tab.shape[1], gs)  # fmt: skip
         acc0 = np.empty(ROW_BLOCK, np.float64)
         acc1 = np.empty(ROW_BLOCK, np.float64)
         s = np.empty(ROW_BLOCK, np.float64)
@@ -68,28 +73,31 @@ def bitmod_split_gemm(a_blk, codes, fid, coef_tab, scode, gs, dp, man_bits):
         ev1 = np.empty(ROW_BLOCK, np.int64)
         for mb in range(n_blk):
             ab = a_blk[mb]  # one view per block (a view per chunk costs more than the chunk)
-            tot0[:] = 0.0
-            tot1[:] = 0.0
-            ev0[:] = 0
-            ev1[:] = 0
-            for g in range(K // gs):
-                acc0[:] = 0.0
-                acc1[:] = 0.0
-                for c in range(g * cpg, (g + 1) * cpg):
-                    if dp != 4:
-                        _chunk(ab, c0, c, acc0, s, split)
-                        _chunk(ab, c1, c, acc1, s, split)
-                    elif T == 2:  # BitMoD's FP4 and FP3 terms: both cycles in one pass
-                        _two_cycles(ab, c0, c1, c, acc0, acc1, split)
-                    else:
-                        for t in range(T):
-                            _cycle(ab, c0, c1, c, t, acc0, acc1, split)
-                _group_end(acc0, scode[n0, g], tot0, ev0, s)
-                _group_end(acc1, scode[n1, g], tot1, ev1, s)
-            for j in range(ROW_BLOCK):
-                m = mb * ROW_BLOCK + j
-                out[m, n0], ovf[m, n0] = np.float32(tot0[j]), ev0[j]
-                out[m, n1], ovf[m, n1] = np.float32(tot1[j]), ev1[j]
+            for p in range(p_lo, p_hi):
+                n0, n1 = 2 * p, min(2 * p + 1, N - 1)
+                c0, c1 = coef[2 * (p - p_lo)], coef[2 * (p - p_lo) + 1]
+                tot0[:] = 0.0
+                tot1[:] = 0.0
+                ev0[:] = 0
+                ev1[:] = 0
+                for g in range(K // gs):
+                    acc0[:] = 0.0
+                    acc1[:] = 0.0
+                    for c in range(g * cpg, (g + 1) * cpg):
+                        if dp != 4:
+                            _chunk(ab, c0, c, acc0, s, split)
+                            _chunk(ab, c1, c, acc1, s, split)
+                        elif T == 2:  # BitMoD's FP4 and FP3 terms: both cycles in one pass
+                            _two_cycles(ab, c0, c1, c, acc0, acc1, split)
+                        else:
+                            for t in range(T):
+                                _cycle(ab, c0, c1, c, t, acc0, acc1, split)
+                    _group_end(acc0, scode[n0, g], tot0, ev0, s)
+                    _group_end(acc1, scode[n1, g], tot1, ev1, s)
+                for j in range(ROW_BLOCK):
+                    m = mb * ROW_BLOCK + j
+                    out[m, n0], ovf[m, n0] = np.float32(tot0[j]), ev0[j]
+                    out[m, n1], ovf[m, n1] = np.float32(tot1[j]), ev1[j]
     return out, ovf
 
 
@@ -175,14 +183,19 @@ def _chunk(ab, coef, c, acc, s, split):
             acc[j] = hi + (x - hi)
 
 
+_POW2 = np.ldexp(1.0, np.arange(-128, 129))  # 2**n at _POW2[n + 128]: no ldexp per chunk
+
+
 @njit(cache=True)
 def align_chunks(bits, a, dp, guard, far_below, out, lsb):
     """hwsim.pe.bitmod_lanes.align_lanes with guard bits: per chunk of dp lanes of FP16 row
     bits [M, K] (values a, float64), the largest lane exponent E (the FP16 exponent field,
     subnormals as 1, minus 25); out = each value truncated toward zero to a multiple of
     2**(E - guard) (zeros keep their sign), lsb[m, c] = E - guard (-far_below: an all-zero
-    chunk, no constraint). Powers of two scale exactly: E - guard stays in float64's range."""
+    chunk, no constraint). E - guard lies in [-24 - guard, 15 - guard]: exact powers of two."""
     M, K = a.shape
+    up = np.empty(K // dp)
+    down = np.empty(K // dp)
     for m in range(M):
         for c in range(K // dp):
             e_max = far_below
@@ -190,14 +203,10 @@ def align_chunks(bits, a, dp, guard, far_below, out, lsb):
                 b = np.int64(bits[m, lane])
                 if b & 0x7FFF:
                     e_max = max(e_max, max((b >> 10) & 0x1F, 1) - 25)
-            if e_max == far_below:
-                lsb[m, c] = -far_below
-                for lane in range(c * dp, (c + 1) * dp):
-                    out[m, lane] = a[m, lane]
-                continue
-            lsb[m, c] = e_max - guard
-            up = math.ldexp(1.0, guard - e_max)
-            down = math.ldexp(1.0, e_max - guard)
-            for lane in range(c * dp, (c + 1) * dp):
-                x = a[m, lane]
-                out[m, lane] = math.copysign(math.floor(abs(x) * up) * down, x)
+            zero = e_max == far_below  # every lane +-0: scaled by 0, they stay +-0
+            lsb[m, c] = -far_below if zero else e_max - guard
+            up[c] = 0.0 if zero else _POW2[guard - e_max + 128]
+            down[c] = 1.0 if zero else _POW2[e_max - guard + 128]
+        for k in range(K):
+            x = a[m, k]
+            out[m, k] = np.copysign(np.floor(np.abs(x) * up[k // dp]) * down[k // dp], x)

@@ -35,7 +35,7 @@ def to_fp16(a, who: str) -> np.ndarray:
             f"dtype {a.dtype}"
         )
     with np.errstate(over="ignore", invalid="ignore"):  # refused just below
-        a16 = a.astype(np.float16)
+        a16 = a.astype(np.float16, copy=False)
     if not np.all(np.isfinite(a16)):
         raise HwsimError(f"{who}: activations must be finite in FP16 (|a| <= 65504, no NaN)")
     return a16
