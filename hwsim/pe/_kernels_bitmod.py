@@ -13,6 +13,9 @@ so the tree is summed by fused multiply-adds (one instruction per lane instead o
 order gives the same exact sum). Everything else (the fp32 group register with its
 saturation) is the operation hwsim.pe._kernels_serial.bitmod_float_gemm performs, in the
 same order. No fastmath: LLVM must not simplify the split away.
+
+Also here: `align_chunks`, the activations' per-chunk exponent match that every BitMoD run
+starts with (hwsim.pe.bitmod_lanes.align_lanes).
 """
 
 from __future__ import annotations
@@ -149,7 +152,8 @@ def _group_end(acc, sg, tot, ev, fresh):
     """A group's sum times its integer scale (exact: significand + scale bits <= 53) into
     the fp32 register, one RNE rounding, saturating and counted. Where tot + v is exact in
     float64 (TwoSum's error is zero) and within fp32's range, that rounding is the float32
-    conversion: a vector pass; the other rows take acc_add_rne."""
+    conversion: a vector pass (results in the scratch row `fresh`, NaN where it does not
+    apply); the other rows take acc_add_rne."""
     for j in range(ROW_BLOCK):
         v = acc[j] * sg
         x = tot[j] + v
