@@ -105,21 +105,24 @@ def bitmod_split_gemm(a_blk, codes, fid, coef_tab, scode, gs, dp, man_bits):
 
 
 @njit(cache=True, inline="always")
+def _term(acc, a0, a1, a2, a3, w0, w1, w2, w3, split):
+    """RNE(acc + the adder tree's sum): the exact sum by fused multiply-adds, then the split
+    (an exact sum, then three operations, no branch)."""
+    x = acc + fma(a3, w3, fma(a2, w2, fma(a1, w1, a0 * w0)))
+    h = x * split
+    return h + (x - h)
+
+
+@njit(cache=True, inline="always")
 def _cycle(ab, c0, c1, c, t, acc0, acc1, split):
-    """Term cycle t of 4-lane chunk c for both weight rows: the adder tree's exact sum by
-    fused multiply-adds, then acc = RNE(acc + sum) by the split (an exact sum, then three
-    operations, no branch)."""
+    """Term cycle t of 4-lane chunk c for both weight rows."""
     k0 = c * 4
     w0, w1, w2, w3 = c0[c, t, 0], c0[c, t, 1], c0[c, t, 2], c0[c, t, 3]
     v0, v1, v2, v3 = c1[c, t, 0], c1[c, t, 1], c1[c, t, 2], c1[c, t, 3]
     for j in range(ROW_BLOCK):
         a0, a1, a2, a3 = ab[k0, j], ab[k0 + 1, j], ab[k0 + 2, j], ab[k0 + 3, j]
-        x = acc0[j] + fma(a3, w3, fma(a2, w2, fma(a1, w1, a0 * w0)))
-        y = acc1[j] + fma(a3, v3, fma(a2, v2, fma(a1, v1, a0 * v0)))
-        hx = x * split
-        hy = y * split
-        acc0[j] = hx + (x - hx)
-        acc1[j] = hy + (y - hy)
+        acc0[j] = _term(acc0[j], a0, a1, a2, a3, w0, w1, w2, w3, split)
+        acc1[j] = _term(acc1[j], a0, a1, a2, a3, v0, v1, v2, v3, split)
 
 
 @njit(cache=True, inline="always")
@@ -133,18 +136,10 @@ def _two_cycles(ab, c0, c1, c, acc0, acc1, split):
     z0, z1, z2, z3 = c1[c, 1, 0], c1[c, 1, 1], c1[c, 1, 2], c1[c, 1, 3]
     for j in range(ROW_BLOCK):
         a0, a1, a2, a3 = ab[k0, j], ab[k0 + 1, j], ab[k0 + 2, j], ab[k0 + 3, j]
-        x = acc0[j] + fma(a3, w3, fma(a2, w2, fma(a1, w1, a0 * w0)))
-        y = acc1[j] + fma(a3, v3, fma(a2, v2, fma(a1, v1, a0 * v0)))
-        hx = x * split
-        hy = y * split
-        x = hx + (x - hx)
-        y = hy + (y - hy)
-        x = x + fma(a3, u3, fma(a2, u2, fma(a1, u1, a0 * u0)))
-        y = y + fma(a3, z3, fma(a2, z2, fma(a1, z1, a0 * z0)))
-        hx = x * split
-        hy = y * split
-        acc0[j] = hx + (x - hx)
-        acc1[j] = hy + (y - hy)
+        x = _term(acc0[j], a0, a1, a2, a3, w0, w1, w2, w3, split)
+        y = _term(acc1[j], a0, a1, a2, a3, v0, v1, v2, v3, split)
+        acc0[j] = _term(x, a0, a1, a2, a3, u0, u1, u2, u3, split)
+        acc1[j] = _term(y, a0, a1, a2, a3, z0, z1, z2, z3, split)
 
 
 @njit(cache=True, inline="always")

@@ -104,13 +104,6 @@ def acc_add_rne(x, y, man_bits, emin, max_finite):
     return _rne_finish(r, s, err, slow, man_bits, emin, max_finite)
 
 
-@njit(cache=True)
-def float_add_rne(x, y, man_bits, emin, max_finite, buf, bits):
-    """acc_add_rne with the older signature (buf / bits, a float64 scratch array and its int64
-    view, are no longer needed and are ignored)."""
-    return acc_add_rne(x, y, man_bits, emin, max_finite)
-
-
 @njit(cache=True, parallel=True)
 def bitmod_float_gemm(a_sc, codes, fid, coef_tab, cycles, scode, gs, dp, man_bits, emin, mx):
     """BitMoD term-serial GEMM with a float group accumulator, parallel over weight rows.
